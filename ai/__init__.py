@@ -1,0 +1,71 @@
+"""Drafting posts: Claude when an API key is configured, a deterministic offline drafter otherwise.
+
+Public surface (everything else is an implementation detail)::
+
+    make_drafter(api_key, model, base_url=None) -> Drafter
+    Drafter protocol: draft(DraftRequest) -> Draft, check() -> str, aclose()
+    BrandVoice, DraftRequest, Draft             (ai.models)
+    AIError and its subclasses                  (ai.errors)
+    OFFLINE_LABEL                               (shown by the UI next to drafts with offline=True)
+
+No aiogram and no database here: handlers pass plain data in and get validated models back.
+"""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+
+from ai.anthropic_drafter import AnthropicDrafter
+from ai.drafter import Drafter
+from ai.errors import (
+    AIAuthError,
+    AIBadAnswer,
+    AIError,
+    AIOverloaded,
+    AIRateLimited,
+    AIRequestRejected,
+    AITimeout,
+    AIUnavailable,
+)
+from ai.models import BrandVoice, Draft, DraftRequest, text_length
+from ai.offline import OFFLINE_LABEL, OfflineDrafter
+
+__all__ = [
+    "OFFLINE_LABEL",
+    "AIAuthError",
+    "AIBadAnswer",
+    "AIError",
+    "AIOverloaded",
+    "AIRateLimited",
+    "AIRequestRejected",
+    "AITimeout",
+    "AIUnavailable",
+    "AnthropicDrafter",
+    "BrandVoice",
+    "Draft",
+    "DraftRequest",
+    "Drafter",
+    "OfflineDrafter",
+    "make_drafter",
+    "text_length",
+]
+
+
+def make_drafter(
+    api_key: str | SecretStr | None,
+    model: str,
+    base_url: str | None = None,
+    *,
+    timeout: float = 60.0,
+    max_retries: int = 2,
+) -> Drafter:
+    """Claude when ``api_key`` is non-blank, else the offline drafter (which needs no network).
+
+    ``base_url=None`` leaves the SDK to honour ``ANTHROPIC_BASE_URL``. Close the result with
+    ``await drafter.aclose()`` on shutdown.
+    """
+    key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
+    key = (key or "").strip()
+    if not key:
+        return OfflineDrafter()
+    return AnthropicDrafter(key, model, base_url=base_url, timeout=timeout, max_retries=max_retries)

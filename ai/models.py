@@ -1,0 +1,133 @@
+"""Validated data that goes into and comes out of a drafter.
+
+Every drafter (Claude or offline) takes a :class:`DraftRequest` and returns a :class:`Draft`, so
+handlers never see a raw model answer. The validation lives here, in one place, because a draft
+that reaches the chat must already be safe to show and to publish: non-empty plain text, tidy
+hashtags, and a length the drafter has checked against ``DraftRequest.max_chars``.
+
+Lengths are counted in UTF-16 code units (:func:`text_length`), the unit Telegram uses for its
+4096-character limit. It is never smaller than ``len()``, so a draft that fits here fits in any
+platform that counts code points.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# Telegram's limit for one text message; the default for a draft.
+TELEGRAM_TEXT_LIMIT = 4096
+
+_HASHTAG_JUNK = re.compile(r"[^\w]+", re.UNICODE)
+
+
+def text_length(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji outside the BMP counts 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def clean_hashtag(tag: str) -> str:
+    """``"#Dark Mode!"`` -> ``"DarkMode"``: no ``#``, only letters, digits and underscores.
+
+    Models (and people) hand hashtags back with or without ``#`` and with stray punctuation;
+    normalising them once here means the UI and the publishers can trust them.
+    """
+    tag = unicodedata.normalize("NFC", tag)
+    return _HASHTAG_JUNK.sub("", tag.strip().lstrip("#"))
+
+
+class BrandVoice(BaseModel):
+    """How the owner wants to sound. Every field is optional free text typed in the chat."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    tone: str = ""
+    audience: str = ""
+    do: str = ""
+    dont: str = ""
+    example: str = ""
+
+    def is_empty(self) -> bool:
+        """True when the owner has not described a voice yet (prompts then skip the section)."""
+        return not any((self.tone, self.audience, self.do, self.dont, self.example))
+
+
+class DraftRequest(BaseModel):
+    """Everything a drafter needs for one new draft or one regeneration.
+
+    A regeneration carries ``previous_draft`` and usually an ``instruction`` ("shorter",
+    "add a call to action"); a new draft carries neither.
+    """
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    brief: str = Field(min_length=1)
+    voice: BrandVoice = Field(default_factory=BrandVoice)
+    recent_posts: list[str] = Field(default_factory=list)
+    previous_draft: str | None = None
+    instruction: str | None = None
+    # The whole post (text plus the hashtag line) must fit; counted by text_length().
+    max_chars: int = Field(default=TELEGRAM_TEXT_LIMIT, ge=20, le=100_000)
+    platform: str = "telegram"
+
+    @field_validator("recent_posts")
+    @classmethod
+    def _drop_blank_posts(cls, posts: list[str]) -> list[str]:
+        return [p.strip() for p in posts if p and p.strip()]
+
+    @field_validator("previous_draft", "instruction")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @property
+    def is_regeneration(self) -> bool:
+        return self.previous_draft is not None
+
+
+class Draft(BaseModel):
+    """A post ready to show the owner: plain text plus hashtags kept apart.
+
+    ``offline=True`` marks a draft from the offline drafter; the UI shows that as a label instead
+    of the label being written into the post, so an approved offline draft publishes cleanly.
+    Hashtags are stored without ``#``; :meth:`compose` gives the text as it will be posted.
+    """
+
+    text: str
+    hashtags: list[str] = Field(default_factory=list)
+    offline: bool = False
+    model: str | None = None
+    input_tokens: int = Field(default=0, ge=0)
+    output_tokens: int = Field(default=0, ge=0)
+
+    @field_validator("text")
+    @classmethod
+    def _text_not_blank(cls, text: str) -> str:
+        text = text.strip()
+        if not text:
+            raise ValueError("draft text is empty")
+        return text
+
+    @field_validator("hashtags")
+    @classmethod
+    def _tidy_hashtags(cls, tags: list[str]) -> list[str]:
+        seen: set[str] = set()
+        tidy: list[str] = []
+        for tag in tags:
+            clean = clean_hashtag(tag)
+            if clean and clean.casefold() not in seen:
+                seen.add(clean.casefold())
+                tidy.append(clean)
+        return tidy
+
+    def compose(self) -> str:
+        """The post as published: the text, then a blank line and the hashtags, if any."""
+        if not self.hashtags:
+            return self.text
+        return self.text + "\n\n" + " ".join("#" + tag for tag in self.hashtags)
+
+    def length(self) -> int:
+        """Length of :meth:`compose` in UTF-16 code units, the figure checked against max_chars."""
+        return text_length(self.compose())

@@ -1,0 +1,197 @@
+"""The one factory that wires Nexus together, used by `nexus run` and by the tests alike.
+
+`build_app` makes the Bot, the Dispatcher (with its routers, middlewares and dependencies), the
+database engine, the drafter and the HTTP client for publishers. Nothing here holds business
+rules; it only connects the rooms.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+from aiogram.types import BotCommand
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from ai import make_drafter
+from ai.drafter import Drafter
+from bot.middlewares import OwnerGate, SessionMiddleware
+from bot.settings import Settings
+from bot.texts import CATALOGUE, Texts
+from handlers import build_routers
+from publishers.base import Publisher
+from publishers.telegram import TelegramPublisher
+from scheduler.clock import Clock, SystemClock
+from storage import repositories as repo
+from storage.crypto import (
+    KEY_FILE_NAME,
+    STAGED_KEY_FILE_NAME,
+    Vault,
+    load_or_create_key_file,
+)
+from storage.db import create_engine, make_session_factory
+from storage.migrate import upgrade
+from storage.models import Account
+
+log = logging.getLogger(__name__)
+
+TELEGRAM_API = "https://api.telegram.org"
+MENU_COMMANDS = ("start", "new", "drafts", "voice", "cancel", "help")
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Everything that must never appear in a log line."""
+    values = [settings.telegram_bot_token, settings.anthropic_api_key, settings.secret_key]
+    return [v.get_secret_value() for v in values if v is not None]
+
+
+def open_vault(settings: Settings) -> tuple[Vault, Path | None]:
+    """The credential vault, and the key file's path if this call created it.
+
+    NEXUS_SECRET_KEY may list several comma-separated keys (newest first) while a rotation is
+    rolled out; without it the key lives in the data dir.
+    """
+    if settings.secret_key is not None:
+        return Vault(*settings.secret_key.get_secret_value().split(",")), None
+    key, created = load_or_create_key_file(settings.data_dir)
+    staged = settings.data_dir / STAGED_KEY_FILE_NAME  # left by an interrupted rotate-key
+    keys = [key, staged.read_text().strip()] if staged.exists() else [key]
+    return Vault(*keys), (settings.data_dir / KEY_FILE_NAME if created else None)
+
+
+@dataclass
+class Nexus:
+    """A wired application. `await app.aclose()` releases every connection it opened."""
+
+    settings: Settings
+    bot: Bot
+    dp: Dispatcher
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    drafter: Drafter
+    http: httpx.AsyncClient
+    vault: Vault
+    clock: Clock
+    new_key_file: Path | None = None
+    _closed: bool = field(default=False, repr=False)
+
+    def publisher_for(self, account: Account) -> Publisher:
+        """The publisher that talks to `account`'s platform."""
+        if account.platform == "telegram":
+            token = self.settings.telegram_bot_token
+            assert token is not None
+            return TelegramPublisher(
+                self.http,
+                token=token.get_secret_value(),
+                chat=account.handle,
+                base_url=self.settings.telegram_api_server or TELEGRAM_API,
+            )
+        raise LookupError(f"no publisher for platform {account.platform!r}")
+
+    async def start_polling(self, *, handle_signals: bool = False) -> None:
+        """Long-poll Telegram until `dp.stop_polling()` (or SIGINT/SIGTERM under `nexus run`)."""
+        await self.dp.start_polling(
+            self.bot,
+            allowed_updates=self.dp.resolve_used_update_types(),
+            handle_signals=handle_signals,
+        )
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self.drafter.aclose()
+        await self.http.aclose()
+        await self.bot.session.close()
+        await self.engine.dispose()
+
+
+async def prepare_database(settings: Settings) -> None:
+    """Create the data dir and bring the schema up to date (run at every start)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+def _make_bot(settings: Settings) -> Bot:
+    token = settings.telegram_bot_token
+    assert token is not None, "load_settings(require_bot=True) guarantees a token"
+    session = (
+        AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_server))
+        if settings.telegram_api_server
+        else AiohttpSession()
+    )
+    return Bot(
+        token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+async def _on_startup(app: Nexus) -> None:
+    async with app.sessions() as session:
+        if app.settings.channel:
+            await repo.ensure_account(session, "telegram", app.settings.channel)
+        await session.commit()
+    for language in CATALOGUE:
+        t = Texts(language)
+        commands = [BotCommand(command=c, description=t.plain(f"cmd.{c}")) for c in MENU_COMMANDS]
+        await app.bot.set_my_commands(
+            commands, language_code=None if language == "en" else language
+        )
+    if app.new_key_file is not None:
+        log.warning("created a new secret key at %s: back it up", app.new_key_file)
+        for owner in app.settings.owner_ids:
+            try:
+                await app.bot.send_message(
+                    owner, Texts("en")("key.created", path=str(app.new_key_file))
+                )
+            except Exception as exc:  # the owner may not have started the bot yet
+                log.warning("could not tell owner %s about the new key: %s", owner, exc)
+
+
+def build_app(settings: Settings, *, clock: Clock | None = None) -> Nexus:
+    """Wire the application. The database must already be migrated (`prepare_database`)."""
+    engine = create_engine(settings.resolved_database_url)
+    vault, new_key_file = open_vault(settings)
+    api_key = settings.anthropic_api_key
+    app = Nexus(
+        settings=settings,
+        bot=_make_bot(settings),
+        dp=Dispatcher(storage=MemoryStorage(), events_isolation=SimpleEventIsolation()),
+        engine=engine,
+        sessions=make_session_factory(engine),
+        drafter=make_drafter(api_key, settings.ai_model, settings.anthropic_base_url),
+        http=httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0)),
+        vault=vault,
+        clock=clock or SystemClock(),
+        new_key_file=new_key_file,
+    )
+    dp = app.dp
+    dp.update.outer_middleware(OwnerGate(settings.owner_ids))
+    dp.update.outer_middleware(SessionMiddleware(app.sessions))
+    dp.include_routers(*build_routers())
+    dp.workflow_data.update(
+        settings=settings,
+        sessions=app.sessions,
+        drafter=app.drafter,
+        publisher_for=app.publisher_for,
+        clock=app.clock,
+    )
+
+    async def on_startup() -> None:
+        await _on_startup(app)
+
+    dp.startup.register(on_startup)
+    return app

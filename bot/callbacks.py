@@ -1,0 +1,63 @@
+"""Every inline-button payload of the bot, in one place.
+
+Short prefixes and integer ids keep each packed value far below Telegram's 64-byte limit; a test
+packs the largest value of each and checks it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class DraftAct(StrEnum):
+    APPROVE = "a"
+    EDIT = "e"
+    REGENERATE = "g"
+    REJECT = "x"
+    RESTORE = "u"
+    BACK = "b"
+    RETRY_PUBLISH = "r"
+
+
+class DraftCb(CallbackData, prefix="d"):
+    """A button on a draft preview; `v` is the version the preview shows."""
+
+    act: DraftAct
+    post: int
+    v: int
+
+
+class RegenCb(CallbackData, prefix="g"):
+    """A regeneration choice: a preset instruction (index into REGEN_PRESETS), -1 = own words."""
+
+    post: int
+    v: int
+    preset: int
+
+
+class RetryDraftCb(CallbackData, prefix="rd"):
+    """Retry drafting after an AI failure; the brief is the message the error replies to."""
+
+
+class OpenDraftCb(CallbackData, prefix="o"):
+    post: int
+
+
+class DraftsPageCb(CallbackData, prefix="dp"):
+    page: int
+
+
+class VoiceField(StrEnum):
+    TONE = "tone"
+    AUDIENCE = "audience"
+    DO = "do"
+    DONT = "dont"
+    EXAMPLE = "example"
+
+
+class VoiceCb(CallbackData, prefix="v"):
+    """Set one brand-voice field, or clear all of them (`field` empty)."""
+
+    field: VoiceField | None = None

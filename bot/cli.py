@@ -1,0 +1,248 @@
+"""The `nexus` command: run, migrate, check, keygen, rotate-key.
+
+Exit codes: 0 success, 1 a check or operation failed, 2 the configuration is unusable (with one
+readable message naming each bad variable; never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.settings import ConfigError, Settings, load_settings
+from storage.crypto import (
+    KEY_FILE_NAME,
+    STAGED_KEY_FILE_NAME,
+    CryptoError,
+    Vault,
+    generate_key,
+    write_key_file,
+)
+from storage.db import create_engine, make_session_factory
+from storage.migrate import current_revision, upgrade
+from storage.models import Account
+
+log = logging.getLogger("nexus")
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def _settings(require_bot: bool = True) -> Settings:
+    from bot.app import secret_values
+    from bot.logs import configure_logging
+
+    settings = load_settings(require_bot=require_bot)
+    configure_logging(settings.log_level, secret_values(settings))
+    return settings
+
+
+# --- run -----------------------------------------------------------------------------------------
+
+
+async def _run(settings: Settings) -> int:
+    from bot.app import build_app, prepare_database
+
+    await prepare_database(settings)
+    app = build_app(settings)
+    try:
+        me = await app.bot.get_me()
+        log.info("Nexus is running as @%s", me.username)
+        await app.start_polling(handle_signals=True)
+    finally:
+        await app.aclose()
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return asyncio.run(_run(_settings()))
+
+
+# --- migrate -------------------------------------------------------------------------------------
+
+
+async def _migrate(settings: Settings) -> int:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        before, head = await current_revision(engine)
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    if before == head:
+        print(f"database is up to date (revision {head})")
+    else:
+        print(f"database migrated from {before or 'empty'} to {head}")
+    return EXIT_OK
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    return asyncio.run(_migrate(_settings(require_bot=False)))
+
+
+# --- check ---------------------------------------------------------------------------------------
+
+
+async def _check(settings: Settings) -> int:
+    from bot.app import build_app
+
+    app = build_app(settings)
+    failures = 0
+
+    async def step(name: str, probe: Callable[[], Awaitable[str]]) -> None:
+        nonlocal failures
+        try:
+            print(f"ok    {name}: {await probe()}")
+        except Exception as exc:  # every failure becomes one line, the run goes on
+            failures += 1
+            reason = getattr(exc, "user_message", None) or getattr(exc, "reason", None) or exc
+            print(f"FAIL  {name}: {type(exc).__name__}: {reason}")
+
+    async def database() -> str:
+        current, head = await current_revision(app.engine)
+        if current != head:
+            raise RuntimeError(f"schema at {current or 'empty'}, code at {head}: run nexus migrate")
+        return f"{app.engine.url.get_backend_name()} at revision {current}"
+
+    async def telegram() -> str:
+        me = await app.bot.get_me()
+        return f"@{me.username} (id {me.id})"
+
+    async def channel() -> str:
+        if not settings.channel:
+            raise RuntimeError("NEXUS_CHANNEL is not set: there is nowhere to publish")
+        publisher = app.publisher_for(Account(platform="telegram", handle=settings.channel))
+        return await publisher.verify()
+
+    async def ai() -> str:
+        return await app.drafter.check()
+
+    try:
+        print("ok    configuration: all variables valid")
+        await step("database", database)
+        await step("telegram", telegram)
+        await step("channel", channel)
+        await step("ai", ai)
+    finally:
+        await app.aclose()
+    return EXIT_FAILED if failures else EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    return asyncio.run(_check(_settings()))
+
+
+# --- keys ----------------------------------------------------------------------------------------
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    print(generate_key())
+    return EXIT_OK
+
+
+async def _rotate(settings: Settings, new_key: str) -> int:
+    """Re-encrypt every stored credential under `new_key`, in one transaction.
+
+    With a key file, the new key is written next to it first (`secret.key.new`, read as a second
+    key by nobody but this command), the rows are re-encrypted and committed, and only then does
+    the new key replace the old file: an interrupted rotation loses nothing.
+    """
+    from bot.app import open_vault
+
+    Vault(new_key)  # validates the key before anything changes
+    old_vault, _ = open_vault(settings)
+    key_file = settings.data_dir / KEY_FILE_NAME
+    staged = settings.data_dir / STAGED_KEY_FILE_NAME
+    if settings.secret_key is None:
+        write_key_file(staged, new_key)
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        async with make_session_factory(engine)() as session:
+            accounts = (await session.scalars(select(Account))).all()
+            rotated = 0
+            for account in accounts:
+                if account.credentials:
+                    data = old_vault.decrypt(account.credentials)
+                    account.credentials = Vault(new_key).encrypt(data)
+                    rotated += 1
+            await session.commit()
+    finally:
+        await engine.dispose()
+    if settings.secret_key is None:
+        staged.replace(key_file)
+        print(f"re-encrypted {rotated} account(s); the new key is in {key_file}: back it up")
+    else:
+        print(f"re-encrypted {rotated} account(s). Set NEXUS_SECRET_KEY to the new key now:")
+        print(new_key)
+    return EXIT_OK
+
+
+def cmd_rotate_key(args: argparse.Namespace) -> int:
+    return asyncio.run(_rotate(_settings(require_bot=False), args.new_key or generate_key()))
+
+
+# --- entry point ---------------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="nexus",
+        description="Nexus: a self-hosted content autopilot that lives in Telegram.",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser(
+        "run", help="run the bot (applies migrations first)", description="Run the bot."
+    ).set_defaults(func=cmd_run)
+    sub.add_parser(
+        "migrate",
+        help="bring the database schema up to date",
+        description="Apply database migrations (needs only the database settings).",
+    ).set_defaults(func=cmd_migrate)
+    sub.add_parser(
+        "check",
+        help="validate the configuration and reach the database, Telegram and the AI",
+        description="Check configuration, database, Telegram (getMe), the channel and the AI "
+        "service, one line each. Exit code 1 if any check fails.",
+    ).set_defaults(func=cmd_check)
+    sub.add_parser(
+        "keygen",
+        help="print a new secret key for NEXUS_SECRET_KEY",
+        description="Print a new random key for NEXUS_SECRET_KEY.",
+    ).set_defaults(func=cmd_keygen)
+    rotate = sub.add_parser(
+        "rotate-key",
+        help="re-encrypt stored credentials under a new key",
+        description="Re-encrypt every stored credential under a new key, in one transaction. "
+        "With a key file in the data dir, the file is replaced; with NEXUS_SECRET_KEY, the new "
+        "key is printed for you to set.",
+    )
+    rotate.add_argument("--new-key", help="the new key (default: a fresh random key)")
+    rotate.set_defaults(func=cmd_rotate_key)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_CONFIG
+    except CryptoError as exc:
+        print(f"Nexus cannot continue: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except (SQLAlchemyError, OSError) as exc:
+        print(f"Nexus cannot reach its database: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_OK
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

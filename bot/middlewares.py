@@ -1,0 +1,67 @@
+"""Outer middlewares on `dp.update` (so they see messages and callback queries alike).
+
+`OwnerGate` runs first: only NEXUS_OWNER_IDS get through; anyone else gets one polite refusal
+(no database, no AI call) and is logged. `SessionMiddleware` then opens the per-update database
+session, records the user, and hands handlers `session` and `t` (texts in the user's language).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.types import TelegramObject, Update, User
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.texts import Texts, language_for
+from storage import repositories as repo
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+#: Strangers remembered as already refused (so each hears it once); bounded against floods.
+_MAX_REMEMBERED = 10_000
+
+
+class OwnerGate(BaseMiddleware):
+    def __init__(self, owner_ids: frozenset[int]) -> None:
+        self.owner_ids = owner_ids
+        self._refused: set[int] = set()
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: User | None = data.get("event_from_user")
+        if user is None or user.is_bot:
+            return None  # channel posts and service updates are not commands
+        if user.id in self.owner_ids:
+            return await handler(event, data)
+        await self._refuse(event, user, data["bot"])
+        return None
+
+    async def _refuse(self, event: TelegramObject, user: User, bot: Bot) -> None:
+        first_time = user.id not in self._refused
+        if first_time and len(self._refused) < _MAX_REMEMBERED:
+            self._refused.add(user.id)
+        log.warning("refused an update from a stranger: user id %s", user.id)
+        text = Texts(language_for(user.language_code)).plain("refused", user_id=user.id)
+        if isinstance(event, Update) and event.callback_query:
+            await event.callback_query.answer(text, show_alert=True)
+        elif first_time and isinstance(event, Update) and event.message:
+            await bot.send_message(event.message.chat.id, text, parse_mode=None)
+
+
+class SessionMiddleware(BaseMiddleware):
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: User = data["event_from_user"]
+        language = language_for(user.language_code)
+        async with self.sessions() as session:
+            await repo.upsert_user(session, user.id, language)
+            await session.commit()
+            data["session"] = session
+            data["t"] = Texts(language)
+            return await handler(event, data)

@@ -1,0 +1,202 @@
+"""Configuration: environment variables (and an optional `.env`) read with pydantic-settings.
+
+The variable names are Nexus's public interface and are documented in the README table. A bad
+configuration never ends in a traceback: `load_settings` raises `ConfigError`, whose message names
+every bad variable and says how to fix it, and the CLI turns that into exit code 2.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_AI_MODEL = "claude-sonnet-5-5"
+
+_CHANNEL_RE = re.compile(r"^(@[A-Za-z][A-Za-z0-9_]{3,31}|-100\d{5,})$")
+_TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{8,}$")
+
+#: How to fix each variable, shown next to its name when it is missing or invalid.
+HINTS: dict[str, str] = {
+    "TELEGRAM_BOT_TOKEN": "create a bot with @BotFather and copy the token it gives you "
+    "(it looks like 123456789:AA…)",
+    "TELEGRAM_API_SERVER": "a base URL such as http://localhost:8081, or leave it unset",
+    "NEXUS_OWNER_IDS": "comma-separated numeric Telegram user ids, e.g. 12345678,87654321 "
+    "(ask @userinfobot for yours)",
+    "NEXUS_CHANNEL": "the channel's @username or its numeric id starting with -100",
+    "NEXUS_DATA_DIR": "a writable directory, default ./data",
+    "NEXUS_DATABASE_URL": "sqlite+aiosqlite:///path/to/nexus.db or "
+    "postgresql+asyncpg://user:password@host/db",
+    "NEXUS_SECRET_KEY": "run `nexus keygen` and paste its output, or leave it unset to keep "
+    "a key file in the data dir",
+    "ANTHROPIC_API_KEY": "an Anthropic API key, or leave it unset for the offline drafter",
+    "ANTHROPIC_BASE_URL": "a base URL such as https://api.anthropic.com, or leave it unset",
+    "NEXUS_AI_MODEL": f"a Claude model id, default {DEFAULT_AI_MODEL}",
+    "NEXUS_TIMEZONE": "an IANA time zone such as Europe/Berlin",
+    "NEXUS_LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
+}
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; `str()` is a readable report, one line per variable."""
+
+
+class Settings(BaseSettings):
+    """Every knob of Nexus. Field aliases are the environment variable names."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_server: str | None = Field(None, validation_alias="TELEGRAM_API_SERVER")
+    owner_ids: Annotated[frozenset[int], NoDecode] = Field(
+        frozenset(), validation_alias="NEXUS_OWNER_IDS"
+    )
+    channel: str | None = Field(None, validation_alias="NEXUS_CHANNEL")
+    data_dir: Path = Field(Path("./data"), validation_alias="NEXUS_DATA_DIR")
+    database_url: str | None = Field(None, validation_alias="NEXUS_DATABASE_URL")
+    secret_key: SecretStr | None = Field(None, validation_alias="NEXUS_SECRET_KEY")
+    anthropic_api_key: SecretStr | None = Field(None, validation_alias="ANTHROPIC_API_KEY")
+    anthropic_base_url: str | None = Field(None, validation_alias="ANTHROPIC_BASE_URL")
+    ai_model: str = Field(DEFAULT_AI_MODEL, validation_alias="NEXUS_AI_MODEL")
+    timezone: str = Field("UTC", validation_alias=AliasChoices("NEXUS_TIMEZONE"))
+    log_level: str = Field("INFO", validation_alias="NEXUS_LOG_LEVEL")
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        if not _TOKEN_RE.match(value.get_secret_value().strip()):
+            raise ValueError("does not look like a bot token")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("owner_ids", mode="before")
+    @classmethod
+    def _parse_owner_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+            bad = [p for p in parts if not p.isdigit()]
+            if bad:
+                raise ValueError(f"not a numeric user id: {', '.join(bad)}")
+            return frozenset(int(p) for p in parts)
+        return value
+
+    @field_validator("channel")
+    @classmethod
+    def _channel_shape(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if value.startswith("https://t.me/"):
+            value = "@" + value.removeprefix("https://t.me/").strip("/")
+        if not _CHANNEL_RE.match(value):
+            raise ValueError("not a channel @username or -100… id")
+        return value
+
+    @field_validator("telegram_api_server", "anthropic_base_url")
+    @classmethod
+    def _url_shape(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not re.match(r"^https?://[^\s/]+", value.strip()):
+            raise ValueError("not an http(s) URL")
+        return value.strip().rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_shape(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if value.startswith(("postgres://", "postgresql://")):
+            value = "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("unsupported database URL")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone_exists(cls, value: str) -> str:
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value.strip()
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError(f"unknown log level {value!r}")
+        return level
+
+    @field_validator("ai_model")
+    @classmethod
+    def _model_present(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("empty model id")
+        return value.strip()
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The configured database, or a SQLite file inside the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'nexus.db').resolve()}"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class _TokenPresence(BaseSettings):
+    """Reads only whether a bot token is given, from the same sources as `Settings`."""
+
+    model_config = Settings.model_config
+    telegram_bot_token: str | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
+
+
+def _env_name(loc: tuple[Any, ...]) -> str:
+    field = str(loc[0]) if loc else "?"
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info else None
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return str(alias or field).upper()
+
+
+def _report(problems: list[tuple[str, str]]) -> str:
+    """One line per bad variable: its name, what is wrong, and how to fix it. No values echoed."""
+    lines = ["Nexus cannot start: the configuration has problems."]
+    for name, problem in problems:
+        lines.append(f"  {name} {problem}: {HINTS.get(name, 'see the README table')}.")
+    lines.append("Set these in the environment or in a .env file, then start again.")
+    return "\n".join(lines)
+
+
+def load_settings(*, require_bot: bool = True, **overrides: Any) -> Settings:
+    """Read the settings, raising ConfigError with a readable report if anything is wrong.
+
+    `require_bot=False` serves the commands that only touch the database (`nexus migrate`,
+    `nexus rotate-key`), which should not need a bot token.
+    """
+    problems: list[tuple[str, str]] = []
+    settings: Settings | None = None
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        for err in exc.errors():
+            message = str(err["msg"]).removeprefix("Value error, ")
+            problems.append((_env_name(err["loc"]), f"is invalid ({message})"))
+    if require_bot and _TokenPresence(**overrides).telegram_bot_token is None:
+        problems.insert(0, ("TELEGRAM_BOT_TOKEN", "is not set"))
+    if problems or settings is None:
+        raise ConfigError(_report(problems))
+    return settings

@@ -1,0 +1,101 @@
+"""How posts and outcomes look in the owner's chat (Telegram HTML)."""
+
+from __future__ import annotations
+
+import html
+
+from ai.errors import (
+    AIAuthError,
+    AIBadAnswer,
+    AIError,
+    AIOverloaded,
+    AIRateLimited,
+    AIRequestRejected,
+    AITimeout,
+    AIUnavailable,
+)
+from bot.texts import Html, Texts
+from publishers.errors import TextTooLong
+from publishers.text import TELEGRAM_TEXT_LIMIT, split_text, utf16_len
+from scheduler.publishing import PublishReport
+from storage.models import Post
+
+#: Room kept for the title and footer around the post text inside one preview message.
+_PREVIEW_CHROME = 400
+
+_AI_ERROR_KEYS: tuple[tuple[type[AIError], str], ...] = (
+    (AIAuthError, "ai.err.auth"),
+    (AIRequestRejected, "ai.err.rejected"),
+    (AIRateLimited, "ai.err.rate_limited"),
+    (AIOverloaded, "ai.err.overloaded"),
+    (AITimeout, "ai.err.timeout"),
+    (AIUnavailable, "ai.err.unavailable"),
+    (AIBadAnswer, "ai.err.bad_answer"),
+)
+
+
+def _clip(text: str, budget: int, t: Texts) -> str:
+    """Escaped `text`, cut at a word boundary if it would not fit in `budget` UTF-16 units."""
+    if utf16_len(text) <= budget:
+        return html.escape(text, quote=False)
+    cut = text[:budget]
+    while utf16_len(cut) > budget:
+        cut = cut[:-1]
+    head = cut.rsplit(None, 1)[0] if " " in cut.strip() else cut
+    hidden = utf16_len(text) - utf16_len(head)
+    return html.escape(head, quote=False) + "\n" + t("preview.truncated", hidden=hidden)
+
+
+def length_line(t: Texts, text: str) -> str:
+    length = utf16_len(text)
+    if length <= TELEGRAM_TEXT_LIMIT:
+        return t("preview.fits", length=length, limit=TELEGRAM_TEXT_LIMIT)
+    try:
+        parts = split_text(text, TELEGRAM_TEXT_LIMIT)
+    except TextTooLong as exc:
+        return t("preview.too_long", reason=exc.reason)
+    return t("preview.split", length=length, parts=len(parts))
+
+
+def preview(t: Texts, post: Post, targets: list[str]) -> str:
+    """The draft as it will appear, its length against the limit, and where it goes."""
+    title = t(
+        "preview.title",
+        post_id=post.id,
+        targets=", ".join(targets) if targets else t.plain("preview.no_target"),
+    )
+    lines = [title]
+    if post.offline:
+        lines.append(t("preview.offline"))
+    lines += ["", _clip(post.text, TELEGRAM_TEXT_LIMIT - _PREVIEW_CHROME, t), ""]
+    lines.append(length_line(t, post.text))
+    return "\n".join(lines)
+
+
+def publish_report(t: Texts, report: PublishReport, post: Post) -> str:
+    """The preview turned into a record: what went where, with links, then the post itself."""
+    lines = []
+    for outcome in report.outcomes:
+        if outcome.published and outcome.url:
+            link = Html(f'<a href="{html.escape(outcome.url)}">{t("publish.link")}</a>')
+            lines.append(t("publish.line_ok", target=outcome.target, link=link))
+        elif outcome.published:
+            lines.append(t("publish.line_ok_nolink", target=outcome.target))
+        else:
+            lines.append(t("publish.line_failed", target=outcome.target, reason=outcome.error))
+    key = {"published": "publish.done", "partial": "publish.partial"}.get(
+        report.status, "publish.failed"
+    )
+    head = t(key, post_id=report.post_id, lines=Html("\n".join(lines)))
+    return head + "\n\n" + _clip(post.text, TELEGRAM_TEXT_LIMIT - _PREVIEW_CHROME * 2, t)
+
+
+def ai_error(t: Texts, exc: AIError) -> str:
+    for cls, key in _AI_ERROR_KEYS:
+        if isinstance(exc, cls):
+            return t("ai.failed", reason=t.plain(key))
+    return t("ai.failed", reason=exc.user_message)
+
+
+def status_name(t: Texts, status: str) -> str:
+    return t.plain(f"status.{status}")

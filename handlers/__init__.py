@@ -1,0 +1,13 @@
+"""aiogram routers, one module per feature. Routers are built by functions so that every
+Dispatcher (one per `nexus run`, one per test) gets fresh ones."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from handlers import common, drafts, voice
+
+
+def build_routers() -> list[Router]:
+    """In priority order: commands first, then dialogues, then the catch-all fallback."""
+    return [common.router(), voice.router(), drafts.router(), common.fallback_router()]

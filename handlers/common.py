@@ -1,0 +1,62 @@
+"""/start, /help, /cancel, and the answer to anything no other handler takes."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ai.service import load_voice
+from bot.settings import Settings
+from bot.texts import Html, Texts
+from storage import repositories as repo
+
+
+async def start(message: Message, t: Texts, settings: Settings, session: AsyncSession) -> None:
+    accounts = await repo.enabled_accounts(session)
+    channel = (
+        t("start.channel_ok", channel=", ".join(a.title or a.handle for a in accounts))
+        if accounts
+        else t("start.channel_missing")
+    )
+    ai = (
+        t("start.ai_online", model=settings.ai_model)
+        if settings.anthropic_api_key
+        else t("start.ai_offline")
+    )
+    has_voice = not (await load_voice(session)).is_empty()
+    voice = t("start.voice_set") if has_voice else t("start.voice_missing")
+    await message.answer(t("start", channel=Html(channel), ai=Html(ai), voice=Html(voice)))
+
+
+async def help_(message: Message, t: Texts) -> None:
+    await message.answer(t("help"))
+
+
+async def cancel(message: Message, state: FSMContext, t: Texts) -> None:
+    if await state.get_state() is None:
+        await message.answer(t("cancel.nothing"))
+        return
+    await state.clear()
+    await message.answer(t("cancel.done"))
+
+
+async def unknown_command(message: Message, t: Texts) -> None:
+    await message.answer(t("help"))
+
+
+def router() -> Router:
+    r = Router(name="common")
+    r.message.register(start, CommandStart())
+    r.message.register(help_, Command("help"))
+    r.message.register(cancel, Command("cancel"))
+    return r
+
+
+def fallback_router() -> Router:
+    """Included last: unknown /commands get the help text instead of silence."""
+    r = Router(name="fallback")
+    r.message.register(unknown_command, F.text.startswith("/"))
+    return r

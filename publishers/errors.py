@@ -1,0 +1,72 @@
+"""Errors raised by publishers.
+
+Every failure a publisher can meet is mapped at the boundary (``raise ... from exc``) into one
+of these, so the scheduler decides what to do from the class alone and shows ``reason`` to the
+owner as is::
+
+    PublishError                  .reason: plain words for the owner, never a token or URL
+    ├── RateLimited               .retry_after: seconds the platform asked us to wait
+    ├── Transient                 network trouble, timeouts, 5xx: retry with backoff
+    ├── Permanent                 the request itself is wrong: retrying won't help
+    │   └── TextTooLong           a single word or link is longer than a whole message
+    └── AuthExpired               the credentials were rejected: the owner must reconnect
+
+Split posts: when a long text goes out as several messages and part k fails, parts before it
+are already public. The error then carries ``posted_part_ids`` (ids of the parts that went
+out, in order) and the reason says so. Store them and pass them back as
+``publish(text, already_posted=...)`` on retry: only the missing parts are sent, so nothing
+appears twice. An error raised before anything was posted has ``posted_part_ids == ()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class PublishError(Exception):
+    """Base class. ``str(err)`` is ``err.reason``."""
+
+    def __init__(self, reason: str, *, posted_part_ids: Sequence[str] = ()) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.posted_part_ids: tuple[str, ...] = tuple(posted_part_ids)
+
+    def __str__(self) -> str:
+        return self.reason
+
+    def __repr__(self) -> str:
+        extra = f", posted_part_ids={self.posted_part_ids!r}" if self.posted_part_ids else ""
+        return f"{type(self).__name__}({self.reason!r}{extra})"
+
+
+class RateLimited(PublishError):
+    """The platform asked us to slow down; try again after ``retry_after`` seconds."""
+
+    def __init__(
+        self,
+        retry_after: float,
+        reason: str | None = None,
+        *,
+        posted_part_ids: Sequence[str] = (),
+    ) -> None:
+        self.retry_after = float(retry_after)
+        super().__init__(
+            reason or f"the platform asked to wait {self.retry_after:g} seconds before posting",
+            posted_part_ids=posted_part_ids,
+        )
+
+
+class Transient(PublishError):
+    """A temporary failure (network, timeout, server error); retrying later may succeed."""
+
+
+class Permanent(PublishError):
+    """The platform refused the request for a reason a retry won't fix."""
+
+
+class AuthExpired(PublishError):
+    """The credentials were rejected or revoked; the owner has to reconnect the account."""
+
+
+class TextTooLong(Permanent):
+    """The text cannot be split into messages: one word or link exceeds the limit alone."""

@@ -1,0 +1,199 @@
+"""Publish plain-text posts to a Telegram channel with the Bot API over raw httpx.
+
+Why raw httpx and not aiogram: publishers are pure adapters (no aiogram), get an injected
+client and base URL, and the fake server in ``tests/fakes/telegram.py`` speaks the same wire.
+
+Text goes out escaped with parse_mode=HTML, so whatever the draft contains (``R&D <beta>``)
+appears verbatim. A text longer than one message is split (:func:`publishers.text.split_text`)
+and sent as consecutive messages; only the first shows a link preview, so a thread doesn't get
+cards in its middle.
+
+Errors are mapped at the boundary. The token is part of every request URL, so neither the URL
+nor the text of an httpx exception ever goes into a reason; the original exception is still
+chained as ``__cause__`` for debugging. A 404 from the Bot API means the token is malformed
+(our method names are fixed), so it is treated like 401.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from publishers.base import PublishResult
+from publishers.errors import (
+    AuthExpired,
+    Permanent,
+    PublishError,
+    RateLimited,
+    TextTooLong,
+    Transient,
+)
+from publishers.text import TELEGRAM_TEXT_LIMIT, escape_html, split_text, utf16_len
+
+_ADMIN_HINT = "add it as an administrator with the right to post"
+
+
+class TelegramPublisher:
+    """Posts to one channel (``chat`` is ``"@username"`` or a ``"-100..."`` id)."""
+
+    platform = "telegram"
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        token: str,
+        chat: str,
+        base_url: str = "https://api.telegram.org",
+    ) -> None:
+        self._client = client
+        self._token = token
+        self._base_url = base_url.rstrip("/")
+        chat = str(chat).strip()
+        if not chat.lstrip("-").isdigit() and not chat.startswith("@"):
+            chat = "@" + chat
+        self.chat = chat
+        self.name = chat
+        self._username: str | None = chat[1:] if chat.startswith("@") else None
+
+    def __repr__(self) -> str:  # never show the token
+        return f"TelegramPublisher(chat={self.chat!r})"
+
+    # ------------------------------------------------------------------ protocol
+    def validate(self, text: str) -> list[str]:
+        if not text.strip():
+            return ["the post is empty"]
+        try:
+            split_text(text, TELEGRAM_TEXT_LIMIT, utf16_len)
+        except TextTooLong as exc:
+            return [exc.reason]
+        return []
+
+    async def publish(self, text: str, *, already_posted: Sequence[str] = ()) -> PublishResult:
+        """Send ``text`` as one message, or as several in order if it is too long.
+
+        ``already_posted``: the ``posted_part_ids`` of a failed earlier attempt with the *same*
+        text; those parts are not sent again and their ids lead the result.
+        """
+        parts = split_text(text, TELEGRAM_TEXT_LIMIT, utf16_len)
+        if not parts:
+            raise Permanent("the post is empty")
+        posted = [str(i) for i in already_posted]
+        if len(posted) > len(parts):
+            raise Permanent(
+                f"{len(posted)} parts were recorded as posted but the text now has only "
+                f"{len(parts)}: delete the posted messages and publish again"
+            )
+        for index in range(len(posted), len(parts)):
+            payload: dict[str, Any] = {
+                "chat_id": self.chat,
+                "text": escape_html(parts[index]),
+                "parse_mode": "HTML",
+            }
+            if index > 0:
+                payload["link_preview_options"] = {"is_disabled": True}
+            try:
+                message = await self._call("sendMessage", payload)
+            except PublishError as exc:
+                if posted:
+                    exc.posted_part_ids = tuple(posted)
+                    exc.reason = (
+                        f"{exc.reason} ({len(posted)} of {len(parts)} parts were already "
+                        f"posted; a retry sends only the rest)"
+                    )
+                    exc.args = (exc.reason,)
+                raise
+            posted.append(str(message["message_id"]))
+        return PublishResult(
+            external_id=posted[0], url=self._url(posted[0]), part_ids=tuple(posted)
+        )
+
+    async def delete(self, external_id: str) -> None:
+        """Delete one message; for a split post call it for each of ``part_ids``."""
+        try:
+            await self._call(
+                "deleteMessage", {"chat_id": self.chat, "message_id": int(external_id)}
+            )
+        except Permanent as exc:
+            if "message to delete not found" in exc.reason:
+                return  # already gone: deleting is idempotent
+            raise
+
+    async def verify(self) -> str:
+        chat = await self._call("getChat", {"chat_id": self.chat})
+        member = await self._call(
+            "getChatMember", {"chat_id": self.chat, "user_id": await self._bot_id()}
+        )
+        status = member.get("status")
+        if status not in ("administrator", "creator"):
+            raise Permanent(f"the bot is not an admin of {self.name}: {_ADMIN_HINT}")
+        if chat.get("type") == "channel" and status == "administrator":
+            if member.get("can_post_messages") is False:
+                raise Permanent(
+                    f"the bot is an admin of {self.name} but may not post: {_ADMIN_HINT}"
+                )
+        if chat.get("username"):
+            self._username = chat["username"]
+        title = chat.get("title") or chat.get("first_name") or self.name
+        return f"{title} ({self.name})" if title != self.name else title
+
+    # ------------------------------------------------------------------ helpers
+    def _url(self, message_id: str) -> str | None:
+        if self._username:
+            return f"https://t.me/{self._username}/{message_id}"
+        if self.chat.startswith("-100"):
+            return f"https://t.me/c/{self.chat[4:]}/{message_id}"
+        return None
+
+    async def _bot_id(self) -> int:
+        prefix = self._token.split(":", 1)[0]
+        if prefix.isdigit():
+            return int(prefix)
+        me = await self._call("getMe", {})
+        return int(me["id"])
+
+    async def _call(self, method: str, payload: dict[str, Any]) -> Any:
+        url = f"{self._base_url}/bot{self._token}/{method}"
+        try:
+            response = await self._client.post(url, json=payload)
+        except httpx.TimeoutException as exc:
+            raise Transient("Telegram did not answer in time; will retry") from exc
+        except httpx.TransportError as exc:
+            raise Transient("could not reach Telegram (network error); will retry") from exc
+        except httpx.HTTPError as exc:
+            raise Transient(f"the request to Telegram failed ({type(exc).__name__})") from exc
+        try:
+            body = response.json()
+        except ValueError as exc:
+            if response.status_code >= 500 or response.status_code == 200:
+                raise Transient(
+                    f"Telegram sent an unreadable answer (HTTP {response.status_code})"
+                ) from exc
+            raise Permanent(f"Telegram refused the request (HTTP {response.status_code})") from exc
+        if response.is_success and isinstance(body, dict) and body.get("ok"):
+            return body.get("result")
+        raise self._error(response.status_code, body if isinstance(body, dict) else {})
+
+    def _error(self, status: int, body: dict[str, Any]) -> PublishError:
+        code = int(body.get("error_code") or status)
+        description = str(body.get("description") or f"HTTP {code}").replace(self._token, "***")
+        lowered = description.lower()
+        parameters = body.get("parameters") or {}
+        if code == 429 or "retry_after" in parameters:
+            wait = float(parameters.get("retry_after") or 5)
+            return RateLimited(wait, f"Telegram asked to wait {wait:g} seconds before posting")
+        if code >= 500:
+            return Transient(f"Telegram had a server error ({description}); will retry")
+        if code in (401, 404):
+            return AuthExpired(
+                "the bot token was rejected: create a new one with @BotFather and update it"
+            )
+        if "chat not found" in lowered:
+            return Permanent(
+                f"Telegram can't find {self.name}: check the channel name and {_ADMIN_HINT}"
+            )
+        if code == 403 or "not enough rights" in lowered or "not a member" in lowered:
+            return Permanent(f"the bot is not an admin of {self.name}: {_ADMIN_HINT}")
+        return Permanent(f"Telegram refused the request: {description}")

@@ -1,0 +1,95 @@
+"""Encryption of stored credentials (Fernet: AES-128-CBC + HMAC-SHA256, from `cryptography`).
+
+The key comes from NEXUS_SECRET_KEY or, when that is unset, from `secret.key` in the data dir,
+created on first run with 0600 permissions. `Vault` accepts several keys: the first encrypts,
+all decrypt, which is what makes `nexus rotate-key` safe to interrupt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+KEY_FILE_NAME = "secret.key"
+#: The next key, written by `nexus rotate-key` before it re-encrypts and renamed over the old one.
+STAGED_KEY_FILE_NAME = "secret.key.new"
+
+
+class CryptoError(Exception):
+    """A key is malformed, or stored data cannot be decrypted with the keys at hand."""
+
+
+def generate_key() -> str:
+    return Fernet.generate_key().decode("ascii")
+
+
+def _fernet(key: str) -> Fernet:
+    try:
+        return Fernet(key.strip().encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        raise CryptoError(
+            "the secret key is not a valid key (expected 44 url-safe base64 characters; "
+            "make one with `nexus keygen`)"
+        ) from None
+
+
+class Vault:
+    """Encrypts and decrypts credential dictionaries."""
+
+    def __init__(self, *keys: str) -> None:
+        if not keys:
+            raise CryptoError("no secret key given")
+        self._fernet = MultiFernet([_fernet(k) for k in keys])
+
+    def encrypt(self, data: dict[str, Any]) -> str:
+        return self._fernet.encrypt(json.dumps(data).encode("utf-8")).decode("ascii")
+
+    def decrypt(self, token: str) -> dict[str, Any]:
+        try:
+            value = json.loads(self._fernet.decrypt(token.encode("ascii")))
+        except InvalidToken:
+            raise CryptoError(
+                "stored credentials cannot be decrypted with this secret key "
+                "(was NEXUS_SECRET_KEY changed without `nexus rotate-key`?)"
+            ) from None
+        if not isinstance(value, dict):
+            raise CryptoError("stored credentials are not a JSON object")
+        return value
+
+    def rotate(self, token: str) -> str:
+        """Re-encrypt a token under the first key (it may have been made with any known key)."""
+        try:
+            return self._fernet.rotate(token.encode("ascii")).decode("ascii")
+        except InvalidToken:
+            raise CryptoError(
+                "stored credentials cannot be decrypted with the known keys"
+            ) from None
+
+
+def write_key_file(path: Path, key: str) -> None:
+    """Write a key atomically, readable by the owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def load_or_create_key_file(data_dir: Path) -> tuple[str, bool]:
+    """The data dir's key, creating it on first use. Returns (key, created)."""
+    path = data_dir / KEY_FILE_NAME
+    if path.exists():
+        key = path.read_text().strip()
+        _fernet(key)
+        return key, False
+    key = generate_key()
+    write_key_file(path, key)
+    return key, True

@@ -1,0 +1,256 @@
+"""Queries and atomic state transitions. Repositories never commit: transactions belong to the
+service layer that calls them.
+
+Every status change is one conditional UPDATE (`WHERE id = :id AND status IN (:expected)`) checked
+by its row count. That single rule makes double taps, retries and several workers safe: exactly one
+caller wins each transition, the others learn they lost and change nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    Account,
+    BrandVoice,
+    Post,
+    PostStatus,
+    Publication,
+    PublicationStatus,
+    User,
+    utcnow,
+)
+
+VOICE_ROW_ID = 1
+
+
+async def _conditional_update(
+    session: AsyncSession,
+    model: Any,
+    row_id: int,
+    expected: Iterable[str],
+    values: dict[str, Any],
+    *extra_conditions: Any,
+) -> bool:
+    stmt = (
+        update(model)
+        .where(model.id == row_id, model.status.in_([str(s) for s in expected]), *extra_conditions)
+        .values(**values, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    result: CursorResult[Any] = await session.execute(stmt)  # type: ignore[assignment]
+    return result.rowcount == 1
+
+
+# --- users -------------------------------------------------------------------------------------
+
+
+async def upsert_user(session: AsyncSession, user_id: int, language: str) -> User:
+    """The user row, created on first contact; the language follows the Telegram client."""
+    user = await session.get(User, user_id)
+    if user is None:
+        user = User(id=user_id, language=language)
+        session.add(user)
+        await session.flush()
+    elif user.language != language:
+        user.language = language
+    return user
+
+
+# --- brand voice -------------------------------------------------------------------------------
+
+
+async def get_voice(session: AsyncSession) -> BrandVoice | None:
+    return await session.get(BrandVoice, VOICE_ROW_ID)
+
+
+async def save_voice(session: AsyncSession, **fields: str) -> BrandVoice:
+    voice = await get_voice(session)
+    if voice is None:
+        voice = BrandVoice(id=VOICE_ROW_ID)
+        session.add(voice)
+    for name, value in fields.items():
+        setattr(voice, name, value)
+    await session.flush()
+    return voice
+
+
+# --- accounts ----------------------------------------------------------------------------------
+
+
+async def ensure_account(
+    session: AsyncSession, platform: str, handle: str, title: str = ""
+) -> Account:
+    """The account for (platform, handle), created if missing."""
+    account = await session.scalar(
+        select(Account).where(Account.platform == platform, Account.handle == handle)
+    )
+    if account is None:
+        account = Account(platform=platform, handle=handle, title=title or handle)
+        session.add(account)
+        await session.flush()
+    return account
+
+
+async def enabled_accounts(session: AsyncSession) -> Sequence[Account]:
+    return (
+        await session.scalars(select(Account).where(Account.enabled).order_by(Account.id))
+    ).all()
+
+
+async def all_accounts(session: AsyncSession) -> Sequence[Account]:
+    return (await session.scalars(select(Account).order_by(Account.id))).all()
+
+
+# --- posts -------------------------------------------------------------------------------------
+
+
+async def create_draft(
+    session: AsyncSession, *, author_id: int, brief: str, text: str, offline: bool
+) -> Post:
+    post = Post(author_id=author_id, brief=brief, text=text, offline=offline)
+    session.add(post)
+    await session.flush()
+    return post
+
+
+async def get_post(session: AsyncSession, post_id: int) -> Post | None:
+    return await session.get(Post, post_id, populate_existing=True)
+
+
+async def list_posts(
+    session: AsyncSession, statuses: Iterable[str], limit: int = 20, offset: int = 0
+) -> Sequence[Post]:
+    stmt = (
+        select(Post)
+        .where(Post.status.in_([str(s) for s in statuses]))
+        .order_by(Post.updated_at.desc(), Post.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def count_posts(session: AsyncSession, statuses: Iterable[str]) -> int:
+    stmt = select(func.count()).select_from(Post)
+    stmt = stmt.where(Post.status.in_([str(s) for s in statuses]))
+    return int(await session.scalar(stmt) or 0)
+
+
+async def recent_published_texts(session: AsyncSession, limit: int = 3) -> list[str]:
+    stmt = (
+        select(Post.text)
+        .where(Post.status.in_([PostStatus.PUBLISHED, PostStatus.PARTIAL]))
+        .order_by(Post.published_at.desc(), Post.id.desc())
+        .limit(limit)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def replace_draft_text(
+    session: AsyncSession, post_id: int, version: int, text: str, *, offline: bool | None = None
+) -> bool:
+    """Set a draft's text if it is still a draft at the version the caller saw."""
+    values: dict[str, Any] = {"text": text, "version": version + 1}
+    if offline is not None:
+        values["offline"] = offline
+    return await transition_post(
+        session, post_id, [PostStatus.DRAFT], PostStatus.DRAFT, at_version=version, **values
+    )
+
+
+async def set_preview(session: AsyncSession, post_id: int, chat_id: int, message_id: int) -> None:
+    await session.execute(
+        update(Post)
+        .where(Post.id == post_id)
+        .values(preview_chat_id=chat_id, preview_message_id=message_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def transition_post(
+    session: AsyncSession,
+    post_id: int,
+    expected: Iterable[str],
+    new: str,
+    *,
+    at_version: int | None = None,
+    **values: Any,
+) -> bool:
+    """Move a post from one of `expected` to `new` (only if still at `at_version`, if given);
+    False if someone else moved or changed it first."""
+    extra = [] if at_version is None else [Post.version == at_version]
+    return await _conditional_update(
+        session, Post, post_id, expected, {"status": new, **values}, *extra
+    )
+
+
+# --- publications ------------------------------------------------------------------------------
+
+
+async def create_publications(
+    session: AsyncSession, post: Post, accounts: Iterable[Account]
+) -> list[Publication]:
+    pubs = [Publication(post_id=post.id, account_id=a.id, text=post.text) for a in accounts]
+    session.add_all(pubs)
+    await session.flush()
+    return pubs
+
+
+async def publications_of(session: AsyncSession, post_id: int) -> Sequence[Publication]:
+    stmt = (
+        select(Publication)
+        .where(Publication.post_id == post_id)
+        .order_by(Publication.id)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def transition_publication(
+    session: AsyncSession, pub_id: int, expected: Iterable[str], new: str, **values: Any
+) -> bool:
+    """Move a publication from one of `expected` to `new`; False if someone else did first."""
+    return await _conditional_update(
+        session, Publication, pub_id, expected, {"status": new, **values}
+    )
+
+
+async def claim_publication(session: AsyncSession, pub_id: int) -> bool:
+    """pending → publishing, counting the attempt. Only one caller can win."""
+    return await transition_publication(
+        session,
+        pub_id,
+        [PublicationStatus.PENDING],
+        PublicationStatus.PUBLISHING,
+        attempts=Publication.attempts + 1,
+    )
+
+
+async def finish_publication(
+    session: AsyncSession,
+    pub_id: int,
+    *,
+    published: bool,
+    external_id: str | None = None,
+    part_ids: Sequence[str] = (),
+    url: str | None = None,
+    error: str | None = None,
+    when: datetime | None = None,
+) -> bool:
+    """publishing → published or failed, with the outcome."""
+    values: dict[str, Any] = {"last_error": error, "part_ids": ",".join(part_ids) or None}
+    if published:
+        new = PublicationStatus.PUBLISHED
+        values |= {"external_id": external_id, "url": url, "published_at": when or utcnow()}
+    else:
+        new = PublicationStatus.FAILED
+    return await transition_publication(
+        session, pub_id, [PublicationStatus.PUBLISHING], new, **values
+    )

@@ -1,0 +1,144 @@
+"""Shared fixtures: the real database (SQLite file, or PostgreSQL when NEXUS_TEST_POSTGRES_URL is
+set), the loopback Telegram and Anthropic servers, and the real application built by the same
+factory as `nexus run`, long-polling the fake Telegram."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from bot.app import Nexus, build_app, prepare_database
+from bot.settings import Settings
+from storage.db import create_engine
+from tests.clock import FakeClock
+from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.telegram import FakeTelegram
+
+OWNER = 1001
+CHANNEL = "@nexus_channel"
+POSTGRES_URL = os.environ.get("NEXUS_TEST_POSTGRES_URL")
+
+#: Every variable Nexus reads; cleared so the developer's own environment never leaks in.
+NEXUS_ENV = (
+    "TELEGRAM_BOT_TOKEN TELEGRAM_API_SERVER NEXUS_OWNER_IDS NEXUS_CHANNEL NEXUS_DATA_DIR "
+    "NEXUS_DATABASE_URL NEXUS_SECRET_KEY ANTHROPIC_API_KEY ANTHROPIC_BASE_URL NEXUS_AI_MODEL "
+    "NEXUS_TIMEZONE NEXUS_LOG_LEVEL"
+).split()
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in NEXUS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env file is read
+
+
+async def reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+def _db_params() -> list[Any]:
+    reason = "NEXUS_TEST_POSTGRES_URL is not set (.ci/run sets it to the local server)"
+    return [
+        "sqlite",
+        pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.skipif(
+            not POSTGRES_URL, reason=reason)]),
+    ]
+
+
+@pytest.fixture(params=_db_params())
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database: a SQLite file, or the PostgreSQL test database wiped."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'nexus.db'}"
+    assert POSTGRES_URL
+    await reset_postgres(POSTGRES_URL)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
+        server.add_user(OWNER, "Owner", "en")
+        server.add_channel("nexus_channel")
+        yield server
+
+
+@pytest.fixture
+async def ai() -> AsyncIterator[FakeAnthropic]:
+    async with FakeAnthropic() as server:
+        yield server
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def make_settings(
+    tg: FakeTelegram, database_url: str, tmp_path: Path
+) -> Callable[..., Settings]:
+    """Settings as a user would write them, pointed at the loopback servers."""
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "TELEGRAM_BOT_TOKEN": tg.token,
+            "TELEGRAM_API_SERVER": tg.base_url,
+            "NEXUS_OWNER_IDS": str(OWNER),
+            "NEXUS_CHANNEL": CHANNEL,
+            "NEXUS_DATA_DIR": str(tmp_path / "data"),
+            "NEXUS_DATABASE_URL": database_url,
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **{k: v for k, v in values.items() if v is not None})
+
+    return make
+
+
+@asynccontextmanager
+async def running(settings: Settings, clock: FakeClock) -> AsyncIterator[Nexus]:
+    """`nexus run` in-process: migrate, build with the one factory, long-poll until the end."""
+    await prepare_database(settings)
+    app = build_app(settings, clock=clock)
+    polling = asyncio.create_task(app.start_polling())
+    try:
+        yield app
+    finally:
+        await app.dp.stop_polling()
+        await asyncio.wait_for(polling, 10)
+        await app.aclose()
+
+
+@pytest.fixture
+async def nexus_factory(
+    make_settings: Callable[..., Settings], clock: FakeClock
+) -> AsyncIterator[Callable[..., Awaitable[Nexus]]]:
+    """Start the app (settings overrides as keyword arguments); stopped at the end of the test."""
+    managers: list[Any] = []
+
+    async def start(**overrides: Any) -> Nexus:
+        cm = running(make_settings(**overrides), clock)
+        managers.append(cm)
+        return await cm.__aenter__()
+
+    yield start
+    for cm in reversed(managers):
+        await cm.__aexit__(None, None, None)
+
+
+@pytest.fixture
+async def nexus(nexus_factory: Callable[..., Awaitable[Nexus]]) -> Nexus:
+    """The app with the offline drafter."""
+    return await nexus_factory()
