@@ -33,6 +33,26 @@ NEXUS_ENV = (
 ).split()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """With NEXUS_TEST_POSTGRES_URL set (as .ci/run does), an unreachable server ends the run."""
+    if POSTGRES_URL:
+        try:
+            asyncio.run(_ping_postgres(POSTGRES_URL))
+        except Exception as exc:
+            pytest.exit(
+                f"NEXUS_TEST_POSTGRES_URL is set but PostgreSQL is unreachable: {exc}", returncode=3
+            )
+
+
+async def _ping_postgres(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in NEXUS_ENV:
@@ -52,8 +72,10 @@ def _db_params() -> list[Any]:
     reason = "NEXUS_TEST_POSTGRES_URL is not set (.ci/run sets it to the local server)"
     return [
         "sqlite",
-        pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.skipif(
-            not POSTGRES_URL, reason=reason)]),
+        pytest.param(
+            "postgres",
+            marks=[pytest.mark.postgres, pytest.mark.skipif(not POSTGRES_URL, reason=reason)],
+        ),
     ]
 
 
@@ -87,9 +109,7 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def make_settings(
-    tg: FakeTelegram, database_url: str, tmp_path: Path
-) -> Callable[..., Settings]:
+def make_settings(tg: FakeTelegram, database_url: str, tmp_path: Path) -> Callable[..., Settings]:
     """Settings as a user would write them, pointed at the loopback servers."""
 
     def make(**overrides: Any) -> Settings:
