@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -24,12 +25,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from ai import make_drafter
 from ai.drafter import Drafter
 from bot.middlewares import OwnerGate, SessionMiddleware
+from bot.notifier import BotNotifier
 from bot.settings import Settings
 from bot.texts import CATALOGUE, Texts
 from handlers import build_routers
 from publishers.base import Publisher
 from publishers.telegram import TelegramPublisher
 from scheduler.clock import Clock, SystemClock
+from scheduler.dispatcher import DispatchConfig, PublicationDispatcher
+from scheduler.runtime import SchedulerRuntime
 from storage import repositories as repo
 from storage.crypto import (
     KEY_FILE_NAME,
@@ -45,6 +49,26 @@ log = logging.getLogger(__name__)
 
 TELEGRAM_API = "https://api.telegram.org"
 MENU_COMMANDS = ("start", "new", "drafts", "voice", "cancel", "help")
+
+
+class TargetPublishers:
+    """Builds the publisher for a target account (one shared HTTP client for all of them)."""
+
+    def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
+        self.settings = settings
+        self.http = http
+
+    def for_account(self, account: Account) -> Publisher:
+        if account.platform == "telegram":
+            token = self.settings.telegram_bot_token
+            assert token is not None
+            return TelegramPublisher(
+                self.http,
+                token=token.get_secret_value(),
+                chat=account.handle,
+                base_url=self.settings.telegram_api_server or TELEGRAM_API,
+            )
+        raise LookupError(f"no publisher for platform {account.platform!r}")
 
 
 def secret_values(settings: Settings) -> list[str]:
@@ -80,21 +104,16 @@ class Nexus:
     http: httpx.AsyncClient
     vault: Vault
     clock: Clock
+    dispatcher: PublicationDispatcher
+    runtime: SchedulerRuntime | None
     new_key_file: Path | None = None
     _closed: bool = field(default=False, repr=False)
 
-    def publisher_for(self, account: Account) -> Publisher:
-        """The publisher that talks to `account`'s platform."""
-        if account.platform == "telegram":
-            token = self.settings.telegram_bot_token
-            assert token is not None
-            return TelegramPublisher(
-                self.http,
-                token=token.get_secret_value(),
-                chat=account.handle,
-                base_url=self.settings.telegram_api_server or TELEGRAM_API,
-            )
-        raise LookupError(f"no publisher for platform {account.platform!r}")
+    def wake(self) -> None:
+        """Ask the dispatcher to look for due work now (a no-op without an embedded scheduler:
+        the workers' poll finds it)."""
+        if self.runtime is not None:
+            self.runtime.wake()
 
     async def start_polling(self, *, handle_signals: bool = False) -> None:
         """Long-poll Telegram until `dp.stop_polling()` (or SIGINT/SIGTERM under `nexus run`)."""
@@ -104,10 +123,16 @@ class Nexus:
             handle_signals=handle_signals,
         )
 
+    async def start_scheduler(self) -> None:
+        if self.runtime is not None:
+            await self.runtime.start()
+
     async def aclose(self) -> None:
         if self._closed:
             return
         self._closed = True
+        if self.runtime is not None:
+            await self.runtime.shutdown()
         await self.drafter.aclose()
         await self.http.aclose()
         await self.bot.session.close()
@@ -139,11 +164,17 @@ def _make_bot(settings: Settings) -> Bot:
     )
 
 
-async def _on_startup(app: Nexus) -> None:
+async def ensure_channel(app: Nexus) -> None:
+    """NEXUS_CHANNEL is a publishing target (an account row) from the first start on."""
     async with app.sessions() as session:
         if app.settings.channel:
             await repo.ensure_account(session, "telegram", app.settings.channel)
         await session.commit()
+
+
+async def _on_startup(app: Nexus) -> None:
+    await ensure_channel(app)
+    await app.start_scheduler()
     for language in CATALOGUE:
         t = Texts(language)
         commands = [BotCommand(command=c, description=t.plain(f"cmd.{c}")) for c in MENU_COMMANDS]
@@ -161,34 +192,51 @@ async def _on_startup(app: Nexus) -> None:
                 log.warning("could not tell owner %s about the new key: %s", owner, exc)
 
 
-def build_app(settings: Settings, *, clock: Clock | None = None) -> Nexus:
-    """Wire the application. The database must already be migrated (`prepare_database`)."""
+def build_app(
+    settings: Settings, *, clock: Clock | None = None, with_scheduler: bool = True
+) -> Nexus:
+    """Wire the application. The database must already be migrated (`prepare_database`).
+
+    `with_scheduler=False` is `nexus run --no-scheduler`: the bot only schedules; workers
+    (`nexus worker`) publish.
+    """
     engine = create_engine(settings.resolved_database_url)
+    sessions = make_session_factory(engine)
     vault, new_key_file = open_vault(settings)
     api_key = settings.anthropic_api_key
+    clock = clock or SystemClock()
+    bot = _make_bot(settings)
+    http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
+    publishers = TargetPublishers(settings, http)
+    dispatcher = PublicationDispatcher(
+        sessions,
+        publishers.for_account,
+        BotNotifier(bot, sessions, settings.timezone),
+        clock,
+        DispatchConfig(
+            max_attempts=settings.max_attempts,
+            misfire_grace=timedelta(minutes=settings.misfire_grace_minutes),
+        ),
+    )
     app = Nexus(
         settings=settings,
-        bot=_make_bot(settings),
+        bot=bot,
         dp=Dispatcher(storage=MemoryStorage(), events_isolation=SimpleEventIsolation()),
         engine=engine,
-        sessions=make_session_factory(engine),
+        sessions=sessions,
         drafter=make_drafter(api_key, settings.ai_model, settings.anthropic_base_url),
-        http=httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0)),
+        http=http,
         vault=vault,
-        clock=clock or SystemClock(),
+        clock=clock,
+        dispatcher=dispatcher,
+        runtime=SchedulerRuntime(dispatcher, clock) if with_scheduler else None,
         new_key_file=new_key_file,
     )
     dp = app.dp
     dp.update.outer_middleware(OwnerGate(settings.owner_ids))
-    dp.update.outer_middleware(SessionMiddleware(app.sessions))
+    dp.update.outer_middleware(SessionMiddleware(app.sessions, settings.timezone))
     dp.include_routers(*build_routers())
-    dp.workflow_data.update(
-        settings=settings,
-        sessions=app.sessions,
-        drafter=app.drafter,
-        publisher_for=app.publisher_for,
-        clock=app.clock,
-    )
+    dp.workflow_data.update(settings=settings, drafter=app.drafter, clock=app.clock, wake=app.wake)
 
     async def on_startup() -> None:
         await _on_startup(app)

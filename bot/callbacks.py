@@ -13,12 +13,12 @@ from aiogram.filters.callback_data import CallbackData
 
 class DraftAct(StrEnum):
     APPROVE = "a"
+    SCHEDULE = "s"
     EDIT = "e"
     REGENERATE = "g"
     REJECT = "x"
     RESTORE = "u"
     BACK = "b"
-    RETRY_PUBLISH = "r"
 
 
 class DraftCb(CallbackData, prefix="d"):
@@ -61,3 +61,56 @@ class VoiceCb(CallbackData, prefix="v"):
     """Set one brand-voice field, or clear all of them (`field` empty)."""
 
     field: VoiceField | None = None
+
+
+class SchedulePick(StrEnum):
+    IN_1H = "h"
+    EVENING = "e"
+    TOMORROW = "t"
+    SLOT = "s"
+    OTHER = "o"
+
+
+class ScheduleCb(CallbackData, prefix="s"):
+    """A time pick for a draft (schedule) or a scheduled post (reschedule)."""
+
+    post: int
+    pick: SchedulePick
+
+
+class PostAct(StrEnum):
+    SCHEDULE_MENU = "m"
+    PUBLISH_NOW = "n"
+    CANCEL = "c"
+    RETRY = "r"
+    EDIT = "e"
+    DROP = "d"
+    DROP_OVERDUE = "o"
+    OPEN = "p"
+
+
+class PostCb(CallbackData, prefix="p"):
+    """An action on a post that is past the draft stage (scheduled, failed, overdue)."""
+
+    act: PostAct
+    post: int
+
+
+class PubAct(StrEnum):
+    POSTED = "y"
+    SEND_AGAIN = "a"
+
+
+class PubCb(CallbackData, prefix="u"):
+    """The owner's answer about one interrupted publication."""
+
+    act: PubAct
+    pub: int
+
+
+class QueuePageCb(CallbackData, prefix="q"):
+    page: int
+
+
+class TimezoneCb(CallbackData, prefix="tz"):
+    name: str

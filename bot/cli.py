@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -45,14 +46,15 @@ def _settings(require_bot: bool = True) -> Settings:
 # --- run -----------------------------------------------------------------------------------------
 
 
-async def _run(settings: Settings) -> int:
+async def _run(settings: Settings, *, with_scheduler: bool) -> int:
     from bot.app import build_app, prepare_database
 
     await prepare_database(settings)
-    app = build_app(settings)
+    app = build_app(settings, with_scheduler=with_scheduler)
     try:
         me = await app.bot.get_me()
-        log.info("Nexus is running as @%s", me.username)
+        mode = "with the scheduler" if with_scheduler else "without the scheduler"
+        log.info("Nexus is running as @%s, %s", me.username, mode)
         await app.start_polling(handle_signals=True)
     finally:
         await app.aclose()
@@ -60,7 +62,31 @@ async def _run(settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    return asyncio.run(_run(_settings()))
+    return asyncio.run(_run(_settings(), with_scheduler=not args.no_scheduler))
+
+
+async def _worker(settings: Settings) -> int:
+    """The dispatcher and the jobs, without the bot's polling (several may run on PostgreSQL)."""
+    from bot.app import build_app, ensure_channel, prepare_database
+
+    await prepare_database(settings)
+    app = build_app(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await ensure_channel(app)
+        await app.start_scheduler()
+        log.info("Nexus worker is running; stop it with Ctrl+C")
+        await stop.wait()
+    finally:
+        await app.aclose()
+    return EXIT_OK
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    return asyncio.run(_worker(_settings()))
 
 
 # --- migrate -------------------------------------------------------------------------------------
@@ -116,7 +142,9 @@ async def _check(settings: Settings) -> int:
     async def channel() -> str:
         if not settings.channel:
             raise RuntimeError("NEXUS_CHANNEL is not set: there is nowhere to publish")
-        publisher = app.publisher_for(Account(platform="telegram", handle=settings.channel))
+        publisher = app.dispatcher.publisher_for(
+            Account(platform="telegram", handle=settings.channel)
+        )
         return await publisher.verify()
 
     async def ai() -> str:
@@ -195,9 +223,23 @@ def parser() -> argparse.ArgumentParser:
         description="Nexus: a self-hosted content autopilot that lives in Telegram.",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = sub.add_parser(
+        "run",
+        help="run the bot and the scheduler (applies migrations first)",
+        description="Run the bot (long polling) with the embedded scheduler.",
+    )
+    run.add_argument(
+        "--no-scheduler",
+        action="store_true",
+        help="run only the bot; `nexus worker` processes publish (PostgreSQL deployments)",
+    )
+    run.set_defaults(func=cmd_run)
     sub.add_parser(
-        "run", help="run the bot (applies migrations first)", description="Run the bot."
-    ).set_defaults(func=cmd_run)
+        "worker",
+        help="run the scheduler and publishing without the bot",
+        description="Run the dispatcher and scheduled jobs without polling Telegram. On "
+        "PostgreSQL any number of workers share the queue; each post goes out once.",
+    ).set_defaults(func=cmd_worker)
     sub.add_parser(
         "migrate",
         help="bring the database schema up to date",

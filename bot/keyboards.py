@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -10,8 +11,15 @@ from bot.callbacks import (
     DraftCb,
     DraftsPageCb,
     OpenDraftCb,
+    PostAct,
+    PostCb,
+    PubAct,
+    PubCb,
+    QueuePageCb,
     RegenCb,
-    RetryDraftCb,
+    ScheduleCb,
+    SchedulePick,
+    TimezoneCb,
     VoiceCb,
     VoiceField,
 )
@@ -31,25 +39,28 @@ REGEN_ASK_OWN = -1  # ask the owner for an instruction
 REGEN_REPLIED = -2  # retry: the instruction is the message the button's message replies to
 
 
-def _button(
-    text: str, callback: DraftCb | RegenCb | RetryDraftCb | VoiceCb
-) -> InlineKeyboardButton:
+def _button(text: str, callback: CallbackData) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=callback.pack())
+
+
+def _rows(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=list(rows))
 
 
 def draft_keyboard(t: Texts, post_id: int, version: int) -> InlineKeyboardMarkup:
     def cb(act: DraftAct) -> DraftCb:
         return DraftCb(act=act, post=post_id, v=version)
 
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [_button(t.plain("btn.approve"), cb(DraftAct.APPROVE))],
-            [
-                _button(t.plain("btn.edit"), cb(DraftAct.EDIT)),
-                _button(t.plain("btn.regenerate"), cb(DraftAct.REGENERATE)),
-                _button(t.plain("btn.reject"), cb(DraftAct.REJECT)),
-            ],
-        ]
+    return _rows(
+        [
+            _button(t.plain("btn.approve"), cb(DraftAct.APPROVE)),
+            _button(t.plain("btn.schedule"), cb(DraftAct.SCHEDULE)),
+        ],
+        [
+            _button(t.plain("btn.edit"), cb(DraftAct.EDIT)),
+            _button(t.plain("btn.regenerate"), cb(DraftAct.REGENERATE)),
+            _button(t.plain("btn.reject"), cb(DraftAct.REJECT)),
+        ],
     )
 
 
@@ -65,38 +76,34 @@ def regenerate_keyboard(t: Texts, post_id: int, version: int) -> InlineKeyboardM
     return builder.as_markup()
 
 
-def single_button(text: str, callback: DraftCb | RegenCb | RetryDraftCb) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[[_button(text, callback)]])
+def single_button(text: str, callback: CallbackData) -> InlineKeyboardMarkup:
+    return _rows([_button(text, callback)])
+
+
+def _paged(
+    t: Texts,
+    rows: list[list[InlineKeyboardButton]],
+    page: int,
+    has_next: bool,
+    page_cb: type[DraftsPageCb] | type[QueuePageCb],
+) -> InlineKeyboardMarkup:
+    """A list of buttons with ‹ Newer / Older › navigation under it."""
+    nav = []
+    if page > 0:
+        nav.append(_button(t.plain("btn.prev"), page_cb(page=page - 1)))
+    if has_next:
+        nav.append(_button(t.plain("btn.next"), page_cb(page=page + 1)))
+    return InlineKeyboardMarkup(inline_keyboard=rows + ([nav] if nav else []))
 
 
 def drafts_keyboard(
     t: Texts, items: list[tuple[int, str]], page: int, has_next: bool
 ) -> InlineKeyboardMarkup:
     rows = [
-        [
-            InlineKeyboardButton(
-                text=t.plain("btn.open", post_id=post_id, snippet=snippet),
-                callback_data=OpenDraftCb(post=post_id).pack(),
-            )
-        ]
+        [_button(t.plain("btn.open", post_id=post_id, snippet=snippet), OpenDraftCb(post=post_id))]
         for post_id, snippet in items
     ]
-    nav = []
-    if page > 0:
-        nav.append(
-            InlineKeyboardButton(
-                text=t.plain("btn.prev"), callback_data=DraftsPageCb(page=page - 1).pack()
-            )
-        )
-    if has_next:
-        nav.append(
-            InlineKeyboardButton(
-                text=t.plain("btn.next"), callback_data=DraftsPageCb(page=page + 1).pack()
-            )
-        )
-    if nav:
-        rows.append(nav)
-    return InlineKeyboardMarkup(inline_keyboard=rows)
+    return _paged(t, rows, page, has_next, DraftsPageCb)
 
 
 def voice_keyboard(t: Texts) -> InlineKeyboardMarkup:
@@ -107,3 +114,83 @@ def voice_keyboard(t: Texts) -> InlineKeyboardMarkup:
     builder.add(_button(t.plain("voice.clear"), VoiceCb(field=None)))
     builder.adjust(3, 2, 1)
     return builder.as_markup()
+
+
+def schedule_keyboard(
+    t: Texts, post_id: int, *, evening_today: bool, back: CallbackData
+) -> InlineKeyboardMarkup:
+    def cb(pick: SchedulePick) -> ScheduleCb:
+        return ScheduleCb(post=post_id, pick=pick)
+
+    evening = "sched.evening" if evening_today else "sched.evening_tomorrow"
+    return _rows(
+        [
+            _button(t.plain("sched.in_1h"), cb(SchedulePick.IN_1H)),
+            _button(t.plain(evening), cb(SchedulePick.EVENING)),
+        ],
+        [
+            _button(t.plain("sched.tomorrow"), cb(SchedulePick.TOMORROW)),
+            _button(t.plain("sched.slot"), cb(SchedulePick.SLOT)),
+        ],
+        [
+            _button(t.plain("sched.other"), cb(SchedulePick.OTHER)),
+            _button(t.plain("btn.back"), back),
+        ],
+    )
+
+
+def scheduled_keyboard(t: Texts, post_id: int) -> InlineKeyboardMarkup:
+    def cb(act: PostAct) -> PostCb:
+        return PostCb(act=act, post=post_id)
+
+    return _rows(
+        [_button(t.plain("btn.publish_now"), cb(PostAct.PUBLISH_NOW))],
+        [
+            _button(t.plain("btn.reschedule"), cb(PostAct.SCHEDULE_MENU)),
+            _button(t.plain("btn.cancel_schedule"), cb(PostAct.CANCEL)),
+        ],
+    )
+
+
+def failure_keyboard(t: Texts, post_id: int, *, can_edit: bool) -> InlineKeyboardMarkup:
+    def cb(act: PostAct) -> PostCb:
+        return PostCb(act=act, post=post_id)
+
+    row = [_button(t.plain("btn.retry"), cb(PostAct.RETRY))]
+    if can_edit:
+        row.append(_button(t.plain("btn.edit_failed"), cb(PostAct.EDIT)))
+    row.append(_button(t.plain("btn.drop"), cb(PostAct.DROP)))
+    return _rows(row)
+
+
+def overdue_keyboard(t: Texts, post_id: int) -> InlineKeyboardMarkup:
+    def cb(act: PostAct) -> PostCb:
+        return PostCb(act=act, post=post_id)
+
+    return _rows(
+        [
+            _button(t.plain("btn.publish_now"), cb(PostAct.PUBLISH_NOW)),
+            _button(t.plain("btn.reschedule"), cb(PostAct.SCHEDULE_MENU)),
+        ],
+        [_button(t.plain("btn.drop_overdue"), cb(PostAct.DROP_OVERDUE))],
+    )
+
+
+def unsure_keyboard(t: Texts, pub_id: int) -> InlineKeyboardMarkup:
+    return _rows(
+        [
+            _button(t.plain("btn.posted"), PubCb(act=PubAct.POSTED, pub=pub_id)),
+            _button(t.plain("btn.send_again"), PubCb(act=PubAct.SEND_AGAIN, pub=pub_id)),
+        ]
+    )
+
+
+def queue_keyboard(
+    t: Texts, items: list[tuple[int, str]], page: int, has_next: bool
+) -> InlineKeyboardMarkup:
+    rows = [[_button(label, PostCb(act=PostAct.OPEN, post=post_id))] for post_id, label in items]
+    return _paged(t, rows, page, has_next, QueuePageCb)
+
+
+def timezone_keyboard(names: list[str]) -> InlineKeyboardMarkup:
+    return _rows(*[[_button(name, TimezoneCb(name=name))] for name in names])

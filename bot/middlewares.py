@@ -2,7 +2,8 @@
 
 `OwnerGate` runs first: only NEXUS_OWNER_IDS get through; anyone else gets one polite refusal
 (no database, no AI call) and is logged. `SessionMiddleware` then opens the per-update database
-session, records the user, and hands handlers `session` and `t` (texts in the user's language).
+session, records the user, and hands handlers `session`, `t` (texts in the user's language)
+and `tz` (the user's time zone).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.types import TelegramObject, Update, User
@@ -53,14 +55,16 @@ class OwnerGate(BaseMiddleware):
 
 
 class SessionMiddleware(BaseMiddleware):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], default_tz: str) -> None:
         self.sessions = sessions
+        self.default_tz = default_tz
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User = data["event_from_user"]
         language = language_for(user.language_code)
         async with self.sessions() as session:
-            await repo.upsert_user(session, user.id, language)
+            row = await repo.upsert_user(session, user.id, language)
+            data["tz"] = ZoneInfo(row.timezone or self.default_tz)
             await session.commit()
             data["session"] = session
             data["t"] = Texts(language)

@@ -38,6 +38,8 @@ HINTS: dict[str, str] = {
     "NEXUS_AI_MODEL": f"a Claude model id, default {DEFAULT_AI_MODEL}",
     "NEXUS_TIMEZONE": "an IANA time zone such as Europe/Berlin",
     "NEXUS_LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
+    "NEXUS_MISFIRE_GRACE": "whole minutes, e.g. 15",
+    "NEXUS_MAX_ATTEMPTS": "a whole number from 1 to 50, e.g. 5",
 }
 
 
@@ -66,6 +68,10 @@ class Settings(BaseSettings):
     ai_model: str = Field(DEFAULT_AI_MODEL, validation_alias="NEXUS_AI_MODEL")
     timezone: str = Field("UTC", validation_alias=AliasChoices("NEXUS_TIMEZONE"))
     log_level: str = Field("INFO", validation_alias="NEXUS_LOG_LEVEL")
+    misfire_grace_minutes: int = Field(
+        15, ge=0, le=7 * 24 * 60, validation_alias="NEXUS_MISFIRE_GRACE"
+    )
+    max_attempts: int = Field(5, ge=1, le=50, validation_alias="NEXUS_MAX_ATTEMPTS")
 
     @field_validator("telegram_bot_token")
     @classmethod

@@ -26,6 +26,8 @@ EN: dict[str, str] = {
     "cmd.new": "Draft a post: /new <what it is about>",
     "cmd.drafts": "Drafts waiting for approval",
     "cmd.voice": "Your brand voice",
+    "cmd.queue": "Scheduled posts",
+    "cmd.timezone": "Your time zone",
     "cmd.cancel": "Cancel what you are doing",
     "cmd.help": "How to use Nexus",
     "start": (
@@ -88,7 +90,6 @@ EN: dict[str, str] = {
     "btn.restore": "↩️ Restore",
     "btn.back": "« Back",
     "btn.retry": "🔁 Retry",
-    "btn.retry_publish": "🔁 Retry failed",
     "btn.open": "#{post_id} {snippet}",
     "btn.prev": "‹ Newer",
     "btn.next": "Older ›",
@@ -153,6 +154,70 @@ EN: dict[str, str] = {
     "voice.field.do": "do's",
     "voice.field.dont": "don'ts",
     "voice.field.example": "example post",
+    "btn.schedule": "🗓 Schedule",
+    "btn.publish_now": "▶️ Publish now",
+    "btn.reschedule": "🕓 Reschedule",
+    "btn.cancel_schedule": "✖️ Cancel",
+    "btn.edit_failed": "✏️ Edit",
+    "btn.drop": "🗑 Drop",
+    "btn.drop_overdue": "🗑 Drop (back to drafts)",
+    "btn.posted": "✅ Yes, it is there",
+    "btn.send_again": "🔁 Send again",
+    "sched.choose": "When should post #{post_id} go out? Times are in {tz}.",
+    "sched.in_1h": "In 1 hour",
+    "sched.evening": "This evening 18:00",
+    "sched.evening_tomorrow": "Tomorrow 18:00",
+    "sched.tomorrow": "Tomorrow 09:00",
+    "sched.slot": "Next free slot",
+    "sched.other": "Other time…",
+    "sched.ask": (
+        "Send the time for post #{post_id}, e.g. <code>18:30</code>, <code>tomorrow 9:00</code>, "
+        "<code>in 2h</code>, <code>25.12 10:00</code>, <code>friday 10:00</code>. "
+        "Your time zone is {tz} (/timezone). /cancel to stop."
+    ),
+    "sched.err.unreadable": (
+        "I can't read “{text}” as a time. Try e.g. <code>18:30</code>, "
+        "<code>tomorrow 9:00</code>, <code>in 2h</code> or <code>25.12 10:00</code>."
+    ),
+    "sched.err.past": "{when} has already passed. Send a time that is still ahead.",
+    "sched.err.too_far": "That is more than two years ahead. Send a nearer time.",
+    "sched.done": "🗓 <b>Post #{post_id} is scheduled</b> for {when} → {targets}",
+    "sched.cancelled": "Post #{post_id} is back in your drafts.",
+    "sched.not_scheduled": "Post #{post_id} is not scheduled any more ({status}).",
+    "sched.now": "▶️ Post #{post_id} goes out now.",
+    "queue.empty": (
+        "Nothing is scheduled. Send me an idea, then tap 🗓 Schedule under its preview."
+    ),
+    "queue.list": "🗓 <b>Upcoming posts</b> ({count}), times in {tz}. Tap one to manage it.",
+    "queue.item": "{when} · #{post_id} {snippet}",
+    "alert.overdue": (
+        "⏰ <b>Post #{post_id}</b> was due {when}, but Nexus was not running then. "
+        "Should it go out now?"
+    ),
+    "alert.unsure": (
+        "❓ <b>Post #{post_id}</b> was being sent to {target} when Nexus stopped, so I can't "
+        "tell whether it went out. Is it there?"
+    ),
+    "unsure.posted": "Noted: post #{post_id} is on {target}.",
+    "unsure.again": "Sending post #{post_id} to {target} again.",
+    "unsure.done": "That question has already been answered.",
+    "failed.dropped": "Dropped the failed targets of post #{post_id}.",
+    "failed.nothing": "Post #{post_id} has nothing left to retry.",
+    "failed.cannot_edit": (
+        "Post #{post_id} is already out on some targets, so it can't go back to drafts; "
+        "tap Retry or Drop."
+    ),
+    "post.gone": "That post no longer exists.",
+    "tz.current": (
+        "Your time zone is {tz} (local time {now}). To change it send "
+        "<code>/timezone</code> with a city or a name, e.g. <code>/timezone Berlin</code>."
+    ),
+    "tz.set": "✅ Time zone set to {tz}. Local time there: {now}.",
+    "tz.choose": "Which time zone did you mean?",
+    "tz.unknown": (
+        "I don't know a time zone called “{query}”. Try a large city nearby or a name "
+        "such as Europe/Berlin."
+    ),
     "cancel.done": "Cancelled. Nothing was changed.",
     "cancel.nothing": "There is nothing to cancel.",
     "key.created": (
@@ -160,7 +225,7 @@ EN: dict[str, str] = {
         "back it up now, because without it they cannot be read."
     ),
     "status.draft": "a draft",
-    "status.approved": "approved",
+    "status.scheduled": "scheduled",
     "status.publishing": "being published",
     "status.published": "published",
     "status.partial": "published in part",
@@ -173,6 +238,8 @@ RU: dict[str, str] = {
     "cmd.new": "Черновик поста: /new <о чём пост>",
     "cmd.drafts": "Черновики, ждущие одобрения",
     "cmd.voice": "Голос бренда",
+    "cmd.queue": "Запланированные посты",
+    "cmd.timezone": "Ваш часовой пояс",
     "cmd.cancel": "Отменить текущее действие",
     "cmd.help": "Как пользоваться Nexus",
     "start": (
@@ -237,7 +304,6 @@ RU: dict[str, str] = {
     "btn.restore": "↩️ Вернуть",
     "btn.back": "« Назад",
     "btn.retry": "🔁 Повторить",
-    "btn.retry_publish": "🔁 Повторить неудачные",
     "btn.open": "#{post_id} {snippet}",
     "btn.prev": "‹ Новее",
     "btn.next": "Старше ›",
@@ -300,6 +366,70 @@ RU: dict[str, str] = {
     "voice.field.do": "что можно",
     "voice.field.dont": "что нельзя",
     "voice.field.example": "пример поста",
+    "btn.schedule": "🗓 Запланировать",
+    "btn.publish_now": "▶️ Опубликовать сейчас",
+    "btn.reschedule": "🕓 Перенести",
+    "btn.cancel_schedule": "✖️ Отменить",
+    "btn.edit_failed": "✏️ Изменить",
+    "btn.drop": "🗑 Отказаться",
+    "btn.drop_overdue": "🗑 Отказаться (в черновики)",
+    "btn.posted": "✅ Да, он там",
+    "btn.send_again": "🔁 Отправить снова",
+    "sched.choose": "Когда опубликовать пост #{post_id}? Время — {tz}.",
+    "sched.in_1h": "Через час",
+    "sched.evening": "Сегодня в 18:00",
+    "sched.evening_tomorrow": "Завтра в 18:00",
+    "sched.tomorrow": "Завтра в 09:00",
+    "sched.slot": "Ближайший свободный слот",
+    "sched.other": "Другое время…",
+    "sched.ask": (
+        "Пришлите время для поста #{post_id}, например <code>18:30</code>, "
+        "<code>завтра 9:00</code>, <code>через 2 часа</code>, <code>25.12 10:00</code>, "
+        "<code>в пятницу 10:00</code>. Ваш часовой пояс — {tz} (/timezone). /cancel — отмена."
+    ),
+    "sched.err.unreadable": (
+        "Не понимаю «{text}» как время. Попробуйте, например, <code>18:30</code>, "
+        "<code>завтра 9:00</code>, <code>через 2 часа</code> или <code>25.12 10:00</code>."
+    ),
+    "sched.err.past": "{when} уже прошло. Пришлите время в будущем.",
+    "sched.err.too_far": "Это больше чем через два года. Пришлите время поближе.",
+    "sched.done": "🗓 <b>Пост #{post_id} запланирован</b> на {when} → {targets}",
+    "sched.cancelled": "Пост #{post_id} снова в черновиках.",
+    "sched.not_scheduled": "Пост #{post_id} больше не запланирован ({status}).",
+    "sched.now": "▶️ Пост #{post_id} публикуется сейчас.",
+    "queue.empty": (
+        "Ничего не запланировано. Пришлите идею и нажмите 🗓 Запланировать под черновиком."
+    ),
+    "queue.list": "🗓 <b>Запланированные посты</b> ({count}), время — {tz}. Нажмите, чтобы открыть.",
+    "queue.item": "{when} · #{post_id} {snippet}",
+    "alert.overdue": (
+        "⏰ <b>Пост #{post_id}</b> должен был выйти {when}, но Nexus тогда не работал. "
+        "Опубликовать сейчас?"
+    ),
+    "alert.unsure": (
+        "❓ <b>Пост #{post_id}</b> отправлялся в {target}, когда Nexus остановился, и я не знаю, "
+        "вышел ли он. Он там есть?"
+    ),
+    "unsure.posted": "Принято: пост #{post_id} есть в {target}.",
+    "unsure.again": "Отправляю пост #{post_id} в {target} снова.",
+    "unsure.done": "На этот вопрос уже ответили.",
+    "failed.dropped": "Неудачные цели поста #{post_id} отменены.",
+    "failed.nothing": "В посте #{post_id} нечего повторять.",
+    "failed.cannot_edit": (
+        "Пост #{post_id} уже вышел в части мест, поэтому в черновики он не вернётся; "
+        "нажмите «Повторить» или «Отказаться»."
+    ),
+    "post.gone": "Этого поста больше нет.",
+    "tz.current": (
+        "Ваш часовой пояс — {tz} (местное время {now}). Чтобы изменить, пришлите "
+        "<code>/timezone</code> с городом или названием, например <code>/timezone Москва</code>."
+    ),
+    "tz.set": "✅ Часовой пояс: {tz}. Местное время там: {now}.",
+    "tz.choose": "Какой часовой пояс вы имели в виду?",
+    "tz.unknown": (
+        "Не знаю часового пояса «{query}». Попробуйте крупный город рядом или название "
+        "вроде Europe/Moscow."
+    ),
     "cancel.done": "Отменено. Ничего не изменилось.",
     "cancel.nothing": "Отменять нечего.",
     "key.created": (
@@ -307,7 +437,7 @@ RU: dict[str, str] = {
         "данные: сделайте его резервную копию, без него их не прочитать."
     ),
     "status.draft": "черновик",
-    "status.approved": "одобрен",
+    "status.scheduled": "запланирован",
     "status.publishing": "публикуется",
     "status.published": "опубликован",
     "status.partial": "опубликован частично",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from ai.errors import (
     AIAuthError,
@@ -17,7 +19,8 @@ from ai.errors import (
 from bot.texts import Html, Texts
 from publishers.errors import TextTooLong
 from publishers.text import TELEGRAM_TEXT_LIMIT, split_text, utf16_len
-from scheduler.publishing import PublishReport
+from scheduler.notify import PublishReport
+from scheduler.timeparse import format_local
 from storage.models import Post
 
 #: Room kept for the title and footer around the post text inside one preview message.
@@ -97,5 +100,30 @@ def ai_error(t: Texts, exc: AIError) -> str:
     return t("ai.failed", reason=exc.user_message)
 
 
-def status_name(t: Texts, status: str) -> str:
-    return t.plain(f"status.{status}")
+def status_name(t: Texts, post: Post) -> str:
+    """Where a post stands, in words ("being published" for an approved post on its way)."""
+    if post.status == "scheduled" and post.immediate:
+        return t.plain("status.publishing")
+    return t.plain(f"status.{post.status}")
+
+
+def when(t: Texts, moment: datetime, tz: ZoneInfo) -> str:
+    """An absolute local date, weekday and time, e.g. "Fri 25 Dec 2026, 10:00 (Europe/Berlin)"."""
+    return format_local(moment, tz, t.language)
+
+
+def short_when(moment: datetime, tz: ZoneInfo) -> str:
+    """A compact local time for buttons, e.g. "25.12 10:00"."""
+    return moment.astimezone(tz).strftime("%d.%m %H:%M")
+
+
+def scheduled(t: Texts, post: Post, targets: list[str], tz: ZoneInfo) -> str:
+    """The card of a scheduled post: when, where, and the text."""
+    assert post.scheduled_at is not None
+    head = t(
+        "sched.done",
+        post_id=post.id,
+        when=when(t, post.scheduled_at, tz),
+        targets=", ".join(targets) if targets else t.plain("preview.no_target"),
+    )
+    return head + "\n\n" + _clip(post.text, TELEGRAM_TEXT_LIMIT - _PREVIEW_CHROME, t)

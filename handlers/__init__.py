@@ -5,9 +5,16 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import common, drafts, voice
+from handlers import common, drafts, schedule, timezone, voice
 
 
 def build_routers() -> list[Router]:
     """In priority order: commands first, then dialogues, then the catch-all fallback."""
-    return [common.router(), voice.router(), drafts.router(), common.fallback_router()]
+    return [
+        common.router(),
+        timezone.router(),
+        voice.router(),
+        schedule.router(),
+        drafts.router(),
+        common.fallback_router(),
+    ]

@@ -8,15 +8,16 @@ regenerate, publish) updates that one message instead of scattering copies throu
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.chat_action import ChatActionSender
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai.drafter import Drafter
 from ai.errors import AIError
@@ -27,22 +28,20 @@ from bot.keyboards import (
     REGEN_ASK_OWN,
     REGEN_PRESETS,
     REGEN_REPLIED,
-    draft_keyboard,
     drafts_keyboard,
     regenerate_keyboard,
     single_button,
 )
 from bot.texts import Texts
+from handlers.previews import (
+    send_new_preview,
+    show,
+    show_preview,
+    show_schedule_menu,
+)
 from publishers.text import TELEGRAM_TEXT_LIMIT
 from scheduler.clock import Clock
-from scheduler.publishing import (
-    CannotPublish,
-    NoTargets,
-    PublisherFor,
-    PublishReport,
-    approve_and_publish,
-    retry_failed,
-)
+from scheduler.planning import NoTargets, schedule_post
 from storage import repositories as repo
 from storage.models import Post, PostStatus
 
@@ -56,66 +55,6 @@ SNIPPET_CHARS = 40
 class DraftStates(StatesGroup):
     editing = State()
     instructing = State()
-
-
-# --- rendering helpers ---------------------------------------------------------------------------
-
-
-async def _targets(session: AsyncSession) -> list[str]:
-    return [a.title or a.handle for a in await repo.enabled_accounts(session)]
-
-
-async def _show(
-    bot: Bot,
-    session: AsyncSession,
-    post: Post,
-    text: str,
-    markup: InlineKeyboardMarkup | None,
-    *,
-    chat_id: int,
-) -> None:
-    """Put `text` into the post's preview message, or a new one if that can't be edited."""
-    if post.preview_chat_id and post.preview_message_id:
-        try:
-            await bot.edit_message_text(
-                text=text,
-                chat_id=post.preview_chat_id,
-                message_id=post.preview_message_id,
-                reply_markup=markup,
-            )
-            return
-        except TelegramBadRequest as exc:
-            if "message is not modified" in exc.message:
-                return
-            log.info("preview of post %s could not be edited (%s); sending anew", post.id, exc)
-    sent = await bot.send_message(chat_id, text, reply_markup=markup)
-    await repo.set_preview(session, post.id, sent.chat.id, sent.message_id)
-    post.preview_chat_id, post.preview_message_id = sent.chat.id, sent.message_id
-    await session.commit()
-
-
-async def _show_preview(
-    bot: Bot, session: AsyncSession, t: Texts, post: Post, *, chat_id: int
-) -> None:
-    if post.status == PostStatus.REJECTED:
-        text = t("draft.rejected", post_id=post.id)
-        markup: InlineKeyboardMarkup | None = single_button(
-            t.plain("btn.restore"), DraftCb(act=DraftAct.RESTORE, post=post.id, v=post.version)
-        )
-    else:
-        text = views.preview(t, post, await _targets(session))
-        markup = draft_keyboard(t, post.id, post.version)
-    await _show(bot, session, post, text, markup, chat_id=chat_id)
-
-
-async def _send_new_preview(
-    bot: Bot, session: AsyncSession, t: Texts, post: Post, *, chat_id: int
-) -> None:
-    """Show the preview as the newest message (the old one, if any, becomes a pointer)."""
-    if post.preview_chat_id and post.preview_message_id:
-        await _show(bot, session, post, t("edit.stub", post_id=post.id), None, chat_id=chat_id)
-    post.preview_chat_id = post.preview_message_id = None
-    await _show_preview(bot, session, t, post, chat_id=chat_id)
 
 
 def _brief_of(message: Message | None) -> str | None:
@@ -157,7 +96,7 @@ async def _draft(
     await repo.set_preview(session, post.id, progress.chat.id, progress.message_id)
     await session.commit()
     post.preview_chat_id, post.preview_message_id = progress.chat.id, progress.message_id
-    await _show_preview(bot, session, t, post, chat_id=progress.chat.id)
+    await show_preview(bot, session, t, post, chat_id=progress.chat.id)
 
 
 async def on_brief(
@@ -215,7 +154,7 @@ async def _current_draft(
         await query.answer(t.plain("draft.gone"), show_alert=True)
         return None
     if post.status != PostStatus.DRAFT:
-        status = views.status_name(t, post.status)
+        status = views.status_name(t, post)
         await query.answer(t.plain("draft.is", post_id=post.id, status=status), show_alert=True)
         return None
     return post
@@ -226,28 +165,36 @@ async def on_draft_button(
     callback_data: DraftCb,
     bot: Bot,
     session: AsyncSession,
-    sessions: async_sessionmaker[AsyncSession],
-    publisher_for: PublisherFor,
     clock: Clock,
+    wake: Callable[[], None],
     t: Texts,
+    tz: ZoneInfo,
     state: FSMContext,
 ) -> None:
     act, chat_id = callback_data.act, query.from_user.id
     if act is DraftAct.RESTORE:
         await _restore(query, bot, session, t, callback_data.post, chat_id)
         return
-    if act is DraftAct.RETRY_PUBLISH:
-        await _retry_publish(query, bot, session, sessions, publisher_for, clock, t, callback_data)
-        return
     post = await _current_draft(query, session, t, callback_data.post)
     if post is None:
         return
     if post.version != callback_data.v:
         await query.answer(t.plain("draft.stale", post_id=post.id))
-        await _send_new_preview(bot, session, t, post, chat_id=chat_id)
+        await send_new_preview(bot, session, t, post, chat_id=chat_id)
         return
     if act is DraftAct.APPROVE:
-        await _approve(query, bot, session, sessions, publisher_for, clock, t, post)
+        await _approve(query, bot, session, clock, wake, t, post)
+    elif act is DraftAct.SCHEDULE:
+        await query.answer()
+        await show_schedule_menu(
+            bot,
+            session,
+            t,
+            tz,
+            clock,
+            post,
+            back=DraftCb(act=DraftAct.BACK, post=post.id, v=post.version),
+        )
     elif act is DraftAct.EDIT:
         await query.answer()
         await state.set_state(DraftStates.editing)
@@ -256,7 +203,7 @@ async def on_draft_button(
         await bot.send_message(chat_id, t("edit.ask", post_id=post.id, text=clipped))
     elif act is DraftAct.REGENERATE:
         await query.answer()
-        await _show(
+        await show(
             bot,
             session,
             post,
@@ -266,13 +213,13 @@ async def on_draft_button(
         )
     elif act is DraftAct.BACK:
         await query.answer()
-        await _show_preview(bot, session, t, post, chat_id=chat_id)
+        await show_preview(bot, session, t, post, chat_id=chat_id)
     elif act is DraftAct.REJECT:
         if await repo.transition_post(session, post.id, [PostStatus.DRAFT], PostStatus.REJECTED):
             await session.commit()
             post.status = PostStatus.REJECTED
             await query.answer(t.plain("draft.rejected", post_id=post.id))
-            await _show_preview(bot, session, t, post, chat_id=chat_id)
+            await show_preview(bot, session, t, post, chat_id=chat_id)
         else:
             await session.rollback()
             await _current_draft(query, session, t, post.id)
@@ -289,34 +236,30 @@ async def _restore(
     post = await repo.get_post(session, post_id)
     assert post is not None
     await query.answer(t.plain("draft.restored", post_id=post_id))
-    await _show_preview(bot, session, t, post, chat_id=chat_id)
-
-
-def _report_markup(t: Texts, report: PublishReport) -> InlineKeyboardMarkup | None:
-    if report.status == PostStatus.PUBLISHED:
-        return None
-    return single_button(
-        t.plain("btn.retry_publish"),
-        DraftCb(act=DraftAct.RETRY_PUBLISH, post=report.post_id, v=0),
-    )
+    await show_preview(bot, session, t, post, chat_id=chat_id)
 
 
 async def _approve(
     query: CallbackQuery,
     bot: Bot,
     session: AsyncSession,
-    sessions: async_sessionmaker[AsyncSession],
-    publisher_for: PublisherFor,
     clock: Clock,
+    wake: Callable[[], None],
     t: Texts,
     post: Post,
 ) -> None:
-    if not await repo.enabled_accounts(session):
+    """Approve & publish: the draft is scheduled for now and the dispatcher is woken; it turns
+    the preview into the record when every target is done."""
+    try:
+        scheduled = await schedule_post(session, post, clock.now(), immediate=True)
+    except NoTargets:
         await query.answer(t.plain("publish.no_targets"), show_alert=True)
         return
+    if not scheduled:
+        await _current_draft(query, session, t, post.id)
+        return
     await query.answer(t.plain("publish.publishing", post_id=post.id))
-    await session.commit()  # no read transaction stays open while the platforms are called
-    await _show(
+    await show(
         bot,
         session,
         post,
@@ -324,48 +267,7 @@ async def _approve(
         None,
         chat_id=query.from_user.id,
     )
-    try:
-        report = await approve_and_publish(sessions, publisher_for, clock, post.id, post.version)
-    except (CannotPublish, NoTargets):
-        fresh = await repo.get_post(session, post.id)
-        if fresh is not None:
-            await _show_preview(bot, session, t, fresh, chat_id=query.from_user.id)
-        return
-    await _show_report(bot, session, t, report, chat_id=query.from_user.id)
-
-
-async def _show_report(
-    bot: Bot, session: AsyncSession, t: Texts, report: PublishReport, *, chat_id: int
-) -> None:
-    post = await repo.get_post(session, report.post_id)
-    assert post is not None
-    text = views.publish_report(t, report, post)
-    await _show(bot, session, post, text, _report_markup(t, report), chat_id=chat_id)
-
-
-async def _retry_publish(
-    query: CallbackQuery,
-    bot: Bot,
-    session: AsyncSession,
-    sessions: async_sessionmaker[AsyncSession],
-    publisher_for: PublisherFor,
-    clock: Clock,
-    t: Texts,
-    callback_data: DraftCb,
-) -> None:
-    await query.answer(t.plain("publish.publishing", post_id=callback_data.post))
-    try:
-        report = await retry_failed(sessions, publisher_for, clock, callback_data.post)
-    except CannotPublish as exc:
-        status = views.status_name(t, exc.status) if exc.status else None
-        text = (
-            t.plain("draft.is", post_id=exc.post_id, status=status)
-            if status
-            else t.plain("draft.gone")
-        )
-        await bot.send_message(query.from_user.id, text, parse_mode=None)
-        return
-    await _show_report(bot, session, t, report, chat_id=query.from_user.id)
+    wake()
 
 
 # --- edit ----------------------------------------------------------------------------------------
@@ -385,7 +287,7 @@ async def on_edited_text(
     await state.clear()
     post = await repo.get_post(session, post_id)
     if post is None or post.status != PostStatus.DRAFT:
-        status = views.status_name(t, post.status) if post else None
+        status = views.status_name(t, post) if post else None
         await message.answer(
             t("draft.is", post_id=post_id, status=status) if status else t("draft.gone")
         )
@@ -396,9 +298,9 @@ async def on_edited_text(
         fresh = await repo.get_post(session, post_id)
         await message.answer(t("draft.changed", post_id=post_id))
         if fresh is not None:
-            await _send_new_preview(bot, session, t, fresh, chat_id=message.chat.id)
+            await send_new_preview(bot, session, t, fresh, chat_id=message.chat.id)
         return
-    await _send_new_preview(bot, session, t, post, chat_id=message.chat.id)
+    await send_new_preview(bot, session, t, post, chat_id=message.chat.id)
 
 
 # --- regenerate ----------------------------------------------------------------------------------
@@ -416,7 +318,7 @@ async def _regenerate(
     on_error_reply_to: Message,
     retry: RegenCb,
 ) -> None:
-    await _show(bot, session, post, t("regenerating", post_id=post.id), None, chat_id=chat_id)
+    await show(bot, session, post, t("regenerating", post_id=post.id), None, chat_id=chat_id)
     async with ChatActionSender.typing(bot=bot, chat_id=chat_id):
         try:
             post = await regenerate_draft(
@@ -424,7 +326,7 @@ async def _regenerate(
             )
         except AIError as exc:
             log.warning("regenerating post %s failed: %s", post.id, exc)
-            await _show_preview(bot, session, t, post, chat_id=chat_id)
+            await show_preview(bot, session, t, post, chat_id=chat_id)
             await on_error_reply_to.reply(
                 views.ai_error(t, exc), reply_markup=single_button(t.plain("btn.retry"), retry)
             )
@@ -433,9 +335,9 @@ async def _regenerate(
             fresh = await repo.get_post(session, post.id)
             await bot.send_message(chat_id, t("draft.changed", post_id=post.id))
             if fresh is not None:
-                await _show_preview(bot, session, t, fresh, chat_id=chat_id)
+                await show_preview(bot, session, t, fresh, chat_id=chat_id)
             return
-    await _show_preview(bot, session, t, post, chat_id=chat_id)
+    await show_preview(bot, session, t, post, chat_id=chat_id)
 
 
 async def on_regenerate(
@@ -503,7 +405,7 @@ async def on_instruction(
         await message.answer(
             t("draft.gone")
             if post is None
-            else t("draft.is", post_id=post_id, status=views.status_name(t, post.status))
+            else t("draft.is", post_id=post_id, status=views.status_name(t, post))
         )
         return
     await _regenerate(
@@ -559,7 +461,7 @@ async def on_open_draft(
     if post is None:
         return
     await query.answer()
-    await _send_new_preview(bot, session, t, post, chat_id=query.from_user.id)
+    await send_new_preview(bot, session, t, post, chat_id=query.from_user.id)
 
 
 def router() -> Router:

@@ -54,9 +54,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class PostStatus(StrEnum):
+    """draft ─approve/schedule→ scheduled ─(every target done)→ published | partial | failed;
+    draft ─reject→ rejected; scheduled ─cancel→ draft."""
+
     DRAFT = "draft"
-    APPROVED = "approved"
-    PUBLISHING = "publishing"
+    SCHEDULED = "scheduled"
     PUBLISHED = "published"
     PARTIAL = "partial"
     FAILED = "failed"
@@ -64,10 +66,24 @@ class PostStatus(StrEnum):
 
 
 class PublicationStatus(StrEnum):
+    """pending ─claim→ publishing ─→ published | failed, or back to pending for a retry.
+    held: fell due while Nexus was down, longer ago than the misfire grace; the owner decides.
+    unknown: found in publishing after a crash; the owner says whether it went out.
+    dropped: the owner gave up on this target."""
+
     PENDING = "pending"
     PUBLISHING = "publishing"
     PUBLISHED = "published"
     FAILED = "failed"
+    HELD = "held"
+    UNKNOWN = "unknown"
+    DROPPED = "dropped"
+
+
+#: Publication states that need nothing more from the dispatcher.
+FINAL_PUBLICATION_STATES = frozenset(
+    {PublicationStatus.PUBLISHED, PublicationStatus.FAILED, PublicationStatus.DROPPED}
+)
 
 
 class Base(DeclarativeBase):
@@ -129,6 +145,13 @@ class Post(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     preview_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     preview_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    #: When the owner asked for it to go out right away (no "scheduled for" notice then).
+    immediate: Mapped[bool] = mapped_column(Boolean, default=False)
+    repeat_rule: Mapped[str | None] = mapped_column(Text)
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), index=True)
+    occurrence: Mapped[int] = mapped_column(Integer, default=1)
+    evergreen: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -154,10 +177,35 @@ class Publication(Base):
     url: Mapped[str | None] = mapped_column(String(512))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the dispatcher should (next) try this publication: the scheduled time, or a retry.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    #: When a dispatcher claimed it; a "publishing" row older than the lease is a crash relic.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     post: Mapped[Post] = relationship(back_populates="publications")
     account: Mapped[Account] = relationship(lazy="selectin")
+
+
+class Slot(Base):
+    """A weekly posting time of one target, in the owner's local time (for "Add to queue")."""
+
+    __tablename__ = "slots"
+    __table_args__ = (UniqueConstraint("account_id", "weekday", "minute", name="uq_slots_time"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    weekday: Mapped[int] = mapped_column(Integer)  # 0 = Monday
+    minute: Mapped[int] = mapped_column(Integer)  # minutes after local midnight
+
+
+class PeriodLock(Base):
+    """Claims a once-per-period job run (e.g. "digest:2026-11-22"): the unique key is the guard
+    that lets several workers and restarts agree on who runs it."""
+
+    __tablename__ = "period_locks"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

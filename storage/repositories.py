@@ -14,11 +14,13 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     Account,
     BrandVoice,
+    PeriodLock,
     Post,
     PostStatus,
     Publication,
@@ -137,6 +139,24 @@ async def list_posts(
     return (await session.scalars(stmt)).all()
 
 
+async def scheduled_posts(session: AsyncSession, limit: int, offset: int = 0) -> Sequence[Post]:
+    """Scheduled posts, soonest first."""
+    stmt = (
+        select(Post)
+        .where(Post.status == PostStatus.SCHEDULED)
+        .order_by(Post.scheduled_at, Post.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def set_user_timezone(session: AsyncSession, user_id: int, timezone: str) -> None:
+    user = await session.get(User, user_id)
+    if user is not None:
+        user.timezone = timezone
+
+
 async def count_posts(session: AsyncSession, statuses: Iterable[str]) -> int:
     stmt = select(func.count()).select_from(Post)
     stmt = stmt.where(Post.status.in_([str(s) for s in statuses]))
@@ -191,13 +211,31 @@ async def transition_post(
     )
 
 
+# --- once-per-period jobs --------------------------------------------------------------------
+
+
+async def claim_period(session: AsyncSession, key: str) -> bool:
+    """Claim a once-per-period run (e.g. "digest:2026-11-22"); only the first caller wins,
+    whichever process or restart it comes from."""
+    try:
+        async with session.begin_nested():
+            session.add(PeriodLock(key=key))
+    except IntegrityError:
+        return False
+    return True
+
+
 # --- publications ------------------------------------------------------------------------------
 
 
 async def create_publications(
-    session: AsyncSession, post: Post, accounts: Iterable[Account]
+    session: AsyncSession, post: Post, accounts: Iterable[Account], *, due: datetime
 ) -> list[Publication]:
-    pubs = [Publication(post_id=post.id, account_id=a.id, text=post.text) for a in accounts]
+    """One pending publication per account, due at `due`."""
+    pubs = [
+        Publication(post_id=post.id, account_id=a.id, text=post.text, next_attempt_at=due)
+        for a in accounts
+    ]
     session.add_all(pubs)
     await session.flush()
     return pubs
@@ -219,17 +257,6 @@ async def transition_publication(
     """Move a publication from one of `expected` to `new`; False if someone else did first."""
     return await _conditional_update(
         session, Publication, pub_id, expected, {"status": new, **values}
-    )
-
-
-async def claim_publication(session: AsyncSession, pub_id: int) -> bool:
-    """pending → publishing, counting the attempt. Only one caller can win."""
-    return await transition_publication(
-        session,
-        pub_id,
-        [PublicationStatus.PENDING],
-        PublicationStatus.PUBLISHING,
-        attempts=Publication.attempts + 1,
     )
 
 

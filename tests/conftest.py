@@ -5,6 +5,7 @@ factory as `nexus run`, long-polling the fake Telegram."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -136,8 +137,10 @@ async def running(settings: Settings, clock: FakeClock) -> AsyncIterator[Nexus]:
     try:
         yield app
     finally:
-        await app.dp.stop_polling()
-        await asyncio.wait_for(polling, 10)
+        if not polling.done():
+            with contextlib.suppress(RuntimeError):  # a test may have stopped it already
+                await app.dp.stop_polling()
+            await asyncio.wait_for(polling, 10)
         await app.aclose()
 
 

@@ -1,0 +1,98 @@
+"""The bot's side of `scheduler.notify.Notifier`: outcomes and questions become chat messages.
+
+Messages go to the post's author in their language and time zone. An approve-and-publish-now
+post has its preview turned into the record (the owner is looking at it); a post that went out
+on schedule, a failure, or a question arrives as a new message, so the phone notifies.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import InlineKeyboardMarkup
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import views
+from bot.keyboards import failure_keyboard, overdue_keyboard, unsure_keyboard
+from bot.texts import Texts
+from scheduler.notify import PublishReport
+from storage import repositories as repo
+from storage.models import Post, PostStatus, Publication, User
+
+log = logging.getLogger(__name__)
+
+
+class BotNotifier:
+    def __init__(
+        self, bot: Bot, sessions: async_sessionmaker[AsyncSession], default_tz: str
+    ) -> None:
+        self.bot = bot
+        self.sessions = sessions
+        self.default_tz = default_tz
+
+    async def _audience(self, session: AsyncSession, post: Post) -> tuple[Texts, ZoneInfo]:
+        user = await session.get(User, post.author_id)
+        language = user.language if user else "en"
+        return Texts(language), ZoneInfo((user.timezone if user else None) or self.default_tz)
+
+    async def _send(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:
+        try:
+            await self.bot.send_message(chat_id, text, reply_markup=markup)
+        except TelegramAPIError as exc:  # the owner blocked the bot, or Telegram is down
+            log.error("could not notify %s: %s", chat_id, exc)
+
+    async def post_settled(self, report: PublishReport) -> None:
+        async with self.sessions() as session:
+            post = await repo.get_post(session, report.post_id)
+            if post is None:
+                return
+            t, _tz = await self._audience(session, post)
+        text = views.publish_report(t, report, post)
+        markup = None
+        if report.status != PostStatus.PUBLISHED:
+            markup = failure_keyboard(t, post.id, can_edit=report.status == PostStatus.FAILED)
+        if post.immediate and await self._edit_preview(post, text, markup):
+            return
+        await self._send(post.author_id, text, markup)
+
+    async def _edit_preview(
+        self, post: Post, text: str, markup: InlineKeyboardMarkup | None
+    ) -> bool:
+        if not (post.preview_chat_id and post.preview_message_id):
+            return False
+        try:
+            await self.bot.edit_message_text(
+                text=text,
+                chat_id=post.preview_chat_id,
+                message_id=post.preview_message_id,
+                reply_markup=markup,
+            )
+        except TelegramAPIError as exc:
+            log.info("preview of post %s not editable (%s); sending a message", post.id, exc)
+            return False
+        return True
+
+    async def post_overdue(self, post_id: int, due_at: datetime) -> None:
+        async with self.sessions() as session:
+            post = await repo.get_post(session, post_id)
+            if post is None:
+                return
+            t, tz = await self._audience(session, post)
+        text = t("alert.overdue", post_id=post_id, when=views.when(t, due_at, tz))
+        await self._send(post.author_id, text, overdue_keyboard(t, post_id))
+
+    async def publication_unsure(self, publication_id: int) -> None:
+        async with self.sessions() as session:
+            pub = await session.get(Publication, publication_id)
+            if pub is None:
+                return
+            post = await repo.get_post(session, pub.post_id)
+            assert post is not None
+            t, _tz = await self._audience(session, post)
+            target = pub.account.title or pub.account.handle
+        text = t("alert.unsure", post_id=post.id, target=target)
+        await self._send(post.author_id, text, unsure_keyboard(t, publication_id))

@@ -1,0 +1,114 @@
+"""Where a post is shown: its one preview message, edited in place at every step.
+
+The preview message of a post is remembered on the post, so edits, regenerations, scheduling
+and publishing update that message instead of scattering copies through the chat.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardMarkup
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import views
+from bot.callbacks import DraftAct, DraftCb
+from bot.keyboards import draft_keyboard, schedule_keyboard, scheduled_keyboard, single_button
+from bot.texts import Texts
+from scheduler.clock import Clock
+from storage import repositories as repo
+from storage.models import Post, PostStatus
+
+log = logging.getLogger(__name__)
+
+#: "This evening" means 18:00 local time.
+EVENING_HOUR = 18
+
+
+async def targets(session: AsyncSession) -> list[str]:
+    return [a.title or a.handle for a in await repo.enabled_accounts(session)]
+
+
+async def show(
+    bot: Bot,
+    session: AsyncSession,
+    post: Post,
+    text: str,
+    markup: InlineKeyboardMarkup | None,
+    *,
+    chat_id: int,
+) -> None:
+    """Put `text` into the post's preview message, or a new one if that can't be edited."""
+    if post.preview_chat_id and post.preview_message_id:
+        try:
+            await bot.edit_message_text(
+                text=text,
+                chat_id=post.preview_chat_id,
+                message_id=post.preview_message_id,
+                reply_markup=markup,
+            )
+            return
+        except TelegramBadRequest as exc:
+            if "message is not modified" in exc.message:
+                return
+            log.info("preview of post %s could not be edited (%s); sending anew", post.id, exc)
+    sent = await bot.send_message(chat_id, text, reply_markup=markup)
+    await repo.set_preview(session, post.id, sent.chat.id, sent.message_id)
+    post.preview_chat_id, post.preview_message_id = sent.chat.id, sent.message_id
+    await session.commit()
+
+
+async def show_preview(
+    bot: Bot, session: AsyncSession, t: Texts, post: Post, *, chat_id: int
+) -> None:
+    if post.status == PostStatus.REJECTED:
+        text = t("draft.rejected", post_id=post.id)
+        markup: InlineKeyboardMarkup | None = single_button(
+            t.plain("btn.restore"), DraftCb(act=DraftAct.RESTORE, post=post.id, v=post.version)
+        )
+    else:
+        text = views.preview(t, post, await targets(session))
+        markup = draft_keyboard(t, post.id, post.version)
+    await show(bot, session, post, text, markup, chat_id=chat_id)
+
+
+async def send_new_preview(
+    bot: Bot, session: AsyncSession, t: Texts, post: Post, *, chat_id: int
+) -> None:
+    """Show the preview as the newest message (the old one, if any, becomes a pointer)."""
+    if post.preview_chat_id and post.preview_message_id:
+        await show(bot, session, post, t("edit.stub", post_id=post.id), None, chat_id=chat_id)
+    post.preview_chat_id = post.preview_message_id = None
+    await show_preview(bot, session, t, post, chat_id=chat_id)
+
+
+async def show_scheduled(
+    bot: Bot, session: AsyncSession, t: Texts, tz: ZoneInfo, post: Post, *, chat_id: int
+) -> None:
+    text = views.scheduled(t, post, await targets(session), tz)
+    await show(bot, session, post, text, scheduled_keyboard(t, post.id), chat_id=chat_id)
+
+
+def evening_today(now: datetime, tz: ZoneInfo) -> bool:
+    return now.astimezone(tz).hour < EVENING_HOUR
+
+
+async def show_schedule_menu(
+    bot: Bot,
+    session: AsyncSession,
+    t: Texts,
+    tz: ZoneInfo,
+    clock: Clock,
+    post: Post,
+    *,
+    back: CallbackData,
+) -> None:
+    """The time picks, in the post's preview message."""
+    markup = schedule_keyboard(t, post.id, evening_today=evening_today(clock.now(), tz), back=back)
+    text = t("sched.choose", post_id=post.id, tz=tz.key)
+    await show(bot, session, post, text, markup, chat_id=post.author_id)

@@ -1,0 +1,331 @@
+"""Scheduling: time picks under a preview, typed times, /queue, and the owner's answers to the
+dispatcher (retry, edit, drop, publish an overdue post, "it was posted" / "send again")."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import views
+from bot.callbacks import PostAct, PostCb, PubAct, PubCb, QueuePageCb, ScheduleCb, SchedulePick
+from bot.keyboards import queue_keyboard
+from bot.texts import Texts
+from handlers.previews import (
+    send_new_preview,
+    show_preview,
+    show_schedule_menu,
+    show_scheduled,
+)
+from scheduler import planning
+from scheduler.clock import Clock
+from scheduler.slots import next_free_slot
+from scheduler.timeparse import TimeParseError, parse_when
+from storage import repositories as repo
+from storage.models import Post, PostStatus, Publication
+
+QUEUE_PAGE_SIZE = 8
+SNIPPET_CHARS = 28
+
+#: What each quick pick means, as the owner could have typed it.
+QUICK_PICKS = {
+    SchedulePick.IN_1H: "in 1h",
+    SchedulePick.EVENING: "18:00",
+    SchedulePick.TOMORROW: "tomorrow 09:00",
+}
+
+
+class ScheduleStates(StatesGroup):
+    waiting_time = State()
+
+
+async def _post_in(
+    query: CallbackQuery, session: AsyncSession, t: Texts, post_id: int, *statuses: str
+) -> Post | None:
+    """The post if it is in one of `statuses`; otherwise the tap is answered with why not."""
+    post = await repo.get_post(session, post_id)
+    if post is None:
+        await query.answer(t.plain("post.gone"), show_alert=True)
+        return None
+    if post.status not in statuses:
+        status = views.status_name(t, post)
+        await query.answer(t.plain("draft.is", post_id=post.id, status=status), show_alert=True)
+        return None
+    return post
+
+
+async def _set_time(
+    bot: Bot,
+    session: AsyncSession,
+    t: Texts,
+    tz: ZoneInfo,
+    post: Post,
+    when: datetime,
+    wake: Callable[[], None],
+    *,
+    fresh_message: bool,
+) -> bool:
+    """Schedule a draft or move a scheduled post to `when`, then show its card."""
+    if post.status == PostStatus.DRAFT:
+        try:
+            done = await planning.schedule_post(session, post, when)
+        except planning.NoTargets:
+            await bot.send_message(post.author_id, t("publish.no_targets"))
+            return False
+    else:
+        done = await planning.reschedule(session, post.id, when)
+    if not done:
+        return False
+    wake()
+    fresh = await repo.get_post(session, post.id)
+    assert fresh is not None
+    if fresh_message:
+        fresh.preview_chat_id = fresh.preview_message_id = None
+    await show_scheduled(bot, session, t, tz, fresh, chat_id=post.author_id)
+    return True
+
+
+async def on_pick(
+    query: CallbackQuery,
+    callback_data: ScheduleCb,
+    bot: Bot,
+    session: AsyncSession,
+    clock: Clock,
+    wake: Callable[[], None],
+    t: Texts,
+    tz: ZoneInfo,
+    state: FSMContext,
+) -> None:
+    post = await _post_in(
+        query, session, t, callback_data.post, PostStatus.DRAFT, PostStatus.SCHEDULED
+    )
+    if post is None:
+        return
+    pick = callback_data.pick
+    if pick is SchedulePick.OTHER:
+        await query.answer()
+        await state.set_state(ScheduleStates.waiting_time)
+        await state.update_data(post=post.id)
+        await bot.send_message(query.from_user.id, t("sched.ask", post_id=post.id, tz=tz.key))
+        return
+    if pick is SchedulePick.SLOT:
+        accounts = [a.id for a in await repo.enabled_accounts(session)]
+        when = await next_free_slot(session, accounts, now=clock.now(), tz=tz)
+    else:
+        when = parse_when(QUICK_PICKS[pick], now=clock.now(), tz=tz)
+    done = when is not None and await _set_time(
+        bot, session, t, tz, post, when, wake, fresh_message=False
+    )
+    await query.answer(None if done else t.plain("draft.stale", post_id=post.id))
+
+
+async def on_time_typed(
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    clock: Clock,
+    wake: Callable[[], None],
+    t: Texts,
+    tz: ZoneInfo,
+    state: FSMContext,
+) -> None:
+    text = (message.text or "").strip()
+    now = clock.now()
+    try:
+        when = parse_when(text, now=now, tz=tz)
+    except TimeParseError as exc:
+        moment = exc.details.get("when")
+        when_text = views.when(t, moment, tz) if isinstance(moment, datetime) else text
+        await message.answer(t(f"sched.err.{exc.reason_key}", text=text, when=when_text))
+        await message.answer(t("sched.ask", post_id=(await state.get_data())["post"], tz=tz.key))
+        return
+    post_id = int((await state.get_data())["post"])
+    await state.clear()
+    post = await repo.get_post(session, post_id)
+    if post is None or post.status not in (PostStatus.DRAFT, PostStatus.SCHEDULED):
+        status = views.status_name(t, post) if post else None
+        await message.answer(
+            t("draft.is", post_id=post_id, status=status) if status else t("post.gone")
+        )
+        return
+    if not await _set_time(bot, session, t, tz, post, when, wake, fresh_message=True):
+        await message.answer(t("draft.stale", post_id=post_id))
+
+
+async def on_post_button(
+    query: CallbackQuery,
+    callback_data: PostCb,
+    bot: Bot,
+    session: AsyncSession,
+    clock: Clock,
+    wake: Callable[[], None],
+    t: Texts,
+    tz: ZoneInfo,
+) -> None:
+    act, post_id, chat_id = callback_data.act, callback_data.post, query.from_user.id
+    if act in (PostAct.OPEN, PostAct.PUBLISH_NOW, PostAct.SCHEDULE_MENU, PostAct.CANCEL):
+        post = await _post_in(query, session, t, post_id, PostStatus.SCHEDULED)
+        if post is None:
+            return
+        await query.answer()
+        if act is PostAct.OPEN:
+            post.preview_chat_id = post.preview_message_id = None
+            await show_scheduled(bot, session, t, tz, post, chat_id=chat_id)
+        elif act is PostAct.PUBLISH_NOW:
+            if await planning.reschedule(session, post_id, clock.now()):
+                wake()
+                await bot.send_message(chat_id, t("sched.now", post_id=post_id))
+        elif act is PostAct.SCHEDULE_MENU:
+            back = PostCb(act=PostAct.OPEN, post=post_id)
+            await show_schedule_menu(bot, session, t, tz, clock, post, back=back)
+        elif await planning.cancel_scheduled(session, post_id):
+            post = await repo.get_post(session, post_id)
+            assert post is not None
+            await show_preview(bot, session, t, post, chat_id=chat_id)
+            await bot.send_message(chat_id, t("sched.cancelled", post_id=post_id))
+        return
+    await _after_failure(query, bot, session, clock, wake, t, act, post_id)
+
+
+async def _after_failure(
+    query: CallbackQuery,
+    bot: Bot,
+    session: AsyncSession,
+    clock: Clock,
+    wake: Callable[[], None],
+    t: Texts,
+    act: PostAct,
+    post_id: int,
+) -> None:
+    """Retry / Edit / Drop under a failure alert, and Drop under an overdue one."""
+    message = query.message if isinstance(query.message, Message) else None
+    if act is PostAct.RETRY:
+        done = await planning.retry_failed(session, post_id, clock.now())
+        note = t.plain("publish.publishing", post_id=post_id)
+        if done:
+            wake()
+    elif act is PostAct.EDIT:
+        done = await planning.failed_back_to_draft(session, post_id)
+        note = t.plain("sched.cancelled", post_id=post_id)
+        if done:
+            post = await repo.get_post(session, post_id)
+            assert post is not None
+            await send_new_preview(bot, session, t, post, chat_id=query.from_user.id)
+        else:
+            note = t.plain("failed.cannot_edit", post_id=post_id)
+    elif act is PostAct.DROP:
+        done = await planning.drop_failed(session, post_id)
+        note = t.plain("failed.dropped" if done else "failed.nothing", post_id=post_id)
+    else:  # DROP_OVERDUE
+        done = await planning.drop_overdue(session, post_id)
+        note = t.plain("sched.cancelled", post_id=post_id)
+        if done:
+            post = await repo.get_post(session, post_id)
+            assert post is not None
+            await send_new_preview(bot, session, t, post, chat_id=query.from_user.id)
+    if not done and act is not PostAct.EDIT:
+        post = await repo.get_post(session, post_id)
+        note = (
+            t.plain("draft.is", post_id=post_id, status=views.status_name(t, post))
+            if post
+            else t.plain("post.gone")
+        )
+    await query.answer(note, show_alert=not done)
+    if done and message is not None:
+        await message.edit_reply_markup(reply_markup=None)
+
+
+async def on_publication_answer(
+    query: CallbackQuery,
+    callback_data: PubCb,
+    session: AsyncSession,
+    clock: Clock,
+    wake: Callable[[], None],
+    t: Texts,
+) -> None:
+    pub = await session.get(Publication, callback_data.pub)
+    if pub is None:
+        await query.answer(t.plain("post.gone"), show_alert=True)
+        return
+    target = pub.account.title or pub.account.handle
+    if callback_data.act is PubAct.POSTED:
+        done = await planning.confirm_posted(session, pub.id, clock.now())
+        note = t.plain("unsure.posted", post_id=pub.post_id, target=target)
+    else:
+        done = await planning.send_again(session, pub.id, clock.now())
+        note = t.plain("unsure.again", post_id=pub.post_id, target=target)
+    if not done:
+        await query.answer(t.plain("unsure.done"), show_alert=True)
+        return
+    wake()  # publishes, or settles the post
+    await query.answer(note)
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+
+
+# --- /queue --------------------------------------------------------------------------------------
+
+
+async def _queue_page(
+    session: AsyncSession, t: Texts, tz: ZoneInfo, page: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    total = await repo.count_posts(session, [PostStatus.SCHEDULED])
+    if total == 0:
+        return t("queue.empty"), None
+    page = max(0, min(page, (total - 1) // QUEUE_PAGE_SIZE))
+    posts = await repo.scheduled_posts(
+        session, limit=QUEUE_PAGE_SIZE, offset=page * QUEUE_PAGE_SIZE
+    )
+    items = [
+        (
+            p.id,
+            t.plain(
+                "queue.item",
+                when=views.short_when(p.scheduled_at, tz) if p.scheduled_at else "?",
+                post_id=p.id,
+                snippet=" ".join(p.text.split())[:SNIPPET_CHARS],
+            ),
+        )
+        for p in posts
+    ]
+    has_next = (page + 1) * QUEUE_PAGE_SIZE < total
+    return t("queue.list", count=total, tz=tz.key), queue_keyboard(t, items, page, has_next)
+
+
+async def on_queue(
+    message: Message, session: AsyncSession, t: Texts, tz: ZoneInfo, state: FSMContext
+) -> None:
+    await state.clear()
+    text, markup = await _queue_page(session, t, tz, 0)
+    await message.answer(text, reply_markup=markup)
+
+
+async def on_queue_page(
+    query: CallbackQuery,
+    callback_data: QueuePageCb,
+    session: AsyncSession,
+    t: Texts,
+    tz: ZoneInfo,
+) -> None:
+    await query.answer()
+    text, markup = await _queue_page(session, t, tz, callback_data.page)
+    if isinstance(query.message, Message):
+        await query.message.edit_text(text, reply_markup=markup)
+
+
+def router() -> Router:
+    r = Router(name="schedule")
+    r.message.register(on_queue, Command("queue"))
+    r.message.register(on_time_typed, ScheduleStates.waiting_time, F.text)
+    r.callback_query.register(on_pick, ScheduleCb.filter())
+    r.callback_query.register(on_post_button, PostCb.filter())
+    r.callback_query.register(on_publication_answer, PubCb.filter())
+    r.callback_query.register(on_queue_page, QueuePageCb.filter())
+    return r

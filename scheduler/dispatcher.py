@@ -1,0 +1,298 @@
+"""The dispatcher: publishes due publications exactly once, from any number of processes.
+
+The database is the source of truth for what is due; the scheduler's jobs only call `run_once`.
+One pass:
+
+1. **Hold the overdue.** A publication never tried whose time passed longer ago than the misfire
+   grace (Nexus was down) is not sent on its own: it becomes `held` and the owner is asked.
+2. **Claim.** Due publications move pending → publishing in one UPDATE whose subquery locks rows
+   with `FOR UPDATE SKIP LOCKED` on PostgreSQL (two workers never claim the same row; on SQLite
+   the single writer gives the same guarantee). Each claim counts an attempt and stamps
+   `claimed_at`, the lease.
+3. **Deliver** the claimed publications concurrently through their publishers, and record each
+   outcome with a conditional update from `publishing`: published; a transient failure or a rate
+   limit goes back to pending with a later `next_attempt_at` (exponential backoff with jitter, or
+   the platform's own wait) until `max_attempts`; a permanent or auth failure fails at once.
+4. **Settle** posts whose every publication is done: the post becomes published, partial or
+   failed in one conditional update, and the owner hears about it exactly once.
+
+`recover()` runs when a dispatcher starts: a publication still `publishing` past the lease was
+interrupted by a crash. It might have gone out, so it is never sent again silently: it becomes
+`unknown` and the owner is asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from publishers.base import Publisher
+from publishers.errors import PublishError, RateLimited, Transient
+from scheduler.clock import Clock
+from scheduler.notify import Notifier, PublishReport, TargetOutcome
+from storage import repositories as repo
+from storage.models import (
+    FINAL_PUBLICATION_STATES,
+    Account,
+    Post,
+    PostStatus,
+    Publication,
+    PublicationStatus,
+)
+
+log = logging.getLogger(__name__)
+
+PublisherFor = Callable[[Account], Publisher]
+
+
+@dataclass(frozen=True)
+class DispatchConfig:
+    max_attempts: int = 5
+    misfire_grace: timedelta = timedelta(minutes=15)
+    #: A claim older than this with no outcome is a crash relic (covers the slowest send).
+    lease: timedelta = timedelta(minutes=10)
+    batch_size: int = 200
+    concurrency: int = 32
+    backoff_base_s: float = 30.0
+    backoff_cap_s: float = 3600.0
+
+
+def backoff_delay(attempt: int, config: DispatchConfig, rng: random.Random) -> float:
+    """Exponential backoff with ±20% jitter: 30 s, 60 s, 120 s, … capped at an hour."""
+    raw = min(config.backoff_cap_s, config.backoff_base_s * 2 ** max(0, attempt - 1))
+    return raw * rng.uniform(0.8, 1.2)
+
+
+class PublicationDispatcher:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        publisher_for: PublisherFor,
+        notifier: Notifier,
+        clock: Clock,
+        config: DispatchConfig | None = None,
+        *,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.publisher_for = publisher_for
+        self.notifier = notifier
+        self.clock = clock
+        self.config = config or DispatchConfig()
+        self.rng = rng or random.Random()
+        self._lock = asyncio.Lock()
+
+    # --- one pass ------------------------------------------------------------------------------
+
+    async def run_once(self) -> int:
+        """Publish everything due now; returns how many publications were attempted."""
+        async with self._lock:  # one pass at a time per process; other processes use the locks
+            await self._hold_overdue()
+            attempted = 0
+            semaphore = asyncio.Semaphore(self.config.concurrency)
+
+            async def deliver(pub_id: int) -> None:
+                async with semaphore:
+                    await self._deliver(pub_id)
+
+            while claimed := await self._claim():
+                await asyncio.gather(*(deliver(pub_id) for pub_id in claimed))
+                attempted += len(claimed)
+            await self._settle_all()
+            return attempted
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest pending publication falls due (to time the next wake-up)."""
+        async with self.sessions() as session:
+            return await session.scalar(
+                select(Publication.next_attempt_at)
+                .where(Publication.status == PublicationStatus.PENDING)
+                .order_by(Publication.next_attempt_at)
+                .limit(1)
+            )
+
+    async def recover(self) -> int:
+        """Turn crash relics (publishing past the lease) into questions for the owner."""
+        cutoff = self.clock.now() - self.config.lease
+        async with self.sessions() as session:
+            result = await session.execute(
+                update(Publication)
+                .where(
+                    Publication.status == PublicationStatus.PUBLISHING,
+                    or_(Publication.claimed_at.is_(None), Publication.claimed_at < cutoff),
+                )
+                .values(status=PublicationStatus.UNKNOWN, updated_at=self.clock.now())
+                .returning(Publication.id)
+            )
+            unsure = list(result.scalars())
+            await session.commit()
+        for pub_id in unsure:
+            log.warning("publication %s was interrupted mid-send; asking the owner", pub_id)
+            await self.notifier.publication_unsure(pub_id)
+        return len(unsure)
+
+    # --- steps ---------------------------------------------------------------------------------
+
+    async def _hold_overdue(self) -> None:
+        now = self.clock.now()
+        async with self.sessions() as session:
+            result = await session.execute(
+                update(Publication)
+                .where(
+                    Publication.status == PublicationStatus.PENDING,
+                    Publication.attempts == 0,
+                    Publication.next_attempt_at < now - self.config.misfire_grace,
+                )
+                .values(status=PublicationStatus.HELD, updated_at=now)
+                .returning(Publication.post_id, Publication.next_attempt_at)
+            )
+            held = {post_id: due for post_id, due in result.all()}
+            await session.commit()
+        for post_id, due in sorted(held.items()):
+            await self.notifier.post_overdue(post_id, due)
+
+    async def _claim(self) -> Sequence[int]:
+        now = self.clock.now()
+        due = (
+            select(Publication.id)
+            .where(
+                Publication.status == PublicationStatus.PENDING,
+                Publication.next_attempt_at <= now,
+            )
+            .order_by(Publication.next_attempt_at, Publication.id)
+            .limit(self.config.batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        async with self.sessions() as session:
+            result = await session.execute(
+                update(Publication)
+                .where(
+                    Publication.id.in_(due.scalar_subquery()),
+                    Publication.status == PublicationStatus.PENDING,
+                )
+                .values(
+                    status=PublicationStatus.PUBLISHING,
+                    attempts=Publication.attempts + 1,
+                    claimed_at=now,
+                    updated_at=now,
+                )
+                .returning(Publication.id)
+                .execution_options(synchronize_session=False)
+            )
+            claimed = sorted(result.scalars())
+            await session.commit()
+            return claimed
+
+    async def _deliver(self, pub_id: int) -> None:
+        async with self.sessions() as session:
+            pub = await session.get(Publication, pub_id)
+            assert pub is not None
+            account, text, attempts = pub.account, pub.text, pub.attempts
+            already = tuple(pub.part_ids.split(",")) if pub.part_ids else ()
+            await session.commit()
+            try:
+                result = await self.publisher_for(account).publish(text, already_posted=already)
+            except PublishError as exc:
+                await self._record_failure(session, pub_id, attempts, already, exc)
+            except Exception:
+                # An unexpected failure may have happened after the platform accepted the post:
+                # never guess, ask the owner.
+                log.exception("publication %s failed unexpectedly", pub_id)
+                await repo.transition_publication(
+                    session, pub_id, [PublicationStatus.PUBLISHING], PublicationStatus.UNKNOWN
+                )
+                await session.commit()
+                await self.notifier.publication_unsure(pub_id)
+            else:
+                await repo.finish_publication(
+                    session,
+                    pub_id,
+                    published=True,
+                    external_id=result.external_id,
+                    part_ids=result.part_ids,
+                    url=result.url,
+                    when=self.clock.now(),
+                )
+                await session.commit()
+
+    async def _record_failure(
+        self,
+        session: AsyncSession,
+        pub_id: int,
+        attempts: int,
+        already: tuple[str, ...],
+        exc: PublishError,
+    ) -> None:
+        part_ids = already + exc.posted_part_ids
+        retryable = isinstance(exc, RateLimited | Transient)
+        if retryable and attempts < self.config.max_attempts:
+            if isinstance(exc, RateLimited):
+                delay = exc.retry_after * self.rng.uniform(1.0, 1.1)
+            else:
+                delay = backoff_delay(attempts, self.config, self.rng)
+            log.info("publication %s: %s; retry in %.0f s", pub_id, exc.reason, delay)
+            await repo.transition_publication(
+                session,
+                pub_id,
+                [PublicationStatus.PUBLISHING],
+                PublicationStatus.PENDING,
+                next_attempt_at=self.clock.now() + timedelta(seconds=delay),
+                last_error=exc.reason,
+                part_ids=",".join(part_ids) or None,
+            )
+        else:
+            log.warning("publication %s failed for good: %s", pub_id, exc.reason)
+            await repo.finish_publication(
+                session, pub_id, published=False, error=exc.reason, part_ids=part_ids
+            )
+        await session.commit()
+
+    async def _settle_all(self) -> None:
+        """Settle every scheduled post whose publications are all done."""
+        unfinished = exists().where(
+            and_(
+                Publication.post_id == Post.id,
+                Publication.status.not_in([str(s) for s in FINAL_PUBLICATION_STATES]),
+            )
+        )
+        async with self.sessions() as session:
+            post_ids = list(
+                await session.scalars(
+                    select(Post.id).where(Post.status == PostStatus.SCHEDULED, ~unfinished)
+                )
+            )
+        for post_id in post_ids:
+            report = await self._settle(post_id)
+            if report is not None:
+                await self.notifier.post_settled(report)
+
+    async def _settle(self, post_id: int) -> PublishReport | None:
+        async with self.sessions() as session:
+            pubs = await repo.publications_of(session, post_id)
+            published = [p for p in pubs if p.status == PublicationStatus.PUBLISHED]
+            if pubs and len(published) == len(pubs):
+                status = PostStatus.PUBLISHED
+            else:
+                status = PostStatus.PARTIAL if published else PostStatus.FAILED
+            first = min((p.published_at for p in published if p.published_at), default=None)
+            if not await repo.transition_post(
+                session, post_id, [PostStatus.SCHEDULED], status, published_at=first
+            ):
+                await session.rollback()
+                return None  # another dispatcher settled it
+            await session.commit()
+            return PublishReport(post_id, status, tuple(_outcome(p) for p in pubs))
+
+
+def _outcome(pub: Publication) -> TargetOutcome:
+    target = pub.account.title or pub.account.handle
+    if pub.status == PublicationStatus.PUBLISHED:
+        return TargetOutcome(pub.id, target, True, url=pub.url)
+    return TargetOutcome(pub.id, target, False, error=pub.last_error)
