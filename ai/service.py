@@ -46,13 +46,25 @@ async def _request(
 
 
 async def create_draft(
-    session: AsyncSession, drafter: Drafter, *, author_id: int, brief: str, max_chars: int
+    session: AsyncSession,
+    drafter: Drafter,
+    *,
+    author_id: int,
+    brief: str,
+    max_chars: int,
+    preview: tuple[int, int] | None = None,
 ) -> Post:
-    """Draft a post from the owner's brief and store it as a draft."""
+    """Draft a post from the owner's brief and store it as a draft; `preview` is the (chat,
+    message) that will show it."""
     request = await _request(session, brief, max_chars)
     draft = await drafter.draft(request)
     post = await repo.create_draft(
-        session, author_id=author_id, brief=brief, text=draft.compose(), offline=draft.offline
+        session,
+        author_id=author_id,
+        brief=brief,
+        text=draft.compose(),
+        offline=draft.offline,
+        preview=preview,
     )
     await session.commit()
     return post

@@ -24,23 +24,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ai import make_drafter
 from ai.drafter import Drafter
+from bot.keys import open_vault
 from bot.middlewares import OwnerGate, SessionMiddleware
 from bot.notifier import BotNotifier
 from bot.settings import Settings
 from bot.texts import CATALOGUE, Texts
+from bot.throttle import TelegramThrottle
 from handlers import build_routers
 from publishers.base import Publisher
 from publishers.telegram import TelegramPublisher
+from publishers.telegram_limits import TelegramLimits
 from scheduler.clock import Clock, SystemClock
 from scheduler.dispatcher import DispatchConfig, PublicationDispatcher
 from scheduler.runtime import SchedulerRuntime
 from storage import repositories as repo
-from storage.crypto import (
-    KEY_FILE_NAME,
-    STAGED_KEY_FILE_NAME,
-    Vault,
-    load_or_create_key_file,
-)
+from storage.crypto import Vault
 from storage.db import create_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.models import Account
@@ -52,11 +50,13 @@ MENU_COMMANDS = ("start", "new", "drafts", "voice", "cancel", "help")
 
 
 class TargetPublishers:
-    """Builds the publisher for a target account (one shared HTTP client for all of them)."""
+    """Builds the publisher for a target account: one shared HTTP client, and one Telegram
+    limiter shared with the bot itself."""
 
-    def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
+    def __init__(self, settings: Settings, http: httpx.AsyncClient, limits: TelegramLimits) -> None:
         self.settings = settings
         self.http = http
+        self.limits = limits
 
     def for_account(self, account: Account) -> Publisher:
         if account.platform == "telegram":
@@ -67,28 +67,9 @@ class TargetPublishers:
                 token=token.get_secret_value(),
                 chat=account.handle,
                 base_url=self.settings.telegram_api_server or TELEGRAM_API,
+                limits=self.limits,
             )
         raise LookupError(f"no publisher for platform {account.platform!r}")
-
-
-def secret_values(settings: Settings) -> list[str]:
-    """Everything that must never appear in a log line."""
-    values = [settings.telegram_bot_token, settings.anthropic_api_key, settings.secret_key]
-    return [v.get_secret_value() for v in values if v is not None]
-
-
-def open_vault(settings: Settings) -> tuple[Vault, Path | None]:
-    """The credential vault, and the key file's path if this call created it.
-
-    NEXUS_SECRET_KEY may list several comma-separated keys (newest first) while a rotation is
-    rolled out; without it the key lives in the data dir.
-    """
-    if settings.secret_key is not None:
-        return Vault(*settings.secret_key.get_secret_value().split(",")), None
-    key, created = load_or_create_key_file(settings.data_dir)
-    staged = settings.data_dir / STAGED_KEY_FILE_NAME  # left by an interrupted rotate-key
-    keys = [key, staged.read_text().strip()] if staged.exists() else [key]
-    return Vault(*keys), (settings.data_dir / KEY_FILE_NAME if created else None)
 
 
 @dataclass
@@ -149,7 +130,7 @@ async def prepare_database(settings: Settings) -> None:
         await engine.dispose()
 
 
-def _make_bot(settings: Settings) -> Bot:
+def _make_bot(settings: Settings, limits: TelegramLimits) -> Bot:
     token = settings.telegram_bot_token
     assert token is not None, "load_settings(require_bot=True) guarantees a token"
     session = (
@@ -157,11 +138,13 @@ def _make_bot(settings: Settings) -> Bot:
         if settings.telegram_api_server
         else AiohttpSession()
     )
-    return Bot(
+    bot = Bot(
         token.get_secret_value(),
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
+    bot.session.middleware(TelegramThrottle(limits))
+    return bot
 
 
 async def ensure_channel(app: Nexus) -> None:
@@ -205,9 +188,10 @@ def build_app(
     vault, new_key_file = open_vault(settings)
     api_key = settings.anthropic_api_key
     clock = clock or SystemClock()
-    bot = _make_bot(settings)
+    limits = TelegramLimits()  # one limiter for everything sent with this bot token
+    bot = _make_bot(settings, limits)
     http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
-    publishers = TargetPublishers(settings, http)
+    publishers = TargetPublishers(settings, http, limits)
     dispatcher = PublicationDispatcher(
         sessions,
         publishers.for_account,

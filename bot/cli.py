@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.keys import open_vault, secret_values
+from bot.logs import configure_logging
 from bot.settings import ConfigError, Settings, load_settings
 from storage.crypto import (
     KEY_FILE_NAME,
@@ -35,8 +37,6 @@ EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
 
 def _settings(require_bot: bool = True) -> Settings:
-    from bot.app import secret_values
-    from bot.logs import configure_logging
 
     settings = load_settings(require_bot=require_bot)
     configure_logging(settings.log_level, secret_values(settings))
@@ -180,9 +180,12 @@ async def _rotate(settings: Settings, new_key: str) -> int:
     key by nobody but this command), the rows are re-encrypted and committed, and only then does
     the new key replace the old file: an interrupted rotation loses nothing.
     """
-    from bot.app import open_vault
-
-    Vault(new_key)  # validates the key before anything changes
+    try:
+        Vault(new_key)  # validates the key before anything changes
+    except CryptoError:
+        raise CryptoError(
+            "the key given with --new-key is not a valid key (make one with `nexus keygen`)"
+        ) from None
     old_vault, _ = open_vault(settings)
     key_file = settings.data_dir / KEY_FILE_NAME
     staged = settings.data_dir / STAGED_KEY_FILE_NAME

@@ -63,9 +63,10 @@ class SessionMiddleware(BaseMiddleware):
         user: User = data["event_from_user"]
         language = language_for(user.language_code)
         async with self.sessions() as session:
-            row = await repo.upsert_user(session, user.id, language)
+            row, changed = await repo.upsert_user(session, user.id, language)
             data["tz"] = ZoneInfo(row.timezone or self.default_tz)
-            await session.commit()
+            if changed:
+                await session.commit()
             data["session"] = session
             data["t"] = Texts(language)
             return await handler(event, data)

@@ -17,8 +17,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_AI_MODEL = "claude-sonnet-5-5"
 
-_CHANNEL_RE = re.compile(r"^(@[A-Za-z][A-Za-z0-9_]{3,31}|-100\d{5,})$")
-_TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{8,}$")
+_CHANNEL_RE = re.compile(r"^(@[A-Za-z][A-Za-z0-9_]{3,31}|-100\d{5,})$", re.ASCII)
+_TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{8,}$", re.ASCII)
 
 #: How to fix each variable, shown next to its name when it is missing or invalid.
 HINTS: dict[str, str] = {
@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     def _parse_owner_ids(cls, value: Any) -> Any:
         if isinstance(value, str):
             parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
-            bad = [p for p in parts if not p.isdigit()]
+            bad = [p for p in parts if not (p.isascii() and p.isdigit())]
             if bad:
                 raise ValueError(f"not a numeric user id: {', '.join(bad)}")
             return frozenset(int(p) for p in parts)

@@ -48,6 +48,9 @@ from storage.models import Post, PostStatus
 log = logging.getLogger(__name__)
 
 MAX_BRIEF_CHARS = 4000
+#: The "typing…" indicator starts only when drafting takes longer than this (an instant offline
+#: draft needs no indicator, and skipping it saves a Telegram call).
+TYPING_AFTER_S = 0.5
 DRAFTS_PAGE_SIZE = 8
 SNIPPET_CHARS = 40
 
@@ -81,10 +84,17 @@ async def _draft(
     progress: Message,
 ) -> None:
     """Draft from `brief`, turning the `progress` message into the preview (or the error)."""
-    async with ChatActionSender.typing(bot=bot, chat_id=progress.chat.id):
+    async with ChatActionSender.typing(
+        bot=bot, chat_id=progress.chat.id, initial_sleep=TYPING_AFTER_S
+    ):
         try:
             post = await create_draft(
-                session, drafter, author_id=author_id, brief=brief, max_chars=TELEGRAM_TEXT_LIMIT
+                session,
+                drafter,
+                author_id=author_id,
+                brief=brief,
+                max_chars=TELEGRAM_TEXT_LIMIT,
+                preview=(progress.chat.id, progress.message_id),
             )
         except AIError as exc:
             log.warning("drafting failed: %s", exc)
@@ -93,9 +103,6 @@ async def _draft(
                 reply_markup=single_button(t.plain("btn.retry"), RetryDraftCb()),
             )
             return
-    await repo.set_preview(session, post.id, progress.chat.id, progress.message_id)
-    await session.commit()
-    post.preview_chat_id, post.preview_message_id = progress.chat.id, progress.message_id
     await show_preview(bot, session, t, post, chat_id=progress.chat.id)
 
 
@@ -319,7 +326,7 @@ async def _regenerate(
     retry: RegenCb,
 ) -> None:
     await show(bot, session, post, t("regenerating", post_id=post.id), None, chat_id=chat_id)
-    async with ChatActionSender.typing(bot=bot, chat_id=chat_id):
+    async with ChatActionSender.typing(bot=bot, chat_id=chat_id, initial_sleep=TYPING_AFTER_S):
         try:
             post = await regenerate_draft(
                 session, drafter, post, instruction=instruction, max_chars=TELEGRAM_TEXT_LIMIT

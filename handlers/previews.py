@@ -15,6 +15,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot import views
 from bot.callbacks import DraftAct, DraftCb
@@ -42,9 +43,11 @@ async def show(
     markup: InlineKeyboardMarkup | None,
     *,
     chat_id: int,
+    new_message: bool = False,
 ) -> None:
-    """Put `text` into the post's preview message, or a new one if that can't be edited."""
-    if post.preview_chat_id and post.preview_message_id:
+    """Put `text` into the post's preview message, or into a new message (which then becomes
+    the preview) if asked to or if the old one can't be edited."""
+    if not new_message and post.preview_chat_id and post.preview_message_id:
         try:
             await bot.edit_message_text(
                 text=text,
@@ -59,12 +62,20 @@ async def show(
             log.info("preview of post %s could not be edited (%s); sending anew", post.id, exc)
     sent = await bot.send_message(chat_id, text, reply_markup=markup)
     await repo.set_preview(session, post.id, sent.chat.id, sent.message_id)
-    post.preview_chat_id, post.preview_message_id = sent.chat.id, sent.message_id
     await session.commit()
+    # keep the loaded post in step without marking it dirty (no second UPDATE)
+    set_committed_value(post, "preview_chat_id", sent.chat.id)
+    set_committed_value(post, "preview_message_id", sent.message_id)
 
 
 async def show_preview(
-    bot: Bot, session: AsyncSession, t: Texts, post: Post, *, chat_id: int
+    bot: Bot,
+    session: AsyncSession,
+    t: Texts,
+    post: Post,
+    *,
+    chat_id: int,
+    new_message: bool = False,
 ) -> None:
     if post.status == PostStatus.REJECTED:
         text = t("draft.rejected", post_id=post.id)
@@ -74,7 +85,7 @@ async def show_preview(
     else:
         text = views.preview(t, post, await targets(session))
         markup = draft_keyboard(t, post.id, post.version)
-    await show(bot, session, post, text, markup, chat_id=chat_id)
+    await show(bot, session, post, text, markup, chat_id=chat_id, new_message=new_message)
 
 
 async def send_new_preview(
@@ -83,15 +94,22 @@ async def send_new_preview(
     """Show the preview as the newest message (the old one, if any, becomes a pointer)."""
     if post.preview_chat_id and post.preview_message_id:
         await show(bot, session, post, t("edit.stub", post_id=post.id), None, chat_id=chat_id)
-    post.preview_chat_id = post.preview_message_id = None
-    await show_preview(bot, session, t, post, chat_id=chat_id)
+    await show_preview(bot, session, t, post, chat_id=chat_id, new_message=True)
 
 
 async def show_scheduled(
-    bot: Bot, session: AsyncSession, t: Texts, tz: ZoneInfo, post: Post, *, chat_id: int
+    bot: Bot,
+    session: AsyncSession,
+    t: Texts,
+    tz: ZoneInfo,
+    post: Post,
+    *,
+    chat_id: int,
+    new_message: bool = False,
 ) -> None:
     text = views.scheduled(t, post, await targets(session), tz)
-    await show(bot, session, post, text, scheduled_keyboard(t, post.id), chat_id=chat_id)
+    markup = scheduled_keyboard(t, post.id)
+    await show(bot, session, post, text, markup, chat_id=chat_id, new_message=new_message)
 
 
 def evening_today(now: datetime, tz: ZoneInfo) -> bool:

@@ -86,9 +86,9 @@ async def _set_time(
     wake()
     fresh = await repo.get_post(session, post.id)
     assert fresh is not None
-    if fresh_message:
-        fresh.preview_chat_id = fresh.preview_message_id = None
-    await show_scheduled(bot, session, t, tz, fresh, chat_id=post.author_id)
+    await show_scheduled(
+        bot, session, t, tz, fresh, chat_id=post.author_id, new_message=fresh_message
+    )
     return True
 
 
@@ -176,8 +176,7 @@ async def on_post_button(
             return
         await query.answer()
         if act is PostAct.OPEN:
-            post.preview_chat_id = post.preview_message_id = None
-            await show_scheduled(bot, session, t, tz, post, chat_id=chat_id)
+            await show_scheduled(bot, session, t, tz, post, chat_id=chat_id, new_message=True)
         elif act is PostAct.PUBLISH_NOW:
             if await planning.reschedule(session, post_id, clock.now()):
                 wake()

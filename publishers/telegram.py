@@ -12,10 +12,21 @@ Errors are mapped at the boundary. The token is part of every request URL, so ne
 nor the text of an httpx exception ever goes into a reason; the original exception is still
 chained as ``__cause__`` for debugging. A 404 from the Bot API means the token is malformed
 (our method names are fixed), so it is treated like 401.
+
+Limits: given the process's shared :class:`~publishers.telegram_limits.TelegramLimits` (the same
+instance the bot's ``TelegramThrottle`` uses), every ``sendMessage`` (each part of a split post)
+waits for its turn with ``async with limits.slot(self.chat)``, so channel posts and the bot's own
+messages count against the same per-chat and global windows. A 429 is reported to the limits
+(``flood_wait``) so later sends to the channel wait it out, and then raised as ``RateLimited``;
+the publisher never retries (the scheduler reschedules). While the channel is blocked for longer
+than the limits will wait, ``slot`` raises ``FloodWait``, which becomes ``RateLimited`` with the
+remaining time, without asking Telegram. The chat key is ``self.chat`` as normalised below
+(``"@username"`` or ``"-100..."``), the same form the bot uses for ``NEXUS_CHANNEL``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +41,7 @@ from publishers.errors import (
     TextTooLong,
     Transient,
 )
+from publishers.telegram_limits import FloodWait, TelegramLimits
 from publishers.text import TELEGRAM_TEXT_LIMIT, escape_html, split_text, utf16_len
 
 _ADMIN_HINT = "add it as an administrator with the right to post"
@@ -47,8 +59,10 @@ class TelegramPublisher:
         token: str,
         chat: str,
         base_url: str = "https://api.telegram.org",
+        limits: TelegramLimits | None = None,
     ) -> None:
         self._client = client
+        self._limits = limits
         self._token = token
         self._base_url = base_url.rstrip("/")
         chat = str(chat).strip()
@@ -95,7 +109,7 @@ class TelegramPublisher:
             if index > 0:
                 payload["link_preview_options"] = {"is_disabled": True}
             try:
-                message = await self._call("sendMessage", payload)
+                message = await self._send(payload)
             except PublishError as exc:
                 if posted:
                     exc.posted_part_ids = tuple(posted)
@@ -146,6 +160,26 @@ class TelegramPublisher:
         if self.chat.startswith("-100"):
             return f"https://t.me/c/{self.chat[4:]}/{message_id}"
         return None
+
+    async def _send(self, payload: dict[str, Any]) -> Any:
+        """One ``sendMessage``, through the shared limits when there are any."""
+        limits = self._limits
+        if limits is None:
+            return await self._call("sendMessage", payload)
+        try:
+            async with limits.slot(self.chat):
+                try:
+                    return await self._call("sendMessage", payload)
+                except RateLimited as exc:  # still holding the chat: nobody cuts in
+                    limits.flood_wait(self.chat, exc.retry_after)
+                    raise
+        except FloodWait as exc:
+            wait = math.ceil(exc.retry_after)
+            raise RateLimited(
+                exc.retry_after,
+                f"Telegram asked to wait before posting to {self.name} again; "
+                f"{wait} more seconds to go",
+            ) from exc
 
     async def _bot_id(self) -> int:
         prefix = self._token.split(":", 1)[0]

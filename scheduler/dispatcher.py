@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from publishers.base import Publisher
+from publishers.base import Publisher, PublishResult
 from publishers.errors import PublishError, RateLimited, Transient
 from scheduler.clock import Clock
 from scheduler.notify import Notifier, PublishReport, TargetOutcome
@@ -53,6 +53,25 @@ PublisherFor = Callable[[Account], Publisher]
 
 
 @dataclass(frozen=True)
+class _Job:
+    """A claimed publication and what sending it needs (read once, at claim time)."""
+
+    pub_id: int
+    account: Account
+    text: str
+    attempts: int
+    already: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    job: _Job
+    result: PublishResult | None = None
+    error: PublishError | None = None
+    unsure: bool = False
+
+
+@dataclass(frozen=True)
 class DispatchConfig:
     max_attempts: int = 5
     misfire_grace: timedelta = timedelta(minutes=15)
@@ -60,6 +79,8 @@ class DispatchConfig:
     lease: timedelta = timedelta(minutes=10)
     batch_size: int = 200
     concurrency: int = 32
+    #: Outcomes are written in groups as sends finish (a slow send never holds back the rest).
+    record_every: int = 20
     backoff_base_s: float = 30.0
     backoff_cap_s: float = 3600.0
 
@@ -98,13 +119,19 @@ class PublicationDispatcher:
             attempted = 0
             semaphore = asyncio.Semaphore(self.config.concurrency)
 
-            async def deliver(pub_id: int) -> None:
+            async def send(job: _Job) -> _Outcome:
                 async with semaphore:
-                    await self._deliver(pub_id)
+                    return await self._send(job)
 
-            while claimed := await self._claim():
-                await asyncio.gather(*(deliver(pub_id) for pub_id in claimed))
-                attempted += len(claimed)
+            while jobs := await self._claim():
+                done: list[_Outcome] = []
+                for finished in asyncio.as_completed([send(job) for job in jobs]):
+                    done.append(await finished)
+                    if len(done) >= self.config.record_every:
+                        await self._record(done)
+                        done = []
+                await self._record(done)
+                attempted += len(jobs)
             await self._settle_all()
             return attempted
 
@@ -158,7 +185,8 @@ class PublicationDispatcher:
         for post_id, due in sorted(held.items()):
             await self.notifier.post_overdue(post_id, due)
 
-    async def _claim(self) -> Sequence[int]:
+    async def _claim(self) -> list[_Job]:
+        """Claim a batch of due publications and read what sending them needs, in one go."""
         now = self.clock.now()
         due = (
             select(Publication.id)
@@ -186,109 +214,144 @@ class PublicationDispatcher:
                 .returning(Publication.id)
                 .execution_options(synchronize_session=False)
             )
-            claimed = sorted(result.scalars())
+            claimed = list(result.scalars())
             await session.commit()
-            return claimed
+            if not claimed:
+                return []
+            pubs = await session.scalars(
+                select(Publication).where(Publication.id.in_(claimed)).order_by(Publication.id)
+            )
+            jobs = [
+                _Job(
+                    p.id,
+                    p.account,
+                    p.text,
+                    p.attempts,
+                    tuple(p.part_ids.split(",")) if p.part_ids else (),
+                )
+                for p in pubs
+            ]
+            await session.commit()
+            return jobs
 
-    async def _deliver(self, pub_id: int) -> None:
+    async def _send(self, job: _Job) -> _Outcome:
+        """Call the platform; no database work here, so sends run side by side freely."""
+        try:
+            publisher = self.publisher_for(job.account)
+            result = await publisher.publish(job.text, already_posted=job.already)
+        except PublishError as exc:
+            return _Outcome(job, error=exc)
+        except Exception:
+            # An unexpected failure may come after the platform accepted the post: never
+            # guess, ask the owner.
+            log.exception("publication %s failed unexpectedly", job.pub_id)
+            return _Outcome(job, unsure=True)
+        return _Outcome(job, result=result)
+
+    async def _record(self, outcomes: Sequence[_Outcome]) -> None:
+        """Write a group of outcomes in one transaction (each a conditional update)."""
+        if not outcomes:
+            return
+        now = self.clock.now()
+        unsure = []
         async with self.sessions() as session:
-            pub = await session.get(Publication, pub_id)
-            assert pub is not None
-            account, text, attempts = pub.account, pub.text, pub.attempts
-            already = tuple(pub.part_ids.split(",")) if pub.part_ids else ()
+            for outcome in outcomes:
+                job = outcome.job
+                if outcome.result is not None:
+                    await repo.finish_publication(
+                        session,
+                        job.pub_id,
+                        published=True,
+                        external_id=outcome.result.external_id,
+                        part_ids=outcome.result.part_ids,
+                        url=outcome.result.url,
+                        when=now,
+                    )
+                elif outcome.error is not None:
+                    await self._record_failure(session, job, outcome.error, now)
+                elif await repo.transition_publication(
+                    session, job.pub_id, [PublicationStatus.PUBLISHING], PublicationStatus.UNKNOWN
+                ):
+                    unsure.append(job.pub_id)
             await session.commit()
-            try:
-                result = await self.publisher_for(account).publish(text, already_posted=already)
-            except PublishError as exc:
-                await self._record_failure(session, pub_id, attempts, already, exc)
-            except Exception:
-                # An unexpected failure may have happened after the platform accepted the post:
-                # never guess, ask the owner.
-                log.exception("publication %s failed unexpectedly", pub_id)
-                await repo.transition_publication(
-                    session, pub_id, [PublicationStatus.PUBLISHING], PublicationStatus.UNKNOWN
-                )
-                await session.commit()
-                await self.notifier.publication_unsure(pub_id)
-            else:
-                await repo.finish_publication(
-                    session,
-                    pub_id,
-                    published=True,
-                    external_id=result.external_id,
-                    part_ids=result.part_ids,
-                    url=result.url,
-                    when=self.clock.now(),
-                )
-                await session.commit()
+        for pub_id in unsure:
+            await self.notifier.publication_unsure(pub_id)
 
     async def _record_failure(
-        self,
-        session: AsyncSession,
-        pub_id: int,
-        attempts: int,
-        already: tuple[str, ...],
-        exc: PublishError,
+        self, session: AsyncSession, job: _Job, exc: PublishError, now: datetime
     ) -> None:
-        part_ids = already + exc.posted_part_ids
+        part_ids = job.already + exc.posted_part_ids
         retryable = isinstance(exc, RateLimited | Transient)
-        if retryable and attempts < self.config.max_attempts:
+        if retryable and job.attempts < self.config.max_attempts:
             if isinstance(exc, RateLimited):
                 delay = exc.retry_after * self.rng.uniform(1.0, 1.1)
             else:
-                delay = backoff_delay(attempts, self.config, self.rng)
-            log.info("publication %s: %s; retry in %.0f s", pub_id, exc.reason, delay)
+                delay = backoff_delay(job.attempts, self.config, self.rng)
+            log.info("publication %s: %s; retry in %.0f s", job.pub_id, exc.reason, delay)
             await repo.transition_publication(
                 session,
-                pub_id,
+                job.pub_id,
                 [PublicationStatus.PUBLISHING],
                 PublicationStatus.PENDING,
-                next_attempt_at=self.clock.now() + timedelta(seconds=delay),
+                next_attempt_at=now + timedelta(seconds=delay),
                 last_error=exc.reason,
                 part_ids=",".join(part_ids) or None,
             )
         else:
-            log.warning("publication %s failed for good: %s", pub_id, exc.reason)
+            log.warning("publication %s failed for good: %s", job.pub_id, exc.reason)
             await repo.finish_publication(
-                session, pub_id, published=False, error=exc.reason, part_ids=part_ids
+                session, job.pub_id, published=False, error=exc.reason, part_ids=part_ids
             )
-        await session.commit()
 
     async def _settle_all(self) -> None:
-        """Settle every scheduled post whose publications are all done."""
+        """Settle, in one transaction, every scheduled post whose publications are all done;
+        the owner hears about each post exactly once (the transition has one winner)."""
         unfinished = exists().where(
             and_(
                 Publication.post_id == Post.id,
                 Publication.status.not_in([str(s) for s in FINAL_PUBLICATION_STATES]),
             )
         )
+        reports = []
         async with self.sessions() as session:
             post_ids = list(
                 await session.scalars(
                     select(Post.id).where(Post.status == PostStatus.SCHEDULED, ~unfinished)
                 )
             )
-        for post_id in post_ids:
-            report = await self._settle(post_id)
-            if report is not None:
-                await self.notifier.post_settled(report)
-
-    async def _settle(self, post_id: int) -> PublishReport | None:
-        async with self.sessions() as session:
-            pubs = await repo.publications_of(session, post_id)
-            published = [p for p in pubs if p.status == PublicationStatus.PUBLISHED]
-            if pubs and len(published) == len(pubs):
-                status = PostStatus.PUBLISHED
-            else:
-                status = PostStatus.PARTIAL if published else PostStatus.FAILED
-            first = min((p.published_at for p in published if p.published_at), default=None)
-            if not await repo.transition_post(
-                session, post_id, [PostStatus.SCHEDULED], status, published_at=first
-            ):
-                await session.rollback()
-                return None  # another dispatcher settled it
+            if not post_ids:
+                return
+            pubs = await session.scalars(
+                select(Publication)
+                .where(Publication.post_id.in_(post_ids))
+                .order_by(Publication.post_id, Publication.id)
+            )
+            by_post: dict[int, list[Publication]] = {}
+            for pub in pubs:
+                by_post.setdefault(pub.post_id, []).append(pub)
+            for post_id, post_pubs in by_post.items():
+                report = await _settle(session, post_id, post_pubs)
+                if report is not None:
+                    reports.append(report)
             await session.commit()
-            return PublishReport(post_id, status, tuple(_outcome(p) for p in pubs))
+        for report in reports:
+            await self.notifier.post_settled(report)
+
+
+async def _settle(
+    session: AsyncSession, post_id: int, pubs: list[Publication]
+) -> PublishReport | None:
+    published = [p for p in pubs if p.status == PublicationStatus.PUBLISHED]
+    if len(published) == len(pubs):
+        status = PostStatus.PUBLISHED
+    else:
+        status = PostStatus.PARTIAL if published else PostStatus.FAILED
+    first = min((p.published_at for p in published if p.published_at), default=None)
+    if not await repo.transition_post(
+        session, post_id, [PostStatus.SCHEDULED], status, published_at=first
+    ):
+        return None  # another dispatcher settled it
+    return PublishReport(post_id, status, tuple(_outcome(p) for p in pubs))
 
 
 def _outcome(pub: Publication) -> TargetOutcome:

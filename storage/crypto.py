@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -71,25 +72,41 @@ class Vault:
 
 
 def write_key_file(path: Path, key: str) -> None:
-    """Write a key atomically, readable by the owner only."""
+    """Write a key atomically (replacing any old one), readable by the owner only."""
+    tmp = _private_temp_file(path, key)
+    os.replace(tmp, path)
+
+
+def _private_temp_file(path: Path, key: str) -> Path:
+    """A 0600 file holding `key`, next to `path`, flushed to disk."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     with os.fdopen(fd, "w") as fh:
         fh.write(key + "\n")
         fh.flush()
         os.fsync(fh.fileno())
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    os.chmod(name, 0o600)
+    return Path(name)
 
 
 def load_or_create_key_file(data_dir: Path) -> tuple[str, bool]:
-    """The data dir's key, creating it on first use. Returns (key, created)."""
+    """The data dir's key, creating it on first use. Returns (key, created).
+
+    Several processes starting at once on a fresh data dir agree on one key: each writes a
+    candidate to its own temp file and hard-links it into place; only the first link succeeds,
+    and the others read the winner's key.
+    """
     path = data_dir / KEY_FILE_NAME
-    if path.exists():
-        key = path.read_text().strip()
-        _fernet(key)
-        return key, False
-    key = generate_key()
-    write_key_file(path, key)
-    return key, True
+    if not path.exists():
+        candidate = generate_key()
+        tmp = _private_temp_file(path, candidate)
+        try:
+            os.link(tmp, path)
+            return candidate, True
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    key = path.read_text().strip()
+    _fernet(key)
+    return key, False

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -147,11 +148,11 @@ class Post(Base):
     preview_message_id: Mapped[int | None] = mapped_column(BigInteger)
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     #: When the owner asked for it to go out right away (no "scheduled for" notice then).
-    immediate: Mapped[bool] = mapped_column(Boolean, default=False)
+    immediate: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     repeat_rule: Mapped[str | None] = mapped_column(Text)
     series_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), index=True)
-    occurrence: Mapped[int] = mapped_column(Integer, default=1)
-    evergreen: Mapped[bool] = mapped_column(Boolean, default=False)
+    occurrence: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    evergreen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -53,16 +53,19 @@ async def _conditional_update(
 # --- users -------------------------------------------------------------------------------------
 
 
-async def upsert_user(session: AsyncSession, user_id: int, language: str) -> User:
-    """The user row, created on first contact; the language follows the Telegram client."""
+async def upsert_user(session: AsyncSession, user_id: int, language: str) -> tuple[User, bool]:
+    """The user row, created on first contact; the language follows the Telegram client.
+    Also says whether anything changed (so an unchanged user costs no commit)."""
     user = await session.get(User, user_id)
     if user is None:
         user = User(id=user_id, language=language)
         session.add(user)
         await session.flush()
-    elif user.language != language:
+        return user, True
+    if user.language != language:
         user.language = language
-    return user
+        return user, True
+    return user, False
 
 
 # --- brand voice -------------------------------------------------------------------------------
@@ -114,9 +117,23 @@ async def all_accounts(session: AsyncSession) -> Sequence[Account]:
 
 
 async def create_draft(
-    session: AsyncSession, *, author_id: int, brief: str, text: str, offline: bool
+    session: AsyncSession,
+    *,
+    author_id: int,
+    brief: str,
+    text: str,
+    offline: bool,
+    preview: tuple[int, int] | None = None,
 ) -> Post:
-    post = Post(author_id=author_id, brief=brief, text=text, offline=offline)
+    chat_id, message_id = preview or (None, None)
+    post = Post(
+        author_id=author_id,
+        brief=brief,
+        text=text,
+        offline=offline,
+        preview_chat_id=chat_id,
+        preview_message_id=message_id,
+    )
     session.add(post)
     await session.flush()
     return post

@@ -10,6 +10,7 @@ import httpx
 
 from bot.app import TargetPublishers, prepare_database
 from bot.settings import Settings
+from publishers.telegram_limits import TelegramLimits
 from scheduler.dispatcher import DispatchConfig, PublicationDispatcher
 from scheduler.notify import PublishReport, SilentNotifier
 from scheduler.planning import schedule_post
@@ -57,7 +58,9 @@ async def test_two_dispatchers_publish_each_post_exactly_once(
     notifiers = [RecordingNotifier(), RecordingNotifier()]
     engines = [create_engine(settings.resolved_database_url) for _ in notifiers]
     async with httpx.AsyncClient() as http:
-        publishers = TargetPublishers(settings, http)
+        # Telegram's rate limits are the limiter's own tests; here they are lifted
+        limits = TelegramLimits(group_limit=10_000, global_limit=10_000)
+        publishers = TargetPublishers(settings, http, limits)
         dispatchers = [
             PublicationDispatcher(
                 make_session_factory(engine),

@@ -43,7 +43,6 @@ async def test_offline_brief_to_channel_post_with_link(tg: FakeTelegram, nexus: 
     assert "Offline draft" in preview.text
     assert f"→ {CHANNEL}" in preview.text
     assert "/4096 ✓" in preview.text
-    assert any(c.method == "sendChatAction" for c in tg.calls)
 
     await tap(tg, preview, "Approve")
     post = await tg.wait_message(CHANNEL)
@@ -71,7 +70,9 @@ async def test_claude_drafts_in_the_brand_voice(
     await tg.wait_message(OWNER, lambda m: "Saved the tone" in m.text)
 
     ai.reply_tool({"text": "Dark mode is here in v2.3 🌙", "hashtags": ["release"]})
+    ai.delay(1.0)  # Claude takes its time: the owner sees "typing…" meanwhile
     preview = await preview_for(tg, "announce v2.3 with dark mode")
+    assert any(c.method == "sendChatAction" and c.params["action"] == "typing" for c in tg.calls)
     assert "Dark mode is here in v2.3 🌙" in preview.text
     assert "#release" in preview.text
     assert "Offline" not in preview.text

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import socket
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
 
+from bot.throttle import TelegramThrottle
 from publishers.base import Publisher, PublishResult
 from publishers.errors import (
     AuthExpired,
@@ -17,8 +26,10 @@ from publishers.errors import (
     Transient,
 )
 from publishers.telegram import TelegramPublisher
+from publishers.telegram_limits import TelegramLimits
 from publishers.text import TELEGRAM_TEXT_LIMIT, utf16_len
 from tests.fakes.telegram import FakeTelegram
+from tests.test_throttle import Recorder, VirtualClock, assert_window, close_session
 
 PRIVATE_ID = -1001234567890
 
@@ -226,3 +237,162 @@ async def test_no_error_reveals_the_token(tg: FakeTelegram, client: httpx.AsyncC
             assert secret not in shown
             assert "/bot" not in shown
     assert secret not in repr(make())
+
+
+# ---------------------------------------------------------------- one shared limiter
+class ClockedTransport(httpx.AsyncBaseTransport):
+    """Notes the virtual time at which each request leaves, and holds virtual time still while
+    the request is on the wire (the httpx twin of ``Recorder`` in test_throttle)."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self.clock = clock
+        self.inner = httpx.AsyncHTTPTransport()
+        self.sent: list[tuple[float, str, Any]] = []  # (virtual time, method, chat_id)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        method = request.url.path.rsplit("/", 1)[-1]
+        chat = json.loads(request.content or b"{}").get("chat_id")
+        self.sent.append((self.clock.now, method, chat))
+        with self.clock.busy():
+            response = await self.inner.handle_async_request(request)
+            content = await response.aread()
+        return httpx.Response(response.status_code, headers=response.headers, content=content)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    def times(self, method: str = "sendMessage") -> list[float]:
+        return [at for at, name, _ in self.sent if name == method]
+
+
+@pytest.fixture
+async def vclock() -> AsyncIterator[VirtualClock]:
+    clock = VirtualClock()
+    driver = asyncio.create_task(clock.drive())
+    yield clock
+    driver.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await driver
+
+
+@pytest.fixture
+async def wire(vclock: VirtualClock) -> AsyncIterator[tuple[httpx.AsyncClient, ClockedTransport]]:
+    transport = ClockedTransport(vclock)
+    async with httpx.AsyncClient(transport=transport, timeout=2.0) as c:
+        yield c, transport
+
+
+@pytest.fixture
+def limits(vclock: VirtualClock) -> TelegramLimits:
+    return TelegramLimits(clock=vclock)
+
+
+def limited(
+    tg: FakeTelegram, wire: tuple[httpx.AsyncClient, ClockedTransport], limits: TelegramLimits
+):
+    def make(chat: str = "@nexus_channel") -> TelegramPublisher:
+        return TelegramPublisher(
+            wire[0], token=tg.token, chat=chat, base_url=tg.base_url, limits=limits
+        )
+
+    return make
+
+
+async def test_shared_limits_keep_a_channel_at_20_per_minute(
+    tg: FakeTelegram, wire, limits: TelegramLimits, vclock: VirtualClock
+) -> None:
+    make = limited(tg, wire, limits)
+    # the app builds a publisher per delivery; all of them share the one limiter and key
+    pubs = [make("@nexus_channel"), make("nexus_channel")]
+
+    await asyncio.gather(*(pubs[i % 2].publish(f"post {i}") for i in range(25)))
+
+    times = wire[1].times()
+    assert len(times) == 25
+    assert times[:20] == [0.0] * 20  # the first 20 go at once
+    assert times[20:] == pytest.approx([60.0] * 5)
+    assert_window(times, 20, 60.0)
+    assert vclock.waits() == pytest.approx([60.0])
+    assert sorted(m.text for m in tg.messages("@nexus_channel")) == sorted(
+        f"post {i}" for i in range(25)
+    )
+
+
+async def test_split_post_parts_each_take_a_slot(
+    tg: FakeTelegram, wire, vclock: VirtualClock
+) -> None:
+    limits = TelegramLimits(clock=vclock, group_limit=2)
+    result = await limited(tg, wire, limits)().publish(long_text())
+
+    times = wire[1].times()
+    assert len(result.part_ids) == len(times) >= 3
+    assert times[:3] == pytest.approx([0.0, 0.0, 60.0])
+    assert_window(times, 2, 60.0)
+
+
+async def test_429_raises_and_the_next_publish_waits_it_out(
+    tg: FakeTelegram, wire, limits: TelegramLimits, vclock: VirtualClock
+) -> None:
+    make = limited(tg, wire, limits)
+    tg.fail_next("sendMessage", error_code=429, description="Too Many Requests", retry_after=7)
+
+    with pytest.raises(RateLimited) as err:
+        await make().publish("flooded")
+    assert err.value.retry_after == 7 and err.value.posted_part_ids == ()
+    assert vclock.waits() == []  # the publisher does not retry by itself
+
+    await make().publish("next")
+
+    assert wire[1].times() == [0.0, 7.0]
+    assert vclock.waits() == [7.0]
+    assert [m.text for m in tg.messages("@nexus_channel")] == ["next"]
+
+
+async def test_long_flood_wait_fails_fast_with_posted_parts(
+    tg: FakeTelegram, wire, limits: TelegramLimits, vclock: VirtualClock
+) -> None:
+    pub = limited(tg, wire, limits)()
+    text = long_text()
+    tg.fail_next(
+        "sendMessage", error_code=429, description="Too Many Requests", retry_after=600, after=1
+    )
+    with pytest.raises(RateLimited) as first:
+        await pub.publish(text)
+    posted = first.value.posted_part_ids
+    assert len(posted) == 1 and first.value.retry_after == 600
+    calls = len(wire[1].sent)
+
+    vclock.now = 100.0  # later, but the channel is still blocked
+    with pytest.raises(RateLimited) as again:
+        await pub.publish(text, already_posted=posted)
+
+    assert len(wire[1].sent) == calls  # Telegram was not asked during the block
+    assert again.value.retry_after == pytest.approx(500.0)
+    assert again.value.posted_part_ids == posted
+    assert "500 more seconds" in again.value.reason and "already posted" in again.value.reason
+    assert vclock.waits() == []
+
+
+async def test_bot_and_publisher_share_the_global_window(
+    tg: FakeTelegram, wire, limits: TelegramLimits, vclock: VirtualClock
+) -> None:
+    users = [5000 + i for i in range(15)]
+    for user in users:
+        tg.add_user(user, f"User {user}")
+    bot = Bot(tg.token, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.base_url)))
+    rec = Recorder(vclock)
+    bot.session.middleware(TelegramThrottle(limits))
+    bot.session.middleware(rec)
+    pub = limited(tg, wire, limits)()
+    try:
+        for i in range(20):
+            await pub.publish(f"post {i}")
+        await asyncio.gather(*(bot.send_message(u, "hello") for u in users))
+    finally:
+        await close_session(bot)
+
+    channel, private = wire[1].times(), rec.times()
+    assert channel == [0.0] * 20
+    # 30 per second in all: the bot got the 10 global slots the channel posts left at t=0
+    assert sorted(private) == pytest.approx([0.0] * 10 + [1.0] * 5)
+    assert_window(channel + private, 30, 1.0)
