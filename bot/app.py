@@ -37,6 +37,7 @@ from publishers.telegram_limits import TelegramLimits
 from scheduler.clock import Clock, SystemClock
 from scheduler.dispatcher import DispatchConfig, PublicationDispatcher
 from scheduler.runtime import SchedulerRuntime
+from scheduler.series import recycle_evergreen
 from storage import repositories as repo
 from storage.crypto import Vault
 from storage.db import create_engine, make_session_factory
@@ -46,7 +47,7 @@ from storage.models import Account
 log = logging.getLogger(__name__)
 
 TELEGRAM_API = "https://api.telegram.org"
-MENU_COMMANDS = ("start", "new", "drafts", "voice", "cancel", "help")
+MENU_COMMANDS = ("start", "new", "drafts", "queue", "slots", "voice", "timezone", "cancel", "help")
 
 
 class TargetPublishers:
@@ -175,6 +176,31 @@ async def _on_startup(app: Nexus) -> None:
                 log.warning("could not tell owner %s about the new key: %s", owner, exc)
 
 
+#: How often free slots are checked for an evergreen post to recycle.
+EVERGREEN_EVERY_S = 15 * 60
+
+
+def _runtime(
+    settings: Settings,
+    dispatcher: PublicationDispatcher,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+) -> SchedulerRuntime:
+    async def evergreen() -> None:
+        if await recycle_evergreen(
+            sessions,
+            clock,
+            tz=settings.tz,
+            min_gap=timedelta(days=settings.evergreen_gap_days),
+        ):
+            runtime.wake()  # the copy is due soon: let the dispatcher time its wake-up
+
+    runtime = SchedulerRuntime(
+        dispatcher, clock, periodic={"evergreen": (EVERGREEN_EVERY_S, evergreen)}
+    )
+    return runtime
+
+
 def build_app(
     settings: Settings, *, clock: Clock | None = None, with_scheduler: bool = True
 ) -> Nexus:
@@ -213,7 +239,7 @@ def build_app(
         vault=vault,
         clock=clock,
         dispatcher=dispatcher,
-        runtime=SchedulerRuntime(dispatcher, clock) if with_scheduler else None,
+        runtime=_runtime(settings, dispatcher, sessions, clock) if with_scheduler else None,
         new_key_file=new_key_file,
     )
     dp = app.dp

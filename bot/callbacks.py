@@ -87,6 +87,8 @@ class PostAct(StrEnum):
     DROP = "d"
     DROP_OVERDUE = "o"
     OPEN = "p"
+    REPEAT = "t"
+    EVERGREEN = "g"
 
 
 class PostCb(CallbackData, prefix="p"):

@@ -139,7 +139,7 @@ def schedule_keyboard(
     )
 
 
-def scheduled_keyboard(t: Texts, post_id: int) -> InlineKeyboardMarkup:
+def scheduled_keyboard(t: Texts, post_id: int, *, evergreen: bool) -> InlineKeyboardMarkup:
     def cb(act: PostAct) -> PostCb:
         return PostCb(act=act, post=post_id)
 
@@ -148,6 +148,13 @@ def scheduled_keyboard(t: Texts, post_id: int) -> InlineKeyboardMarkup:
         [
             _button(t.plain("btn.reschedule"), cb(PostAct.SCHEDULE_MENU)),
             _button(t.plain("btn.cancel_schedule"), cb(PostAct.CANCEL)),
+        ],
+        [
+            _button(t.plain("btn.repeat"), cb(PostAct.REPEAT)),
+            _button(
+                t.plain("btn.evergreen_on" if evergreen else "btn.evergreen_off"),
+                cb(PostAct.EVERGREEN),
+            ),
         ],
     )
 

@@ -40,6 +40,7 @@ HINTS: dict[str, str] = {
     "NEXUS_LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
     "NEXUS_MISFIRE_GRACE": "whole minutes, e.g. 15",
     "NEXUS_MAX_ATTEMPTS": "a whole number from 1 to 50, e.g. 5",
+    "NEXUS_EVERGREEN_GAP_DAYS": "whole days between repeats of an evergreen post, e.g. 30",
 }
 
 
@@ -72,6 +73,7 @@ class Settings(BaseSettings):
         15, ge=0, le=7 * 24 * 60, validation_alias="NEXUS_MISFIRE_GRACE"
     )
     max_attempts: int = Field(5, ge=1, le=50, validation_alias="NEXUS_MAX_ATTEMPTS")
+    evergreen_gap_days: int = Field(30, ge=1, le=3650, validation_alias="NEXUS_EVERGREEN_GAP_DAYS")
 
     @field_validator("telegram_bot_token")
     @classmethod

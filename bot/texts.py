@@ -28,6 +28,7 @@ EN: dict[str, str] = {
     "cmd.voice": "Your brand voice",
     "cmd.queue": "Scheduled posts",
     "cmd.timezone": "Your time zone",
+    "cmd.slots": "Weekly posting slots",
     "cmd.cancel": "Cancel what you are doing",
     "cmd.help": "How to use Nexus",
     "start": (
@@ -50,7 +51,12 @@ EN: dict[str, str] = {
         "Send any message (or /new &lt;brief&gt;) and I'll draft a post from it.\n"
         "Under each draft: <b>Approve &amp; publish</b>, <b>Edit</b> (send your own text), "
         "<b>Regenerate</b> (optionally “shorter”, “more formal”…), <b>Reject</b>.\n\n"
+        "Under a preview, <b>🗓 Schedule</b> picks a time (or type one: <i>tomorrow 9:00</i>, "
+        "<i>in 2h</i>, <i>25.12 10:00</i>); a scheduled post can repeat or be evergreen.\n\n"
         "/drafts — drafts waiting for you\n"
+        "/queue — scheduled posts: publish now, reschedule, cancel\n"
+        "/slots — weekly posting times for “next free slot”\n"
+        "/timezone — your time zone\n"
         "/voice — tone, audience, do's and don'ts, an example post\n"
         "/cancel — stop what you are doing"
     ),
@@ -218,6 +224,40 @@ EN: dict[str, str] = {
         "I don't know a time zone called “{query}”. Try a large city nearby or a name "
         "such as Europe/Berlin."
     ),
+    "btn.repeat": "🔁 Repeat…",
+    "btn.evergreen_off": "♻️ Evergreen: off",
+    "btn.evergreen_on": "♻️ Evergreen: on",
+    "repeat.line": "🔁 Repeats {rule}",
+    "evergreen.line": "♻️ Evergreen: goes back into free slots now and then",
+    "repeat.ask": (
+        "How often should post #{post_id} repeat? E.g. <code>daily</code>, "
+        "<code>every monday</code>, <code>weekdays</code>, <code>every 2 days</code>, "
+        "<code>0 9 * * 1-5</code>; add <code>until 31.12</code> or <code>x5</code> to end it. "
+        "<code>never</code> stops repeating, /cancel keeps it as it is."
+    ),
+    "repeat.err": (
+        "I can't read “{text}” as a repeat rule. Try <code>daily</code>, "
+        "<code>every monday until 31.12</code> or <code>weekdays x10</code>."
+    ),
+    "repeat.set": "🔁 Post #{post_id} repeats {rule}. First: {when}.",
+    "repeat.cleared": "Post #{post_id} no longer repeats.",
+    "evergreen.set": "♻️ Post #{post_id} is evergreen: it will be reused in free slots.",
+    "evergreen.unset": "Post #{post_id} is no longer evergreen.",
+    "slots.show": "🗓 <b>Posting slots</b> (times in {tz})\n{lines}\n\n{help}",
+    "slots.line": "{target}: {slots}",
+    "slots.none": "none yet (every day 09:00 and 18:00 are used)",
+    "slots.help": (
+        "“Next free slot” takes the first of these that is still free. To set them send e.g. "
+        "<code>/slots mon-fri 09:00 18:00; sat 11:00</code> (all channels) or "
+        "<code>/slots @channel weekdays 10:00</code>; <code>/slots clear</code> removes them."
+    ),
+    "slots.saved": "✅ Slots saved.",
+    "slots.cleared": "Slots removed: every day 09:00 and 18:00 are used.",
+    "slots.err": (
+        "I can't read “{text}” as slots. Try <code>mon-fri 09:00 18:00</code> or "
+        "<code>weekends 11:00</code>."
+    ),
+    "slots.unknown_target": "There is no connected channel {target}. Connected: {targets}.",
     "cancel.done": "Cancelled. Nothing was changed.",
     "cancel.nothing": "There is nothing to cancel.",
     "key.created": (
@@ -240,6 +280,7 @@ RU: dict[str, str] = {
     "cmd.voice": "Голос бренда",
     "cmd.queue": "Запланированные посты",
     "cmd.timezone": "Ваш часовой пояс",
+    "cmd.slots": "Слоты публикации по неделям",
     "cmd.cancel": "Отменить текущее действие",
     "cmd.help": "Как пользоваться Nexus",
     "start": (
@@ -262,7 +303,13 @@ RU: dict[str, str] = {
         "Пришлите любое сообщение (или /new &lt;тема&gt;), и я напишу по нему пост.\n"
         "Под каждым черновиком: <b>Одобрить и опубликовать</b>, <b>Изменить</b> (свой текст), "
         "<b>Переписать</b> (можно «короче», «официальнее»…), <b>Отклонить</b>.\n\n"
+        "Под черновиком <b>🗓 Запланировать</b> выбирает время (или напишите его: "
+        "<i>завтра 9:00</i>, <i>через 2 часа</i>, <i>25.12 10:00</i>); запланированный пост "
+        "можно повторять или сделать вечнозелёным.\n\n"
         "/drafts — черновики, ждущие вас\n"
+        "/queue — запланированные посты: опубликовать, перенести, отменить\n"
+        "/slots — слоты публикации для «ближайшего свободного слота»\n"
+        "/timezone — ваш часовой пояс\n"
         "/voice — тон, аудитория, что можно и нельзя, пример поста\n"
         "/cancel — отменить текущее действие"
     ),
@@ -430,6 +477,40 @@ RU: dict[str, str] = {
         "Не знаю часового пояса «{query}». Попробуйте крупный город рядом или название "
         "вроде Europe/Moscow."
     ),
+    "btn.repeat": "🔁 Повтор…",
+    "btn.evergreen_off": "♻️ Вечнозелёный: выкл",
+    "btn.evergreen_on": "♻️ Вечнозелёный: вкл",
+    "repeat.line": "🔁 Повторяется {rule}",
+    "evergreen.line": "♻️ Вечнозелёный: время от времени возвращается в свободные слоты",
+    "repeat.ask": (
+        "Как часто повторять пост #{post_id}? Например <code>каждый день</code>, "
+        "<code>по будням</code>, <code>every monday</code>, <code>0 9 * * 1-5</code>; "
+        "добавьте <code>до 31.12</code> или <code>5 раз</code>, чтобы ограничить. "
+        "<code>never</code> отменит повтор, /cancel оставит как есть."
+    ),
+    "repeat.err": (
+        "Не понимаю «{text}» как правило повтора. Попробуйте <code>каждый день</code>, "
+        "<code>по будням до 31.12</code> или <code>daily x10</code>."
+    ),
+    "repeat.set": "🔁 Пост #{post_id} повторяется {rule}. Первый раз: {when}.",
+    "repeat.cleared": "Пост #{post_id} больше не повторяется.",
+    "evergreen.set": "♻️ Пост #{post_id} вечнозелёный: он будет снова выходить в свободные слоты.",
+    "evergreen.unset": "Пост #{post_id} больше не вечнозелёный.",
+    "slots.show": "🗓 <b>Слоты публикации</b> (время — {tz})\n{lines}\n\n{help}",
+    "slots.line": "{target}: {slots}",
+    "slots.none": "пока нет (используются 09:00 и 18:00 каждый день)",
+    "slots.help": (
+        "«Ближайший свободный слот» берёт первый свободный из них. Задать: "
+        "<code>/slots пн-пт 09:00 18:00; сб 11:00</code> (все каналы) или "
+        "<code>/slots @channel по будням 10:00</code>; <code>/slots clear</code> удалит их."
+    ),
+    "slots.saved": "✅ Слоты сохранены.",
+    "slots.cleared": "Слоты удалены: используются 09:00 и 18:00 каждый день.",
+    "slots.err": (
+        "Не понимаю «{text}» как слоты. Попробуйте <code>пн-пт 09:00 18:00</code> или "
+        "<code>выходные 11:00</code>."
+    ),
+    "slots.unknown_target": "Канал {target} не подключён. Подключены: {targets}.",
     "cancel.done": "Отменено. Ничего не изменилось.",
     "cancel.nothing": "Отменять нечего.",
     "key.created": (

@@ -20,6 +20,7 @@ from bot.texts import Html, Texts
 from publishers.errors import TextTooLong
 from publishers.text import TELEGRAM_TEXT_LIMIT, split_text, utf16_len
 from scheduler.notify import PublishReport
+from scheduler.recurrence import RepeatRule, describe
 from scheduler.timeparse import format_local
 from storage.models import Post
 
@@ -120,10 +121,18 @@ def short_when(moment: datetime, tz: ZoneInfo) -> str:
 def scheduled(t: Texts, post: Post, targets: list[str], tz: ZoneInfo) -> str:
     """The card of a scheduled post: when, where, and the text."""
     assert post.scheduled_at is not None
-    head = t(
-        "sched.done",
-        post_id=post.id,
-        when=when(t, post.scheduled_at, tz),
-        targets=", ".join(targets) if targets else t.plain("preview.no_target"),
-    )
-    return head + "\n\n" + _clip(post.text, TELEGRAM_TEXT_LIMIT - _PREVIEW_CHROME, t)
+    lines = [
+        t(
+            "sched.done",
+            post_id=post.id,
+            when=when(t, post.scheduled_at, tz),
+            targets=", ".join(targets) if targets else t.plain("preview.no_target"),
+        )
+    ]
+    if post.repeat_rule:
+        rule = describe(RepeatRule.from_json(post.repeat_rule), t.language)
+        lines.append(t("repeat.line", rule=rule))
+    if post.evergreen:
+        lines.append(t("evergreen.line"))
+    lines += ["", _clip(post.text, TELEGRAM_TEXT_LIMIT - _PREVIEW_CHROME, t)]
+    return "\n".join(lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import common, drafts, schedule, timezone, voice
+from handlers import common, drafts, schedule, slots, timezone, voice
 
 
 def build_routers() -> list[Router]:
@@ -13,6 +13,7 @@ def build_routers() -> list[Router]:
     return [
         common.router(),
         timezone.router(),
+        slots.router(),
         voice.router(),
         schedule.router(),
         drafts.router(),

@@ -108,7 +108,7 @@ async def show_scheduled(
     new_message: bool = False,
 ) -> None:
     text = views.scheduled(t, post, await targets(session), tz)
-    markup = scheduled_keyboard(t, post.id)
+    markup = scheduled_keyboard(t, post.id, evergreen=post.evergreen)
     await show(bot, session, post, text, markup, chat_id=chat_id, new_message=new_message)
 
 

@@ -26,6 +26,7 @@ from handlers.previews import (
 )
 from scheduler import planning
 from scheduler.clock import Clock
+from scheduler.recurrence import describe, parse_repeat
 from scheduler.slots import next_free_slot
 from scheduler.timeparse import TimeParseError, parse_when
 from storage import repositories as repo
@@ -44,6 +45,11 @@ QUICK_PICKS = {
 
 class ScheduleStates(StatesGroup):
     waiting_time = State()
+    waiting_repeat = State()
+
+
+#: Words that stop a post repeating.
+NO_REPEAT = {"never", "none", "no", "off", "stop", "нет", "никогда", "не повторять"}
 
 
 async def _post_in(
@@ -168,8 +174,19 @@ async def on_post_button(
     wake: Callable[[], None],
     t: Texts,
     tz: ZoneInfo,
+    state: FSMContext,
 ) -> None:
     act, post_id, chat_id = callback_data.act, callback_data.post, query.from_user.id
+    if act is PostAct.EVERGREEN:
+        await _toggle_evergreen(query, bot, session, t, tz, post_id)
+        return
+    if act is PostAct.REPEAT:
+        if await _post_in(query, session, t, post_id, PostStatus.SCHEDULED) is not None:
+            await query.answer()
+            await state.set_state(ScheduleStates.waiting_repeat)
+            await state.update_data(post=post_id)
+            await bot.send_message(chat_id, t("repeat.ask", post_id=post_id))
+        return
     if act in (PostAct.OPEN, PostAct.PUBLISH_NOW, PostAct.SCHEDULE_MENU, PostAct.CANCEL):
         post = await _post_in(query, session, t, post_id, PostStatus.SCHEDULED)
         if post is None:
@@ -269,6 +286,66 @@ async def on_publication_answer(
         await query.message.edit_reply_markup(reply_markup=None)
 
 
+async def _toggle_evergreen(
+    query: CallbackQuery, bot: Bot, session: AsyncSession, t: Texts, tz: ZoneInfo, post_id: int
+) -> None:
+    evergreen = await planning.toggle_evergreen(session, post_id)
+    if evergreen is None:
+        await query.answer(t.plain("post.gone"), show_alert=True)
+        return
+    key = "evergreen.set" if evergreen else "evergreen.unset"
+    await query.answer(t.plain(key, post_id=post_id))
+    post = await repo.get_post(session, post_id)
+    if post is not None and post.status == PostStatus.SCHEDULED:
+        await show_scheduled(bot, session, t, tz, post, chat_id=query.from_user.id)
+
+
+async def on_repeat_typed(
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    wake: Callable[[], None],
+    t: Texts,
+    tz: ZoneInfo,
+    state: FSMContext,
+) -> None:
+    text = (message.text or "").strip()
+    post_id = int((await state.get_data())["post"])
+    post = await repo.get_post(session, post_id)
+    if post is None or post.status != PostStatus.SCHEDULED or post.scheduled_at is None:
+        await state.clear()
+        await message.answer(
+            t("sched.not_scheduled", post_id=post_id, status=views.status_name(t, post))
+            if post
+            else t("post.gone")
+        )
+        return
+    if text.lower() in NO_REPEAT:
+        rule_json, start, reply = None, None, t("repeat.cleared", post_id=post_id)
+    else:
+        try:
+            rule = parse_repeat(text, start=post.scheduled_at, tz=tz)
+        except TimeParseError:
+            await message.answer(t("repeat.err", text=text))
+            return
+        rule_json, start = rule.to_json(), rule.start
+        reply = t(
+            "repeat.set",
+            post_id=post_id,
+            rule=describe(rule, t.language),
+            when=views.when(t, rule.start, tz),
+        )
+    await state.clear()
+    if not await planning.set_repeat(session, post_id, rule_json, start):
+        await message.answer(t("draft.stale", post_id=post_id))
+        return
+    wake()
+    await message.answer(reply)
+    fresh = await repo.get_post(session, post_id)
+    assert fresh is not None
+    await show_scheduled(bot, session, t, tz, fresh, chat_id=message.chat.id)
+
+
 # --- /queue --------------------------------------------------------------------------------------
 
 
@@ -323,6 +400,7 @@ def router() -> Router:
     r = Router(name="schedule")
     r.message.register(on_queue, Command("queue"))
     r.message.register(on_time_typed, ScheduleStates.waiting_time, F.text)
+    r.message.register(on_repeat_typed, ScheduleStates.waiting_repeat, F.text)
     r.callback_query.register(on_pick, ScheduleCb.filter())
     r.callback_query.register(on_post_button, PostCb.filter())
     r.callback_query.register(on_publication_answer, PubCb.filter())

@@ -37,6 +37,7 @@ from publishers.base import Publisher, PublishResult
 from publishers.errors import PublishError, RateLimited, Transient
 from scheduler.clock import Clock
 from scheduler.notify import Notifier, PublishReport, TargetOutcome
+from scheduler.series import schedule_next_occurrence
 from storage import repositories as repo
 from storage.models import (
     FINAL_PUBLICATION_STATES,
@@ -180,7 +181,8 @@ class PublicationDispatcher:
                 .values(status=PublicationStatus.HELD, updated_at=now)
                 .returning(Publication.post_id, Publication.next_attempt_at)
             )
-            held = {post_id: due for post_id, due in result.all()}
+            # next_attempt_at is set on every pending row (it is what made the row overdue)
+            held: dict[int, datetime] = {post_id: due for post_id, due in result.all() if due}
             await session.commit()
         for post_id, due in sorted(held.items()):
             await self.notifier.post_overdue(post_id, due)
@@ -329,8 +331,10 @@ class PublicationDispatcher:
             by_post: dict[int, list[Publication]] = {}
             for pub in pubs:
                 by_post.setdefault(pub.post_id, []).append(pub)
-            for post_id, post_pubs in by_post.items():
-                report = await _settle(session, post_id, post_pubs)
+            posts = await session.scalars(select(Post).where(Post.id.in_(post_ids)))
+            now = self.clock.now()
+            for post in posts:
+                report = await _settle(session, post, by_post.get(post.id, []), now)
                 if report is not None:
                     reports.append(report)
             await session.commit()
@@ -339,8 +343,10 @@ class PublicationDispatcher:
 
 
 async def _settle(
-    session: AsyncSession, post_id: int, pubs: list[Publication]
+    session: AsyncSession, post: Post, pubs: list[Publication], now: datetime
 ) -> PublishReport | None:
+    """Settle one post (no commit); a repeating post gets its next occurrence with it."""
+    post_id = post.id
     published = [p for p in pubs if p.status == PublicationStatus.PUBLISHED]
     if len(published) == len(pubs):
         status = PostStatus.PUBLISHED
@@ -351,6 +357,7 @@ async def _settle(
         session, post_id, [PostStatus.SCHEDULED], status, published_at=first
     ):
         return None  # another dispatcher settled it
+    await schedule_next_occurrence(session, post, [p.account for p in pubs], now)
     return PublishReport(post_id, status, tuple(_outcome(p) for p in pubs))
 
 

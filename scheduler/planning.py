@@ -9,6 +9,7 @@ The dispatcher does the publishing; these functions only set what is due and whe
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -163,3 +164,38 @@ async def send_again(session: AsyncSession, publication_id: int, now: datetime) 
     )
     await session.commit()
     return ok
+
+
+async def set_repeat(
+    session: AsyncSession, post_id: int, rule_json: str | None, start: datetime | None
+) -> bool:
+    """Make a scheduled post repeat by a rule (first run at `start`), or stop repeating."""
+    moved: dict[str, Any] = {} if start is None else {"scheduled_at": start}
+    if not await repo.transition_post(
+        session,
+        post_id,
+        [PostStatus.SCHEDULED],
+        PostStatus.SCHEDULED,
+        repeat_rule=rule_json,
+        **moved,
+    ):
+        await session.rollback()
+        return False
+    if start is not None:
+        await session.execute(
+            update(Publication)
+            .where(Publication.post_id == post_id, Publication.status.in_(_NOT_STARTED))
+            .values(next_attempt_at=start, updated_at=utcnow())
+        )
+    await session.commit()
+    return True
+
+
+async def toggle_evergreen(session: AsyncSession, post_id: int) -> bool | None:
+    """Flip a post's evergreen flag; returns the new value (None if the post is gone)."""
+    post = await repo.get_post(session, post_id)
+    if post is None:
+        return None
+    post.evergreen = not post.evergreen
+    await session.commit()
+    return post.evergreen

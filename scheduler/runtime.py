@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -29,6 +30,16 @@ _ids = itertools.count(1)
 _runtimes: dict[str, SchedulerRuntime] = {}
 
 
+async def run_periodic(runtime_id: str, name: str) -> None:
+    """Job: one of the runtime's periodic tasks (e.g. evergreen recycling)."""
+    runtime = _runtimes.get(runtime_id)
+    if runtime is not None:
+        try:
+            await runtime.periodic[name][1]()
+        except Exception:  # the next period tries again
+            log.exception("periodic job %s failed", name)
+
+
 async def dispatch_due(runtime_id: str) -> None:
     """Job: run dispatcher passes until nothing more is wanted, then time the next wake-up."""
     runtime = _runtimes.get(runtime_id)
@@ -38,10 +49,17 @@ async def dispatch_due(runtime_id: str) -> None:
 
 class SchedulerRuntime:
     def __init__(
-        self, dispatcher: PublicationDispatcher, clock: Clock, *, poll_seconds: float = POLL_SECONDS
+        self,
+        dispatcher: PublicationDispatcher,
+        clock: Clock,
+        *,
+        poll_seconds: float = POLL_SECONDS,
+        periodic: dict[str, tuple[float, Callable[[], Awaitable[object]]]] | None = None,
     ) -> None:
         self.id = f"runtime-{next(_ids)}"
         self.dispatcher = dispatcher
+        #: name → (every how many seconds, the task); tasks guard themselves across workers
+        self.periodic = periodic or {}
         self.clock = clock
         self.poll_seconds = poll_seconds
         self.scheduler = AsyncIOScheduler(timezone=UTC)
@@ -65,6 +83,17 @@ class SchedulerRuntime:
             coalesce=True,
             max_instances=1,
         )
+        for name, (seconds, _task) in self.periodic.items():
+            self.scheduler.add_job(
+                run_periodic,
+                "interval",
+                seconds=seconds,
+                args=[self.id, name],
+                id=f"{self.id}:{name}",
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+            )
         self.wake()
 
     def wake(self) -> None:

@@ -7,16 +7,79 @@ Without any slots, every day at 09:00 and 18:00 local time serve as slots.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from scheduler.timeparse import TimeParseError, weekday_number
 from storage.models import Post, PostStatus, Publication, PublicationStatus, Slot
 
 DEFAULT_SLOT_MINUTES = (9 * 60, 18 * 60)
+_TIME = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")
+_DAY_SETS = {
+    "daily": range(7),
+    "everyday": range(7),
+    "ежедневно": range(7),
+    "weekdays": range(5),
+    "будни": range(5),
+    "weekends": range(5, 7),
+    "выходные": range(5, 7),
+}
+_FILLER = {"every", "day", "each", "on", "at", "and", "по", "в", "и", "каждый", "день", "будням"}
+
+
+def parse_slots(text: str) -> list[tuple[int, int]]:
+    """Weekly slots from what the owner types: groups of days and times, separated by ";" or
+    new lines, e.g. ``mon-fri 09:00 18:00; sat 11:00`` or ``по будням 9:00``. Days left out
+    mean every day. Returns sorted (weekday, minute) pairs; raises TimeParseError if unreadable.
+    """
+    slots: set[tuple[int, int]] = set()
+    for group in re.split(r"[;\n]+", text.strip().lower()):
+        days: set[int] = set()
+        minutes: list[int] = []
+        if "по будням" in group:
+            days.update(range(5))
+        for token in re.split(r"[\s,]+", group):
+            if not token or token in _FILLER:
+                continue
+            if match := _TIME.match(token):
+                minutes.append(int(match[1]) * 60 + int(match[2]))
+            elif token in _DAY_SETS:
+                days.update(_DAY_SETS[token])
+            elif "-" in token and all(weekday_number(p) is not None for p in token.split("-", 1)):
+                first, last = (weekday_number(p) for p in token.split("-", 1))
+                assert first is not None and last is not None
+                days.update((first + i) % 7 for i in range((last - first) % 7 + 1))
+            elif (day := weekday_number(token)) is not None:
+                days.add(day)
+            else:
+                raise TimeParseError("unreadable", text=text)
+        if not minutes:
+            raise TimeParseError("unreadable", text=text)
+        slots.update((d, m) for d in (days or set(range(7))) for m in minutes)
+    return sorted(slots)
+
+
+def describe_slots(slots: Iterable[tuple[int, int]], weekday_names: Sequence[str]) -> str:
+    """ "Mon, Tue 09:00, 18:00; Sat 11:00": days that share the same times are grouped."""
+    times_by_day: dict[int, list[int]] = {}
+    for weekday, minute in sorted(slots):
+        times_by_day.setdefault(weekday, []).append(minute)
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for weekday, minutes in sorted(times_by_day.items()):
+        groups.setdefault(tuple(minutes), []).append(weekday)
+    return "; ".join(
+        ", ".join(weekday_names[d] for d in days)
+        + " "
+        + ", ".join(f"{m // 60:02d}:{m % 60:02d}" for m in minutes)
+        for minutes, days in groups.items()
+    )
+
+
 SEARCH_DAYS = 8 * 7
 
 

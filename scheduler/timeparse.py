@@ -57,6 +57,7 @@ __all__ = [
     "parse_day",
     "parse_when",
     "suggest_timezones",
+    "weekday_number",
 ]
 
 REASONS = ("unreadable", "past", "too_far")
@@ -150,6 +151,11 @@ for _i, _names in enumerate(
 ):
     for _n in _names.split():
         _WEEKDAYS[_n] = _i
+
+
+def weekday_number(word: str) -> int | None:
+    """0 for Monday … 6 for Sunday, from an English or Russian name or abbreviation."""
+    return _WEEKDAYS.get(word.strip().lower().rstrip("."))
 
 
 def _alt(words: dict[str, int]) -> str:

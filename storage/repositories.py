@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +25,7 @@ from storage.models import (
     PostStatus,
     Publication,
     PublicationStatus,
+    Slot,
     User,
     utcnow,
 )
@@ -226,6 +227,29 @@ async def transition_post(
     return await _conditional_update(
         session, Post, post_id, expected, {"status": new, **values}, *extra
     )
+
+
+# --- slots -------------------------------------------------------------------------------------
+
+
+async def slots_by_account(session: AsyncSession) -> dict[int, list[tuple[int, int]]]:
+    rows = await session.execute(
+        select(Slot.account_id, Slot.weekday, Slot.minute).order_by(Slot.weekday, Slot.minute)
+    )
+    result: dict[int, list[tuple[int, int]]] = {}
+    for account_id, weekday, minute in rows:
+        result.setdefault(account_id, []).append((weekday, minute))
+    return result
+
+
+async def replace_slots(
+    session: AsyncSession, account_ids: Iterable[int], slots: Iterable[tuple[int, int]]
+) -> None:
+    """The given accounts' weekly slots become exactly `slots`."""
+    ids = list(account_ids)
+    await session.execute(delete(Slot).where(Slot.account_id.in_(ids)))
+    session.add_all(Slot(account_id=a, weekday=w, minute=m) for a in ids for w, m in slots)
+    await session.flush()
 
 
 # --- once-per-period jobs --------------------------------------------------------------------

@@ -5,11 +5,12 @@ so no test waits for real time."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
 from bot.app import Nexus
+from scheduler.series import recycle_evergreen
 from storage.models import Publication, PublicationStatus
 from tests.clock import FakeClock
 from tests.conftest import CHANNEL, OWNER
@@ -256,3 +257,60 @@ async def test_next_free_slot_skips_taken_slots(
     assert "Sun 22 Nov 2026, 18:00" in one.text
     two = await schedule_with(tg, await preview_for(tg, "two"), "Next free slot")
     assert "Mon 23 Nov 2026, 09:00" in two.text
+
+
+async def test_slots_command_feeds_next_free_slot(tg: FakeTelegram, nexus: Nexus) -> None:
+    await tg.user_sends(OWNER, "/slots mon-fri 10:00 17:30")
+    overview = await tg.wait_message(OWNER, lambda m: "Posting slots" in m.text)
+    assert "@nexus_channel: Mon, Tue, Wed, Thu, Fri 10:00, 17:30" in overview.text
+    await tg.user_sends(OWNER, "/slots every blue moon")
+    await tg.wait_message(OWNER, lambda m: "can't read" in m.text and "as slots" in m.text)
+
+    card = await schedule_with(tg, await preview_for(tg, "slot me"), "Next free slot")
+    assert "Mon 23 Nov 2026, 10:00" in card.text  # Sunday has no slot
+
+
+async def test_repeating_post_follows_its_rule_until_the_count(
+    tg: FakeTelegram, nexus: Nexus, clock: FakeClock
+) -> None:
+    card = await schedule_with(tg, await preview_for(tg, "daily tip"), "Tomorrow 09:00")
+    await tap(tg, card, "Repeat")
+    await tg.wait_message(OWNER, lambda m: "How often" in m.text)
+    await tg.user_sends(OWNER, "sometimes maybe")
+    await tg.wait_message(OWNER, lambda m: "as a repeat rule" in m.text)
+    await tg.user_sends(OWNER, "daily x3")
+    done = await tg.wait_message(OWNER, lambda m: "repeats" in m.text and "First" in m.text)
+    assert "Mon 23 Nov 2026, 09:00" in done.text
+
+    for day in range(4):
+        clock.current = datetime(2026, 11, 23 + day, 9, 0, tzinfo=UTC)
+        await nexus.dispatcher.run_once()
+        await nexus.dispatcher.run_once()
+    posts = tg.messages(CHANNEL)
+    assert len(posts) == 3  # three times, then the rule ends
+    assert all("daily tip" in p.text.lower() for p in posts)
+    await tg.user_sends(OWNER, "/queue")
+    await tg.wait_message(OWNER, lambda m: "Nothing is scheduled" in m.text)
+
+
+async def test_evergreen_post_returns_to_a_free_slot_after_the_gap(
+    tg: FakeTelegram, nexus: Nexus, clock: FakeClock
+) -> None:
+    card = await schedule_with(tg, await preview_for(tg, "our evergreen guide"), "In 1 hour")
+    await tap(tg, card, "Evergreen")
+    await tg.wait_message(OWNER, lambda m: "Evergreen: on" in str(m.buttons()))
+    clock.advance(hours=1)
+    await nexus.dispatcher.run_once()
+    assert len(tg.messages(CHANNEL)) == 1
+
+    tz, gap = nexus.settings.tz, timedelta(days=nexus.settings.evergreen_gap_days)
+    clock.advance(days=10)
+    assert await recycle_evergreen(nexus.sessions, clock, tz=tz, min_gap=gap) is None
+    clock.advance(days=25)
+    copy = await recycle_evergreen(nexus.sessions, clock, tz=tz, min_gap=gap)
+    assert copy is not None and copy.scheduled_at is not None
+    assert await recycle_evergreen(nexus.sessions, clock, tz=tz, min_gap=gap) is None  # once
+    clock.current = copy.scheduled_at
+    await nexus.dispatcher.run_once()
+    posts = tg.messages(CHANNEL)
+    assert len(posts) == 2 and posts[0].text == posts[1].text

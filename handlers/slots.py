@@ -1,0 +1,82 @@
+"""/slots: the weekly posting times that "next free slot" fills, per channel."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.texts import Html, Texts
+from scheduler.slots import describe_slots, parse_slots
+from scheduler.timeparse import TimeParseError
+from storage import repositories as repo
+
+WEEKDAY_NAMES = {
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+    "ru": ("пн", "вт", "ср", "чт", "пт", "сб", "вс"),
+}
+CLEAR_WORDS = {"clear", "none", "off", "очистить", "удалить"}
+
+
+async def _overview(session: AsyncSession, t: Texts, tz: ZoneInfo) -> str:
+    slots = await repo.slots_by_account(session)
+    names = WEEKDAY_NAMES[t.language]
+    lines = [
+        t(
+            "slots.line",
+            target=account.title or account.handle,
+            slots=describe_slots(slots[account.id], names)
+            if slots.get(account.id)
+            else t.plain("slots.none"),
+        )
+        for account in await repo.enabled_accounts(session)
+    ]
+    return t(
+        "slots.show",
+        tz=tz.key,
+        lines=Html("\n".join(lines) or t("preview.no_target")),
+        help=Html(t("slots.help")),
+    )
+
+
+async def on_slots(
+    message: Message, command: CommandObject, session: AsyncSession, t: Texts, tz: ZoneInfo
+) -> None:
+    args = (command.args or "").strip()
+    if not args:
+        await message.answer(await _overview(session, t, tz))
+        return
+    accounts = await repo.enabled_accounts(session)
+    first, _, rest = args.partition(" ")
+    if first.startswith("@") or first.startswith("-100"):
+        chosen = [a for a in accounts if a.handle.lower() == first.lower()]
+        if not chosen:
+            handles = ", ".join(a.handle for a in accounts) or t.plain("preview.no_target")
+            await message.answer(t("slots.unknown_target", target=first, targets=handles))
+            return
+        args = rest.strip()
+    else:
+        chosen = list(accounts)
+    if args.lower() in CLEAR_WORDS:
+        await repo.replace_slots(session, [a.id for a in chosen], [])
+        await session.commit()
+        await message.answer(t("slots.cleared"))
+        return
+    try:
+        slots = parse_slots(args)
+    except TimeParseError:
+        await message.answer(t("slots.err", text=args))
+        return
+    await repo.replace_slots(session, [a.id for a in chosen], slots)
+    await session.commit()
+    await message.answer(t("slots.saved"))
+    await message.answer(await _overview(session, t, tz))
+
+
+def router() -> Router:
+    r = Router(name="slots")
+    r.message.register(on_slots, Command("slots"))
+    return r
