@@ -52,10 +52,8 @@ async def create_draft(
     author_id: int,
     brief: str,
     max_chars: int,
-    preview: tuple[int, int] | None = None,
 ) -> Post:
-    """Draft a post from the owner's brief and store it as a draft; `preview` is the (chat,
-    message) that will show it."""
+    """Draft a post from the owner's brief and store it as a draft."""
     request = await _request(session, brief, max_chars)
     draft = await drafter.draft(request)
     post = await repo.create_draft(
@@ -64,7 +62,6 @@ async def create_draft(
         brief=brief,
         text=draft.compose(),
         offline=draft.offline,
-        preview=preview,
     )
     await session.commit()
     return post

@@ -6,9 +6,11 @@ SQLite file in a temporary directory. Owner messages are spread over several own
 aiogram's per-user event isolation does not serialise everything behind one user.
 
 A message is *done* when the fake handles the call that completes the bot's answer to it:
-for Nexus the ``editMessageText`` carrying the Approve keyboard (matched to the owner's message
-through ``reply_to_message``), for the echo bot the ``sendMessage`` with the echoed text. The
-hook sits in a subclass of the fake, so nothing polls.
+for Nexus the ``sendMessage`` or ``editMessageText`` carrying the Approve keyboard (an instant
+offline draft arrives as a new message; a slow one replaces a "drafting…" reply), matched to the
+owner's messages in order per chat (aiogram's per-user isolation answers a chat's messages in
+order); for the echo bot the ``sendMessage`` with the echoed text. The hook sits in a subclass of
+the fake, so nothing polls.
 
 Two modes:
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import cProfile
 import logging
 import math
@@ -49,6 +52,7 @@ from aiogram.types import Message
 
 from bot.app import Nexus, build_app, prepare_database
 from bot.settings import Settings
+from publishers.telegram_limits import TelegramLimits
 from storage.crypto import generate_key
 from tests.fakes.telegram import FakeTelegram
 
@@ -105,19 +109,24 @@ class BenchTelegram(FakeTelegram):
         super().__init__()
         self.watch = watch  # "preview" (Nexus) or "echo"
         self.tracker = Tracker()
+        self._waiting: dict[int, collections.deque[Key]] = {}
+
+    def _preview_shown(self, params: dict, result: dict) -> None:
+        if self.watch == "preview" and _has_approve(params.get("reply_markup")):
+            waiting = self._waiting.get(result["chat"]["id"])
+            if waiting:
+                self.tracker.done(waiting.popleft())
 
     async def _m_editmessagetext(self, params: dict, files: dict) -> dict:
         result = await super()._m_editmessagetext(params, files)
-        if self.watch == "preview" and _has_approve(params.get("reply_markup")):
-            reply = result.get("reply_to_message")
-            if reply is not None:
-                self.tracker.done((result["chat"]["id"], reply["message_id"]))
+        self._preview_shown(params, result)
         return result
 
     async def _m_sendmessage(self, params: dict, files: dict) -> dict:
         result = await super()._m_sendmessage(params, files)
         if self.watch == "echo":
             self.tracker.done((result["chat"]["id"], result.get("text")))
+        self._preview_shown(params, result)
         return result
 
     def send(self, user_id: int, text: str, t0: float) -> Key:
@@ -131,6 +140,8 @@ class BenchTelegram(FakeTelegram):
             coro.close()
             raise RuntimeError("FakeTelegram.user_sends is no longer synchronous")
         key = (user_id, message["message_id"]) if self.watch == "preview" else (user_id, text)
+        if self.watch == "preview":
+            self._waiting.setdefault(user_id, collections.deque()).append(key)
         self.tracker.begin(key, t0)
         return key
 
@@ -205,7 +216,10 @@ class NexusSubject(Subject):
             NEXUS_SECRET_KEY=generate_key(),  # no key file, no "back it up" warning
         )
         await prepare_database(settings)
-        self.app = build_app(settings)
+        # Telegram's own limits (30 sends/s) would cap any bot at 15 drafts/s (a reply and an
+        # edit each): lifted here to measure Nexus itself, as the echo baseline is not limited.
+        lifted = TelegramLimits(global_limit=10**6, group_limit=10**6, private_burst=10**6)
+        self.app = build_app(settings, limits=lifted)
         self._polling = asyncio.create_task(self.app.start_polling())
 
     async def stop(self) -> None:

@@ -13,12 +13,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-from aiogram import Bot, Dispatcher
+from aiogram import Bot, Dispatcher, methods
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+from aiogram.methods.base import Response
 from aiogram.types import BotCommand
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -47,6 +48,24 @@ from storage.models import Account
 log = logging.getLogger(__name__)
 
 TELEGRAM_API = "https://api.telegram.org"
+
+#: aiogram builds `Response[T]` for every call, and pydantic keeps those generic classes only
+#: weakly: after a garbage collection each is rebuilt (6–14 ms, blocking the loop). Holding the
+#: ones the bot uses keeps them built.
+_RESPONSE_TYPES = tuple(
+    Response[method.__returning__]  # type: ignore[name-defined]
+    for method in (
+        methods.AnswerCallbackQuery,
+        methods.DeleteMessage,
+        methods.EditMessageReplyMarkup,
+        methods.EditMessageText,
+        methods.GetMe,
+        methods.GetUpdates,
+        methods.SendChatAction,
+        methods.SendMessage,
+        methods.SetMyCommands,
+    )
+)
 MENU_COMMANDS = ("start", "new", "drafts", "queue", "slots", "voice", "timezone", "cancel", "help")
 
 
@@ -202,19 +221,24 @@ def _runtime(
 
 
 def build_app(
-    settings: Settings, *, clock: Clock | None = None, with_scheduler: bool = True
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    with_scheduler: bool = True,
+    limits: TelegramLimits | None = None,
 ) -> Nexus:
     """Wire the application. The database must already be migrated (`prepare_database`).
 
     `with_scheduler=False` is `nexus run --no-scheduler`: the bot only schedules; workers
-    (`nexus worker`) publish.
+    (`nexus worker`) publish. `limits` defaults to Telegram's real rate limits (benchmarks lift
+    them to measure Nexus rather than Telegram's policy).
     """
     engine = create_engine(settings.resolved_database_url)
     sessions = make_session_factory(engine)
     vault, new_key_file = open_vault(settings)
     api_key = settings.anthropic_api_key
     clock = clock or SystemClock()
-    limits = TelegramLimits()  # one limiter for everything sent with this bot token
+    limits = limits or TelegramLimits()  # one limiter for everything sent with this token
     bot = _make_bot(settings, limits)
     http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
     publishers = TargetPublishers(settings, http, limits)

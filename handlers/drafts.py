@@ -7,6 +7,7 @@ regenerate, publish) updates that one message instead of scattering copies throu
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
@@ -18,6 +19,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.chat_action import ChatActionSender
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ai.drafter import Drafter
 from ai.errors import AIError
@@ -48,9 +50,9 @@ from storage.models import Post, PostStatus
 log = logging.getLogger(__name__)
 
 MAX_BRIEF_CHARS = 4000
-#: The "typing…" indicator starts only when drafting takes longer than this (an instant offline
-#: draft needs no indicator, and skipping it saves a Telegram call).
-TYPING_AFTER_S = 0.5
+#: A draft that takes longer than this gets a "drafting…" message and the typing indicator (an
+#: instant offline draft needs neither, and skipping them saves two Telegram calls).
+PROGRESS_AFTER_S = 0.3
 DRAFTS_PAGE_SIZE = 8
 SNIPPET_CHARS = 40
 
@@ -81,29 +83,45 @@ async def _draft(
     *,
     brief: str,
     author_id: int,
-    progress: Message,
+    source: Message,
+    progress: Message | None = None,
 ) -> None:
-    """Draft from `brief`, turning the `progress` message into the preview (or the error)."""
-    async with ChatActionSender.typing(
-        bot=bot, chat_id=progress.chat.id, initial_sleep=TYPING_AFTER_S
-    ):
-        try:
-            post = await create_draft(
-                session,
-                drafter,
-                author_id=author_id,
-                brief=brief,
-                max_chars=TELEGRAM_TEXT_LIMIT,
-                preview=(progress.chat.id, progress.message_id),
-            )
-        except AIError as exc:
-            log.warning("drafting failed: %s", exc)
-            await progress.edit_text(
-                views.ai_error(t, exc),
-                reply_markup=single_button(t.plain("btn.retry"), RetryDraftCb()),
-            )
-            return
-    await show_preview(bot, session, t, post, chat_id=progress.chat.id)
+    """Draft from `brief` and show the preview.
+
+    A draft that takes longer than a moment (Claude) gets a "drafting…" reply to `source`, with
+    the typing indicator, which the preview then replaces; an instant one (the offline drafter)
+    arrives directly. A failure is shown as a reply to `source` with a Retry button (the retry
+    reads the brief from the message it replies to)."""
+    drafting = asyncio.ensure_future(
+        create_draft(
+            session, drafter, author_id=author_id, brief=brief, max_chars=TELEGRAM_TEXT_LIMIT
+        )
+    )
+    if progress is None:
+        await asyncio.wait({drafting}, timeout=PROGRESS_AFTER_S)
+        if not drafting.done():
+            progress = await source.reply(t("drafting"))
+    if not drafting.done():
+        assert progress is not None
+        async with ChatActionSender.typing(bot=bot, chat_id=progress.chat.id):
+            await asyncio.wait({drafting})
+    try:
+        post = drafting.result()
+    except AIError as exc:
+        log.warning("drafting failed: %s", exc)
+        text = views.ai_error(t, exc)
+        markup = single_button(t.plain("btn.retry"), RetryDraftCb())
+        if progress is not None:
+            await progress.edit_text(text, reply_markup=markup)
+        else:
+            await source.reply(text, reply_markup=markup)
+        return
+    if progress is not None:
+        await repo.set_preview(session, post.id, progress.chat.id, progress.message_id)
+        await session.commit()
+        set_committed_value(post, "preview_chat_id", progress.chat.id)
+        set_committed_value(post, "preview_message_id", progress.message_id)
+    await show_preview(bot, session, t, post, chat_id=source.chat.id)
 
 
 async def on_brief(
@@ -124,9 +142,8 @@ async def on_brief(
         await message.answer(t("new.too_long", length=len(brief), limit=MAX_BRIEF_CHARS))
         return
     assert message.from_user is not None
-    progress = await message.reply(t("drafting"))
     await _draft(
-        bot, session, drafter, t, brief=brief, author_id=message.from_user.id, progress=progress
+        bot, session, drafter, t, brief=brief, author_id=message.from_user.id, source=message
     )
 
 
@@ -137,15 +154,23 @@ async def on_not_text(message: Message, t: Texts) -> None:
 async def on_retry_draft(
     query: CallbackQuery, bot: Bot, session: AsyncSession, drafter: Drafter, t: Texts
 ) -> None:
-    progress = query.message
-    brief = _brief_of(progress.reply_to_message) if isinstance(progress, Message) else None
-    if not isinstance(progress, Message) or brief is None:
+    progress = query.message if isinstance(query.message, Message) else None
+    source = progress.reply_to_message if progress else None
+    brief = _brief_of(source)
+    if progress is None or source is None or brief is None:
         await query.answer(t.plain("ai.retry_expired"), show_alert=True)
         return
     await query.answer()
     await progress.edit_text(t("drafting"))
     await _draft(
-        bot, session, drafter, t, brief=brief, author_id=query.from_user.id, progress=progress
+        bot,
+        session,
+        drafter,
+        t,
+        brief=brief,
+        author_id=query.from_user.id,
+        source=source,
+        progress=progress,
     )
 
 
@@ -326,7 +351,7 @@ async def _regenerate(
     retry: RegenCb,
 ) -> None:
     await show(bot, session, post, t("regenerating", post_id=post.id), None, chat_id=chat_id)
-    async with ChatActionSender.typing(bot=bot, chat_id=chat_id, initial_sleep=TYPING_AFTER_S):
+    async with ChatActionSender.typing(bot=bot, chat_id=chat_id):
         try:
             post = await regenerate_draft(
                 session, drafter, post, instruction=instruction, max_chars=TELEGRAM_TEXT_LIMIT

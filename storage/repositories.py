@@ -124,17 +124,8 @@ async def create_draft(
     brief: str,
     text: str,
     offline: bool,
-    preview: tuple[int, int] | None = None,
 ) -> Post:
-    chat_id, message_id = preview or (None, None)
-    post = Post(
-        author_id=author_id,
-        brief=brief,
-        text=text,
-        offline=offline,
-        preview_chat_id=chat_id,
-        preview_message_id=message_id,
-    )
+    post = Post(author_id=author_id, brief=brief, text=text, offline=offline)
     session.add(post)
     await session.flush()
     return post
