@@ -133,7 +133,9 @@ class PublicationDispatcher:
                         done = []
                 await self._record(done)
                 attempted += len(jobs)
-            await self._settle_all()
+                await self._settle_all()  # owners hear about each batch as soon as it is done
+            if not attempted:
+                await self._settle_all()  # posts finished by the owner's answers
             return attempted
 
     async def next_due(self) -> datetime | None:
