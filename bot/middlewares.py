@@ -63,10 +63,9 @@ class SessionMiddleware(BaseMiddleware):
         user: User = data["event_from_user"]
         language = language_for(user.language_code)
         async with self.sessions() as session:
-            row, changed = await repo.upsert_user(session, user.id, language)
+            row, _changed = await repo.upsert_user(session, user.id, language)
             data["tz"] = ZoneInfo(row.timezone or self.default_tz)
-            if changed:
-                await session.commit()
+            await session.commit()  # hands the connection back while the handler talks to Telegram
             data["session"] = session
             data["t"] = Texts(language)
             return await handler(event, data)

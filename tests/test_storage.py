@@ -86,17 +86,23 @@ async def race(
     sessions: async_sessionmaker[AsyncSession],
     moves: list[Callable[[AsyncSession], Awaitable[bool]]],
 ) -> list[bool]:
-    """Run each move in its own session and transaction, all at once: every session has read
-    the row (as a handler or worker would before acting) before any of them writes."""
+    """Run each move in its own engine (as separate worker processes would), session and
+    transaction, all at once: every session has read the row (as a handler or worker would
+    before acting) before any of them writes."""
     barrier = asyncio.Barrier(len(moves))
+    url = sessions.kw["bind"].url.render_as_string(hide_password=False)
 
     async def one(move: Callable[[AsyncSession], Awaitable[bool]]) -> bool:
-        async with sessions() as session:
-            await session.scalar(select(Post.id).limit(1))
-            await barrier.wait()
-            won = await move(session)
-            await session.commit()
-            return won
+        engine = create_engine(url)
+        try:
+            async with make_session_factory(engine)() as session:
+                await session.scalar(select(Post.id).limit(1))
+                await barrier.wait()
+                won = await move(session)
+                await session.commit()
+                return won
+        finally:
+            await engine.dispose()
 
     return list(await asyncio.gather(*(one(m) for m in moves)))
 

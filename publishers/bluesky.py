@@ -1,0 +1,613 @@
+"""Publish posts to Bluesky (AT Protocol XRPC over raw httpx).
+
+Session: ``com.atproto.server.createSession`` (handle + app password) gives an access and a
+refresh JWT; they are kept on the publisher and reused. When a call answers ``ExpiredToken``
+(HTTP 400) or 401, the publisher calls ``com.atproto.server.refreshSession`` with the refresh
+JWT and retries the call once; if the refresh is refused too, it logs in again with the app
+password once, and only if *that* is refused raises :class:`AuthExpired`.
+
+Text: a post holds at most 300 graphemes (user-perceived characters; an emoji family is one)
+and at most 3000 UTF-8 bytes (``app.bsky.feed.post`` lexicon). :func:`post_measure` folds both
+into one number that :func:`publishers.text.split_text` uses, so a longer text becomes a thread:
+every later post carries ``reply = {root, parent}`` strong refs (uri + cid) to the first and the
+previous post.
+
+Rich text: links (``http(s)://``), mentions (``@handle.domain``, resolved to a DID with
+``com.atproto.identity.resolveHandle``; a handle that does not resolve stays plain text) and
+hashtags become facets whose ``byteStart``/``byteEnd`` are **UTF-8 byte offsets** into the
+post's own text (:func:`find_spans` is pure and property-tested).
+
+Images: ``publish(..., media=[bytes | path, ...], alt_texts=[...])`` uploads each with
+``com.atproto.repo.uploadBlob`` and embeds them (``app.bsky.embed.images``) in the *first*
+post. At most 4 images of at most 1,000,000 bytes each; larger or more are refused with
+:class:`Permanent` before anything is uploaded.
+
+External ids are the posts' ``at://`` URIs; retrying with ``already_posted`` fetches the cids it
+needs for reply refs with ``com.atproto.repo.getRecord``. Bluesky has no idempotency key: a post
+whose ``createRecord`` timed out may have been created; the error is :class:`Transient` and a
+blind retry can duplicate that one part (documented limitation).
+
+Errors: 400 ``InvalidRequest`` (and other 4xx) → :class:`Permanent` with the server's message;
+401/``ExpiredToken`` → refresh as above; 429 → :class:`RateLimited` after ``ratelimit-reset``
+(unix seconds) minus now, 60 s when absent; 5xx, timeouts and network errors →
+:class:`Transient`. No reason ever contains the app password or a JWT.
+
+Graphemes: with the ``regex`` package installed, clusters are Unicode's extended grapheme
+clusters (``\\X``); without it, :func:`graphemes` falls back to an approximation that keeps
+combining marks, variation selectors, emoji modifiers, ZWJ sequences, regional-indicator pairs,
+Hangul syllable sequences and CR LF together.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import re
+import time
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from publishers.base import PublishResult
+from publishers.errors import (
+    AuthExpired,
+    Permanent,
+    PublishError,
+    RateLimited,
+    TextTooLong,
+    Transient,
+)
+from publishers.text import split_text
+
+try:  # pragma: no cover - which branch runs depends on the environment
+    import regex as _regex
+except ImportError:  # pragma: no cover
+    _regex = None
+
+BLUESKY_GRAPHEME_LIMIT = 300
+BLUESKY_BYTE_LIMIT = 3000
+BLUESKY_IMAGE_MAX_BYTES = 1_000_000
+BLUESKY_MAX_IMAGES = 4
+POST_COLLECTION = "app.bsky.feed.post"
+DEFAULT_RATE_LIMIT_WAIT = 60.0
+
+MediaItem = bytes | str | os.PathLike[str]
+
+
+# ---------------------------------------------------------------- graphemes
+_GRAPHEME_RE = _regex.compile(r"\X") if _regex is not None else None
+_ZWJ = "\u200d"
+
+
+def _extends(ch: str) -> bool:
+    """Characters that never start a cluster in the fallback approximation."""
+    if unicodedata.category(ch) in ("Mn", "Me", "Mc"):
+        return True
+    cp = ord(ch)
+    return (
+        0xFE00 <= cp <= 0xFE0F  # variation selectors
+        or 0x1F3FB <= cp <= 0x1F3FF  # emoji skin-tone modifiers
+        or 0xE0020 <= cp <= 0xE007F  # tag characters (subdivision flags)
+        or 0xE0100 <= cp <= 0xE01EF
+        or cp == 0x200C
+        or ch == _ZWJ
+    )
+
+
+def _regional(ch: str) -> bool:
+    return 0x1F1E6 <= ord(ch) <= 0x1F1FF
+
+
+def _hangul_jamo_joins(prev: str, ch: str) -> bool:
+    p, c = ord(prev), ord(ch)
+    lead = 0x1100 <= p <= 0x115F
+    vowel = 0x1160 <= c <= 0x11A7
+    trail = 0x11A8 <= c <= 0x11FF
+    syllable_p = 0xAC00 <= p <= 0xD7A3
+    return (lead and (0x1100 <= c <= 0x11A7 or 0xAC00 <= c <= 0xD7A3)) or (
+        (syllable_p or 0x1160 <= p <= 0x11FF) and (vowel or trail)
+    )
+
+
+def _fallback_graphemes(text: str) -> list[str]:
+    clusters: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        j = i + 1
+        if text[i] == "\r" and j < n and text[j] == "\n":
+            clusters.append("\r\n")
+            i = j + 1
+            continue
+        if _regional(text[i]) and j < n and _regional(text[j]):
+            j += 1
+        while j < n:
+            ch = text[j]
+            if _extends(ch):
+                j += 1
+                if ch == _ZWJ and j < n and not text[j].isspace():
+                    j += 1  # ZWJ joins the next pictograph
+            elif _hangul_jamo_joins(text[j - 1], ch):
+                j += 1
+            else:
+                break
+        clusters.append(text[i:j])
+        i = j
+    return clusters
+
+
+def graphemes(text: str) -> list[str]:
+    """``text`` cut into grapheme clusters."""
+    if _GRAPHEME_RE is not None:
+        return list(_GRAPHEME_RE.findall(text))
+    return _fallback_graphemes(text)  # pragma: no cover
+
+
+def grapheme_len(text: str) -> int:
+    """Number of grapheme clusters (what Bluesky counts against 300)."""
+    if text.isascii():
+        return len(text) - text.count("\r\n")
+    return len(graphemes(text))
+
+
+def post_measure(text: str) -> int:
+    """One number for both post limits: ≤ 300 means ≤ 300 graphemes *and* ≤ 3000 bytes."""
+    byte_units = -(-len(text.encode()) // (BLUESKY_BYTE_LIMIT // BLUESKY_GRAPHEME_LIMIT))
+    return max(grapheme_len(text), byte_units)
+
+
+# ---------------------------------------------------------------- rich text
+@dataclass(frozen=True)
+class Span:
+    """A link, mention or tag found in a text, with UTF-8 byte offsets.
+
+    ``value`` is the link's URI, the mention's handle (no ``@``) or the tag (no ``#``);
+    ``text.encode()[byte_start:byte_end]`` is the link, ``"@" + handle`` or ``"#" + tag``.
+    """
+
+    kind: str  # "link" | "mention" | "tag"
+    value: str
+    byte_start: int
+    byte_end: int
+
+
+_BOUNDARY = r"(?<![^\s(])"  # at the start, or after whitespace or "("
+_LINK_RE = re.compile(_BOUNDARY + r"https?://[^\s]+", re.IGNORECASE)
+_MENTION_RE = re.compile(_BOUNDARY + r"@([a-zA-Z0-9][a-zA-Z0-9.-]*[a-zA-Z0-9])(?![a-zA-Z0-9_])")
+_HANDLE_RE = re.compile(
+    r"^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+"
+    r"[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$"
+)
+_TAG_RE = re.compile(r"(?<!\S)#([^\s#]+)")
+_TRAILING_LINK_PUNCT = ".,;:!?\"'"
+_TAG_MAX_GRAPHEMES = 64
+
+
+def _is_punct(ch: str) -> bool:
+    return unicodedata.category(ch).startswith("P")
+
+
+def _trim_link(url: str) -> str:
+    while url and (
+        url[-1] in _TRAILING_LINK_PUNCT or (url[-1] == ")" and url.count("(") < url.count(")"))
+    ):
+        url = url[:-1]
+    return url
+
+
+def find_spans(text: str) -> list[Span]:
+    """Links, mentions and tags in ``text``, in order, with UTF-8 byte offsets (pure)."""
+    found: list[tuple[int, int, str, str]] = []  # (char start, char end, kind, value)
+    for m in _LINK_RE.finditer(text):
+        url = _trim_link(m.group())
+        if url.split("://", 1)[1]:
+            found.append((m.start(), m.start() + len(url), "link", url))
+    for m in _MENTION_RE.finditer(text):
+        handle = m.group(1)
+        if len(handle) <= 253 and _HANDLE_RE.match(handle):
+            found.append((m.start(), m.end(), "mention", handle.lower()))
+    for m in _TAG_RE.finditer(text):
+        tag = m.group(1)
+        while tag and _is_punct(tag[-1]):
+            tag = tag[:-1]
+        if not tag or grapheme_len(tag) > _TAG_MAX_GRAPHEMES:
+            continue
+        if all(c.isdigit() or _is_punct(c) for c in tag):
+            continue
+        found.append((m.start(), m.start() + 1 + len(tag), "tag", tag))
+    found.sort()
+    spans: list[Span] = []
+    last_end = -1
+    for start, end, kind, value in found:
+        if start < last_end:
+            continue  # overlaps an earlier span (e.g. "#x" inside a URL's fragment)
+        last_end = end
+        byte_start = len(text[:start].encode())
+        byte_end = byte_start + len(text[start:end].encode())
+        spans.append(Span(kind, value, byte_start, byte_end))
+    return spans
+
+
+def build_facets(spans: Sequence[Span], dids: dict[str, str | None]) -> list[dict[str, Any]]:
+    """Lexicon facets for ``spans``; mentions whose handle has no DID in ``dids`` are dropped."""
+    facets: list[dict[str, Any]] = []
+    for span in spans:
+        feature: dict[str, Any]
+        if span.kind == "link":
+            feature = {"$type": "app.bsky.richtext.facet#link", "uri": span.value}
+        elif span.kind == "mention":
+            did = dids.get(span.value)
+            if not did:
+                continue
+            feature = {"$type": "app.bsky.richtext.facet#mention", "did": did}
+        else:
+            feature = {"$type": "app.bsky.richtext.facet#tag", "tag": span.value}
+        facets.append(
+            {
+                "$type": "app.bsky.richtext.facet",
+                "index": {"byteStart": span.byte_start, "byteEnd": span.byte_end},
+                "features": [feature],
+            }
+        )
+    return facets
+
+
+# ---------------------------------------------------------------- media
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+def sniff_image_type(data: bytes, name: str | None = None) -> str:
+    """The MIME type of an image from its first bytes (or its file name as a fallback)."""
+    for magic, mime in _MAGIC:
+        if data.startswith(magic):
+            return mime
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if name:
+        guessed, _ = mimetypes.guess_type(name)
+        if guessed:
+            return guessed
+    return "application/octet-stream"
+
+
+def load_media(item: MediaItem) -> tuple[bytes, str, str]:
+    """``(data, file name, mime type)`` for raw bytes or a file path."""
+    if isinstance(item, bytes | bytearray | memoryview):
+        data = bytes(item)
+        mime = sniff_image_type(data)
+        ext = mimetypes.guess_extension(mime) or ".bin"
+        return data, f"image{ext}", mime
+    path = Path(item)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise Permanent(f"can't read the image file {path.name}: {exc.strerror}") from exc
+    return data, path.name, sniff_image_type(data, path.name)
+
+
+# ---------------------------------------------------------------- the publisher
+def _rkey(uri: str) -> str:
+    return uri.rstrip("/").rsplit("/", 1)[-1]
+
+
+class BlueskyPublisher:
+    """Posts as one Bluesky account (``handle`` and an app password)."""
+
+    platform = "bluesky"
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        service: str = "https://bsky.social",
+        handle: str,
+        app_password: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._service = service.rstrip("/")
+        self.handle = handle.strip().lstrip("@").lower()
+        self.name = f"@{self.handle}"
+        self._password = app_password
+        self._clock = clock
+        self._access: str | None = None
+        self._refresh: str | None = None
+        self.did: str | None = None
+        self._dids: dict[str, str | None] = {}
+
+    def __repr__(self) -> str:  # never show the password or tokens
+        return f"BlueskyPublisher(handle={self.handle!r})"
+
+    # ------------------------------------------------------------------ protocol
+    def validate(self, text: str) -> list[str]:
+        if not text.strip():
+            return ["the post is empty"]
+        try:
+            split_text(text, BLUESKY_GRAPHEME_LIMIT, post_measure)
+        except TextTooLong as exc:
+            return [exc.reason]
+        return []
+
+    def split(self, text: str) -> list[str]:
+        """The posts ``text`` becomes (one unless it is over the limit)."""
+        return split_text(text, BLUESKY_GRAPHEME_LIMIT, post_measure)
+
+    async def publish(
+        self,
+        text: str,
+        *,
+        already_posted: Sequence[str] = (),
+        media: Sequence[MediaItem] = (),
+        alt_texts: Sequence[str] = (),
+    ) -> PublishResult:
+        """Post ``text`` (a thread if it is too long), with up to 4 images on the first post.
+
+        ``already_posted``: the ``posted_part_ids`` (at:// URIs) of a failed earlier attempt with
+        the *same* text; only the remaining posts are created, replying to those. ``alt_texts``
+        gives the images' descriptions, in order (missing ones are empty).
+        """
+        parts = self.split(text)
+        if not parts:
+            raise Permanent("the post is empty")
+        posted = [str(i) for i in already_posted]
+        if len(posted) > len(parts):
+            raise Permanent(
+                f"{len(posted)} parts were recorded as posted but the text now has only "
+                f"{len(parts)}: delete the posted messages and publish again"
+            )
+        images = [load_media(m) for m in media] if not posted else []
+        if len(images) > BLUESKY_MAX_IMAGES:
+            raise Permanent(
+                f"Bluesky allows at most {BLUESKY_MAX_IMAGES} images per post, got {len(images)}"
+            )
+        for index, (data, name, mime) in enumerate(images, 1):
+            if len(data) > BLUESKY_IMAGE_MAX_BYTES:
+                raise Permanent(
+                    f"image {index} ({name}) is {len(data):,} bytes; Bluesky accepts at most "
+                    f"{BLUESKY_IMAGE_MAX_BYTES:,} bytes per image"
+                )
+            if not mime.startswith("image/"):
+                raise Permanent(f"image {index} ({name}) is not an image Bluesky accepts")
+        try:
+            repo = await self._did()
+            refs: list[dict[str, str]] = []
+            if posted:
+                refs.append(await self._strong_ref(posted[0]))
+                if len(posted) > 1:
+                    refs.append(await self._strong_ref(posted[-1]))
+            embed = await self._upload_images(images, alt_texts) if images else None
+            for index in range(len(posted), len(parts)):
+                record = await self._record(parts[index])
+                if index == 0 and embed:
+                    record["embed"] = embed
+                if index > 0:
+                    record["reply"] = {"root": refs[0], "parent": refs[-1]}
+                created = await self._xrpc(
+                    "POST",
+                    "com.atproto.repo.createRecord",
+                    json={"repo": repo, "collection": POST_COLLECTION, "record": record},
+                )
+                ref = {"uri": str(created["uri"]), "cid": str(created["cid"])}
+                posted.append(ref["uri"])
+                if not refs:
+                    refs.append(ref)
+                refs[1:] = [ref]
+        except PublishError as exc:
+            if posted:
+                exc.posted_part_ids = tuple(posted)
+                exc.reason = (
+                    f"{exc.reason} ({len(posted)} of {len(parts)} parts were already posted; "
+                    f"a retry sends only the rest)"
+                )
+                exc.args = (exc.reason,)
+            raise
+        return PublishResult(
+            external_id=posted[0], url=self.web_url(posted[0]), part_ids=tuple(posted)
+        )
+
+    async def delete(self, external_id: str) -> None:
+        """Delete one post by its at:// URI (or bare rkey); a missing post is not an error."""
+        await self._xrpc(
+            "POST",
+            "com.atproto.repo.deleteRecord",
+            json={
+                "repo": await self._did(),
+                "collection": POST_COLLECTION,
+                "rkey": _rkey(external_id),
+            },
+        )
+
+    async def verify(self) -> str:
+        """Log in afresh with the app password; return ``"@handle"``."""
+        await self._create_session()
+        return self.name
+
+    def web_url(self, uri: str) -> str:
+        """``https://bsky.app/profile/{handle}/post/{rkey}`` for an at:// post URI."""
+        return f"https://bsky.app/profile/{self.handle}/post/{_rkey(uri)}"
+
+    # ------------------------------------------------------------------ helpers
+    async def _did(self) -> str:
+        if self.did is None:
+            await self._create_session()
+        assert self.did is not None
+        return self.did
+
+    async def _record(self, text: str) -> dict[str, Any]:
+        spans = find_spans(text)
+        for span in spans:
+            if span.kind == "mention" and span.value not in self._dids:
+                self._dids[span.value] = await self._resolve(span.value)
+        record: dict[str, Any] = {
+            "$type": POST_COLLECTION,
+            "text": text,
+            "createdAt": datetime.fromtimestamp(self._clock(), UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+        }
+        facets = build_facets(spans, self._dids)
+        if facets:
+            record["facets"] = facets
+        return record
+
+    async def _resolve(self, handle: str) -> str | None:
+        try:
+            answer = await self._xrpc(
+                "GET", "com.atproto.identity.resolveHandle", params={"handle": handle}
+            )
+        except Permanent:
+            return None  # no such handle: the mention stays plain text
+        did = answer.get("did")
+        return str(did) if did else None
+
+    async def _strong_ref(self, uri: str) -> dict[str, str]:
+        if not uri.startswith("at://"):
+            uri = f"at://{await self._did()}/{POST_COLLECTION}/{uri}"
+        repo = uri[len("at://") :].split("/", 1)[0]
+        answer = await self._xrpc(
+            "GET",
+            "com.atproto.repo.getRecord",
+            params={"repo": repo, "collection": POST_COLLECTION, "rkey": _rkey(uri)},
+        )
+        return {"uri": str(answer.get("uri") or uri), "cid": str(answer["cid"])}
+
+    async def _upload_images(
+        self, images: list[tuple[bytes, str, str]], alt_texts: Sequence[str]
+    ) -> dict[str, Any]:
+        embedded = []
+        for index, (data, _name, mime) in enumerate(images):
+            answer = await self._xrpc(
+                "POST",
+                "com.atproto.repo.uploadBlob",
+                content=data,
+                headers={"Content-Type": mime},
+            )
+            alt = alt_texts[index] if index < len(alt_texts) else ""
+            embedded.append({"alt": alt, "image": answer["blob"]})
+        return {"$type": "app.bsky.embed.images", "images": embedded}
+
+    async def _create_session(self) -> None:
+        answer = await self._request(
+            "POST",
+            "com.atproto.server.createSession",
+            json={"identifier": self.handle, "password": self._password},
+            token=None,
+        )
+        self._take_session(answer)
+
+    def _take_session(self, answer: Any) -> None:
+        self._access = str(answer["accessJwt"])
+        self._refresh = str(answer["refreshJwt"])
+        self.did = str(answer["did"])
+
+    async def _renew(self) -> None:
+        """Refresh the session; log in again if the refresh token is refused too."""
+        if self._refresh:
+            try:
+                answer = await self._request(
+                    "POST", "com.atproto.server.refreshSession", token=self._refresh
+                )
+                self._take_session(answer)
+                return
+            except _TokenRejected:
+                pass
+        self._access = self._refresh = None
+        await self._create_session()
+
+    async def _xrpc(self, method: str, nsid: str, **kwargs: Any) -> Any:
+        """An authenticated call: log in if needed, renew the session once on expiry."""
+        if self._access is None:
+            await self._create_session()
+        try:
+            return await self._request(method, nsid, token=self._access, **kwargs)
+        except _TokenRejected:
+            await self._renew()
+        try:
+            return await self._request(method, nsid, token=self._access, **kwargs)
+        except _TokenRejected as exc:
+            raise self._auth_expired() from exc
+
+    def _auth_expired(self) -> AuthExpired:
+        return AuthExpired(
+            f"Bluesky refused the login for {self.name}: create a new app password and "
+            f"reconnect the account"
+        )
+
+    async def _request(
+        self,
+        method: str,
+        nsid: str,
+        *,
+        token: str | None,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        url = f"{self._service}/xrpc/{nsid}"
+        sent_headers = dict(headers or {})
+        if token:
+            sent_headers["Authorization"] = f"Bearer {token}"
+        try:
+            response = await self._client.request(
+                method, url, json=json, params=params, content=content, headers=sent_headers
+            )
+        except httpx.TimeoutException as exc:
+            raise Transient("Bluesky did not answer in time; will retry") from exc
+        except httpx.TransportError as exc:
+            raise Transient("could not reach Bluesky (network error); will retry") from exc
+        except httpx.HTTPError as exc:
+            raise Transient(f"the request to Bluesky failed ({type(exc).__name__})") from exc
+        try:
+            body = response.json() if response.content else {}
+        except ValueError:
+            body = None
+        if response.is_success:
+            if body is None:
+                raise Transient(f"Bluesky sent an unreadable answer (HTTP {response.status_code})")
+            return body
+        raise self._error(response, nsid, body if isinstance(body, dict) else {})
+
+    def _scrub(self, text: str) -> str:
+        for secret in (self._password, self._access, self._refresh):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    def _error(self, response: httpx.Response, nsid: str, body: dict[str, Any]) -> Exception:
+        status = response.status_code
+        error = str(body.get("error") or "")
+        message = self._scrub(str(body.get("message") or error or f"HTTP {status}"))
+        if status == 429:
+            wait = DEFAULT_RATE_LIMIT_WAIT
+            reset = response.headers.get("ratelimit-reset")
+            if reset:
+                try:
+                    wait = max(float(reset) - self._clock(), 1.0)
+                except ValueError:
+                    pass
+            return RateLimited(wait, f"Bluesky asked to wait {wait:g} seconds before posting")
+        if status >= 500:
+            return Transient(f"Bluesky had a server error ({message}); will retry")
+        if nsid == "com.atproto.server.createSession" and status in (400, 401):
+            if error == "AccountTakedown":
+                return AuthExpired(f"Bluesky suspended {self.name}: {message}")
+            return self._auth_expired()
+        if status == 401 or error in ("ExpiredToken", "InvalidToken", "AuthenticationRequired"):
+            return _TokenRejected(message)
+        if status == 413:
+            return Permanent("Bluesky refused the upload: the file is too large")
+        return Permanent(f"Bluesky refused the request: {message}")
+
+
+class _TokenRejected(PublishError):
+    """Internal: the access or refresh token was refused (never escapes the publisher)."""
