@@ -50,7 +50,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Message
 
-from bot.app import Nexus, build_app, prepare_database
+from bot.app import Nexus, build_app, freeze_startup_objects, prepare_database
 from bot.settings import Settings
 from publishers.telegram_limits import TelegramLimits
 from storage.crypto import generate_key
@@ -220,6 +220,7 @@ class NexusSubject(Subject):
         # edit each): lifted here to measure Nexus itself, as the echo baseline is not limited.
         lifted = TelegramLimits(global_limit=10**6, group_limit=10**6, private_burst=10**6)
         self.app = build_app(settings, limits=lifted)
+        freeze_startup_objects()  # as `nexus run` does
         self._polling = asyncio.create_task(self.app.start_polling())
 
     async def stop(self) -> None:

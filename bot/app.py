@@ -7,6 +7,7 @@ rules; it only connects the rooms.
 
 from __future__ import annotations
 
+import gc
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -138,6 +139,15 @@ class Nexus:
         await self.http.aclose()
         await self.bot.session.close()
         await self.engine.dispose()
+
+
+def freeze_startup_objects() -> None:
+    """Move everything alive after start-up (modules, the app) out of the garbage collector's
+    sight. Without it every full collection walks all of aiogram, SQLAlchemy and pydantic and
+    stalls the event loop for 90–250 ms (the p99 of bench/bot_loop.py); with it, collections only
+    look at objects made since."""
+    gc.collect()
+    gc.freeze()
 
 
 async def prepare_database(settings: Settings) -> None:

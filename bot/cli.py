@@ -47,10 +47,11 @@ def _settings(require_bot: bool = True) -> Settings:
 
 
 async def _run(settings: Settings, *, with_scheduler: bool) -> int:
-    from bot.app import build_app, prepare_database
+    from bot.app import build_app, freeze_startup_objects, prepare_database
 
     await prepare_database(settings)
     app = build_app(settings, with_scheduler=with_scheduler)
+    freeze_startup_objects()
     try:
         me = await app.bot.get_me()
         mode = "with the scheduler" if with_scheduler else "without the scheduler"
@@ -67,10 +68,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 async def _worker(settings: Settings) -> int:
     """The dispatcher and the jobs, without the bot's polling (several may run on PostgreSQL)."""
-    from bot.app import build_app, ensure_channel, prepare_database
+    from bot.app import build_app, ensure_channel, freeze_startup_objects, prepare_database
 
     await prepare_database(settings)
     app = build_app(settings)
+    freeze_startup_objects()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
