@@ -70,6 +70,7 @@ from scheduler.dispatcher import DispatchConfig, PublicationDispatcher
 from scheduler.notify import PublishReport, SilentNotifier
 from scheduler.planning import schedule_post
 from storage import repositories as repo
+from storage.crypto import Vault, generate_key
 from storage.db import create_engine, make_session_factory
 from storage.models import Post, PostStatus, Publication, PublicationStatus, User
 from tests.fakes.telegram import FakeTelegram
@@ -167,7 +168,7 @@ async def _nexus_worker(conn: Connection, spec: dict[str, Any]) -> dict[str, Any
     config = DispatchConfig()
     async with _new_http() as http:
         limits = TelegramLimits(group_limit=10**6, global_limit=10**6)
-        publishers = TargetPublishers(settings, http, limits)
+        publishers = TargetPublishers(settings, http, limits, Vault(generate_key()))
         dispatcher = PublicationDispatcher(
             make_session_factory(engine), publishers.for_account, notifier, SystemClock(), config
         )

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from aiogram import Bot, Dispatcher, methods
@@ -34,7 +35,7 @@ from bot.texts import CATALOGUE, Texts
 from bot.throttle import TelegramThrottle
 from handlers import build_routers
 from publishers.base import Publisher
-from publishers.telegram import TelegramPublisher
+from publishers.registry import Context, build_publisher
 from publishers.telegram_limits import TelegramLimits
 from scheduler.clock import Clock, SystemClock
 from scheduler.dispatcher import DispatchConfig, PublicationDispatcher
@@ -71,26 +72,28 @@ MENU_COMMANDS = ("start", "new", "drafts", "queue", "slots", "voice", "timezone"
 
 
 class TargetPublishers:
-    """Builds the publisher for a target account: one shared HTTP client, and one Telegram
-    limiter shared with the bot itself."""
+    """Builds the publisher for a target account, decrypting its credentials: one shared HTTP
+    client, and one Telegram limiter shared with the bot itself."""
 
-    def __init__(self, settings: Settings, http: httpx.AsyncClient, limits: TelegramLimits) -> None:
-        self.settings = settings
-        self.http = http
-        self.limits = limits
+    def __init__(
+        self, settings: Settings, http: httpx.AsyncClient, limits: TelegramLimits, vault: Vault
+    ) -> None:
+        token = settings.telegram_bot_token
+        self.context = Context(
+            http=http,
+            telegram_token=token.get_secret_value() if token else "",
+            telegram_api=settings.telegram_api_server or TELEGRAM_API,
+            telegram_limits=limits,
+        )
+        self.vault = vault
 
     def for_account(self, account: Account) -> Publisher:
-        if account.platform == "telegram":
-            token = self.settings.telegram_bot_token
-            assert token is not None
-            return TelegramPublisher(
-                self.http,
-                token=token.get_secret_value(),
-                chat=account.handle,
-                base_url=self.settings.telegram_api_server or TELEGRAM_API,
-                limits=self.limits,
-            )
-        raise LookupError(f"no publisher for platform {account.platform!r}")
+        credentials = self.vault.decrypt(account.credentials) if account.credentials else {}
+        return self.for_credentials(account.platform, account.handle, credentials)
+
+    def for_credentials(self, platform: str, handle: str, credentials: dict[str, Any]) -> Publisher:
+        """A publisher for credentials not stored yet (to verify them before saving)."""
+        return build_publisher(self.context, platform, handle, credentials)
 
 
 @dataclass
@@ -106,6 +109,7 @@ class Nexus:
     http: httpx.AsyncClient
     vault: Vault
     clock: Clock
+    publishers: TargetPublishers
     dispatcher: PublicationDispatcher
     runtime: SchedulerRuntime | None
     new_key_file: Path | None = None
@@ -251,7 +255,7 @@ def build_app(
     limits = limits or TelegramLimits()  # one limiter for everything sent with this token
     bot = _make_bot(settings, limits)
     http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
-    publishers = TargetPublishers(settings, http, limits)
+    publishers = TargetPublishers(settings, http, limits, vault)
     dispatcher = PublicationDispatcher(
         sessions,
         publishers.for_account,
@@ -272,6 +276,7 @@ def build_app(
         http=http,
         vault=vault,
         clock=clock,
+        publishers=publishers,
         dispatcher=dispatcher,
         runtime=_runtime(settings, dispatcher, sessions, clock) if with_scheduler else None,
         new_key_file=new_key_file,
@@ -280,7 +285,14 @@ def build_app(
     dp.update.outer_middleware(OwnerGate(settings.owner_ids))
     dp.update.outer_middleware(SessionMiddleware(app.sessions, settings.timezone))
     dp.include_routers(*build_routers())
-    dp.workflow_data.update(settings=settings, drafter=app.drafter, clock=app.clock, wake=app.wake)
+    dp.workflow_data.update(
+        settings=settings,
+        drafter=app.drafter,
+        clock=app.clock,
+        wake=app.wake,
+        publishers=publishers,
+        vault=vault,
+    )
 
     async def on_startup() -> None:
         await _on_startup(app)

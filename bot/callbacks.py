@@ -116,3 +116,20 @@ class QueuePageCb(CallbackData, prefix="q"):
 
 class TimezoneCb(CallbackData, prefix="tz"):
     name: str
+
+
+class AccountAct(StrEnum):
+    CONNECT = "c"
+    TOGGLE = "t"
+    DISCONNECT = "d"
+
+
+class AccountCb(CallbackData, prefix="a"):
+    """Connect a new account, or enable/disable/disconnect account `id`."""
+
+    act: AccountAct
+    id: int = 0
+
+
+class PlatformCb(CallbackData, prefix="pf"):
+    key: str

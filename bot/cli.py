@@ -144,10 +144,7 @@ async def _check(settings: Settings) -> int:
     async def channel() -> str:
         if not settings.channel:
             raise RuntimeError("NEXUS_CHANNEL is not set: there is nowhere to publish")
-        publisher = app.dispatcher.publisher_for(
-            Account(platform="telegram", handle=settings.channel)
-        )
-        return await publisher.verify()
+        return await app.publishers.for_credentials("telegram", settings.channel, {}).verify()
 
     async def ai() -> str:
         return await app.drafter.check()

@@ -7,10 +7,13 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import (
+    AccountAct,
+    AccountCb,
     DraftAct,
     DraftCb,
     DraftsPageCb,
     OpenDraftCb,
+    PlatformCb,
     PostAct,
     PostCb,
     PubAct,
@@ -201,3 +204,25 @@ def queue_keyboard(
 
 def timezone_keyboard(names: list[str]) -> InlineKeyboardMarkup:
     return _rows(*[[_button(name, TimezoneCb(name=name))] for name in names])
+
+
+def accounts_keyboard(t: Texts, accounts: list[tuple[int, str, bool]]) -> InlineKeyboardMarkup:
+    """(id, label, enabled) per account, then Connect."""
+    rows = [
+        [
+            _button(
+                t.plain("acc.btn.disable" if enabled else "acc.btn.enable", target=label),
+                AccountCb(act=AccountAct.TOGGLE, id=account_id),
+            ),
+            _button(
+                t.plain("acc.btn.disconnect"), AccountCb(act=AccountAct.DISCONNECT, id=account_id)
+            ),
+        ]
+        for account_id, label, enabled in accounts
+    ]
+    rows.append([_button(t.plain("acc.btn.connect"), AccountCb(act=AccountAct.CONNECT))])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def platforms_keyboard(platforms: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    return _rows(*[[_button(title, PlatformCb(key=key))] for key, title in platforms])

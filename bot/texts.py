@@ -29,6 +29,7 @@ EN: dict[str, str] = {
     "cmd.queue": "Scheduled posts",
     "cmd.timezone": "Your time zone",
     "cmd.slots": "Weekly posting slots",
+    "cmd.accounts": "Where posts go: connected accounts",
     "cmd.cancel": "Cancel what you are doing",
     "cmd.help": "How to use Nexus",
     "start": (
@@ -258,6 +259,37 @@ EN: dict[str, str] = {
         "<code>weekends 11:00</code>."
     ),
     "slots.unknown_target": "There is no connected channel {target}. Connected: {targets}.",
+    "acc.list": "🔌 <b>Accounts</b>: every approved post goes to each enabled one.\n{lines}",
+    "acc.none": "No accounts yet. Connect one below (NEXUS_CHANNEL also adds your channel).",
+    "acc.line_on": "✅ {platform}: {target}",
+    "acc.line_off": "⏸ {platform}: {target} (disabled)",
+    "acc.btn.enable": "▶️ Enable {target}",
+    "acc.btn.disable": "⏸ Disable {target}",
+    "acc.btn.disconnect": "🔌 Disconnect",
+    "acc.btn.connect": "➕ Connect an account",
+    "acc.pick": "Which platform?",
+    "acc.ask": "{platform}, step {step} of {steps}: send {what}.",
+    "acc.ask.secret": " I'll delete your message as soon as I've read it.",
+    "acc.ask.optional": " Send <code>-</code> to use the default.",
+    "acc.field.channel": "the channel's @username or -100… id (add me as its admin first)",
+    "acc.field.instance": "your instance's address, e.g. https://mastodon.social",
+    "acc.field.access_token": (
+        "an access token (Preferences → Development → New application, with the "
+        "write:statuses, write:media and read:accounts scopes)"
+    ),
+    "acc.field.handle": "your handle, e.g. nexus.bsky.social",
+    "acc.field.app_password": "an app password (Settings → Privacy and security → App passwords)",
+    "acc.field.service": "your PDS address if you host one, e.g. https://pds.example.com",
+    "acc.bad_url": "That is not an address starting with https://. Send it again, or /cancel.",
+    "acc.not_deleted": "⚠️ I could not delete your message with the secret: delete it yourself.",
+    "acc.checking": "🔎 Checking the credentials with {platform}…",
+    "acc.failed": (
+        "❌ {platform} did not accept them: {reason}. Nothing was saved; /accounts to retry."
+    ),
+    "acc.connected": "✅ Connected {target}. Approved posts go there too.",
+    "acc.disconnected": "Disconnected {target}: its credentials are deleted.",
+    "acc.enabled": "{target} is enabled.",
+    "acc.disabled": "{target} is disabled: posts skip it until you enable it.",
     "cancel.done": "Cancelled. Nothing was changed.",
     "cancel.nothing": "There is nothing to cancel.",
     "key.created": (
@@ -281,6 +313,7 @@ RU: dict[str, str] = {
     "cmd.queue": "Запланированные посты",
     "cmd.timezone": "Ваш часовой пояс",
     "cmd.slots": "Слоты публикации по неделям",
+    "cmd.accounts": "Куда уходят посты: подключённые аккаунты",
     "cmd.cancel": "Отменить текущее действие",
     "cmd.help": "Как пользоваться Nexus",
     "start": (
@@ -511,6 +544,37 @@ RU: dict[str, str] = {
         "<code>выходные 11:00</code>."
     ),
     "slots.unknown_target": "Канал {target} не подключён. Подключены: {targets}.",
+    "acc.list": "🔌 <b>Аккаунты</b>: каждый одобренный пост уходит во все включённые.\n{lines}",
+    "acc.none": "Аккаунтов пока нет. Подключите ниже (NEXUS_CHANNEL тоже добавляет канал).",
+    "acc.line_on": "✅ {platform}: {target}",
+    "acc.line_off": "⏸ {platform}: {target} (выключен)",
+    "acc.btn.enable": "▶️ Включить {target}",
+    "acc.btn.disable": "⏸ Выключить {target}",
+    "acc.btn.disconnect": "🔌 Отключить",
+    "acc.btn.connect": "➕ Подключить аккаунт",
+    "acc.pick": "Какая платформа?",
+    "acc.ask": "{platform}, шаг {step} из {steps}: пришлите {what}.",
+    "acc.ask.secret": " Я удалю ваше сообщение, как только прочитаю его.",
+    "acc.ask.optional": " Пришлите <code>-</code>, чтобы оставить по умолчанию.",
+    "acc.field.channel": "@имя канала или его id -100… (сначала сделайте меня админом)",
+    "acc.field.instance": "адрес вашего инстанса, например https://mastodon.social",
+    "acc.field.access_token": (
+        "токен доступа (Настройки → Разработка → Новое приложение, с правами "
+        "write:statuses, write:media и read:accounts)"
+    ),
+    "acc.field.handle": "ваш хэндл, например nexus.bsky.social",
+    "acc.field.app_password": "пароль приложения (Настройки → Приватность → Пароли приложений)",
+    "acc.field.service": "адрес вашего PDS, если он свой, например https://pds.example.com",
+    "acc.bad_url": "Это не адрес, начинающийся с https://. Пришлите ещё раз или /cancel.",
+    "acc.not_deleted": "⚠️ Не удалось удалить сообщение с секретом: удалите его сами.",
+    "acc.checking": "🔎 Проверяю данные в {platform}…",
+    "acc.failed": (
+        "❌ {platform} не принял их: {reason}. Ничего не сохранено; /accounts — ещё раз."
+    ),
+    "acc.connected": "✅ Подключён {target}. Одобренные посты уйдут и туда.",
+    "acc.disconnected": "{target} отключён: его учётные данные удалены.",
+    "acc.enabled": "{target} включён.",
+    "acc.disabled": "{target} выключен: посты его пропускают, пока вы его не включите.",
     "cancel.done": "Отменено. Ничего не изменилось.",
     "cancel.nothing": "Отменять нечего.",
     "key.created": (

@@ -104,6 +104,24 @@ async def ensure_account(
     return account
 
 
+async def save_account(
+    session: AsyncSession, platform: str, handle: str, title: str, credentials: str | None
+) -> Account:
+    """Connect an account (or reconnect it with new credentials), enabled."""
+    account = await ensure_account(session, platform, handle, title)
+    account.title, account.credentials, account.enabled = title, credentials, True
+    await session.flush()
+    return account
+
+
+async def disconnect_account(session: AsyncSession, account_id: int) -> Account | None:
+    """Forget an account's credentials and stop posting to it; its history stays."""
+    account = await session.get(Account, account_id)
+    if account is not None:
+        account.credentials, account.enabled = None, False
+    return account
+
+
 async def enabled_accounts(session: AsyncSession) -> Sequence[Account]:
     return (
         await session.scalars(select(Account).where(Account.enabled).order_by(Account.id))

@@ -15,6 +15,7 @@ from scheduler.dispatcher import DispatchConfig, PublicationDispatcher
 from scheduler.notify import PublishReport, SilentNotifier
 from scheduler.planning import schedule_post
 from storage import repositories as repo
+from storage.crypto import Vault, generate_key
 from storage.db import create_engine, make_session_factory
 from storage.models import Post, PostStatus, User
 from tests.clock import FakeClock
@@ -60,7 +61,7 @@ async def test_two_dispatchers_publish_each_post_exactly_once(
     async with httpx.AsyncClient() as http:
         # Telegram's rate limits are the limiter's own tests; here they are lifted
         limits = TelegramLimits(group_limit=10_000, global_limit=10_000)
-        publishers = TargetPublishers(settings, http, limits)
+        publishers = TargetPublishers(settings, http, limits, Vault(generate_key()))
         dispatchers = [
             PublicationDispatcher(
                 make_session_factory(engine),

@@ -16,6 +16,7 @@ from aiogram.filters.callback_data import CallbackData
 
 from bot import callbacks
 from bot.texts import CATALOGUE, EN, RU, Html, Texts, language_for
+from publishers.registry import PLATFORMS
 from tests.fakes.telegram import parse_html
 
 #: Keys shown as plain text only (command menu descriptions and button labels), which Telegram
@@ -112,6 +113,7 @@ CALLBACK_CLASSES = [
 #: The longest realistic value of each free-text field, by (class name, field name).
 LONGEST_TEXT: dict[tuple[str, str], str] = {
     ("TimezoneCb", "name"): max(sorted(available_timezones()), key=len),
+    ("PlatformCb", "key"): max(sorted(PLATFORMS), key=len),
 }
 
 

@@ -236,6 +236,7 @@ class FakeTelegram:
         self.base_url = ""
         self.calls: list[Call] = []
         self.callback_answers: dict[str, dict] = {}
+        self.deleted_user_messages: set[tuple[int, int]] = set()  # (chat id, message id)
         self.commands: list[dict] = []
         self._chats: dict[int, dict] = {}
         self._admin: dict[int, bool] = {}
@@ -761,6 +762,14 @@ class FakeTelegram:
         return self._render(msg)
 
     async def _m_deletemessage(self, params: dict, files: dict) -> bool:
+        """Bots may delete their own messages, and the user's messages in a private chat."""
+        chat = self._writable(params.get("chat_id"))
+        key = (chat["id"], params.get("message_id"))
+        user_message = self._raw.get(key)
+        if chat["type"] == "private" and user_message and "from" in user_message:
+            if user_message["from"]["id"] == chat["id"] and key not in self.deleted_user_messages:
+                self.deleted_user_messages.add(key)
+                return True
         self._find(params, "delete").deleted = True
         return True
 

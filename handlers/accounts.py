@@ -1,0 +1,191 @@
+"""/accounts: where approved posts go. Connect walks through one platform's credentials step by
+step; a message holding a secret is deleted as soon as it is read; credentials are checked with
+a cheap authenticated call before they are saved, encrypted. Disconnect deletes them."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import AccountAct, AccountCb, PlatformCb
+from bot.keyboards import accounts_keyboard, platforms_keyboard
+from bot.texts import Html, Texts
+from publishers.errors import PublishError
+from publishers.registry import PLATFORMS, Platform, PublisherFactory
+from storage import repositories as repo
+from storage.crypto import Vault
+from storage.models import Account
+
+log = logging.getLogger(__name__)
+
+SKIP = "-"
+
+
+class AccountStates(StatesGroup):
+    field = State()
+
+
+def _label(account: Account) -> str:
+    return account.title or account.handle
+
+
+async def _overview(session: AsyncSession, t: Texts) -> tuple[str, InlineKeyboardMarkup]:
+    accounts = await repo.all_accounts(session)
+    visible = [a for a in accounts if a.enabled or a.credentials or a.platform == "telegram"]
+    lines = [
+        t(
+            "acc.line_on" if a.enabled else "acc.line_off",
+            platform=PLATFORMS[a.platform].title if a.platform in PLATFORMS else a.platform,
+            target=_label(a),
+        )
+        for a in visible
+    ]
+    text = t("acc.list", lines=Html("\n".join(lines) or t("acc.none")))
+    markup = accounts_keyboard(t, [(a.id, _label(a), a.enabled) for a in visible])
+    return text, markup
+
+
+async def on_accounts(message: Message, session: AsyncSession, t: Texts, state: FSMContext) -> None:
+    await state.clear()
+    text, markup = await _overview(session, t)
+    await message.answer(text, reply_markup=markup)
+
+
+async def on_account_button(
+    query: CallbackQuery, callback_data: AccountCb, session: AsyncSession, t: Texts
+) -> None:
+    if callback_data.act is AccountAct.CONNECT:
+        await query.answer()
+        if isinstance(query.message, Message):
+            choices = [(p.key, p.title) for p in PLATFORMS.values()]
+            await query.message.answer(t("acc.pick"), reply_markup=platforms_keyboard(choices))
+        return
+    account = await session.get(Account, callback_data.id)
+    if account is None:
+        await query.answer(t.plain("post.gone"), show_alert=True)
+        return
+    if callback_data.act is AccountAct.DISCONNECT:
+        await repo.disconnect_account(session, account.id)
+        note = t.plain("acc.disconnected", target=_label(account))
+    else:
+        account.enabled = not account.enabled
+        key = "acc.enabled" if account.enabled else "acc.disabled"
+        note = t.plain(key, target=_label(account))
+    await session.commit()
+    await query.answer(note)
+    if isinstance(query.message, Message):
+        text, markup = await _overview(session, t)
+        await query.message.edit_text(text, reply_markup=markup)
+
+
+def _prompt(t: Texts, platform: Platform, step: int) -> str:
+    field = platform.fields[step]
+    text = t(
+        "acc.ask",
+        platform=platform.title,
+        step=step + 1,
+        steps=len(platform.fields),
+        what=t.plain(f"acc.field.{field.name}"),
+    )
+    if field.secret:
+        text += t("acc.ask.secret")
+    if field.optional:
+        text += t("acc.ask.optional")
+    return text
+
+
+async def on_platform(
+    query: CallbackQuery, callback_data: PlatformCb, t: Texts, state: FSMContext
+) -> None:
+    platform = PLATFORMS.get(callback_data.key)
+    if platform is None or not isinstance(query.message, Message):
+        await query.answer()
+        return
+    await query.answer()
+    await state.set_state(AccountStates.field)
+    await state.set_data({"platform": platform.key, "values": {}})
+    await query.message.answer(_prompt(t, platform, 0))
+
+
+async def on_field(
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    t: Texts,
+    state: FSMContext,
+    publishers: PublisherFactory,
+    vault: Vault,
+) -> None:
+    data = await state.get_data()
+    platform = PLATFORMS[data["platform"]]
+    values: dict[str, str] = dict(data["values"])
+    field = platform.fields[len(values)]
+    value = (message.text or "").strip()
+    if field.secret:
+        try:
+            await message.delete()
+        except TelegramAPIError:
+            await message.answer(t("acc.not_deleted"))
+    if field.optional and value == SKIP:
+        value = ""
+    elif field.url and not value.startswith(("https://", "http://")):
+        await message.answer(t("acc.bad_url"))
+        return
+    elif not value:
+        await message.answer(_prompt(t, platform, len(values)))
+        return
+    values[field.name] = value.rstrip("/") if field.url else value
+    if len(values) < len(platform.fields):
+        await state.update_data(values=values)
+        await message.answer(_prompt(t, platform, len(values)))
+        return
+    await state.clear()  # the secrets leave the FSM storage now, whatever happens next
+    await _connect(message, session, t, platform, values, publishers, vault)
+
+
+async def _connect(
+    message: Message,
+    session: AsyncSession,
+    t: Texts,
+    platform: Platform,
+    values: dict[str, str],
+    publishers: PublisherFactory,
+    vault: Vault,
+) -> None:
+    credentials = {k: v for k, v in values.items() if v and k != "channel"}
+    handle = values.get("channel") or values.get("handle") or platform.key
+    if platform.key == "telegram" and not handle.startswith(("@", "-")):
+        handle = "@" + handle
+    await message.answer(t("acc.checking", platform=platform.title))
+    try:
+        name = await publishers.for_credentials(platform.key, handle, credentials).verify()
+    except PublishError as exc:
+        await message.answer(t("acc.failed", platform=platform.title, reason=exc.reason))
+        return
+    target = handle if platform.key == "telegram" else name
+    await repo.save_account(
+        session,
+        platform.key,
+        target,
+        name,
+        vault.encrypt(credentials) if credentials else None,
+    )
+    await session.commit()
+    log.info("connected a %s account: %s", platform.key, target)
+    await message.answer(t("acc.connected", target=name))
+
+
+def router() -> Router:
+    r = Router(name="accounts")
+    r.message.register(on_accounts, Command("accounts"))
+    r.callback_query.register(on_account_button, AccountCb.filter())
+    r.callback_query.register(on_platform, PlatformCb.filter())
+    r.message.register(on_field, AccountStates.field, F.text)
+    return r

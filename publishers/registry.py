@@ -1,0 +1,121 @@
+"""The platforms Nexus can publish to: what credentials each needs and how to build its publisher.
+
+Adding a platform is one publisher module, one fake server, one contract test, and one entry
+here (see CONTRIBUTING in the README). Credentials arrive as a plain dict (the caller decrypts
+them); nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from publishers.base import Publisher
+from publishers.bluesky import BlueskyPublisher
+from publishers.mastodon import MastodonPublisher
+from publishers.telegram import TelegramPublisher
+from publishers.telegram_limits import TelegramLimits
+
+
+@dataclass(frozen=True)
+class Field:
+    """One credential the owner types when connecting an account."""
+
+    name: str
+    #: A secret is deleted from the chat as soon as it is read, and stored only encrypted.
+    secret: bool = False
+    #: For URLs: the value must start with http(s)://.
+    url: bool = False
+    #: The owner may skip it ("-"); the publisher then uses its default.
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every publisher may share: the HTTP client, and Telegram's bot token and limits."""
+
+    http: httpx.AsyncClient
+    telegram_token: str
+    telegram_api: str
+    telegram_limits: TelegramLimits
+
+
+Builder = Callable[[Context, str, dict[str, Any]], Publisher]
+
+
+class PublisherFactory(Protocol):
+    """Builds a publisher for credentials (e.g. to verify them before they are saved)."""
+
+    def for_credentials(
+        self, platform: str, handle: str, credentials: dict[str, Any]
+    ) -> Publisher: ...
+
+
+@dataclass(frozen=True)
+class Platform:
+    key: str
+    title: str
+    fields: tuple[Field, ...]
+    build: Builder
+
+
+def _telegram(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
+    return TelegramPublisher(
+        ctx.http,
+        token=ctx.telegram_token,
+        chat=handle,
+        base_url=ctx.telegram_api,
+        limits=ctx.telegram_limits,
+    )
+
+
+def _mastodon(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
+    return MastodonPublisher(
+        ctx.http, base_url=creds["instance"], access_token=creds["access_token"]
+    )
+
+
+def _bluesky(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
+    return BlueskyPublisher(
+        ctx.http,
+        service=creds.get("service") or "https://bsky.social",
+        handle=creds["handle"],
+        app_password=creds["app_password"],
+    )
+
+
+PLATFORMS: dict[str, Platform] = {
+    p.key: p
+    for p in (
+        Platform("telegram", "Telegram channel", (Field("channel"),), _telegram),
+        Platform(
+            "mastodon",
+            "Mastodon",
+            (Field("instance", url=True), Field("access_token", secret=True)),
+            _mastodon,
+        ),
+        Platform(
+            "bluesky",
+            "Bluesky",
+            (
+                Field("handle"),
+                Field("app_password", secret=True),
+                Field("service", url=True, optional=True),
+            ),
+            _bluesky,
+        ),
+    )
+}
+
+
+def build_publisher(
+    ctx: Context, platform: str, handle: str, credentials: dict[str, Any]
+) -> Publisher:
+    try:
+        spec = PLATFORMS[platform]
+    except KeyError:
+        raise LookupError(f"no publisher for platform {platform!r}") from None
+    return spec.build(ctx, handle, credentials)
