@@ -280,6 +280,34 @@ EN: dict[str, str] = {
     "acc.field.handle": "your handle, e.g. nexus.bsky.social",
     "acc.field.app_password": "an app password (Settings → Privacy and security → App passwords)",
     "acc.field.service": "your PDS address if you host one, e.g. https://pds.example.com",
+    "acc.field.api_key": (
+        "the app's API key (developer.x.com → your app → Keys and tokens; the app needs "
+        "Read and write permission)"
+    ),
+    "acc.field.api_secret": "the app's API key secret",
+    "acc.field.x.access_token": (
+        "your access token (Keys and tokens → Access token and secret → Generate)"
+    ),
+    "acc.field.access_token_secret": "the access token secret",
+    "acc.field.webhook_url": (
+        "the webhook URL (channel settings → Integrations → Webhooks → Copy webhook URL)"
+    ),
+    "acc.field.group_id": "the community's numeric id (vk.com/club123456 → 123456)",
+    "acc.field.vk.access_token": (
+        "a community access token with the wall and photos rights (community → Manage → "
+        "API usage → Create token)"
+    ),
+    "acc.field.author_urn": (
+        "who posts: urn:li:organization:123 for a page, or urn:li:person:… for you"
+    ),
+    "acc.field.linkedin.access_token": (
+        "an access token with w_member_social or w_organization_social"
+    ),
+    "acc.field.user_id": "your Threads user id (numbers only)",
+    "acc.field.threads.access_token": (
+        "a Threads access token with threads_basic and threads_content_publish"
+    ),
+    "acc.bad_number": "That should be a number. Send it again, or /cancel.",
     "acc.bad_url": "That is not an address starting with https://. Send it again, or /cancel.",
     "acc.not_deleted": "⚠️ I could not delete your message with the secret: delete it yourself.",
     "acc.checking": "🔎 Checking the credentials with {platform}…",
@@ -565,6 +593,34 @@ RU: dict[str, str] = {
     "acc.field.handle": "ваш хэндл, например nexus.bsky.social",
     "acc.field.app_password": "пароль приложения (Настройки → Приватность → Пароли приложений)",
     "acc.field.service": "адрес вашего PDS, если он свой, например https://pds.example.com",
+    "acc.field.api_key": (
+        "API key приложения (developer.x.com → ваше приложение → Keys and tokens; нужны "
+        "права Read and write)"
+    ),
+    "acc.field.api_secret": "API key secret приложения",
+    "acc.field.x.access_token": (
+        "ваш access token (Keys and tokens → Access token and secret → Generate)"
+    ),
+    "acc.field.access_token_secret": "access token secret",
+    "acc.field.webhook_url": (
+        "адрес вебхука (настройки канала → Интеграция → Вебхуки → Копировать URL вебхука)"
+    ),
+    "acc.field.group_id": "числовой id сообщества (vk.com/club123456 → 123456)",
+    "acc.field.vk.access_token": (
+        "ключ доступа сообщества с правами на стену и фото (Управление → Работа с API → "
+        "Создать ключ)"
+    ),
+    "acc.field.author_urn": (
+        "кто публикует: urn:li:organization:123 для страницы или urn:li:person:… для вас"
+    ),
+    "acc.field.linkedin.access_token": (
+        "токен доступа с w_member_social или w_organization_social"
+    ),
+    "acc.field.user_id": "ваш id пользователя Threads (только цифры)",
+    "acc.field.threads.access_token": (
+        "токен доступа Threads с threads_basic и threads_content_publish"
+    ),
+    "acc.bad_number": "Здесь нужно число. Пришлите ещё раз или /cancel.",
     "acc.bad_url": "Это не адрес, начинающийся с https://. Пришлите ещё раз или /cancel.",
     "acc.not_deleted": "⚠️ Не удалось удалить сообщение с секретом: удалите его сами.",
     "acc.checking": "🔎 Проверяю данные в {platform}…",
@@ -606,6 +662,9 @@ class Texts:
             for name, value in values.items()
         }
         return self._texts[key].format(**safe)
+
+    def has(self, key: str) -> bool:
+        return key in self._texts
 
     def plain(self, key: str, **values: object) -> str:
         """For plain-text places (buttons, alerts, command menus): nothing is escaped."""

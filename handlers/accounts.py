@@ -87,12 +87,13 @@ async def on_account_button(
 
 def _prompt(t: Texts, platform: Platform, step: int) -> str:
     field = platform.fields[step]
+    specific = f"acc.field.{platform.key}.{field.name}"
     text = t(
         "acc.ask",
         platform=platform.title,
         step=step + 1,
         steps=len(platform.fields),
-        what=t.plain(f"acc.field.{field.name}"),
+        what=t.plain(specific if t.has(specific) else f"acc.field.{field.name}"),
     )
     if field.secret:
         text += t("acc.ask.secret")
@@ -137,6 +138,9 @@ async def on_field(
         value = ""
     elif field.url and not value.startswith(("https://", "http://")):
         await message.answer(t("acc.bad_url"))
+        return
+    elif field.number and not (value.lstrip("-").isascii() and value.lstrip("-").isdigit()):
+        await message.answer(t("acc.bad_number"))
         return
     elif not value:
         await message.answer(_prompt(t, platform, len(values)))

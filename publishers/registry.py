@@ -15,9 +15,14 @@ import httpx
 
 from publishers.base import Publisher
 from publishers.bluesky import BlueskyPublisher
+from publishers.discord import DiscordWebhookPublisher
+from publishers.linkedin import LinkedInPublisher
 from publishers.mastodon import MastodonPublisher
 from publishers.telegram import TelegramPublisher
 from publishers.telegram_limits import TelegramLimits
+from publishers.threads import ThreadsPublisher
+from publishers.vk import VKPublisher
+from publishers.x import OAuth1UserAuth, XPublisher
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,8 @@ class Field:
     url: bool = False
     #: The owner may skip it ("-"); the publisher then uses its default.
     optional: bool = False
+    #: A numeric id (digits only).
+    number: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,36 @@ def _mastodon(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
     )
 
 
+def _x(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
+    auth = OAuth1UserAuth(
+        consumer_key=creds["api_key"],
+        consumer_secret=creds["api_secret"],
+        access_token=creds["access_token"],
+        access_token_secret=creds["access_token_secret"],
+    )
+    return XPublisher(ctx.http, auth=auth)
+
+
+def _discord(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
+    return DiscordWebhookPublisher(ctx.http, webhook_url=creds["webhook_url"])
+
+
+def _vk(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
+    return VKPublisher(
+        ctx.http, access_token=creds["access_token"], group_id=int(creds["group_id"])
+    )
+
+
+def _linkedin(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
+    return LinkedInPublisher(
+        ctx.http, access_token=creds["access_token"], author_urn=creds["author_urn"]
+    )
+
+
+def _threads(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
+    return ThreadsPublisher(ctx.http, access_token=creds["access_token"], user_id=creds["user_id"])
+
+
 def _bluesky(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
     return BlueskyPublisher(
         ctx.http,
@@ -106,6 +143,36 @@ PLATFORMS: dict[str, Platform] = {
                 Field("service", url=True, optional=True),
             ),
             _bluesky,
+        ),
+        Platform(
+            "x",
+            "X",
+            (
+                Field("api_key", secret=True),
+                Field("api_secret", secret=True),
+                Field("access_token", secret=True),
+                Field("access_token_secret", secret=True),
+            ),
+            _x,
+        ),
+        Platform("discord", "Discord", (Field("webhook_url", secret=True, url=True),), _discord),
+        Platform(
+            "vk",
+            "VK",
+            (Field("group_id", number=True), Field("access_token", secret=True)),
+            _vk,
+        ),
+        Platform(
+            "linkedin",
+            "LinkedIn",
+            (Field("author_urn"), Field("access_token", secret=True)),
+            _linkedin,
+        ),
+        Platform(
+            "threads",
+            "Threads",
+            (Field("user_id", number=True), Field("access_token", secret=True)),
+            _threads,
         ),
     )
 }

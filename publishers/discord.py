@@ -1,0 +1,255 @@
+"""Publish posts to a Discord channel through a webhook (raw httpx, no bot account).
+
+Posting: ``POST {webhook_url}?wait=true`` (JSON ``{"content", "allowed_mentions": {"parse":
+[]}}``; ``wait=true`` makes Discord answer with the created message). ``allowed_mentions``
+with an empty ``parse`` list means ``@everyone``, ``@here``, role and user mentions in AI text
+are shown but never ping anyone. No ``embeds`` are sent: Discord unfurls the first links in
+``content`` into preview embeds by itself.
+
+Length: 2000 characters (code points) per message; longer text goes out as consecutive
+messages, cut at whitespace (:func:`publishers.text.split_text`). Between parts, when Discord
+says the bucket is empty (``X-RateLimit-Remaining: 0``), the publisher waits
+``X-RateLimit-Reset-After`` seconds (at most ``max_bucket_wait``) instead of running into a 429.
+
+URL: ``https://discord.com/channels/{guild_id}/{channel_id}/{message_id}`` when the guild is
+known (from the message, or from the webhook after :meth:`verify`), else ``None``.
+
+Errors: 429 → :class:`RateLimited` after the body's ``retry_after`` (seconds, float), else
+``X-RateLimit-Reset-After``, else ``Retry-After``; 401 (invalid token) and 404 "Unknown
+Webhook" (code 10015: the webhook was deleted) → :class:`AuthExpired`; 400 and other 4xx →
+:class:`Permanent` with Discord's message; 5xx, timeouts, network errors → :class:`Transient`.
+The webhook URL holds its token: it never appears in a reason or repr. Mind that httpx logs
+request URLs at INFO level (logger ``httpx``): keep that logger at WARNING.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from publishers.base import PublishResult
+from publishers.errors import (
+    AuthExpired,
+    Permanent,
+    PublishError,
+    RateLimited,
+    TextTooLong,
+    Transient,
+)
+from publishers.text import split_text
+
+DISCORD_MESSAGE_LIMIT = 2000
+DEFAULT_RATE_LIMIT_WAIT = 5.0
+UNKNOWN_WEBHOOK = 10015
+UNKNOWN_MESSAGE = 10008
+_WEBHOOK_PATH_RE = re.compile(r"/webhooks/(\d+)/([A-Za-z0-9_.\-]+)/?$")
+
+
+def discord_length(text: str) -> int:
+    """Length as Discord counts ``content`` against 2000 (Unicode code points)."""
+    return len(text)
+
+
+class DiscordWebhookPublisher:
+    """Posts into the channel of the webhook at ``webhook_url``."""
+
+    platform = "discord"
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        webhook_url: str,
+        max_bucket_wait: float = 5.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        parts = urlsplit(webhook_url.strip())
+        match = _WEBHOOK_PATH_RE.search(parts.path)
+        if parts.scheme not in ("http", "https") or match is None:
+            raise ValueError(
+                "not a Discord webhook URL (expected https://discord.com/api/webhooks/<id>/<token>)"
+            )
+        self._client = client
+        self._url = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+        self.webhook_id = match.group(1)
+        self._token = match.group(2)
+        self._max_bucket_wait = max_bucket_wait
+        self._sleep = sleep
+        self.guild_id: str | None = None
+        self.channel_id: str | None = None
+        self.name = f"Discord webhook {self.webhook_id}"
+        """The webhook's name and channel once :meth:`verify` ran."""
+
+    def __repr__(self) -> str:  # the URL holds the token
+        return f"DiscordWebhookPublisher(webhook_id={self.webhook_id!r})"
+
+    # ------------------------------------------------------------------ protocol
+    def validate(self, text: str) -> list[str]:
+        if not text.strip():
+            return ["the post is empty"]
+        try:
+            self.split(text)
+        except TextTooLong as exc:
+            return [exc.reason]
+        return []
+
+    def split(self, text: str) -> list[str]:
+        return split_text(text, DISCORD_MESSAGE_LIMIT, discord_length)
+
+    async def publish(self, text: str, *, already_posted: Sequence[str] = ()) -> PublishResult:
+        """Send ``text`` as one message or several consecutive ones.
+
+        ``already_posted``: the ``posted_part_ids`` of a failed attempt with the same text;
+        only the rest is sent.
+        """
+        parts = self.split(text)
+        if not parts:
+            raise Permanent("the post is empty")
+        posted = [str(i) for i in already_posted]
+        if len(posted) > len(parts):
+            raise Permanent(
+                f"{len(posted)} parts were recorded as posted but the text now has only "
+                f"{len(parts)}: delete the posted messages and publish again"
+            )
+        first: dict[str, Any] | None = None
+        try:
+            for index in range(len(posted), len(parts)):
+                payload = {"content": parts[index], "allowed_mentions": {"parse": []}}
+                response = await self._request(
+                    "POST", self._url, params={"wait": "true"}, json=payload
+                )
+                message = self._result(response)
+                posted.append(str(message["id"]))
+                if index == 0:
+                    first = message
+                if index + 1 < len(parts):
+                    await self._respect_bucket(response)
+        except PublishError as exc:
+            if posted:
+                exc.posted_part_ids = tuple(posted)
+                exc.reason = (
+                    f"{exc.reason} ({len(posted)} of {len(parts)} parts were already posted; "
+                    f"a retry sends only the rest)"
+                )
+                exc.args = (exc.reason,)
+            raise
+        guild = (first or {}).get("guild_id") or self.guild_id
+        channel = (first or {}).get("channel_id") or self.channel_id
+        url = f"https://discord.com/channels/{guild}/{channel}/{posted[0]}"
+        return PublishResult(
+            external_id=posted[0],
+            url=url if guild and channel else None,
+            part_ids=tuple(posted),
+        )
+
+    async def delete(self, external_id: str) -> None:
+        """Delete one message the webhook sent; a message already gone is not an error."""
+        try:
+            self._result(await self._request("DELETE", f"{self._url}/messages/{external_id}"))
+        except _UnknownMessage:
+            return
+
+    async def verify(self) -> str:
+        """Check the webhook still exists; return ``'webhook "name" in channel <id>'``."""
+        webhook = self._result(await self._request("GET", self._url))
+        self.guild_id = str(webhook["guild_id"]) if webhook.get("guild_id") else None
+        self.channel_id = str(webhook["channel_id"]) if webhook.get("channel_id") else None
+        self.name = (
+            f'webhook "{webhook.get("name") or self.webhook_id}" in channel {self.channel_id}'
+        )
+        return self.name
+
+    # ------------------------------------------------------------------ helpers
+    async def _respect_bucket(self, response: httpx.Response) -> None:
+        if response.headers.get("X-RateLimit-Remaining") != "0":
+            return
+        try:
+            wait = float(response.headers.get("X-RateLimit-Reset-After") or 0)
+        except ValueError:
+            return
+        if wait > 0:
+            await self._sleep(min(wait, self._max_bucket_wait))
+
+    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return await self._client.request(method, url, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise Transient("Discord did not answer in time; will retry") from exc
+        except httpx.TransportError as exc:
+            raise Transient(
+                f"could not reach Discord (network error: {type(exc).__name__}); will retry"
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise Transient(f"the request to Discord failed ({type(exc).__name__})") from exc
+
+    def _result(self, response: httpx.Response) -> Any:
+        try:
+            body = response.json() if response.content else {}
+        except ValueError:
+            body = None
+        if response.is_success:
+            if body is None:
+                raise Transient(f"Discord sent an unreadable answer (HTTP {response.status_code})")
+            return body
+        raise self._error(response, body if isinstance(body, dict) else {})
+
+    def _error(self, response: httpx.Response, body: dict[str, Any]) -> PublishError:
+        status = response.status_code
+        code = body.get("code")
+        message = str(body.get("message") or f"HTTP {status}")
+        detail = _first_field_error(body.get("errors"))
+        if detail:
+            message = f"{message}: {detail}"
+        message = message.replace(self._token, "***")
+        if status == 429:
+            wait = _retry_after(body, response.headers)
+            scope = "all requests" if body.get("global") else "this webhook"
+            return RateLimited(
+                wait, f"Discord asked to wait {wait:g} seconds before posting ({scope})"
+            )
+        if status >= 500 or status == 408:
+            return Transient(f"Discord had a server error ({message}); will retry")
+        if status == 404 and code == UNKNOWN_MESSAGE:
+            return _UnknownMessage(f"Discord could not find the message: {message}")
+        if status == 404 or (status in (401, 403) and code != 50013):
+            return AuthExpired(
+                "the Discord webhook was deleted or its link is no longer valid: "
+                "create a new webhook and reconnect"
+            )
+        return Permanent(f"Discord refused the message: {message}")
+
+
+def _retry_after(body: dict[str, Any], headers: httpx.Headers) -> float:
+    for value in (
+        body.get("retry_after"),
+        headers.get("X-RateLimit-Reset-After"),
+        headers.get("Retry-After"),
+    ):
+        try:
+            if value is not None:
+                return max(float(value), 0.0)
+        except (TypeError, ValueError):
+            continue
+    return DEFAULT_RATE_LIMIT_WAIT
+
+
+def _first_field_error(errors: Any) -> str | None:
+    """The first ``_errors[].message`` in Discord's nested form-error tree."""
+    if not isinstance(errors, dict):
+        return None
+    found = errors.get("_errors")
+    if isinstance(found, list) and found and isinstance(found[0], dict):
+        return str(found[0].get("message") or "") or None
+    for value in errors.values():
+        if message := _first_field_error(value):
+            return message
+    return None
+
+
+class _UnknownMessage(Permanent):
+    """404 with code 10008: the message is gone (``delete`` ignores it)."""

@@ -1,0 +1,287 @@
+"""A loopback Discord webhook server for tests (the execute/get/delete endpoints a publisher uses).
+
+It serves, on 127.0.0.1 and a random port, one webhook at ``/api/webhooks/{id}/{token}``
+(``/api/v10/webhooks/...`` too):
+
+* ``POST`` executes it: JSON ``content`` / ``embeds`` / ``allowed_mentions``; 204 without
+  ``?wait=true``, the created message with it. It checks what Discord checks: content at most
+  2000 characters (50035 "Invalid Form Body" with the nested ``errors`` tree), not empty
+  (50006 "Cannot send an empty message"), ``allowed_mentions.parse`` values; it records whether
+  the message would ping (``mention_everyone``) the way Discord decides it.
+* ``GET`` returns the webhook object (name, channel, guild; the token too, as Discord does);
+* ``DELETE .../messages/{id}`` deletes a message the webhook sent (204; 10008 when unknown).
+
+A wrong token is 401 "Invalid Webhook Token" (50027); a deleted webhook (``delete_webhook()``)
+is 404 "Unknown Webhook" (10015). Every execute answers with Discord's rate-limit headers for a
+bucket of ``bucket_size`` messages. Tests inspect ``messages`` / ``calls``, inject trouble with
+``fail_next(status, body, headers)`` and slow answers with ``delay(seconds)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass
+class Message:
+    id: str
+    content: str
+    embeds: list[dict[str, Any]]
+    allowed_mentions: dict[str, Any] | None
+    mention_everyone: bool
+    deleted: bool = False
+
+
+@dataclass
+class _Failure:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+RATE_LIMITED = {"message": "You are being rate limited.", "retry_after": 1.5, "global": False}
+
+
+class FakeDiscord:
+    def __init__(
+        self,
+        *,
+        webhook_id: str = "1234567890123456789",
+        token: str = "dIsCoRd-WeBhOoK-sEcReT-tOkEn_0123456789",
+        name: str = "Nexus",
+        channel_id: str = "1100000000000000001",
+        guild_id: str | None = "1000000000000000001",
+        bucket_size: int = 5,
+    ) -> None:
+        self.webhook_id, self.token, self.name = webhook_id, token, name
+        self.channel_id, self.guild_id = channel_id, guild_id
+        self.guild_in_messages = True
+        """Whether created messages carry ``guild_id`` (``verify`` still learns it)."""
+        self.bucket_size = bucket_size
+        self.base_url = ""
+        self.calls: list[Call] = []
+        self.messages_by_id: dict[str, Message] = {}
+        self.deleted_webhook = False
+        self._ids = itertools.count(1_300_000_000_000_000_001)
+        self._executions = 0
+        self._failures: list[_Failure | None] = []
+        self._delay = 0.0
+        self._closed = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.base_url}/api/webhooks/{self.webhook_id}/{self.token}"
+
+    # ------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{path:.*}", self._handle)
+        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base_url = f"http://127.0.0.1:{port}"
+
+    async def close(self) -> None:
+        self._closed.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeDiscord:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------ scenario control
+    def fail_next(
+        self,
+        status: int,
+        body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        *,
+        times: int = 1,
+        after: int = 0,
+    ) -> None:
+        """Make ``times`` webhook requests fail after ``after`` succeed (Discord's error JSON
+        ``{"message", "code"}`` unless ``body`` is given)."""
+        failure = _Failure(
+            status, body or {"message": f"{status}: error", "code": 0}, headers or {}
+        )
+        self._failures.extend([None] * after)
+        self._failures.extend([failure] * times)
+
+    def rate_limit_next(self, retry_after: float = 1.5, *, after: int = 0) -> None:
+        """A 429 exactly as Discord sends it for a webhook bucket."""
+        self.fail_next(
+            429,
+            {**RATE_LIMITED, "retry_after": retry_after},
+            {
+                "Retry-After": str(int(retry_after) + 1),
+                "X-RateLimit-Limit": str(self.bucket_size),
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset-After": f"{retry_after:.3f}",
+                "X-RateLimit-Scope": "user",
+            },
+            after=after,
+        )
+
+    def delay(self, seconds: float) -> None:
+        self._delay = seconds
+
+    def delete_webhook(self) -> None:
+        self.deleted_webhook = True
+
+    # ------------------------------------------------------------ inspection
+    @property
+    def messages(self) -> list[Message]:
+        return [m for m in self.messages_by_id.values() if not m.deleted]
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    # ------------------------------------------------------------ plumbing
+    async def _handle(self, request: web.Request) -> web.Response:
+        body: dict[str, Any] = {}
+        raw = await request.read()
+        if raw:
+            try:
+                body = json.loads(raw)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                return web.json_response({"message": "400: Bad Request", "code": 0}, status=400)
+        self.calls.append(Call(request.method, request.path, dict(request.query), body))
+        if self._delay:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closed.wait(), self._delay)
+        if self._failures and (failure := self._failures.pop(0)):
+            return web.json_response(failure.body, status=failure.status, headers=failure.headers)
+        m = re.fullmatch(r"/api(?:/v\d+)?/webhooks/(\d+)/([^/]+)(?:/messages/(\d+))?", request.path)
+        if m is None:
+            return web.json_response({"message": "404: Not Found", "code": 0}, status=404)
+        webhook_id, token, message_id = m.groups()
+        if webhook_id != self.webhook_id or self.deleted_webhook:
+            return web.json_response({"message": "Unknown Webhook", "code": 10015}, status=404)
+        if token != self.token:
+            return web.json_response(
+                {"message": "Invalid Webhook Token", "code": 50027}, status=401
+            )
+        if message_id is not None:
+            return self._message(request.method, message_id)
+        if request.method == "GET":
+            return web.json_response(self._webhook_json())
+        if request.method == "POST":
+            return self._execute(body, request.query.get("wait") == "true")
+        return web.json_response({"message": "405: Method Not Allowed", "code": 0}, status=405)
+
+    def _message(self, method: str, message_id: str) -> web.Response:
+        message = self.messages_by_id.get(message_id)
+        if message is None or message.deleted:
+            return web.json_response({"message": "Unknown Message", "code": 10008}, status=404)
+        if method == "DELETE":
+            message.deleted = True
+            return web.Response(status=204)
+        if method == "GET":
+            return web.json_response(self._message_json(message))
+        return web.json_response({"message": "405: Method Not Allowed", "code": 0}, status=405)
+
+    def _execute(self, body: dict[str, Any], wait: bool) -> web.Response:
+        content = body.get("content")
+        embeds = body.get("embeds") or []
+        if content is not None and not isinstance(content, str):
+            return _form_error("content", "BASE_TYPE_BAD_STRING", "Must be a string.")
+        if content is not None and len(content) > 2000:
+            return _form_error(
+                "content", "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer in length."
+            )
+        if not (content or "").strip() and not embeds:
+            return web.json_response(
+                {"message": "Cannot send an empty message", "code": 50006}, status=400
+            )
+        allowed = body.get("allowed_mentions")
+        parse = ["everyone", "roles", "users"]
+        if allowed is not None:
+            parse = allowed.get("parse", [])
+            if not isinstance(parse, list) or any(
+                p not in ("everyone", "roles", "users") for p in parse
+            ):
+                return _form_error(
+                    "allowed_mentions",
+                    "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE",
+                    "Value must be one of {'everyone', 'roles', 'users'}.",
+                )
+        text = content or ""
+        everyone = "everyone" in parse and ("@everyone" in text or "@here" in text)
+        message = Message(str(next(self._ids)), text, list(embeds), allowed, everyone)
+        self.messages_by_id[message.id] = message
+        self._executions += 1
+        remaining = self.bucket_size - 1 - (self._executions - 1) % self.bucket_size
+        headers = {
+            "X-RateLimit-Bucket": "fake-bucket",
+            "X-RateLimit-Limit": str(self.bucket_size),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset-After": "0.800",
+        }
+        if not wait:
+            return web.Response(status=204, headers=headers)
+        return web.json_response(self._message_json(message), headers=headers)
+
+    def _message_json(self, message: Message) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": message.id,
+            "type": 0,
+            "content": message.content,
+            "channel_id": self.channel_id,
+            "author": {"id": self.webhook_id, "username": self.name, "bot": True},
+            "embeds": message.embeds,
+            "mentions": [],
+            "mention_roles": [],
+            "mention_everyone": message.mention_everyone,
+            "webhook_id": self.webhook_id,
+            "timestamp": "2026-11-22T09:00:00.000000+00:00",
+        }
+        if self.guild_id and self.guild_in_messages:
+            data["guild_id"] = self.guild_id
+        return data
+
+    def _webhook_json(self) -> dict[str, Any]:
+        return {
+            "type": 1,
+            "id": self.webhook_id,
+            "name": self.name,
+            "avatar": None,
+            "channel_id": self.channel_id,
+            "guild_id": self.guild_id,
+            "application_id": None,
+            "token": self.token,
+        }
+
+
+def _form_error(field_name: str, code: str, message: str) -> web.Response:
+    return web.json_response(
+        {
+            "message": "Invalid Form Body",
+            "code": 50035,
+            "errors": {field_name: {"_errors": [{"code": code, "message": message}]}},
+        },
+        status=400,
+    )
