@@ -15,10 +15,12 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.keys import open_vault, secret_values
 from bot.logs import configure_logging
 from bot.settings import ConfigError, Settings, load_settings
+from storage import repositories as repo
 from storage.crypto import (
     KEY_FILE_NAME,
     STAGED_KEY_FILE_NAME,
@@ -155,9 +157,24 @@ async def _check(settings: Settings) -> int:
         await step("telegram", telegram)
         await step("channel", channel)
         await step("ai", ai)
+        for account in await _connected_accounts(app.sessions, settings.channel):
+            publisher = app.publishers.for_account(account)
+            await step(f"{account.platform} {account.handle}", publisher.verify)
     finally:
         await app.aclose()
     return EXIT_FAILED if failures else EXIT_OK
+
+
+async def _connected_accounts(
+    sessions: async_sessionmaker[AsyncSession], channel: str | None
+) -> list[Account]:
+    """Enabled accounts other than NEXUS_CHANNEL (checked above); none before the first run."""
+    try:
+        async with sessions() as session:
+            accounts = await repo.enabled_accounts(session)
+    except SQLAlchemyError:
+        return []  # the database check above has already said what is wrong
+    return [a for a in accounts if not (a.platform == "telegram" and a.handle == channel)]
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -33,6 +33,7 @@ from storage.migrate import upgrade
 from storage.models import Account
 from tests.conftest import CHANNEL, OWNER
 from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.telegram import FakeTelegram
 
 REPO = Path(__file__).resolve().parents[1]
@@ -348,3 +349,38 @@ async def test_rotate_key(tmp_path: Path) -> None:
     for result in (by_file, by_env, typo):
         assert "Traceback" not in result.both
         assert "111:alpha-secret" not in result.both
+
+
+async def test_check_verifies_connected_accounts(tg: FakeTelegram, tmp_path: Path) -> None:
+    mastodon = FakeMastodon()
+    await mastodon.start()
+    try:
+        key = generate_key()
+        data_dir = tmp_path / "data"
+        engine = create_engine(sqlite_url(data_dir))
+        await upgrade(engine)
+        async with make_session_factory(engine)() as session:
+            for handle, token in (("@good@m", mastodon.token), ("@stale@m", "revoked")):
+                credentials = {"instance": mastodon.base_url, "access_token": token}
+                await repo.save_account(
+                    session, "mastodon", handle, handle, Vault(key).encrypt(credentials)
+                )
+            await session.commit()
+        await engine.dispose()
+
+        result = await nexus(
+            "check",
+            cwd=tmp_path,
+            TELEGRAM_BOT_TOKEN=tg.token,
+            TELEGRAM_API_SERVER=tg.base_url,
+            NEXUS_CHANNEL=CHANNEL,
+            NEXUS_DATA_DIR=str(data_dir),
+            NEXUS_SECRET_KEY=key,
+        )
+    finally:
+        await mastodon.close()
+    assert result.code == 1, result.both
+    lines = result.out.splitlines()
+    assert any(line.startswith("ok    mastodon @good@m") for line in lines), result.out
+    assert any(line.startswith("FAIL  mastodon @stale@m") for line in lines), result.out
+    assert "revoked" not in result.both and mastodon.token not in result.both
