@@ -19,7 +19,6 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.chat_action import ChatActionSender
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from ai.drafter import Drafter
 from ai.errors import AIError
@@ -36,6 +35,8 @@ from bot.keyboards import (
 )
 from bot.texts import Texts
 from handlers.previews import (
+    post_in,
+    remember_preview,
     send_new_preview,
     show,
     show_preview,
@@ -117,10 +118,7 @@ async def _draft(
             await source.reply(text, reply_markup=markup)
         return
     if progress is not None:
-        await repo.set_preview(session, post.id, progress.chat.id, progress.message_id)
-        await session.commit()
-        set_committed_value(post, "preview_chat_id", progress.chat.id)
-        set_committed_value(post, "preview_message_id", progress.message_id)
+        await remember_preview(session, post, progress.chat.id, progress.message_id)
     await show_preview(bot, session, t, post, chat_id=source.chat.id)
 
 
@@ -177,21 +175,6 @@ async def on_retry_draft(
 # --- buttons on a preview ------------------------------------------------------------------------
 
 
-async def _current_draft(
-    query: CallbackQuery, session: AsyncSession, t: Texts, post_id: int
-) -> Post | None:
-    """The post if it is still a draft; otherwise answer the tap with where it stands."""
-    post = await repo.get_post(session, post_id)
-    if post is None:
-        await query.answer(t.plain("draft.gone"), show_alert=True)
-        return None
-    if post.status != PostStatus.DRAFT:
-        status = views.status_name(t, post)
-        await query.answer(t.plain("draft.is", post_id=post.id, status=status), show_alert=True)
-        return None
-    return post
-
-
 async def on_draft_button(
     query: CallbackQuery,
     callback_data: DraftCb,
@@ -207,7 +190,7 @@ async def on_draft_button(
     if act is DraftAct.RESTORE:
         await _restore(query, bot, session, t, callback_data.post, chat_id)
         return
-    post = await _current_draft(query, session, t, callback_data.post)
+    post = await post_in(query, session, t, callback_data.post, PostStatus.DRAFT)
     if post is None:
         return
     if post.version != callback_data.v:
@@ -254,7 +237,7 @@ async def on_draft_button(
             await show_preview(bot, session, t, post, chat_id=chat_id)
         else:
             await session.rollback()
-            await _current_draft(query, session, t, post.id)
+            await post_in(query, session, t, post.id, PostStatus.DRAFT)
 
 
 async def _restore(
@@ -262,7 +245,7 @@ async def _restore(
 ) -> None:
     if not await repo.transition_post(session, post_id, [PostStatus.REJECTED], PostStatus.DRAFT):
         await session.rollback()
-        await _current_draft(query, session, t, post_id)
+        await post_in(query, session, t, post_id, PostStatus.DRAFT)
         return
     await session.commit()
     post = await repo.get_post(session, post_id)
@@ -288,7 +271,7 @@ async def _approve(
         await query.answer(t.plain("publish.no_targets"), show_alert=True)
         return
     if not scheduled:
-        await _current_draft(query, session, t, post.id)
+        await post_in(query, session, t, post.id, PostStatus.DRAFT)
         return
     await query.answer(t.plain("publish.publishing", post_id=post.id))
     await show(
@@ -381,7 +364,7 @@ async def on_regenerate(
     t: Texts,
     state: FSMContext,
 ) -> None:
-    post = await _current_draft(query, session, t, callback_data.post)
+    post = await post_in(query, session, t, callback_data.post, PostStatus.DRAFT)
     if post is None or not isinstance(query.message, Message):
         return
     chat_id = query.from_user.id
@@ -489,7 +472,7 @@ async def on_drafts_page(
 async def on_open_draft(
     query: CallbackQuery, callback_data: OpenDraftCb, bot: Bot, session: AsyncSession, t: Texts
 ) -> None:
-    post = await _current_draft(query, session, t, callback_data.post)
+    post = await post_in(query, session, t, callback_data.post, PostStatus.DRAFT)
     if post is None:
         return
     await query.answer()

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -61,11 +61,33 @@ async def show(
                 return
             log.info("preview of post %s could not be edited (%s); sending anew", post.id, exc)
     sent = await bot.send_message(chat_id, text, reply_markup=markup)
-    await repo.set_preview(session, post.id, sent.chat.id, sent.message_id)
+    await remember_preview(session, post, sent.chat.id, sent.message_id)
+
+
+async def remember_preview(
+    session: AsyncSession, post: Post, chat_id: int, message_id: int
+) -> None:
+    """Make (chat_id, message_id) the post's preview message, committed."""
+    await repo.set_preview(session, post.id, chat_id, message_id)
     await session.commit()
     # keep the loaded post in step without marking it dirty (no second UPDATE)
-    set_committed_value(post, "preview_chat_id", sent.chat.id)
-    set_committed_value(post, "preview_message_id", sent.message_id)
+    set_committed_value(post, "preview_chat_id", chat_id)
+    set_committed_value(post, "preview_message_id", message_id)
+
+
+async def post_in(
+    query: CallbackQuery, session: AsyncSession, t: Texts, post_id: int, *statuses: str
+) -> Post | None:
+    """The post if it is in one of `statuses`; otherwise the tap is answered with why not."""
+    post = await repo.get_post(session, post_id)
+    if post is None:
+        await query.answer(t.plain("post.gone"), show_alert=True)
+        return None
+    if post.status not in statuses:
+        status = views.status_name(t, post)
+        await query.answer(t.plain("draft.is", post_id=post.id, status=status), show_alert=True)
+        return None
+    return post
 
 
 async def show_preview(

@@ -19,6 +19,7 @@ from bot.callbacks import PostAct, PostCb, PubAct, PubCb, QueuePageCb, ScheduleC
 from bot.keyboards import queue_keyboard
 from bot.texts import Texts
 from handlers.previews import (
+    post_in,
     send_new_preview,
     show_preview,
     show_schedule_menu,
@@ -50,21 +51,6 @@ class ScheduleStates(StatesGroup):
 
 #: Words that stop a post repeating.
 NO_REPEAT = {"never", "none", "no", "off", "stop", "нет", "никогда", "не повторять"}
-
-
-async def _post_in(
-    query: CallbackQuery, session: AsyncSession, t: Texts, post_id: int, *statuses: str
-) -> Post | None:
-    """The post if it is in one of `statuses`; otherwise the tap is answered with why not."""
-    post = await repo.get_post(session, post_id)
-    if post is None:
-        await query.answer(t.plain("post.gone"), show_alert=True)
-        return None
-    if post.status not in statuses:
-        status = views.status_name(t, post)
-        await query.answer(t.plain("draft.is", post_id=post.id, status=status), show_alert=True)
-        return None
-    return post
 
 
 async def _set_time(
@@ -109,7 +95,7 @@ async def on_pick(
     tz: ZoneInfo,
     state: FSMContext,
 ) -> None:
-    post = await _post_in(
+    post = await post_in(
         query, session, t, callback_data.post, PostStatus.DRAFT, PostStatus.SCHEDULED
     )
     if post is None:
@@ -181,14 +167,14 @@ async def on_post_button(
         await _toggle_evergreen(query, bot, session, t, tz, post_id)
         return
     if act is PostAct.REPEAT:
-        if await _post_in(query, session, t, post_id, PostStatus.SCHEDULED) is not None:
+        if await post_in(query, session, t, post_id, PostStatus.SCHEDULED) is not None:
             await query.answer()
             await state.set_state(ScheduleStates.waiting_repeat)
             await state.update_data(post=post_id)
             await bot.send_message(chat_id, t("repeat.ask", post_id=post_id))
         return
     if act in (PostAct.OPEN, PostAct.PUBLISH_NOW, PostAct.SCHEDULE_MENU, PostAct.CANCEL):
-        post = await _post_in(query, session, t, post_id, PostStatus.SCHEDULED)
+        post = await post_in(query, session, t, post_id, PostStatus.SCHEDULED)
         if post is None:
             return
         await query.answer()
