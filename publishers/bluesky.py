@@ -40,15 +40,12 @@ Hangul syllable sequences and CR LF together.
 
 from __future__ import annotations
 
-import mimetypes
-import os
 import re
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -59,9 +56,12 @@ from publishers.errors import (
     Permanent,
     PublishError,
     RateLimited,
-    TextTooLong,
     Transient,
 )
+from publishers.http import json_result, send
+from publishers.media import MediaItem, load_media
+from publishers.media import sniff_image_type as sniff_image_type  # re-exported
+from publishers.parts import already_posted_parts, note_posted, validate_parts
 from publishers.text import split_text
 
 try:  # pragma: no cover - which branch runs depends on the environment
@@ -75,9 +75,6 @@ BLUESKY_IMAGE_MAX_BYTES = 1_000_000
 BLUESKY_MAX_IMAGES = 4
 POST_COLLECTION = "app.bsky.feed.post"
 DEFAULT_RATE_LIMIT_WAIT = 60.0
-
-MediaItem = bytes | str | os.PathLike[str]
-
 
 # ---------------------------------------------------------------- graphemes
 _GRAPHEME_RE = _regex.compile(r"\X") if _regex is not None else None
@@ -256,44 +253,6 @@ def build_facets(spans: Sequence[Span], dids: dict[str, str | None]) -> list[dic
     return facets
 
 
-# ---------------------------------------------------------------- media
-_MAGIC = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-)
-
-
-def sniff_image_type(data: bytes, name: str | None = None) -> str:
-    """The MIME type of an image from its first bytes (or its file name as a fallback)."""
-    for magic, mime in _MAGIC:
-        if data.startswith(magic):
-            return mime
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if name:
-        guessed, _ = mimetypes.guess_type(name)
-        if guessed:
-            return guessed
-    return "application/octet-stream"
-
-
-def load_media(item: MediaItem) -> tuple[bytes, str, str]:
-    """``(data, file name, mime type)`` for raw bytes or a file path."""
-    if isinstance(item, bytes | bytearray | memoryview):
-        data = bytes(item)
-        mime = sniff_image_type(data)
-        ext = mimetypes.guess_extension(mime) or ".bin"
-        return data, f"image{ext}", mime
-    path = Path(item)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise Permanent(f"can't read the image file {path.name}: {exc.strerror}") from exc
-    return data, path.name, sniff_image_type(data, path.name)
-
-
 # ---------------------------------------------------------------- the publisher
 def _rkey(uri: str) -> str:
     return uri.rstrip("/").rsplit("/", 1)[-1]
@@ -329,13 +288,7 @@ class BlueskyPublisher:
 
     # ------------------------------------------------------------------ protocol
     def validate(self, text: str) -> list[str]:
-        if not text.strip():
-            return ["the post is empty"]
-        try:
-            split_text(text, BLUESKY_GRAPHEME_LIMIT, post_measure)
-        except TextTooLong as exc:
-            return [exc.reason]
-        return []
+        return validate_parts(text, self.split)
 
     def split(self, text: str) -> list[str]:
         """The posts ``text`` becomes (one unless it is over the limit)."""
@@ -356,14 +309,7 @@ class BlueskyPublisher:
         gives the images' descriptions, in order (missing ones are empty).
         """
         parts = self.split(text)
-        if not parts:
-            raise Permanent("the post is empty")
-        posted = [str(i) for i in already_posted]
-        if len(posted) > len(parts):
-            raise Permanent(
-                f"{len(posted)} parts were recorded as posted but the text now has only "
-                f"{len(parts)}: delete the posted messages and publish again"
-            )
+        posted = already_posted_parts(parts, already_posted, "messages")
         images = [load_media(m) for m in media] if not posted else []
         if len(images) > BLUESKY_MAX_IMAGES:
             raise Permanent(
@@ -402,13 +348,7 @@ class BlueskyPublisher:
                     refs.append(ref)
                 refs[1:] = [ref]
         except PublishError as exc:
-            if posted:
-                exc.posted_part_ids = tuple(posted)
-                exc.reason = (
-                    f"{exc.reason} ({len(posted)} of {len(parts)} parts were already posted; "
-                    f"a retry sends only the rest)"
-                )
-                exc.args = (exc.reason,)
+            note_posted(exc, posted, len(parts))
             raise
         return PublishResult(
             external_id=posted[0], url=self.web_url(posted[0]), part_ids=tuple(posted)
@@ -557,25 +497,19 @@ class BlueskyPublisher:
         sent_headers = dict(headers or {})
         if token:
             sent_headers["Authorization"] = f"Bearer {token}"
-        try:
-            response = await self._client.request(
-                method, url, json=json, params=params, content=content, headers=sent_headers
-            )
-        except httpx.TimeoutException as exc:
-            raise Transient("Bluesky did not answer in time; will retry") from exc
-        except httpx.TransportError as exc:
-            raise Transient("could not reach Bluesky (network error); will retry") from exc
-        except httpx.HTTPError as exc:
-            raise Transient(f"the request to Bluesky failed ({type(exc).__name__})") from exc
-        try:
-            body = response.json() if response.content else {}
-        except ValueError:
-            body = None
-        if response.is_success:
-            if body is None:
-                raise Transient(f"Bluesky sent an unreadable answer (HTTP {response.status_code})")
-            return body
-        raise self._error(response, nsid, body if isinstance(body, dict) else {})
+        response = await send(
+            self._client,
+            method,
+            url,
+            platform="Bluesky",
+            json=json,
+            params=params,
+            content=content,
+            headers=sent_headers,
+        )
+        return json_result(
+            response, platform="Bluesky", error=lambda r, body: self._error(r, nsid, body)
+        )
 
     def _scrub(self, text: str) -> str:
         for secret in (self._password, self._access, self._refresh):

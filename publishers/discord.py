@@ -38,9 +38,10 @@ from publishers.errors import (
     Permanent,
     PublishError,
     RateLimited,
-    TextTooLong,
     Transient,
 )
+from publishers.http import json_result, send
+from publishers.parts import already_posted_parts, note_posted, validate_parts
 from publishers.text import split_text
 
 DISCORD_MESSAGE_LIMIT = 2000
@@ -90,13 +91,7 @@ class DiscordWebhookPublisher:
 
     # ------------------------------------------------------------------ protocol
     def validate(self, text: str) -> list[str]:
-        if not text.strip():
-            return ["the post is empty"]
-        try:
-            self.split(text)
-        except TextTooLong as exc:
-            return [exc.reason]
-        return []
+        return validate_parts(text, self.split)
 
     def split(self, text: str) -> list[str]:
         return split_text(text, DISCORD_MESSAGE_LIMIT, discord_length)
@@ -108,14 +103,7 @@ class DiscordWebhookPublisher:
         only the rest is sent.
         """
         parts = self.split(text)
-        if not parts:
-            raise Permanent("the post is empty")
-        posted = [str(i) for i in already_posted]
-        if len(posted) > len(parts):
-            raise Permanent(
-                f"{len(posted)} parts were recorded as posted but the text now has only "
-                f"{len(parts)}: delete the posted messages and publish again"
-            )
+        posted = already_posted_parts(parts, already_posted, "messages")
         first: dict[str, Any] | None = None
         try:
             for index in range(len(posted), len(parts)):
@@ -130,13 +118,7 @@ class DiscordWebhookPublisher:
                 if index + 1 < len(parts):
                     await self._respect_bucket(response)
         except PublishError as exc:
-            if posted:
-                exc.posted_part_ids = tuple(posted)
-                exc.reason = (
-                    f"{exc.reason} ({len(posted)} of {len(parts)} parts were already posted; "
-                    f"a retry sends only the rest)"
-                )
-                exc.args = (exc.reason,)
+            note_posted(exc, posted, len(parts))
             raise
         guild = (first or {}).get("guild_id") or self.guild_id
         channel = (first or {}).get("channel_id") or self.channel_id
@@ -176,27 +158,12 @@ class DiscordWebhookPublisher:
             await self._sleep(min(wait, self._max_bucket_wait))
 
     async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        try:
-            return await self._client.request(method, url, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise Transient("Discord did not answer in time; will retry") from exc
-        except httpx.TransportError as exc:
-            raise Transient(
-                f"could not reach Discord (network error: {type(exc).__name__}); will retry"
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise Transient(f"the request to Discord failed ({type(exc).__name__})") from exc
+        return await send(
+            self._client, method, url, platform="Discord", name_network_error=True, **kwargs
+        )
 
     def _result(self, response: httpx.Response) -> Any:
-        try:
-            body = response.json() if response.content else {}
-        except ValueError:
-            body = None
-        if response.is_success:
-            if body is None:
-                raise Transient(f"Discord sent an unreadable answer (HTTP {response.status_code})")
-            return body
-        raise self._error(response, body if isinstance(body, dict) else {})
+        return json_result(response, platform="Discord", error=self._error)
 
     def _error(self, response: httpx.Response, body: dict[str, Any]) -> PublishError:
         status = response.status_code

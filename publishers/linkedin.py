@@ -47,8 +47,9 @@ from urllib.parse import quote
 import httpx
 
 from publishers.base import PublishResult
-from publishers.bluesky import MediaItem, load_media
 from publishers.errors import AuthExpired, Permanent, PublishError, RateLimited, Transient
+from publishers.http import parse_json, send
+from publishers.media import MediaItem, load_media
 from publishers.text import BREAKABLE_SPACE
 
 LINKEDIN_TEXT_LIMIT = 3000
@@ -225,26 +226,16 @@ class LinkedInPublisher:
             **(headers or {}),
         }
         url = path if absolute else self._base_url + path
-        try:
-            response = await self._client.request(
-                method, url, json=json, content=content, headers=sent
-            )
-        except httpx.TimeoutException as exc:
-            raise Transient("LinkedIn did not answer in time; will retry") from exc
-        except httpx.TransportError as exc:
-            raise Transient("could not reach LinkedIn (network error); will retry") from exc
-        except httpx.HTTPError as exc:
-            raise Transient(f"the request to LinkedIn failed ({type(exc).__name__})") from exc
+        response = await send(
+            self._client, method, url, platform="LinkedIn", json=json, content=content, headers=sent
+        )
         if response.is_success:
             return response
         raise self._error(response)
 
     def _error(self, response: httpx.Response) -> PublishError:
         status = response.status_code
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
+        body = parse_json(response)
         message = str((body or {}).get("message") or f"HTTP {status}")
         if self._token:
             message = message.replace(self._token, "***")

@@ -42,15 +42,17 @@ from urllib.parse import urlsplit
 import httpx
 
 from publishers.base import PublishResult
-from publishers.bluesky import MediaItem, grapheme_len, load_media
+from publishers.bluesky import grapheme_len
 from publishers.errors import (
     AuthExpired,
     Permanent,
     PublishError,
     RateLimited,
-    TextTooLong,
     Transient,
 )
+from publishers.http import json_result, send
+from publishers.media import MediaItem, load_media
+from publishers.parts import already_posted_parts, note_posted, validate_parts
 from publishers.text import split_text
 
 MASTODON_DEFAULT_LIMIT = 500
@@ -147,13 +149,7 @@ class MastodonPublisher:
 
     # ------------------------------------------------------------------ protocol
     def validate(self, text: str) -> list[str]:
-        if not text.strip():
-            return ["the post is empty"]
-        try:
-            self.split(text)
-        except TextTooLong as exc:
-            return [exc.reason]
-        return []
+        return validate_parts(text, self.split)
 
     def measure(self, text: str) -> int:
         """Length of ``text`` as this instance counts it."""
@@ -193,14 +189,7 @@ class MastodonPublisher:
         """
         await self.max_characters()
         parts = self.split(text)
-        if not parts:
-            raise Permanent("the post is empty")
-        posted = [str(i) for i in already_posted]
-        if len(posted) > len(parts):
-            raise Permanent(
-                f"{len(posted)} parts were recorded as posted but the text now has only "
-                f"{len(parts)}: delete the posted statuses and publish again"
-            )
+        posted = already_posted_parts(parts, already_posted, "statuses")
         files = [load_media(m) for m in media] if not posted else []
         if len(files) > MASTODON_MAX_MEDIA:
             raise Permanent(
@@ -227,13 +216,7 @@ class MastodonPublisher:
                 if index == 0:
                     first_url = status.get("url") or status.get("uri")
         except PublishError as exc:
-            if posted:
-                exc.posted_part_ids = tuple(posted)
-                exc.reason = (
-                    f"{exc.reason} ({len(posted)} of {len(parts)} parts were already posted; "
-                    f"a retry sends only the rest)"
-                )
-                exc.args = (exc.reason,)
+            note_posted(exc, posted, len(parts))
             raise
         if first_url is None:
             first_url = await self._status_url(posted[0])
@@ -287,25 +270,17 @@ class MastodonPublisher:
         data: dict[str, str] | None = None,
     ) -> Any:
         sent = {"Authorization": f"Bearer {self._token}", **(headers or {})}
-        try:
-            response = await self._client.request(
-                method, self._base_url + path, json=json, headers=sent, files=files, data=data
-            )
-        except httpx.TimeoutException as exc:
-            raise Transient("Mastodon did not answer in time; will retry") from exc
-        except httpx.TransportError as exc:
-            raise Transient("could not reach Mastodon (network error); will retry") from exc
-        except httpx.HTTPError as exc:
-            raise Transient(f"the request to Mastodon failed ({type(exc).__name__})") from exc
-        try:
-            body = response.json() if response.content else {}
-        except ValueError:
-            body = None
-        if response.is_success:
-            if body is None:
-                raise Transient(f"Mastodon sent an unreadable answer (HTTP {response.status_code})")
-            return body
-        raise self._error(response, body if isinstance(body, dict) else {})
+        response = await send(
+            self._client,
+            method,
+            self._base_url + path,
+            platform="Mastodon",
+            json=json,
+            headers=sent,
+            files=files,
+            data=data,
+        )
+        return json_result(response, platform="Mastodon", error=self._error)
 
     def _error(self, response: httpx.Response, body: dict[str, Any]) -> PublishError:
         status = response.status_code

@@ -38,13 +38,18 @@ from publishers.errors import (
     Permanent,
     PublishError,
     RateLimited,
-    TextTooLong,
     Transient,
 )
+from publishers.http import send
+from publishers.parts import already_posted_parts, note_posted, validate_parts
 from publishers.telegram_limits import FloodWait, TelegramLimits
 from publishers.text import TELEGRAM_TEXT_LIMIT, escape_html, split_text, utf16_len
 
 _ADMIN_HINT = "add it as an administrator with the right to post"
+
+
+def _split(text: str) -> list[str]:
+    return split_text(text, TELEGRAM_TEXT_LIMIT, utf16_len)
 
 
 class TelegramPublisher:
@@ -77,13 +82,7 @@ class TelegramPublisher:
 
     # ------------------------------------------------------------------ protocol
     def validate(self, text: str) -> list[str]:
-        if not text.strip():
-            return ["the post is empty"]
-        try:
-            split_text(text, TELEGRAM_TEXT_LIMIT, utf16_len)
-        except TextTooLong as exc:
-            return [exc.reason]
-        return []
+        return validate_parts(text, _split)
 
     async def publish(self, text: str, *, already_posted: Sequence[str] = ()) -> PublishResult:
         """Send ``text`` as one message, or as several in order if it is too long.
@@ -91,15 +90,8 @@ class TelegramPublisher:
         ``already_posted``: the ``posted_part_ids`` of a failed earlier attempt with the *same*
         text; those parts are not sent again and their ids lead the result.
         """
-        parts = split_text(text, TELEGRAM_TEXT_LIMIT, utf16_len)
-        if not parts:
-            raise Permanent("the post is empty")
-        posted = [str(i) for i in already_posted]
-        if len(posted) > len(parts):
-            raise Permanent(
-                f"{len(posted)} parts were recorded as posted but the text now has only "
-                f"{len(parts)}: delete the posted messages and publish again"
-            )
+        parts = _split(text)
+        posted = already_posted_parts(parts, already_posted, "messages")
         for index in range(len(posted), len(parts)):
             payload: dict[str, Any] = {
                 "chat_id": self.chat,
@@ -111,13 +103,7 @@ class TelegramPublisher:
             try:
                 message = await self._send(payload)
             except PublishError as exc:
-                if posted:
-                    exc.posted_part_ids = tuple(posted)
-                    exc.reason = (
-                        f"{exc.reason} ({len(posted)} of {len(parts)} parts were already "
-                        f"posted; a retry sends only the rest)"
-                    )
-                    exc.args = (exc.reason,)
+                note_posted(exc, posted, len(parts))
                 raise
             posted.append(str(message["message_id"]))
         return PublishResult(
@@ -190,14 +176,7 @@ class TelegramPublisher:
 
     async def _call(self, method: str, payload: dict[str, Any]) -> Any:
         url = f"{self._base_url}/bot{self._token}/{method}"
-        try:
-            response = await self._client.post(url, json=payload)
-        except httpx.TimeoutException as exc:
-            raise Transient("Telegram did not answer in time; will retry") from exc
-        except httpx.TransportError as exc:
-            raise Transient("could not reach Telegram (network error); will retry") from exc
-        except httpx.HTTPError as exc:
-            raise Transient(f"the request to Telegram failed ({type(exc).__name__})") from exc
+        response = await send(self._client, "POST", url, platform="Telegram", json=payload)
         try:
             body = response.json()
         except ValueError as exc:

@@ -40,9 +40,10 @@ from publishers.errors import (
     Permanent,
     PublishError,
     RateLimited,
-    TextTooLong,
     Transient,
 )
+from publishers.http import parse_json, send
+from publishers.parts import already_posted_parts, note_posted, validate_parts
 from publishers.text import split_text
 
 THREADS_TEXT_LIMIT = 500
@@ -75,13 +76,7 @@ class ThreadsPublisher:
 
     # ------------------------------------------------------------------ protocol
     def validate(self, text: str) -> list[str]:
-        if not text.strip():
-            return ["the post is empty"]
-        try:
-            self.split(text)
-        except TextTooLong as exc:
-            return [exc.reason]
-        return []
+        return validate_parts(text, self.split)
 
     def split(self, text: str) -> list[str]:
         """The posts ``text`` becomes (a reply chain when over 500 characters)."""
@@ -94,14 +89,7 @@ class ThreadsPublisher:
         only the rest is posted, replying to the last of them.
         """
         parts = self.split(text)
-        if not parts:
-            raise Permanent("the post is empty")
-        posted = [str(i) for i in already_posted]
-        if len(posted) > len(parts):
-            raise Permanent(
-                f"{len(posted)} parts were recorded as posted but the text now has only "
-                f"{len(parts)}: delete the posted posts and publish again"
-            )
+        posted = already_posted_parts(parts, already_posted, "posts")
         try:
             for index in range(len(posted), len(parts)):
                 params = {"media_type": "TEXT", "text": parts[index]}
@@ -115,13 +103,7 @@ class ThreadsPublisher:
                 )
                 posted.append(str(published["id"]))
         except PublishError as exc:
-            if posted:
-                exc.posted_part_ids = tuple(posted)
-                exc.reason = (
-                    f"{exc.reason} ({len(posted)} of {len(parts)} parts were already posted; "
-                    f"a retry sends only the rest)"
-                )
-                exc.args = (exc.reason,)
+            note_posted(exc, posted, len(parts))
             raise
         return PublishResult(
             external_id=posted[0], url=await self.permalink(posted[0]), part_ids=tuple(posted)
@@ -152,21 +134,11 @@ class ThreadsPublisher:
     async def _call(self, method: str, path: str, params: dict[str, str]) -> Any:
         sent = {**params, "access_token": self._token}
         url = self._base_url + path
-        try:
-            if method == "POST":
-                response = await self._client.post(url, data=sent)
-            else:
-                response = await self._client.request(method, url, params=sent)
-        except httpx.TimeoutException as exc:
-            raise Transient("Threads did not answer in time; will retry") from exc
-        except httpx.TransportError as exc:
-            raise Transient("could not reach Threads (network error); will retry") from exc
-        except httpx.HTTPError as exc:
-            raise Transient(f"the request to Threads failed ({type(exc).__name__})") from exc
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
+        if method == "POST":
+            response = await send(self._client, method, url, platform="Threads", data=sent)
+        else:
+            response = await send(self._client, method, url, platform="Threads", params=sent)
+        body = parse_json(response)
         if response.is_success and isinstance(body, dict) and "error" not in body:
             return body
         error = body.get("error") if isinstance(body, dict) else None

@@ -54,15 +54,16 @@ from typing import Any
 import httpx
 
 from publishers.base import PublishResult
-from publishers.bluesky import MediaItem, load_media
 from publishers.errors import (
     AuthExpired,
     Permanent,
     PublishError,
     RateLimited,
-    TextTooLong,
     Transient,
 )
+from publishers.http import parse_json, send
+from publishers.media import MediaItem, load_media
+from publishers.parts import already_posted_parts, note_posted, validate_parts
 from publishers.text import split_text
 
 VK_MESSAGE_LIMIT = 16384
@@ -110,13 +111,7 @@ class VKPublisher:
 
     # ------------------------------------------------------------------ protocol
     def validate(self, text: str) -> list[str]:
-        if not text.strip():
-            return ["the post is empty"]
-        try:
-            self.split(text)
-        except TextTooLong as exc:
-            return [exc.reason]
-        return []
+        return validate_parts(text, self.split)
 
     def split(self, text: str) -> list[str]:
         """The wall posts ``text`` becomes (one unless it is over 16384 characters)."""
@@ -140,14 +135,7 @@ class VKPublisher:
         mixed into every post's ``guid``, so deliberate repeats of one text are told apart.
         """
         parts = self.split(text)
-        if not parts:
-            raise Permanent("the post is empty")
-        posted = [str(i) for i in already_posted]
-        if len(posted) > len(parts):
-            raise Permanent(
-                f"{len(posted)} parts were recorded as posted but the text now has only "
-                f"{len(parts)}: delete the posted wall posts and publish again"
-            )
+        posted = already_posted_parts(parts, already_posted, "wall posts")
         files = [load_media(m) for m in media] if not posted else []
         if len(files) > VK_MAX_ATTACHMENTS:
             raise Permanent(
@@ -170,13 +158,7 @@ class VKPublisher:
                 answer = await self._call("wall.post", params)
                 posted.append(str(answer["post_id"]))
         except PublishError as exc:
-            if posted:
-                exc.posted_part_ids = tuple(posted)
-                exc.reason = (
-                    f"{exc.reason} ({len(posted)} of {len(parts)} parts were already posted; "
-                    f"a retry sends only the rest)"
-                )
-                exc.args = (exc.reason,)
+            note_posted(exc, posted, len(parts))
             raise
         return PublishResult(
             external_id=posted[0], url=self.post_url(posted[0]), part_ids=tuple(posted)
@@ -212,10 +194,7 @@ class VKPublisher:
             raise Transient("could not upload the photo to VK (network error); will retry") from exc
         if response.status_code >= 500:
             raise Transient(f"VK's photo upload server failed (HTTP {response.status_code})")
-        try:
-            uploaded = response.json()
-        except ValueError:
-            uploaded = None
+        uploaded = parse_json(response)
         if not isinstance(uploaded, dict) or "error" in uploaded:
             raise Permanent(f"VK did not accept the photo {name}")
         photo = str(uploaded.get("photo") or "")
@@ -242,20 +221,12 @@ class VKPublisher:
     async def _call(self, method: str, params: dict[str, Any]) -> Any:
         form = {k: str(v) for k, v in params.items() if v is not None}
         form.update(access_token=self._token, v=self.api_version)
-        try:
-            response = await self._client.post(f"{self._base_url}/{method}", data=form)
-        except httpx.TimeoutException as exc:
-            raise Transient("VK did not answer in time; will retry") from exc
-        except httpx.TransportError as exc:
-            raise Transient("could not reach VK (network error); will retry") from exc
-        except httpx.HTTPError as exc:
-            raise Transient(f"the request to VK failed ({type(exc).__name__})") from exc
+        response = await send(
+            self._client, "POST", f"{self._base_url}/{method}", platform="VK", data=form
+        )
         if response.status_code >= 500:
             raise Transient(f"VK had a server error (HTTP {response.status_code}); will retry")
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
+        body = parse_json(response)
         if not isinstance(body, dict):
             raise Transient(f"VK sent an unreadable answer (HTTP {response.status_code})")
         if isinstance(body.get("error"), dict):

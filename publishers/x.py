@@ -53,15 +53,16 @@ import httpx
 import regex
 
 from publishers.base import PublishResult
-from publishers.bluesky import MediaItem, load_media
 from publishers.errors import (
     AuthExpired,
     Permanent,
     PublishError,
     RateLimited,
-    TextTooLong,
     Transient,
 )
+from publishers.http import json_result, send
+from publishers.media import MediaItem, load_media
+from publishers.parts import already_posted_parts, note_posted, validate_parts
 from publishers.text import split_text
 
 X_WEIGHTED_LIMIT = 280
@@ -264,13 +265,7 @@ class XPublisher:
 
     # ------------------------------------------------------------------ protocol
     def validate(self, text: str) -> list[str]:
-        if not text.strip():
-            return ["the post is empty"]
-        try:
-            split_for_x(text)
-        except TextTooLong as exc:
-            return [exc.reason]
-        return []
+        return validate_parts(text, split_for_x)
 
     def split(self, text: str) -> list[str]:
         return split_for_x(text)
@@ -289,14 +284,7 @@ class XPublisher:
         not uploaded again: they went with the first part).
         """
         parts = self.split(text)
-        if not parts:
-            raise Permanent("the post is empty")
-        posted = [str(i) for i in already_posted]
-        if len(posted) > len(parts):
-            raise Permanent(
-                f"{len(posted)} parts were recorded as posted but the text now has only "
-                f"{len(parts)}: delete the posted posts and publish again"
-            )
+        posted = already_posted_parts(parts, already_posted, "posts")
         files = [load_media(m) for m in media] if not posted else []
         self._check_images(files)
         try:
@@ -310,13 +298,7 @@ class XPublisher:
                 body = await self._call("POST", self._base_url + "/2/tweets", json=payload)
                 posted.append(str(_data(body)["id"]))
         except PublishError as exc:
-            if posted:
-                exc.posted_part_ids = tuple(posted)
-                exc.reason = (
-                    f"{exc.reason} ({len(posted)} of {len(parts)} parts were already posted; "
-                    f"a retry sends only the rest)"
-                )
-                exc.args = (exc.reason,)
+            note_posted(exc, posted, len(parts))
             raise
         return PublishResult(
             external_id=posted[0], url=self.post_url(posted[0]), part_ids=tuple(posted)
@@ -393,14 +375,7 @@ class XPublisher:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        try:
-            return await self._client.request(method, url, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise Transient("X did not answer in time; will retry") from exc
-        except httpx.TransportError as exc:
-            raise Transient("could not reach X (network error); will retry") from exc
-        except httpx.HTTPError as exc:
-            raise Transient(f"the request to X failed ({type(exc).__name__})") from exc
+        return await send(self._client, method, url, platform="X", **kwargs)
 
     async def _refresh(self, stale: OAuth2UserAuth) -> None:
         """Swap the refresh token for new tokens (once, even when several calls got a 401)."""
@@ -448,15 +423,7 @@ class XPublisher:
                     await outcome
 
     def _result(self, response: httpx.Response) -> Any:
-        try:
-            body = response.json() if response.content else {}
-        except ValueError:
-            body = None
-        if response.is_success:
-            if body is None:
-                raise Transient(f"X sent an unreadable answer (HTTP {response.status_code})")
-            return body
-        raise self._error(response, body if isinstance(body, dict) else {})
+        return json_result(response, platform="X", error=self._error)
 
     def _secrets(self) -> list[str]:
         auth = self._auth

@@ -1,0 +1,44 @@
+"""Split posts: what every publisher does around sending a text as several parts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from publishers.errors import Permanent, PublishError, TextTooLong
+
+
+def validate_parts(text: str, split: Callable[[str], list[str]]) -> list[str]:
+    """``validate`` for a publisher that splits with ``split``: the problems in plain words."""
+    if not text.strip():
+        return ["the post is empty"]
+    try:
+        split(text)
+    except TextTooLong as exc:
+        return [exc.reason]
+    return []
+
+
+def already_posted_parts(
+    parts: Sequence[str], already_posted: Sequence[str], noun: str
+) -> list[str]:
+    """The ids of the parts already out, checked against ``parts`` (``noun``: "messages")."""
+    if not parts:
+        raise Permanent("the post is empty")
+    posted = [str(i) for i in already_posted]
+    if len(posted) > len(parts):
+        raise Permanent(
+            f"{len(posted)} parts were recorded as posted but the text now has only "
+            f"{len(parts)}: delete the posted {noun} and publish again"
+        )
+    return posted
+
+
+def note_posted(exc: PublishError, posted: Sequence[str], total: int) -> None:
+    """Record on ``exc`` the parts that went out before it, and say so in its reason."""
+    if posted:
+        exc.posted_part_ids = tuple(posted)
+        exc.reason = (
+            f"{exc.reason} ({len(posted)} of {total} parts were already posted; "
+            f"a retry sends only the rest)"
+        )
+        exc.args = (exc.reason,)
