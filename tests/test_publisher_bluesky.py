@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -32,6 +31,7 @@ from publishers.errors import (
 )
 from publishers.mastodon import mastodon_length
 from publishers.text import BREAKABLE_SPACE, split_text
+from tests.fakes import fixtures
 from tests.fakes.bluesky import FakeBluesky
 
 NOW = 1_795_000_000.0
@@ -39,17 +39,8 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 FAST = settings(max_examples=60, deadline=None)
 
 
-@pytest.fixture
-async def sky() -> AsyncIterator[FakeBluesky]:
-    async with FakeBluesky() as fake:
-        fake.add_account("alice.example.com", "did:plc:alice")
-        yield fake
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=2.0) as c:
-        yield c
+sky = fixtures.serve(FakeBluesky, lambda f: f.add_account("alice.example.com", "did:plc:alice"))
+client = fixtures.client
 
 
 @pytest.fixture

@@ -2,40 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
 from publishers.base import Publisher, PublishResult
 from publishers.discord import DiscordWebhookPublisher
 from publishers.errors import AuthExpired, Permanent, PublishError, RateLimited, Transient
+from tests.fakes import fixtures
 from tests.fakes.discord import FakeDiscord
+from tests.fakes.fixtures import Sleeps
 
-
-@pytest.fixture
-async def discord() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=2.0) as c:
-        yield c
-
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
+discord = fixtures.serve(FakeDiscord)
+client = fixtures.client
+sleeps = fixtures.sleeps
 
 
 @pytest.fixture

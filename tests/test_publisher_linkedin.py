@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -20,22 +19,15 @@ from publishers.linkedin import (
     escape_little_text,
 )
 from publishers.text import BREAKABLE_SPACE
+from tests.fakes import fixtures
 from tests.fakes.linkedin import FakeLinkedIn, render_little_text
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x01" * 64
 
 
-@pytest.fixture
-async def li() -> AsyncIterator[FakeLinkedIn]:
-    async with FakeLinkedIn() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=2.0) as c:
-        yield c
+li = fixtures.serve(FakeLinkedIn)
+client = fixtures.client
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,35 +11,17 @@ import pytest
 from publishers.base import Publisher, PublishResult
 from publishers.errors import AuthExpired, Permanent, PublishError, RateLimited, Transient
 from publishers.mastodon import MastodonPublisher, make_idempotency_key, mastodon_length
+from tests.fakes import fixtures
+from tests.fakes.fixtures import Sleeps
 from tests.fakes.mastodon import FakeMastodon, countable_length
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC).timestamp()
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
-@pytest.fixture
-async def masto() -> AsyncIterator[FakeMastodon]:
-    async with FakeMastodon() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=2.0) as c:
-        yield c
-
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
+masto = fixtures.serve(FakeMastodon)
+client = fixtures.client
+sleeps = fixtures.sleeps
 
 
 @pytest.fixture

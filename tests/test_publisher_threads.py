@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 from hypothesis import given, settings
@@ -12,21 +10,14 @@ from hypothesis import strategies as st
 from publishers.base import Publisher, PublishResult
 from publishers.errors import AuthExpired, Permanent, PublishError, RateLimited, Transient
 from publishers.threads import THREADS_TEXT_LIMIT, ThreadsPublisher
+from tests.fakes import fixtures
 from tests.fakes.threads import FakeThreads
 
 OFFLINE = ThreadsPublisher(httpx.AsyncClient(), access_token="unused", user_id="1")  # split only
 
 
-@pytest.fixture
-async def th() -> AsyncIterator[FakeThreads]:
-    async with FakeThreads() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=2.0) as c:
-        yield c
+th = fixtures.serve(FakeThreads)
+client = fixtures.client
 
 
 @pytest.fixture

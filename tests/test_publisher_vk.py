@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -13,6 +12,7 @@ from hypothesis import strategies as st
 from publishers.base import Publisher, PublishResult
 from publishers.errors import AuthExpired, Permanent, PublishError, RateLimited, Transient
 from publishers.vk import VK_CAPTCHA_REASON, VK_MESSAGE_LIMIT, VKPublisher, make_guid
+from tests.fakes import fixtures
 from tests.fakes.vk import FakeVK
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -20,16 +20,8 @@ JPEG = b"\xff\xd8\xff\xe0" + b"\x01" * 64
 OFFLINE = VKPublisher(httpx.AsyncClient(), access_token="unused", group_id=1)  # split only
 
 
-@pytest.fixture
-async def vk() -> AsyncIterator[FakeVK]:
-    async with FakeVK() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=2.0) as c:
-        yield c
+vk = fixtures.serve(FakeVK)
+client = fixtures.client
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from publishers.x import (
     split_for_x,
     x_weighted_length,
 )
+from tests.fakes import fixtures
 from tests.fakes.x import FakeX, weighted_length
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC).timestamp()
@@ -37,16 +37,8 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 
 
-@pytest.fixture
-async def x() -> AsyncIterator[FakeX]:
-    async with FakeX() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=2.0) as c:
-        yield c
+x = fixtures.serve(FakeX)
+client = fixtures.client
 
 
 class Tokens:

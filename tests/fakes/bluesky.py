@@ -20,17 +20,17 @@ headers)`` and slow answers with ``delay(nsid, seconds)``.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import itertools
 import json
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.loopback import HttpFailure, LoopbackServer
 
 try:
     import regex
@@ -92,14 +92,11 @@ class Blob:
     owner: str
 
 
-@dataclass
-class _Failure:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
+class FakeBluesky(LoopbackServer):
+    client_max_size = 20 * 1024 * 1024
+    route = "/xrpc/{nsid}"
+    calls: list[Call]
 
-
-class FakeBluesky:
     def __init__(
         self,
         *,
@@ -107,9 +104,8 @@ class FakeBluesky:
         app_password: str = "abcd-efgh-ijkl-mnop",
         did: str = "did:plc:nexus0000000000000000000",
     ) -> None:
+        super().__init__()
         self.handle, self.app_password, self.did = handle, app_password, did
-        self.base_url = ""
-        self.calls: list[Call] = []
         self.records: dict[str, Record] = {}  # uri -> record
         self.blobs: dict[str, Blob] = {}
         self.upload_limit = 5_000_000  # the PDS's own blob size limit
@@ -117,34 +113,6 @@ class FakeBluesky:
         self._access: dict[str, tuple[str, bool]] = {}  # token -> (did, expired)
         self._refresh: dict[str, str] = {}  # token -> did
         self._tids = itertools.count(3_000_000_000)
-        self._failures: dict[str, list[_Failure | None]] = {}
-        self._delays: dict[str, float] = {}
-        self._closed = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-
-    # ------------------------------------------------------------ lifecycle
-    async def start(self) -> None:
-        app = web.Application(client_max_size=20 * 1024 * 1024)
-        app.router.add_route("*", "/xrpc/{nsid}", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}"
-
-    async def close(self) -> None:
-        self._closed.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeBluesky:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     # ------------------------------------------------------------ scenario control
     def add_account(self, handle: str, did: str | None = None) -> str:
@@ -179,13 +147,8 @@ class FakeBluesky:
     ) -> None:
         """Make ``times`` calls of ``nsid`` fail with this answer, after ``after`` succeed."""
         body = body or {"error": "InternalServerError", "message": "Internal Server Error"}
-        queue = self._failures.setdefault(nsid, [])
-        queue.extend([None] * after)
-        queue.extend([_Failure(status, body, headers or {})] * times)
-
-    def delay(self, nsid: str, seconds: float) -> None:
-        """Make every call of ``nsid`` wait ``seconds`` before answering (0 removes it)."""
-        self._delays[nsid] = seconds
+        failure = HttpFailure(status, body, headers or {})
+        self._queue_failure(nsid, failure, times=times, after=after)
 
     # ------------------------------------------------------------ inspection
     @property
@@ -207,11 +170,8 @@ class FakeBluesky:
             except ValueError:
                 return self._json({"error": "InvalidRequest", "message": "bad JSON"}, 400)
         self.calls.append(Call(nsid, params, dict(request.headers)))
-        if seconds := self._delays.get(nsid):
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closed.wait(), seconds)
-        if (queue := self._failures.get(nsid)) and (failure := queue.pop(0)):
-            return self._json(failure.body, failure.status, failure.headers)
+        if failure := await self._checkpoint(nsid):
+            return failure.response()
         handler = getattr(self, "_x_" + nsid.replace(".", "_"), None)
         if handler is None:
             return self._json({"error": "MethodNotImplemented", "message": nsid}, 501)

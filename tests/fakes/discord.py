@@ -19,15 +19,15 @@ bucket of ``bucket_size`` messages. Tests inspect ``messages`` / ``calls``, inje
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import itertools
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.loopback import HttpFailure, LoopbackServer
 
 
 @dataclass
@@ -48,17 +48,12 @@ class Message:
     deleted: bool = False
 
 
-@dataclass
-class _Failure:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
-
-
 RATE_LIMITED = {"message": "You are being rate limited.", "retry_after": 1.5, "global": False}
 
 
-class FakeDiscord:
+class FakeDiscord(LoopbackServer):
+    calls: list[Call]
+
     def __init__(
         self,
         *,
@@ -69,49 +64,20 @@ class FakeDiscord:
         guild_id: str | None = "1000000000000000001",
         bucket_size: int = 5,
     ) -> None:
+        super().__init__()
         self.webhook_id, self.token, self.name = webhook_id, token, name
         self.channel_id, self.guild_id = channel_id, guild_id
         self.guild_in_messages = True
         """Whether created messages carry ``guild_id`` (``verify`` still learns it)."""
         self.bucket_size = bucket_size
-        self.base_url = ""
-        self.calls: list[Call] = []
         self.messages_by_id: dict[str, Message] = {}
         self.deleted_webhook = False
         self._ids = itertools.count(1_300_000_000_000_000_001)
         self._executions = 0
-        self._failures: list[_Failure | None] = []
-        self._delay = 0.0
-        self._closed = asyncio.Event()
-        self._runner: web.AppRunner | None = None
 
     @property
     def webhook_url(self) -> str:
         return f"{self.base_url}/api/webhooks/{self.webhook_id}/{self.token}"
-
-    # ------------------------------------------------------------ lifecycle
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{path:.*}", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}"
-
-    async def close(self) -> None:
-        self._closed.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeDiscord:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     # ------------------------------------------------------------ scenario control
     def fail_next(
@@ -125,11 +91,10 @@ class FakeDiscord:
     ) -> None:
         """Make ``times`` webhook requests fail after ``after`` succeed (Discord's error JSON
         ``{"message", "code"}`` unless ``body`` is given)."""
-        failure = _Failure(
+        failure = HttpFailure(
             status, body or {"message": f"{status}: error", "code": 0}, headers or {}
         )
-        self._failures.extend([None] * after)
-        self._failures.extend([failure] * times)
+        self._queue_failure(None, failure, times=times, after=after)
 
     def rate_limit_next(self, retry_after: float = 1.5, *, after: int = 0) -> None:
         """A 429 exactly as Discord sends it for a webhook bucket."""
@@ -146,8 +111,8 @@ class FakeDiscord:
             after=after,
         )
 
-    def delay(self, seconds: float) -> None:
-        self._delay = seconds
+    def delay(self, seconds: float) -> None:  # type: ignore[override]  # one webhook: no key
+        super().delay(None, seconds)
 
     def delete_webhook(self) -> None:
         self.deleted_webhook = True
@@ -170,11 +135,8 @@ class FakeDiscord:
             except (json.JSONDecodeError, UnicodeDecodeError):
                 return web.json_response({"message": "400: Bad Request", "code": 0}, status=400)
         self.calls.append(Call(request.method, request.path, dict(request.query), body))
-        if self._delay:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closed.wait(), self._delay)
-        if self._failures and (failure := self._failures.pop(0)):
-            return web.json_response(failure.body, status=failure.status, headers=failure.headers)
+        if failure := await self._checkpoint(None):
+            return failure.response()
         m = re.fullmatch(r"/api(?:/v\d+)?/webhooks/(\d+)/([^/]+)(?:/messages/(\d+))?", request.path)
         if m is None:
             return web.json_response({"message": "404: Not Found", "code": 0}, status=404)

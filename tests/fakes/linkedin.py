@@ -25,8 +25,6 @@ headers)`` and slow answers with ``delay(path, seconds)``.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import itertools
 import json
 import re
@@ -35,6 +33,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import web
+
+from tests.fakes.loopback import LoopbackServer
 
 RESERVED = "\\|{}@[]()<>#*_~"
 KNOWN_VERSIONS = {"202405", "202406", "202409", "202410", "202411", "202501", "202504"}
@@ -93,7 +93,10 @@ class _Failure:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class FakeLinkedIn:
+class FakeLinkedIn(LoopbackServer):
+    client_max_size = 50 * 1024 * 1024
+    calls: list[Call]
+
     def __init__(
         self,
         *,
@@ -103,20 +106,15 @@ class FakeLinkedIn:
         organization_id: str = "104210001",
         organization_name: str = "Nexus Labs",
     ) -> None:
+        super().__init__()
         self.token = token
         self.person_id = person_id
         self.person_name = person_name
         self.organization_id = organization_id
         self.organization_name = organization_name
-        self.base_url = ""
-        self.calls: list[Call] = []
         self.all_posts: dict[str, Post] = {}
         self.images: dict[str, Image] = {}
         self._ids = itertools.count(7_260_000_000_000_000_001)
-        self._failures: dict[str, list[_Failure | None]] = {}
-        self._delays: dict[str, float] = {}
-        self._closed = asyncio.Event()
-        self._runner: web.AppRunner | None = None
 
     @property
     def person_urn(self) -> str:
@@ -125,30 +123,6 @@ class FakeLinkedIn:
     @property
     def organization_urn(self) -> str:
         return f"urn:li:organization:{self.organization_id}"
-
-    # ------------------------------------------------------------ lifecycle
-    async def start(self) -> None:
-        app = web.Application(client_max_size=50 * 1024 * 1024)
-        app.router.add_route("*", "/{path:.*}", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}"
-
-    async def close(self) -> None:
-        self._closed.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeLinkedIn:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     # ------------------------------------------------------------ scenario control
     def fail_next(
@@ -164,13 +138,7 @@ class FakeLinkedIn:
         """Make ``times`` requests to ``path`` (e.g. ``"/rest/posts"``) fail with ``status``
         after ``after`` succeed, in LinkedIn's error shape."""
         failure = _Failure(status, message or f"HTTP {status}", headers or {})
-        queue = self._failures.setdefault(path, [])
-        queue.extend([None] * after)
-        queue.extend([failure] * times)
-
-    def delay(self, path: str, seconds: float) -> None:
-        """Make every request to ``path`` wait ``seconds`` before answering (0 removes it)."""
-        self._delays[path] = seconds
+        self._queue_failure(path, failure, times=times, after=after)
 
     # ------------------------------------------------------------ inspection
     @property
@@ -208,10 +176,7 @@ class FakeLinkedIn:
         self.calls.append(
             Call(request.method, path, dict(request.query), body, dict(request.headers))
         )
-        if seconds := self._delays.get(path):
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closed.wait(), seconds)
-        if (queue := self._failures.get(path)) and (failure := queue.pop(0)):
+        if failure := await self._checkpoint(path):
             return self._error(failure.status, failure.message, failure.headers)
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return self._error(401, "Invalid access token")

@@ -18,15 +18,15 @@ headers)`` and slow answers with ``delay(path, seconds)``.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import itertools
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import BodyPartReader, web
+
+from tests.fakes.loopback import HttpFailure, LoopbackServer
 
 try:
     import regex
@@ -92,14 +92,10 @@ class Media:
     url: str | None = None
 
 
-@dataclass
-class _Failure:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
+class FakeMastodon(LoopbackServer):
+    client_max_size = 20 * 1024 * 1024
+    calls: list[Call]
 
-
-class FakeMastodon:
     def __init__(
         self,
         *,
@@ -107,45 +103,16 @@ class FakeMastodon:
         username: str = "nexus",
         max_characters: int = 500,
     ) -> None:
+        super().__init__()
         self.token = token
         self.username = username
         self.max_characters = max_characters
-        self.base_url = ""
-        self.calls: list[Call] = []
         self.statuses: dict[str, Status] = {}
         self.media: dict[str, Media] = {}
         self.processing_polls = 0
         """How many ``GET /api/v1/media/:id`` answer 206 before an upload is ready."""
         self._keys: dict[str, str] = {}  # Idempotency-Key -> status id
         self._ids = itertools.count(110_000_000_000_000_001)
-        self._failures: dict[str, list[_Failure | None]] = {}
-        self._delays: dict[str, float] = {}
-        self._closed = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-
-    # ------------------------------------------------------------ lifecycle
-    async def start(self) -> None:
-        app = web.Application(client_max_size=20 * 1024 * 1024)
-        app.router.add_route("*", "/{path:.*}", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}"
-
-    async def close(self) -> None:
-        self._closed.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeMastodon:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     # ------------------------------------------------------------ scenario control
     def fail_next(
@@ -160,14 +127,8 @@ class FakeMastodon:
     ) -> None:
         """Make ``times`` requests to ``path`` (e.g. ``"/api/v1/statuses"``) fail, after
         ``after`` succeed. The body defaults to Mastodon's ``{"error": ...}``."""
-        failure = _Failure(status, body or {"error": f"HTTP {status}"}, headers or {})
-        queue = self._failures.setdefault(path, [])
-        queue.extend([None] * after)
-        queue.extend([failure] * times)
-
-    def delay(self, path: str, seconds: float) -> None:
-        """Make every request to ``path`` wait ``seconds`` before answering (0 removes it)."""
-        self._delays[path] = seconds
+        failure = HttpFailure(status, body or {"error": f"HTTP {status}"}, headers or {})
+        self._queue_failure(path, failure, times=times, after=after)
 
     # ------------------------------------------------------------ inspection
     @property
@@ -210,11 +171,8 @@ class FakeMastodon:
         except (json.JSONDecodeError, UnicodeDecodeError):
             return web.json_response({"error": "Invalid JSON"}, status=400)
         self.calls.append(Call(request.method, path, params, dict(request.headers)))
-        if seconds := self._delays.get(path):
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closed.wait(), seconds)
-        if (queue := self._failures.get(path)) and (failure := queue.pop(0)):
-            return web.json_response(failure.body, status=failure.status, headers=failure.headers)
+        if failure := await self._checkpoint(path):
+            return failure.response()
         if path != "/api/v2/instance" and (
             request.headers.get("Authorization") != f"Bearer {self.token}"
         ):

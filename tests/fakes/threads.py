@@ -20,13 +20,13 @@ slow answers with ``delay(path, seconds)``.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import itertools
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.loopback import LoopbackServer
 
 GRAPH_ERRORS: dict[int, tuple[str, str]] = {
     1: ("An unknown error occurred", "OAuthException"),
@@ -72,7 +72,10 @@ class _Failure:
     http_status: int
 
 
-class FakeThreads:
+class FakeThreads(LoopbackServer):
+    base_path = "/v1.0"
+    calls: list[Call]
+
     def __init__(
         self,
         *,
@@ -80,42 +83,13 @@ class FakeThreads:
         user_id: str = "17841400000000001",
         username: str = "nexus.daily",
     ) -> None:
+        super().__init__()
         self.token = token
         self.user_id = user_id
         self.username = username
-        self.base_url = ""
-        self.calls: list[Call] = []
         self.containers: dict[str, Container] = {}
         self.media: dict[str, ThreadsPost] = {}
         self._ids = itertools.count(18_028_000_000_000_001)
-        self._failures: dict[str, list[_Failure | None]] = {}
-        self._delays: dict[str, float] = {}
-        self._closed = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-
-    # ------------------------------------------------------------ lifecycle
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{path:.*}", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}/v1.0"
-
-    async def close(self) -> None:
-        self._closed.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeThreads:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     # ------------------------------------------------------------ scenario control
     def fail_next(
@@ -134,13 +108,7 @@ class FakeThreads:
         default_message = GRAPH_ERRORS.get(code, ("Unknown error", "OAuthException"))[0]
         status = http_status or (500 if code in (1, 2) else 400)
         failure = _Failure(code, message or default_message, subcode, status)
-        queue = self._failures.setdefault(path, [])
-        queue.extend([None] * after)
-        queue.extend([failure] * times)
-
-    def delay(self, path: str, seconds: float) -> None:
-        """Make every request to ``path`` wait ``seconds`` before answering (0 removes it)."""
-        self._delays[path] = seconds
+        self._queue_failure(path, failure, times=times, after=after)
 
     # ------------------------------------------------------------ inspection
     @property
@@ -177,10 +145,7 @@ class FakeThreads:
             form = await request.post()
             params.update({k: str(v) for k, v in form.items()})
         self.calls.append(Call(request.method, path, params))
-        if seconds := self._delays.get(path):
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closed.wait(), seconds)
-        if (queue := self._failures.get(path)) and (f := queue.pop(0)):
+        if f := await self._checkpoint(path):
             return self._error(f.code, f.message, f.subcode, f.http_status)
         if params.get("access_token") != self.token:
             return self._error(190, GRAPH_ERRORS[190][0])

@@ -24,8 +24,6 @@ failure with ``http_status=``) and slow answers with ``delay(method, seconds)``.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import itertools
 import json
@@ -33,6 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import BodyPartReader, web
+
+from tests.fakes.loopback import LoopbackServer
 
 VK_ERRORS = {
     5: "User authorization failed: invalid access_token (4).",
@@ -80,7 +80,11 @@ class _Failure:
     http_status: int
 
 
-class FakeVK:
+class FakeVK(LoopbackServer):
+    client_max_size = 50 * 1024 * 1024
+    base_path = "/method"
+    calls: list[Call]
+
     def __init__(
         self,
         *,
@@ -88,47 +92,16 @@ class FakeVK:
         group_id: int = 229_000_111,
         group_name: str = "Nexus Community",
     ) -> None:
+        super().__init__()
         self.token = token
         self.group_id = group_id
         self.group_name = group_name
-        self.root = ""
-        self.base_url = ""
-        self.calls: list[Call] = []
         self.wall: dict[int, WallPost] = {}
         self.photos: dict[int, Photo] = {}
         self._uploads: dict[str, tuple[int, bytes]] = {}  # hash -> (server, data)
         self._guids: dict[str, int] = {}
         self._post_ids = itertools.count(1)
         self._photo_ids = itertools.count(457_239_017)
-        self._failures: dict[str, list[_Failure | None]] = {}
-        self._delays: dict[str, float] = {}
-        self._closed = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-
-    # ------------------------------------------------------------ lifecycle
-    async def start(self) -> None:
-        app = web.Application(client_max_size=50 * 1024 * 1024)
-        app.router.add_route("*", "/{path:.*}", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.root = f"http://127.0.0.1:{port}"
-        self.base_url = f"{self.root}/method"
-
-    async def close(self) -> None:
-        self._closed.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeVK:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     # ------------------------------------------------------------ scenario control
     def fail_next(
@@ -145,13 +118,7 @@ class FakeVK:
         photo upload) fail with VK error ``code`` after ``after`` succeed. VK reports errors
         with HTTP 200; pass ``http_status`` (e.g. 502) for a failure of the HTTP layer."""
         failure = _Failure(code, message or VK_ERRORS.get(code, "Unknown error"), http_status)
-        queue = self._failures.setdefault(method, [])
-        queue.extend([None] * after)
-        queue.extend([failure] * times)
-
-    def delay(self, method: str, seconds: float) -> None:
-        """Make every call of ``method`` wait ``seconds`` before answering (0 removes it)."""
-        self._delays[method] = seconds
+        self._queue_failure(method, failure, times=times, after=after)
 
     # ------------------------------------------------------------ inspection
     @property
@@ -190,10 +157,7 @@ class FakeVK:
         else:
             return web.Response(status=404, text="Not found")
         self.calls.append(Call(method, params, files))
-        if seconds := self._delays.get(method):
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closed.wait(), seconds)
-        if (queue := self._failures.get(method)) and (failure := queue.pop(0)):
+        if failure := await self._checkpoint(method):
             if failure.http_status != 200:
                 return web.Response(status=failure.http_status, text="<html>Bad Gateway</html>")
             return self._error(method, params, failure.code, failure.message)

@@ -21,9 +21,7 @@ body, headers)`` and slow answers with ``delay(path, seconds)``.
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import hashlib
 import hmac
 import itertools
@@ -31,12 +29,14 @@ import json
 import re
 import secrets
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
 import regex
 from aiohttp import BodyPartReader, web
+
+from tests.fakes.loopback import HttpFailure, LoopbackServer
 
 _URL = re.compile(
     r"(?<![A-Za-z0-9@$#_./-])(?:https?://(?:[a-z0-9-]+\.)+[a-z]{2,}"
@@ -110,17 +110,13 @@ class Media:
     category: str
 
 
-@dataclass
-class _Failure:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
-
-
 _MAGIC = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF8": "image/gif"}
 
 
-class FakeX:
+class FakeX(LoopbackServer):
+    client_max_size = 20 * 1024 * 1024
+    calls: list[Call]
+
     def __init__(
         self,
         *,
@@ -132,6 +128,7 @@ class FakeX:
         oauth1_token: str = "1-x-oauth1-token-0000",
         oauth1_token_secret: str = "x-oauth1-token-secret-0000",
     ) -> None:
+        super().__init__()
         self.username = username
         self.client_id = client_id
         self.client_secret = client_secret
@@ -140,41 +137,11 @@ class FakeX:
         self.access_tokens: set[str] = set()
         self.refresh_tokens: set[str] = set()
         self.access_token, self.refresh_token = self.issue_tokens()
-        self.base_url = ""
-        self.calls: list[Call] = []
         self.tweets: dict[str, Tweet] = {}
         self.media: dict[str, Media] = {}
         self.refreshes = 0
         self._nonces: set[str] = set()
         self._ids = itertools.count(1_860_000_000_000_000_001)
-        self._failures: dict[str, list[_Failure | None]] = {}
-        self._delays: dict[str, float] = {}
-        self._closed = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-
-    # ------------------------------------------------------------ lifecycle
-    async def start(self) -> None:
-        app = web.Application(client_max_size=20 * 1024 * 1024)
-        app.router.add_route("*", "/{path:.*}", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}"
-
-    async def close(self) -> None:
-        self._closed.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeX:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     # ------------------------------------------------------------ scenario control
     def issue_tokens(self) -> tuple[str, str]:
@@ -204,15 +171,10 @@ class FakeX:
     ) -> None:
         """Make ``times`` requests to ``path`` fail (after ``after`` succeed) with X's problem
         JSON (or ``body``)."""
-        failure = _Failure(
+        failure = HttpFailure(
             status, body or _problem(status, f"HTTP {status}", f"HTTP {status}"), headers or {}
         )
-        queue = self._failures.setdefault(path, [])
-        queue.extend([None] * after)
-        queue.extend([failure] * times)
-
-    def delay(self, path: str, seconds: float) -> None:
-        self._delays[path] = seconds
+        self._queue_failure(path, failure, times=times, after=after)
 
     # ------------------------------------------------------------ inspection
     @property
@@ -260,11 +222,8 @@ class FakeX:
                 _problem(400, "Invalid Request", "Request body is not valid JSON"), status=400
             )
         self.calls.append(Call(request.method, path, params, dict(request.headers)))
-        if seconds := self._delays.get(path):
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closed.wait(), seconds)
-        if (queue := self._failures.get(path)) and (failure := queue.pop(0)):
-            return web.json_response(failure.body, status=failure.status, headers=failure.headers)
+        if failure := await self._checkpoint(path):
+            return failure.response()
         if path == "/2/oauth2/token":
             return self._token(request, params)
         if not self._authorized(request, form):

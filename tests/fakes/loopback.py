@@ -1,0 +1,98 @@
+"""What every loopback fake server shares: an aiohttp app on 127.0.0.1 and a random port.
+
+A subclass implements :meth:`LoopbackServer._handle` (every request, any method and path, comes
+there) and, at its start, records the call in ``calls`` and awaits :meth:`_checkpoint` with the
+request's route key (a path, an XRPC nsid, a VK method...): that waits the delay set with
+:meth:`delay` and returns the next failure queued with :meth:`_queue_failure`, or ``None``.
+Each fake keeps its own ``fail_next`` signature, a thin wrapper that builds its failure object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+from aiohttp import web
+
+
+@dataclass
+class HttpFailure:
+    """An injected answer: this status, JSON body and headers."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def response(self) -> web.Response:
+        return web.json_response(self.body, status=self.status, headers=self.headers)
+
+
+class LoopbackServer:
+    client_max_size = 1024**2
+    """The largest request body the app accepts (aiohttp's default unless a fake raises it)."""
+    route = "/{path:.*}"
+    """The route every method is served on (a catch-all unless a fake narrows it)."""
+    base_path = ""
+    """Appended to the server's root to make ``base_url`` (e.g. ``"/v1.0"``)."""
+
+    def __init__(self) -> None:
+        self.root = ""
+        self.base_url = ""
+        self.calls: list[Any] = []
+        self._failures: dict[Hashable, list[Any | None]] = {}
+        self._delays: dict[Hashable, float] = {}
+        self._closed = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+
+    # ------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        app = web.Application(client_max_size=self.client_max_size)
+        app.router.add_route("*", self.route, self._handle)
+        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.root = f"http://127.0.0.1:{port}"
+        self.base_url = self.root + self.base_path
+
+    async def close(self) -> None:
+        self._closed.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------ scenario control
+    def delay(self, key: Any, seconds: float) -> None:
+        """Make every request to ``key`` wait ``seconds`` before answering (0 removes it)."""
+        self._delays[key] = seconds
+
+    def _queue_failure(self, key: Hashable, failure: Any, *, times: int, after: int) -> None:
+        """Make ``times`` requests to ``key`` answer ``failure``, after ``after`` succeed."""
+        queue = self._failures.setdefault(key, [])
+        queue.extend([None] * after)
+        queue.extend([failure] * times)
+
+    # ------------------------------------------------------------ plumbing
+    async def _checkpoint(self, key: Hashable) -> Any | None:
+        """Wait the delay set for ``key`` (cut short by :meth:`close`), then return the next
+        failure queued for it, or ``None`` to answer normally."""
+        if seconds := self._delays.get(key):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closed.wait(), seconds)
+        if queue := self._failures.get(key):
+            return queue.pop(0)
+        return None
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        raise NotImplementedError
