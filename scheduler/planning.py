@@ -75,8 +75,13 @@ async def cancel_scheduled(session: AsyncSession, post_id: int) -> bool:
     if any(p.status not in _NOT_STARTED or p.attempts for p in pubs):
         await session.rollback()
         return False
+    return await _back_to_draft(session, post_id, PostStatus.SCHEDULED)
+
+
+async def _back_to_draft(session: AsyncSession, post_id: int, expected: str) -> bool:
+    """expected → draft, dropping the post's publications (a draft has none), in one commit."""
     if not await repo.transition_post(
-        session, post_id, [PostStatus.SCHEDULED], PostStatus.DRAFT, scheduled_at=None
+        session, post_id, [expected], PostStatus.DRAFT, scheduled_at=None
     ):
         await session.rollback()
         return False
@@ -109,14 +114,7 @@ async def failed_back_to_draft(session: AsyncSession, post_id: int) -> bool:
     if any(p.status == PublicationStatus.PUBLISHED for p in pubs):
         await session.rollback()
         return False
-    if not await repo.transition_post(
-        session, post_id, [PostStatus.FAILED], PostStatus.DRAFT, scheduled_at=None
-    ):
-        await session.rollback()
-        return False
-    await session.execute(delete(Publication).where(Publication.post_id == post_id))
-    await session.commit()
-    return True
+    return await _back_to_draft(session, post_id, PostStatus.FAILED)
 
 
 async def drop_failed(session: AsyncSession, post_id: int) -> bool:
