@@ -41,6 +41,18 @@ HINTS: dict[str, str] = {
     "NEXUS_MISFIRE_GRACE": "whole minutes, e.g. 15",
     "NEXUS_MAX_ATTEMPTS": "a whole number from 1 to 50, e.g. 5",
     "NEXUS_EVERGREEN_GAP_DAYS": "whole days between repeats of an evergreen post, e.g. 30",
+    "NEXUS_PUBLIC_URL": "the https:// address where this server is reachable from the internet "
+    "(needed for Instagram images), or leave it unset",
+    "NEXUS_HTTP_HOST": "the address the webhook and health server listens on, default 127.0.0.1",
+    "NEXUS_HTTP_PORT": "a TCP port from 1 to 65535 (0 picks a free one), default 8080",
+    "NEXUS_DIGEST_AT": "a local time as HH:MM, e.g. 09:00",
+    "NEXUS_ALERT_COOLDOWN_MINUTES": "whole minutes between two alerts of the same kind, e.g. 60",
+    "NEXUS_QUEUE_ALERT_AT": "how many overdue publications count as a backed-up queue, e.g. 10",
+    "NEXUS_SILENCE_ALERT_HOURS": "hours without any published post before an alert, or leave "
+    "it unset to turn that alert off",
+    "NEXUS_AI_BUDGET_USD": "a monthly AI budget in US dollars such as 20, or leave it unset",
+    "NEXUS_WEBHOOK_RATE": "events accepted per source per minute, e.g. 100",
+    "NEXUS_FEED_POLL_MINUTES": "minutes between two polls of an RSS/Atom feed, e.g. 15",
 }
 
 
@@ -74,6 +86,20 @@ class Settings(BaseSettings):
     )
     max_attempts: int = Field(5, ge=1, le=50, validation_alias="NEXUS_MAX_ATTEMPTS")
     evergreen_gap_days: int = Field(30, ge=1, le=3650, validation_alias="NEXUS_EVERGREEN_GAP_DAYS")
+    public_url: str | None = Field(None, validation_alias="NEXUS_PUBLIC_URL")
+    http_host: str = Field("127.0.0.1", validation_alias="NEXUS_HTTP_HOST")
+    http_port: int = Field(8080, ge=0, le=65535, validation_alias="NEXUS_HTTP_PORT")
+    digest_at: str = Field("09:00", validation_alias="NEXUS_DIGEST_AT")
+    alert_cooldown_minutes: int = Field(
+        60, ge=1, le=7 * 24 * 60, validation_alias="NEXUS_ALERT_COOLDOWN_MINUTES"
+    )
+    queue_alert_at: int = Field(10, ge=1, le=100_000, validation_alias="NEXUS_QUEUE_ALERT_AT")
+    silence_alert_hours: int | None = Field(
+        None, ge=1, le=24 * 365, validation_alias="NEXUS_SILENCE_ALERT_HOURS"
+    )
+    ai_budget_usd: float | None = Field(None, gt=0, validation_alias="NEXUS_AI_BUDGET_USD")
+    webhook_rate: int = Field(100, ge=1, le=1_000_000, validation_alias="NEXUS_WEBHOOK_RATE")
+    feed_poll_minutes: int = Field(15, ge=1, le=7 * 24 * 60, validation_alias="NEXUS_FEED_POLL_MINUTES")
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -107,7 +133,15 @@ class Settings(BaseSettings):
             raise ValueError("not a channel @username or -100… id")
         return value
 
-    @field_validator("telegram_api_server", "anthropic_base_url")
+    @field_validator("digest_at")
+    @classmethod
+    def _digest_time(cls, value: str) -> str:
+        match = re.fullmatch(r"\s*(\d{1,2})[:.](\d{2})\s*", value)
+        if not match or int(match[1]) > 23 or int(match[2]) > 59:
+            raise ValueError(f"not a time of day {value!r}")
+        return f"{int(match[1]):02d}:{match[2]}"
+
+    @field_validator("telegram_api_server", "anthropic_base_url", "public_url")
     @classmethod
     def _url_shape(cls, value: str | None) -> str | None:
         if value is None or not value.strip():

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from publishers.media import MediaItem
+
 
 @dataclass(frozen=True)
 class PublishResult:
@@ -25,6 +27,37 @@ class PublishResult:
     part_ids: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Metrics:
+    """A published post's counters as the platform reports them right now.
+
+    ``views`` is None where the platform does not expose views or impressions.
+    """
+
+    likes: int = 0
+    reposts: int = 0
+    replies: int = 0
+    views: int | None = None
+
+    @property
+    def engagement(self) -> int:
+        return self.likes + self.reposts + self.replies
+
+
+@dataclass(frozen=True)
+class MediaLimits:
+    """What a platform accepts as images; ``publishers.images.fit`` shrinks files to it.
+
+    ``required``: the platform cannot post text alone (Instagram).
+    """
+
+    max_count: int
+    max_bytes: int
+    max_side: int
+    formats: tuple[str, ...] = ("image/jpeg", "image/png")
+    required: bool = False
+
+
 @runtime_checkable
 class Publisher(Protocol):
     platform: str
@@ -32,16 +65,33 @@ class Publisher(Protocol):
     name: str
     """Human label of the target, e.g. ``"@nexus_channel"``."""
 
-    def validate(self, text: str) -> list[str]:
-        """Problems with ``text`` in plain words; an empty list means it can be published."""
+    media_limits: MediaLimits
+    """Images this platform takes with a post."""
+
+    def validate(self, text: str, *, media_count: int = 0) -> list[str]:
+        """Problems with ``text`` (and ``media_count`` images) in plain words; an empty list
+        means it can be published."""
         ...
 
-    async def publish(self, text: str, *, already_posted: Sequence[str] = ()) -> PublishResult:
-        """Publish plain ``text``; raise a ``PublishError`` subclass on failure.
+    async def publish(
+        self,
+        text: str,
+        *,
+        already_posted: Sequence[str] = (),
+        media: Sequence[MediaItem] = (),
+    ) -> PublishResult:
+        """Publish plain ``text`` with ``media`` (already fitted to ``media_limits``); raise a
+        ``PublishError`` subclass on failure.
 
         ``already_posted`` holds the parts of a split post that went out before a failure
-        (``PublishError.posted_part_ids``): only the rest is sent.
+        (``PublishError.posted_part_ids``): only the rest is sent, and media go with the
+        first part only.
         """
+        ...
+
+    async def fetch_metrics(self, result: PublishResult) -> Metrics:
+        """The current counters of a published post (summed over its parts where the
+        platform counts them per part); raise a ``PublishError`` subclass on failure."""
         ...
 
     async def delete(self, external_id: str) -> None:

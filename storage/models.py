@@ -16,13 +16,16 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -99,6 +102,9 @@ class User(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     language: Mapped[str] = mapped_column(String(8), default="en")
     timezone: Mapped[str | None] = mapped_column(String(64))
+    #: Local "HH:MM" of the daily digest; None means NEXUS_DIGEST_AT.
+    digest_at: Mapped[str | None] = mapped_column(String(5))
+    digest_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -128,6 +134,11 @@ class Account(Base):
     title: Mapped[str] = mapped_column(String(255), default="")
     credentials: Mapped[str | None] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: When the platform's token stops working (None: unknown or never); the owner is warned.
+    token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The last health check: when, and the reason it failed (None when it passed).
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -157,9 +168,35 @@ class Post(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    #: Where the post came from: None (the chat), "rule:<id>", "rss:<source id>".
+    origin: Mapped[str | None] = mapped_column(String(64))
+
     publications: Mapped[list[Publication]] = relationship(
         back_populates="post", order_by="Publication.id", lazy="selectin"
     )
+    media: Mapped[list[PostMedia]] = relationship(
+        back_populates="post", order_by="PostMedia.position", lazy="selectin"
+    )
+
+
+class PostMedia(Base):
+    """An image attached to a post, stored under the data dir (``path`` is relative to it)."""
+
+    __tablename__ = "post_media"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    path: Mapped[str] = mapped_column(String(512))
+    mime: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+    #: Telegram's file_id, so the photo can be shown again in the chat without uploading it.
+    telegram_file_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    post: Mapped[Post] = relationship(back_populates="media")
 
 
 class Publication(Base):
@@ -185,6 +222,15 @@ class Publication(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The latest metrics (copied from the newest snapshot, so /stats reads one row per post).
+    likes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reposts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    replies: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    views: Mapped[int | None] = mapped_column(Integer)
+    metrics_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the metrics job should look at this publication next (None: no more syncs).
+    metrics_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    metrics_stage: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     post: Mapped[Post] = relationship(back_populates="publications")
     account: Mapped[Account] = relationship(lazy="selectin")
@@ -210,3 +256,125 @@ class PeriodLock(Base):
 
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MetricSnapshot(Base):
+    """A publication's counters at one moment."""
+
+    __tablename__ = "metric_snapshots"
+    __table_args__ = (Index("ix_metric_snapshots_pub_taken", "publication_id", "taken_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    publication_id: Mapped[int] = mapped_column(
+        ForeignKey("publications.id", ondelete="CASCADE")
+    )
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    likes: Mapped[int] = mapped_column(Integer, default=0)
+    reposts: Mapped[int] = mapped_column(Integer, default=0)
+    replies: Mapped[int] = mapped_column(Integer, default=0)
+    views: Mapped[int | None] = mapped_column(Integer)
+
+
+class AccountSnapshot(Base):
+    """An account's audience size at one moment (a channel's member count, followers)."""
+
+    __tablename__ = "account_snapshots"
+    __table_args__ = (Index("ix_account_snapshots_acc_taken", "account_id", "taken_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    followers: Mapped[int] = mapped_column(Integer)
+
+
+class AiUsage(Base):
+    """One AI call: tokens used and the estimated cost, for /stats and the monthly budget."""
+
+    __tablename__ = "ai_usage"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    model: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(32))
+    input_tokens: Mapped[int] = mapped_column(Integer)
+    output_tokens: Mapped[int] = mapped_column(Integer)
+    cost_usd: Mapped[float] = mapped_column(Float)
+
+
+class AlertState(Base):
+    """Cooldown and mute of one alert kind (``key`` like "failed", "auth:3", "queue")."""
+
+    __tablename__ = "alert_states"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    muted_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Source(Base):
+    """Where events come from: a signed webhook (plain or GitHub) or an RSS/Atom feed."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: "webhook", "github" or "feed".
+    kind: Mapped[str] = mapped_column(String(16))
+    #: The URL path segment of a webhook (/webhooks/{name}); a short label for a feed.
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Encrypted HMAC secret of a webhook source.
+    secret: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(String(2048))
+    #: Feeds: "draft" (an AI summary for approval) or "rules" (an rss.item event for the rules).
+    mode: Mapped[str] = mapped_column(String(16), default="draft", server_default="draft")
+    etag: Mapped[str | None] = mapped_column(String(512))
+    last_modified: Mapped[str | None] = mapped_column(String(128))
+    polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Event(Base):
+    """An inbound event, stored before it is acknowledged; (source, external id) is unique, which
+    rejects replays and deduplicates feed entries across restarts."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("source_id", "external_id", name="uq_events_source_ext"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[str] = mapped_column(Text)
+    #: "new" → "done" | "failed"
+    status: Mapped[str] = mapped_column(String(16), default="new", index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Rule(Base):
+    """An automation rule: event-type glob + conditions + actions (JSON documents)."""
+
+    __tablename__ = "rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    event: Mapped[str] = mapped_column(String(128))
+    conditions: Mapped[str] = mapped_column(Text, default="[]")
+    actions: Mapped[str] = mapped_column(Text, default="[]")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RuleRun(Base):
+    """One execution of a rule on an event: the log the owner can read."""
+
+    __tablename__ = "rule_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("rules.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    detail: Mapped[str] = mapped_column(Text, default="")
