@@ -101,3 +101,12 @@ class Publisher(Protocol):
     async def verify(self) -> str:
         """Make a cheap authenticated call; return a human description of the target."""
         ...
+
+
+@runtime_checkable
+class HasAudience(Protocol):
+    """A publisher that can count its audience (a channel's members, an account's followers)."""
+
+    async def audience(self) -> int:
+        """The current number of members or followers."""
+        ...
