@@ -32,6 +32,10 @@ Errors: 400 ``InvalidRequest`` (and other 4xx) → :class:`Permanent` with the s
 (unix seconds) minus now, 60 s when absent; 5xx, timeouts and network errors →
 :class:`Transient`. No reason ever contains the app password or a JWT.
 
+Metrics: ``app.bsky.feed.getPosts?uris=<at-uri>`` (an AppView method the PDS proxies) for the
+first post of a thread: likes = ``likeCount``, reposts = ``repostCount + quoteCount``, replies =
+``replyCount``; no views. A deleted post is missing from ``posts``: :class:`Permanent`.
+
 Graphemes: with the ``regex`` package installed, clusters are Unicode's extended grapheme
 clusters (``\\X``); without it, :func:`graphemes` falls back to an approximation that keeps
 combining marks, variation selectors, emoji modifiers, ZWJ sequences, regional-indicator pairs,

@@ -30,6 +30,11 @@ Errors: 401 → :class:`AuthExpired`; 429 → :class:`RateLimited` after ``Retry
 (60 without it); 400/422 (and other 4xx) → :class:`Permanent` with LinkedIn's ``message``; 5xx,
 timeouts and network errors → :class:`Transient`. No reason ever contains the token.
 
+Metrics: ``GET /rest/socialActions/{url-encoded urn}`` with the versioned headers: likes =
+``likesSummary.totalLikes``, replies = ``commentsSummary.aggregatedTotalComments``
+(``totalFirstLevelComments`` if absent); reposts 0 and views None (not exposed there). 404 →
+:class:`Permanent` ("the post was deleted on LinkedIn").
+
 ``delete``: ``DELETE /rest/posts/{url-encoded urn}`` (204; 404 means already gone).
 ``verify``: for an organization author ``GET /rest/organizations/{id}`` → its
 ``localizedName``; for a person ``GET /v2/userinfo`` (OpenID Connect, needs the ``openid`` and

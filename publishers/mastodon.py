@@ -20,7 +20,13 @@ Media: ``publish(..., media=[bytes | path, ...], alt_texts=[...])`` uploads each
 ``POST /api/v2/media``; a 202 means the server is still processing it, so the publisher polls
 ``GET /api/v1/media/:id`` until ``url`` is set (at most ``media_poll_attempts`` times,
 ``media_poll_interval`` seconds apart; then :class:`Transient`). The attachments go on the first
-status only; at most 4.
+status only; at most 4 of at most 16 MB each, or what the instance's
+``configuration.statuses.max_media_attachments`` and ``media_attachments.image_size_limit``
+say once :meth:`MastodonPublisher.max_characters` has read them (``media_limits`` follows).
+
+Metrics: ``GET /api/v1/statuses/:id`` of the thread's first status: likes =
+``favourites_count``, reposts = ``reblogs_count``, replies = ``replies_count``; no views. 404
+(deleted) → :class:`Permanent`.
 
 Errors: 401 → :class:`AuthExpired`; 422 (and other 4xx) → :class:`Permanent` with the server's
 ``error`` text; 429 → :class:`RateLimited` until ``X-RateLimit-Reset`` (an ISO time), 60 s

@@ -33,6 +33,10 @@ code  VK meaning                  raised
 100+  invalid parameter, other    :class:`Permanent` with VK's ``error_msg``
 ====  ==========================  ==========================================================
 
+Metrics: ``wall.getById`` with ``posts=-{group_id}_{post_id}`` (the first wall post of a split
+post): likes = ``likes.count``, reposts = ``reposts.count``, replies = ``comments.count``, views
+= ``views.count``. A deleted post is left out of the answer: :class:`Permanent`.
+
 HTTP 5xx, timeouts and network errors → :class:`Transient`. VK echoes ``request_params`` in its
 errors, which may include the token; no reason ever shows them, and the token is scrubbed from
 ``error_msg`` as well.

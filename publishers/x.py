@@ -31,6 +31,12 @@ without either; 400/403 (duplicate content, invalid request, missing permission)
 :class:`Permanent` with X's ``detail``; 5xx, timeouts, network errors → :class:`Transient`.
 X has no idempotency key: if a post timed out *after* X created it, the retry gets 403
 "duplicate content" (:class:`Permanent`). No reason or repr ever contains a token or secret.
+
+Metrics: ``GET /2/tweets/:id?tweet.fields=public_metrics`` for the first post of a thread:
+likes = ``like_count``, reposts = ``retweet_count + quote_count``, replies = ``reply_count``,
+views = ``impression_count`` (None when X leaves it out). X answers a deleted post with HTTP 200
+and a "resource-not-found" problem in ``errors``: :class:`Permanent` ("the post was deleted on
+X"). Rate limits and auth behave as for posting.
 """
 
 from __future__ import annotations
