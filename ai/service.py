@@ -8,20 +8,34 @@ button, and nothing is stored for a failed draft.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
+from publishers.images import fit, probe
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai.adapt import adapt, rules_for, variant_for
 from ai.drafter import Drafter
 from ai.models import BrandVoice, Draft, DraftRequest, Target
 from ai.pricing import estimate_cost
+from publishers.base import MediaLimits
 from publishers.registry import PLATFORMS
 from storage import repositories as repo
+from storage.files import write_media
 from storage.models import Account, Post
 
 RECENT_POSTS_IN_PROMPT = 3
+#: How a photo from the chat is kept: large enough for every platform, fitted again per target
+#: on the way out. Telegram albums hold at most 10, and so does a draft.
+STORED_IMAGES = MediaLimits(
+    max_count=10, max_bytes=10 * 1024 * 1024, max_side=4096, formats=("image/jpeg", "image/png")
+)
+
+
+class TooManyImages(Exception):
+    """The draft already has ``STORED_IMAGES.max_count`` images."""
 
 
 class DraftChanged(Exception):
@@ -193,3 +207,29 @@ async def _committed(session: AsyncSession, post_id: int) -> Post:
     fresh = await repo.get_post(session, post_id)
     assert fresh is not None
     return fresh
+
+
+async def attach_images(
+    session: AsyncSession, post: Post, images: Sequence[bytes], *, data_dir: Path
+) -> Post:
+    """Store photos from the chat under the data dir and attach them to a draft, in order.
+
+    Raises ``publishers.errors.Permanent`` for a file that is not a usable image, and
+    ``TooManyImages`` past ten; nothing is attached then.
+    """
+    if len(post.media) + len(images) > STORED_IMAGES.max_count:
+        raise TooManyImages(post.id)
+    stored = []
+    for image in images:
+        data, mime = await asyncio.to_thread(fit, image, STORED_IMAGES)
+        width, height, _ = await asyncio.to_thread(probe, data)
+        path = await asyncio.to_thread(write_media, data_dir, data, mime)
+        stored.append((path, mime, width, height, len(data)))
+    if not await repo.bump_draft(session, post.id, post.version):
+        await session.rollback()
+        raise DraftChanged(post.id)
+    for path, mime, width, height, size in stored:
+        await repo.add_media(
+            session, post.id, path=path, mime=mime, width=width, height=height, size=size
+        )
+    return await _committed(session, post.id)

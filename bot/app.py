@@ -264,6 +264,7 @@ def build_app(
         DispatchConfig(
             max_attempts=settings.max_attempts,
             misfire_grace=timedelta(minutes=settings.misfire_grace_minutes),
+            media_dir=settings.data_dir,
         ),
     )
     app = Nexus(
@@ -283,7 +284,9 @@ def build_app(
     )
     dp = app.dp
     dp.update.outer_middleware(OwnerGate(settings.owner_ids))
-    dp.update.outer_middleware(SessionMiddleware(app.sessions, settings.timezone))
+    dp.update.outer_middleware(
+        SessionMiddleware(app.sessions, settings.timezone, publishers.for_account)
+    )
     dp.include_routers(*build_routers())
     dp.workflow_data.update(
         settings=settings,

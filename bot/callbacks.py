@@ -19,6 +19,7 @@ class DraftAct(StrEnum):
     REJECT = "x"
     RESTORE = "u"
     BACK = "b"
+    VARIANTS = "v"
 
 
 class DraftCb(CallbackData, prefix="d"):
@@ -27,6 +28,22 @@ class DraftCb(CallbackData, prefix="d"):
     act: DraftAct
     post: int
     v: int
+
+
+class VariantAct(StrEnum):
+    SHOW = "s"
+    EDIT = "e"
+    TOGGLE = "t"
+
+
+class VariantCb(CallbackData, prefix="vr"):
+    """A button of the variants view: show, edit or switch one target (an account id) of a
+    draft at version `v`."""
+
+    act: VariantAct
+    post: int
+    v: int
+    acc: int
 
 
 class RegenCb(CallbackData, prefix="g"):

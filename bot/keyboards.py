@@ -23,6 +23,8 @@ from bot.callbacks import (
     ScheduleCb,
     SchedulePick,
     TimezoneCb,
+    VariantAct,
+    VariantCb,
     VoiceCb,
     VoiceField,
 )
@@ -50,11 +52,15 @@ def _rows(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=list(rows))
 
 
-def draft_keyboard(t: Texts, post_id: int, version: int) -> InlineKeyboardMarkup:
+def draft_keyboard(
+    t: Texts, post_id: int, version: int, *, variants: bool = False
+) -> InlineKeyboardMarkup:
+    """The preview's buttons; ``variants`` adds the way into the per-target view."""
+
     def cb(act: DraftAct) -> DraftCb:
         return DraftCb(act=act, post=post_id, v=version)
 
-    return _rows(
+    rows = [
         [
             _button(t.plain("btn.approve"), cb(DraftAct.APPROVE)),
             _button(t.plain("btn.schedule"), cb(DraftAct.SCHEDULE)),
@@ -64,7 +70,42 @@ def draft_keyboard(t: Texts, post_id: int, version: int) -> InlineKeyboardMarkup
             _button(t.plain("btn.regenerate"), cb(DraftAct.REGENERATE)),
             _button(t.plain("btn.reject"), cb(DraftAct.REJECT)),
         ],
+    ]
+    if variants:
+        rows.append([_button(t.plain("btn.variants"), cb(DraftAct.VARIANTS))])
+    return _rows(*rows)
+
+
+def variant_keyboard(
+    t: Texts, post_id: int, version: int, accounts: list[int], current: int, *, enabled: bool
+) -> InlineKeyboardMarkup:
+    """Switch between a draft's targets (cyclic), edit or switch off the one shown, go back."""
+
+    def cb(act: VariantAct, account: int = current) -> VariantCb:
+        return VariantCb(act=act, post=post_id, v=version, acc=account)
+
+    index = accounts.index(current)
+    rows = []
+    if len(accounts) > 1:
+        rows.append(
+            [
+                _button(t.plain("btn.prev_target"), cb(VariantAct.SHOW, accounts[index - 1])),
+                _button(
+                    t.plain("btn.next_target"),
+                    cb(VariantAct.SHOW, accounts[(index + 1) % len(accounts)]),
+                ),
+            ]
+        )
+    rows.append(
+        [
+            _button(t.plain("btn.edit_variant"), cb(VariantAct.EDIT)),
+            _button(
+                t.plain("btn.target_off" if enabled else "btn.target_on"), cb(VariantAct.TOGGLE)
+            ),
+        ]
     )
+    rows.append([_button(t.plain("btn.back"), DraftCb(act=DraftAct.BACK, post=post_id, v=version))])
+    return _rows(*rows)
 
 
 def regenerate_keyboard(t: Texts, post_id: int, version: int) -> InlineKeyboardMarkup:

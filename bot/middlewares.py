@@ -18,6 +18,7 @@ from aiogram.types import TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.texts import Texts, language_for
+from scheduler.dispatcher import PublisherFor
 from storage import repositories as repo
 
 log = logging.getLogger(__name__)
@@ -55,14 +56,27 @@ class OwnerGate(BaseMiddleware):
 
 
 class SessionMiddleware(BaseMiddleware):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], default_tz: str) -> None:
+    """A database session per update, with the owner's language (``t``) and time zone (``tz``).
+
+    ``session.info["publisher_for"]`` carries the factory of target publishers, so whatever
+    renders a preview can check each target's text with the platform's own rules.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        default_tz: str,
+        publisher_for: PublisherFor | None = None,
+    ) -> None:
         self.sessions = sessions
         self.default_tz = default_tz
+        self.publisher_for = publisher_for
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User = data["event_from_user"]
         language = language_for(user.language_code)
         async with self.sessions() as session:
+            session.info["publisher_for"] = self.publisher_for
             row, _changed = await repo.upsert_user(session, user.id, language)
             data["tz"] = ZoneInfo(row.timezone or self.default_tz)
             await session.commit()  # hands the connection back while the handler talks to Telegram

@@ -90,10 +90,34 @@ EN: dict[str, str] = {
     "preview.split": "📏 {length} characters: goes out as {parts} messages",
     "preview.too_long": "✗ {reason}",
     "preview.truncated": "… ({hidden} more characters)",
+    "preview.images": "🖼 {count} image(s) attached",
+    "preview.target_ok": "✓ {name} {count}/{limit}",
+    "preview.target_thread": "✓ {name} {count}/{limit}: goes out as {parts} posts",
+    "preview.target_bad": "✗ {name} {count}/{limit}: {reason}",
+    "preview.target_off": "⏸ {name}: off for this post",
+    "variant.title": "🎯 <b>Draft #{post_id}</b> · {name} ({index}/{total})",
+    "variant.ask": (
+        "✏️ Send the new text for {name} (draft #{post_id}). Only this target changes; "
+        "/cancel keeps it as it is.\n\nNow:\n{text}"
+    ),
+    "variant.gone": "That target is no longer part of draft #{post_id}.",
+    "media.no_draft": (
+        "🖼 Send the photo with your idea as its caption, or send the idea first and then the "
+        "photo: it is attached to your latest draft."
+    ),
+    "media.too_many": "🖼 Draft #{post_id} already has {count} images; 10 is the most a post takes.",
+    "media.bad": "🖼 I could not use that file: {reason}. Send it as a photo (JPEG or PNG).",
+    "media.too_big": "🖼 That photo is too large for Telegram to hand to bots (20 MB at most).",
     "btn.approve": "✅ Approve & publish",
     "btn.edit": "✏️ Edit",
     "btn.regenerate": "🔄 Regenerate",
     "btn.reject": "🗑 Reject",
+    "btn.variants": "🎯 Targets & variants",
+    "btn.prev_target": "◀",
+    "btn.next_target": "▶",
+    "btn.edit_variant": "✏️ Edit this one",
+    "btn.target_off": "⏸ Leave out",
+    "btn.target_on": "▶️ Include",
     "btn.restore": "↩️ Restore",
     "btn.back": "« Back",
     "btn.retry": "🔁 Retry",
@@ -405,10 +429,38 @@ RU: dict[str, str] = {
     "preview.split": "📏 {length} символов: уйдёт {parts} сообщениями",
     "preview.too_long": "✗ {reason}",
     "preview.truncated": "… (ещё {hidden} символов)",
+    "preview.images": "🖼 Изображений: {count}",
+    "preview.target_ok": "✓ {name} {count}/{limit}",
+    "preview.target_thread": "✓ {name} {count}/{limit}: уйдёт {parts} постами",
+    "preview.target_bad": "✗ {name} {count}/{limit}: {reason}",
+    "preview.target_off": "⏸ {name}: для этого поста выключено",
+    "variant.title": "🎯 <b>Черновик #{post_id}</b> · {name} ({index}/{total})",
+    "variant.ask": (
+        "✏️ Пришлите новый текст для {name} (черновик #{post_id}). Изменится только эта "
+        "площадка; /cancel оставит как есть.\n\nСейчас:\n{text}"
+    ),
+    "variant.gone": "Этой площадки больше нет в черновике #{post_id}.",
+    "media.no_draft": (
+        "🖼 Пришлите фото с идеей в подписи или сначала идею, а потом фото: оно прикрепится "
+        "к последнему черновику."
+    ),
+    "media.too_many": (
+        "🖼 У черновика #{post_id} уже {count} изображений; в пост помещается не больше 10."
+    ),
+    "media.bad": (
+        "🖼 Не получилось использовать этот файл: {reason}. Пришлите его как фото (JPEG или PNG)."
+    ),
+    "media.too_big": "🖼 Фото слишком большое: Telegram отдаёт ботам файлы до 20 МБ.",
     "btn.approve": "✅ Одобрить и опубликовать",
     "btn.edit": "✏️ Изменить",
     "btn.regenerate": "🔄 Переписать",
     "btn.reject": "🗑 Отклонить",
+    "btn.variants": "🎯 Площадки и варианты",
+    "btn.prev_target": "◀",
+    "btn.next_target": "▶",
+    "btn.edit_variant": "✏️ Изменить этот",
+    "btn.target_off": "⏸ Не публиковать",
+    "btn.target_on": "▶️ Публиковать",
     "btn.restore": "↩️ Вернуть",
     "btn.back": "« Назад",
     "btn.retry": "🔁 Повторить",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import accounts, common, drafts, schedule, slots, timezone, voice
+from handlers import accounts, common, drafts, schedule, slots, timezone, variants, voice
 
 
 def build_routers() -> list[Router]:
@@ -17,6 +17,7 @@ def build_routers() -> list[Router]:
         accounts.router(),
         voice.router(),
         schedule.router(),
+        variants.router(),
         drafts.router(),
         common.fallback_router(),
     ]

@@ -42,6 +42,7 @@ from handlers.previews import (
     show_preview,
     show_schedule_menu,
 )
+from handlers.variants import show_variant
 from publishers.text import TELEGRAM_TEXT_LIMIT
 from scheduler.clock import Clock
 from scheduler.planning import NoTargets, schedule_post
@@ -229,6 +230,9 @@ async def on_draft_button(
     elif act is DraftAct.BACK:
         await query.answer()
         await show_preview(bot, session, t, post, chat_id=chat_id)
+    elif act is DraftAct.VARIANTS and post.variants:
+        await query.answer()
+        await show_variant(bot, session, t, post, post.variants[0].account_id, chat_id=chat_id)
     elif act is DraftAct.REJECT:
         if await repo.transition_post(session, post.id, [PostStatus.DRAFT], PostStatus.REJECTED):
             await session.commit()
