@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import accounts, common, drafts, schedule, slots, timezone, variants, voice
+from handlers import (
+    accounts,
+    common,
+    drafts,
+    media,
+    schedule,
+    slots,
+    timezone,
+    variants,
+    voice,
+)
 
 
 def build_routers() -> list[Router]:
@@ -18,6 +28,7 @@ def build_routers() -> list[Router]:
         voice.router(),
         schedule.router(),
         variants.router(),
+        media.router(),
         drafts.router(),
         common.fallback_router(),
     ]

@@ -153,6 +153,17 @@ async def create_draft(
     return post
 
 
+async def latest_draft(session: AsyncSession, author_id: int) -> Post | None:
+    """The author's most recently changed draft (where a photo sent on its own goes)."""
+    stmt = (
+        select(Post)
+        .where(Post.author_id == author_id, Post.status == PostStatus.DRAFT)
+        .order_by(Post.updated_at.desc(), Post.id.desc())
+        .limit(1)
+    )
+    return (await session.scalars(stmt)).first()
+
+
 async def get_post(session: AsyncSession, post_id: int) -> Post | None:
     return await session.get(Post, post_id, populate_existing=True)
 
