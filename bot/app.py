@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -76,7 +76,12 @@ class TargetPublishers:
     client, and one Telegram limiter shared with the bot itself."""
 
     def __init__(
-        self, settings: Settings, http: httpx.AsyncClient, limits: TelegramLimits, vault: Vault
+        self,
+        settings: Settings,
+        http: httpx.AsyncClient,
+        limits: TelegramLimits,
+        vault: Vault,
+        sessions: async_sessionmaker[AsyncSession],
     ) -> None:
         token = settings.telegram_bot_token
         self.context = Context(
@@ -86,10 +91,19 @@ class TargetPublishers:
             telegram_limits=limits,
         )
         self.vault = vault
+        self.sessions = sessions
 
     def for_account(self, account: Account) -> Publisher:
         credentials = self.vault.decrypt(account.credentials) if account.credentials else {}
-        return self.for_credentials(account.platform, account.handle, credentials)
+        account_id = account.id
+
+        async def save(renewed: dict[str, Any]) -> None:
+            async with self.sessions() as session:
+                await repo.store_credentials(session, account_id, self.vault.encrypt(renewed))
+                await session.commit()
+
+        context = replace(self.context, save_credentials=save)
+        return build_publisher(context, account.platform, account.handle, credentials)
 
     def for_credentials(self, platform: str, handle: str, credentials: dict[str, Any]) -> Publisher:
         """A publisher for credentials not stored yet (to verify them before saving)."""
@@ -255,7 +269,7 @@ def build_app(
     limits = limits or TelegramLimits()  # one limiter for everything sent with this token
     bot = _make_bot(settings, limits)
     http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
-    publishers = TargetPublishers(settings, http, limits, vault)
+    publishers = TargetPublishers(settings, http, limits, vault, sessions)
     dispatcher = PublicationDispatcher(
         sessions,
         publishers.for_account,

@@ -328,6 +328,16 @@ EN: dict[str, str] = {
         "an access token with w_member_social or w_organization_social"
     ),
     "acc.field.user_id": "your Threads user id (numbers only)",
+    "acc.field.client_id": "your X app's OAuth 2.0 client id (developer portal → Keys and tokens)",
+    "acc.field.client_secret": "the OAuth 2.0 client secret (only for confidential clients)",
+    "acc.field.x_oauth2.access_token": "the user's OAuth 2.0 access token",
+    "acc.field.refresh_token": (
+        "the OAuth 2.0 refresh token (ask for the offline.access scope); Nexus renews the "
+        "access with it and keeps the new pair"
+    ),
+    "acc.health.error": "   ⚠️ {reason}",
+    "acc.health.expires": "   ⏳ token expires {date}: reconnect before then",
+    "acc.health.expired": "   ⛔ token expired on {date}: reconnect the account",
     "acc.field.threads.access_token": (
         "a Threads access token with threads_basic and threads_content_publish"
     ),
@@ -669,6 +679,16 @@ RU: dict[str, str] = {
         "токен доступа с w_member_social или w_organization_social"
     ),
     "acc.field.user_id": "ваш id пользователя Threads (только цифры)",
+    "acc.field.client_id": "OAuth 2.0 client id вашего приложения X (портал разработчика)",
+    "acc.field.client_secret": "OAuth 2.0 client secret (только для конфиденциальных клиентов)",
+    "acc.field.x_oauth2.access_token": "OAuth 2.0 access token пользователя",
+    "acc.field.refresh_token": (
+        "OAuth 2.0 refresh token (нужен scope offline.access); Nexus обновляет им доступ "
+        "и сохраняет новую пару"
+    ),
+    "acc.health.error": "   ⚠️ {reason}",
+    "acc.health.expires": "   ⏳ токен истекает {date}: переподключите до этого",
+    "acc.health.expired": "   ⛔ токен истёк {date}: переподключите аккаунт",
     "acc.field.threads.access_token": (
         "токен доступа Threads с threads_basic и threads_content_publish"
     ),

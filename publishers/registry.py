@@ -7,8 +7,9 @@ them); nothing here touches the database.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 import httpx
@@ -23,7 +24,13 @@ from publishers.telegram_limits import TelegramLimits
 from publishers.text import TELEGRAM_TEXT_LIMIT, split_text, utf16_len
 from publishers.threads import THREADS_TEXT_LIMIT, ThreadsPublisher
 from publishers.vk import VK_MESSAGE_LIMIT, VKPublisher
-from publishers.x import X_WEIGHTED_LIMIT, OAuth1UserAuth, XPublisher, x_weighted_length
+from publishers.x import (
+    X_WEIGHTED_LIMIT,
+    OAuth1UserAuth,
+    OAuth2UserAuth,
+    XPublisher,
+    x_weighted_length,
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,9 @@ class Context:
     telegram_token: str
     telegram_api: str
     telegram_limits: TelegramLimits
+    #: Stores renewed credentials of the account being built (platforms that rotate tokens);
+    #: None when nothing is stored yet (credentials being verified before they are saved).
+    save_credentials: Callable[[dict[str, Any]], Awaitable[None]] | None = None
 
 
 Builder = Callable[[Context, str, dict[str, Any]], Publisher]
@@ -89,6 +99,9 @@ class Platform:
     fields: tuple[Field, ...]
     build: Builder
     text: TextRules
+    #: How long a token lasts where the platform gives no way to renew it on our own: the owner
+    #: is warned before it runs out (LinkedIn, Meta long-lived tokens: 60 days).
+    token_lifetime: timedelta | None = None
 
 
 def _telegram(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
@@ -115,6 +128,26 @@ def _x(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
         access_token_secret=creds["access_token_secret"],
     )
     return XPublisher(ctx.http, auth=auth)
+
+
+def _x_oauth2(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
+    """X with an OAuth 2.0 user token: X rotates the refresh token at every renewal, so the
+    new pair is stored at once (the old refresh token no longer works)."""
+    auth = OAuth2UserAuth(
+        access_token=creds["access_token"],
+        refresh_token=creds["refresh_token"],
+        client_id=creds["client_id"],
+        client_secret=creds.get("client_secret") or None,
+    )
+    save = ctx.save_credentials
+
+    async def on_tokens(tokens: dict[str, Any]) -> None:
+        if save is not None:
+            renewed = {"access_token": tokens["access_token"]}
+            renewed["refresh_token"] = tokens["refresh_token"]
+            await save({**creds, **renewed})
+
+    return XPublisher(ctx.http, auth=auth, on_tokens=on_tokens)
 
 
 def _discord(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
@@ -145,6 +178,9 @@ def _bluesky(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
         app_password=creds["app_password"],
     )
 
+
+#: LinkedIn access tokens and Meta's long-lived tokens last 60 days.
+META_AND_LINKEDIN_TOKEN_LIFETIME = timedelta(days=60)
 
 PLATFORMS: dict[str, Platform] = {
     p.key: p
@@ -187,6 +223,18 @@ PLATFORMS: dict[str, Platform] = {
             TextRules(X_WEIGHTED_LIMIT, x_weighted_length, threads=True),
         ),
         Platform(
+            "x_oauth2",
+            "X (OAuth 2.0)",
+            (
+                Field("client_id"),
+                Field("client_secret", secret=True, optional=True),
+                Field("access_token", secret=True),
+                Field("refresh_token", secret=True),
+            ),
+            _x_oauth2,
+            TextRules(X_WEIGHTED_LIMIT, x_weighted_length, threads=True),
+        ),
+        Platform(
             "discord",
             "Discord",
             (Field("webhook_url", secret=True, url=True),),
@@ -206,6 +254,7 @@ PLATFORMS: dict[str, Platform] = {
             (Field("author_urn"), Field("access_token", secret=True)),
             _linkedin,
             TextRules(LINKEDIN_TEXT_LIMIT),
+            token_lifetime=META_AND_LINKEDIN_TOKEN_LIFETIME,
         ),
         Platform(
             "threads",
@@ -213,6 +262,7 @@ PLATFORMS: dict[str, Platform] = {
             (Field("user_id", number=True), Field("access_token", secret=True)),
             _threads,
             TextRules(THREADS_TEXT_LIMIT, threads=True),
+            token_lifetime=META_AND_LINKEDIN_TOKEN_LIFETIME,
         ),
     )
 }

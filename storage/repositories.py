@@ -108,13 +108,30 @@ async def ensure_account(
 
 
 async def save_account(
-    session: AsyncSession, platform: str, handle: str, title: str, credentials: str | None
+    session: AsyncSession,
+    platform: str,
+    handle: str,
+    title: str,
+    credentials: str | None,
+    *,
+    token_expires_at: datetime | None = None,
 ) -> Account:
-    """Connect an account (or reconnect it with new credentials), enabled."""
+    """Connect an account (or reconnect it with new credentials), enabled and healthy."""
     account = await ensure_account(session, platform, handle, title)
     account.title, account.credentials, account.enabled = title, credentials, True
+    account.token_expires_at, account.last_error = token_expires_at, None
     await session.flush()
     return account
+
+
+async def store_credentials(session: AsyncSession, account_id: int, credentials: str) -> None:
+    """Keep credentials a platform renewed (a rotated refresh token must not be lost)."""
+    await session.execute(
+        update(Account)
+        .where(Account.id == account_id)
+        .values(credentials=credentials, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def disconnect_account(session: AsyncSession, account_id: int) -> Account | None:
