@@ -89,6 +89,7 @@ class TargetPublishers:
             telegram_token=token.get_secret_value() if token else "",
             telegram_api=settings.telegram_api_server or TELEGRAM_API,
             telegram_limits=limits,
+            api_urls=settings.api_urls,
         )
         self.vault = vault
         self.sessions = sessions

@@ -53,6 +53,8 @@ HINTS: dict[str, str] = {
     "NEXUS_AI_BUDGET_USD": "a monthly AI budget in US dollars such as 20, or leave it unset",
     "NEXUS_WEBHOOK_RATE": "events accepted per source per minute, e.g. 100",
     "NEXUS_FEED_POLL_MINUTES": "minutes between two polls of an RSS/Atom feed, e.g. 15",
+    "NEXUS_API_URLS": "platform=URL pairs separated by commas, e.g. "
+    "x=https://x-proxy.example.com,linkedin=http://127.0.0.1:9000",
 }
 
 
@@ -87,6 +89,7 @@ class Settings(BaseSettings):
     max_attempts: int = Field(5, ge=1, le=50, validation_alias="NEXUS_MAX_ATTEMPTS")
     evergreen_gap_days: int = Field(30, ge=1, le=3650, validation_alias="NEXUS_EVERGREEN_GAP_DAYS")
     public_url: str | None = Field(None, validation_alias="NEXUS_PUBLIC_URL")
+    api_urls: Annotated[dict[str, str], NoDecode] = Field({}, validation_alias="NEXUS_API_URLS")
     http_host: str = Field("127.0.0.1", validation_alias="NEXUS_HTTP_HOST")
     http_port: int = Field(8080, ge=0, le=65535, validation_alias="NEXUS_HTTP_PORT")
     digest_at: str = Field("09:00", validation_alias="NEXUS_DIGEST_AT")
@@ -134,6 +137,19 @@ class Settings(BaseSettings):
         if not _CHANNEL_RE.match(value):
             raise ValueError("not a channel @username or -100… id")
         return value
+
+    @field_validator("api_urls", mode="before")
+    @classmethod
+    def _parse_api_urls(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        urls: dict[str, str] = {}
+        for pair in filter(None, (p.strip() for p in value.split(","))):
+            platform, _, url = pair.partition("=")
+            if not platform.strip() or not re.match(r"^https?://[^\s/]+", url.strip()):
+                raise ValueError(f"not a platform=URL pair: {pair!r}")
+            urls[platform.strip().lower()] = url.strip().rstrip("/")
+        return urls
 
     @field_validator("digest_at")
     @classmethod

@@ -7,8 +7,8 @@ them); nothing here touches the database.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -59,6 +59,14 @@ class Context:
     #: Stores renewed credentials of the account being built (platforms that rotate tokens);
     #: None when nothing is stored yet (credentials being verified before they are saved).
     save_credentials: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+    #: API base URLs that replace a platform's public one (NEXUS_API_URLS: a proxy, a test
+    #: server), by platform key.
+    api_urls: Mapping[str, str] = field(default_factory=dict)
+
+    def api(self, platform: str) -> dict[str, str]:
+        """``base_url=…`` for a publisher whose platform has an override, else nothing."""
+        url = self.api_urls.get(platform)
+        return {"base_url": url} if url else {}
 
 
 Builder = Callable[[Context, str, dict[str, Any]], Publisher]
@@ -127,7 +135,7 @@ def _x(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
         access_token=creds["access_token"],
         access_token_secret=creds["access_token_secret"],
     )
-    return XPublisher(ctx.http, auth=auth)
+    return XPublisher(ctx.http, auth=auth, **ctx.api("x"))
 
 
 def _x_oauth2(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
@@ -147,7 +155,7 @@ def _x_oauth2(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
             renewed["refresh_token"] = tokens["refresh_token"]
             await save({**creds, **renewed})
 
-    return XPublisher(ctx.http, auth=auth, on_tokens=on_tokens)
+    return XPublisher(ctx.http, auth=auth, on_tokens=on_tokens, **ctx.api("x"))
 
 
 def _discord(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
@@ -156,18 +164,26 @@ def _discord(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
 
 def _vk(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
     return VKPublisher(
-        ctx.http, access_token=creds["access_token"], group_id=int(creds["group_id"])
+        ctx.http,
+        access_token=creds["access_token"],
+        group_id=int(creds["group_id"]),
+        **ctx.api("vk"),
     )
 
 
 def _linkedin(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
     return LinkedInPublisher(
-        ctx.http, access_token=creds["access_token"], author_urn=creds["author_urn"]
+        ctx.http,
+        access_token=creds["access_token"],
+        author_urn=creds["author_urn"],
+        **ctx.api("linkedin"),
     )
 
 
 def _threads(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
-    return ThreadsPublisher(ctx.http, access_token=creds["access_token"], user_id=creds["user_id"])
+    return ThreadsPublisher(
+        ctx.http, access_token=creds["access_token"], user_id=creds["user_id"], **ctx.api("threads")
+    )
 
 
 def _bluesky(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
