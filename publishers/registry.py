@@ -18,6 +18,7 @@ from publishers.bluesky import BlueskyPublisher
 from publishers.discord import DiscordWebhookPublisher
 from publishers.linkedin import LinkedInPublisher
 from publishers.mastodon import MastodonPublisher
+from publishers.media import FileMediaHost, MediaHost
 from publishers.telegram import TelegramPublisher
 from publishers.telegram_limits import TelegramLimits
 from publishers.threads import ThreadsPublisher
@@ -42,12 +43,20 @@ class Field:
 
 @dataclass(frozen=True)
 class Context:
-    """What every publisher may share: the HTTP client, and Telegram's bot token and limits."""
+    """What every publisher may share: the HTTP client, Telegram's bot token and limits, and
+    where images get a public address (Instagram and Threads fetch images by URL)."""
 
     http: httpx.AsyncClient
     telegram_token: str
     telegram_api: str
     telegram_limits: TelegramLimits
+    media_host: MediaHost | None = None
+
+
+def _media_host(ctx: Context, platform: str) -> MediaHost | None:
+    """``ctx.media_host``, with its errors naming ``platform`` where it can."""
+    host = ctx.media_host
+    return host.for_platform(platform) if isinstance(host, FileMediaHost) else host
 
 
 Builder = Callable[[Context, str, dict[str, Any]], Publisher]
