@@ -121,7 +121,12 @@ def _linkedin(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
 
 
 def _threads(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
-    return ThreadsPublisher(ctx.http, access_token=creds["access_token"], user_id=creds["user_id"])
+    return ThreadsPublisher(
+        ctx.http,
+        access_token=creds["access_token"],
+        user_id=creds["user_id"],
+        media_host=_media_host(ctx, "Threads"),
+    )
 
 
 def _bluesky(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
