@@ -17,7 +17,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
+import httpx
+
 from publishers.errors import AuthExpired, Permanent, PublishError, RateLimited, Transient
+from publishers.http import parse_json, send
 
 GRAPH_RATE_LIMIT_CODES = frozenset({4, 17, 32, 613})
 GRAPH_RATE_LIMIT_WAIT = 60.0
@@ -93,3 +96,27 @@ def _int(value: Any) -> int:
         return int(value or 0)
     except (TypeError, ValueError):
         return 0
+
+
+async def graph_call(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    params: dict[str, str],
+    *,
+    token: str,
+    platform: str,
+    error: Callable[[int, dict[str, Any] | None], PublishError],
+) -> Any:
+    """One Graph request: form-encoded with ``access_token`` in the body for POST, in the query
+    otherwise (as the Graph API wants). The JSON answer, or ``error(status, body["error"])``."""
+    sent = {**params, "access_token": token}
+    if method == "POST":
+        response = await send(client, method, url, platform=platform, data=sent)
+    else:
+        response = await send(client, method, url, platform=platform, params=sent)
+    body = parse_json(response)
+    if response.is_success and isinstance(body, dict) and "error" not in body:
+        return body
+    found = body.get("error") if isinstance(body, dict) else None
+    raise error(response.status_code, found if isinstance(found, dict) else None)

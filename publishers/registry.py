@@ -16,6 +16,7 @@ import httpx
 from publishers.base import Publisher
 from publishers.bluesky import BlueskyPublisher
 from publishers.discord import DiscordWebhookPublisher
+from publishers.instagram import InstagramPublisher
 from publishers.linkedin import LinkedInPublisher
 from publishers.mastodon import MastodonPublisher
 from publishers.media import FileMediaHost, MediaHost
@@ -129,6 +130,15 @@ def _threads(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
     )
 
 
+def _instagram(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
+    return InstagramPublisher(
+        ctx.http,
+        user_id=creds["user_id"],
+        access_token=creds["access_token"],
+        media_host=_media_host(ctx, "Instagram"),
+    )
+
+
 def _bluesky(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
     return BlueskyPublisher(
         ctx.http,
@@ -187,6 +197,12 @@ PLATFORMS: dict[str, Platform] = {
             "Threads",
             (Field("user_id", number=True), Field("access_token", secret=True)),
             _threads,
+        ),
+        Platform(
+            "instagram",
+            "Instagram",
+            (Field("user_id", number=True), Field("access_token", secret=True)),
+            _instagram,
         ),
     )
 }

@@ -48,8 +48,12 @@ import httpx
 
 from publishers.base import MediaLimits, Metrics, PublishResult
 from publishers.errors import Permanent, PublishError
-from publishers.graph import GRAPH_RATE_LIMIT_CODES, graph_error, wait_until_finished
-from publishers.http import parse_json, send
+from publishers.graph import (
+    GRAPH_RATE_LIMIT_CODES,
+    graph_call,
+    graph_error,
+    wait_until_finished,
+)
 from publishers.media import MediaHost, MediaItem, load_media, no_public_address
 from publishers.parts import already_posted_parts, note_posted, validate_post
 from publishers.text import split_text
@@ -225,17 +229,15 @@ class ThreadsPublisher:
         )
 
     async def _call(self, method: str, path: str, params: dict[str, str]) -> Any:
-        sent = {**params, "access_token": self._token}
-        url = self._base_url + path
-        if method == "POST":
-            response = await send(self._client, method, url, platform="Threads", data=sent)
-        else:
-            response = await send(self._client, method, url, platform="Threads", params=sent)
-        body = parse_json(response)
-        if response.is_success and isinstance(body, dict) and "error" not in body:
-            return body
-        error = body.get("error") if isinstance(body, dict) else None
-        raise self._error(response.status_code, error if isinstance(error, dict) else None)
+        return await graph_call(
+            self._client,
+            method,
+            self._base_url + path,
+            params,
+            token=self._token,
+            platform="Threads",
+            error=self._error,
+        )
 
     def _error(self, status: int, error: dict[str, Any] | None) -> PublishError:
         if error is not None and str(error.get("code")) == "100":
