@@ -35,6 +35,7 @@ from bot.texts import CATALOGUE, Texts
 from bot.throttle import TelegramThrottle
 from handlers import build_routers
 from publishers.base import Publisher
+from publishers.media import FileMediaHost
 from publishers.registry import Context, build_publisher
 from publishers.telegram_limits import TelegramLimits
 from scheduler.clock import Clock, SystemClock
@@ -90,6 +91,7 @@ class TargetPublishers:
             telegram_api=settings.telegram_api_server or TELEGRAM_API,
             telegram_limits=limits,
             api_urls=settings.api_urls,
+            media_host=FileMediaHost(settings.data_dir / "public", settings.public_url),
         )
         self.vault = vault
         self.sessions = sessions

@@ -341,6 +341,13 @@ EN: dict[str, str] = {
     "acc.field.threads.access_token": (
         "a Threads access token with threads_basic and threads_content_publish"
     ),
+    "acc.field.instagram.user_id": (
+        "your Instagram professional account id (numbers only; Graph API Explorer → "
+        "me/accounts?fields=instagram_business_account)"
+    ),
+    "acc.field.instagram.access_token": (
+        "a long-lived access token with instagram_basic and instagram_content_publish"
+    ),
     "acc.bad_number": "That should be a number. Send it again, or /cancel.",
     "acc.bad_url": "That is not an address starting with https://. Send it again, or /cancel.",
     "acc.not_deleted": "⚠️ I could not delete your message with the secret: delete it yourself.",
@@ -691,6 +698,13 @@ RU: dict[str, str] = {
     "acc.health.expired": "   ⛔ токен истёк {date}: переподключите аккаунт",
     "acc.field.threads.access_token": (
         "токен доступа Threads с threads_basic и threads_content_publish"
+    ),
+    "acc.field.instagram.user_id": (
+        "id профессионального аккаунта Instagram (только цифры; Graph API Explorer → "
+        "me/accounts?fields=instagram_business_account)"
+    ),
+    "acc.field.instagram.access_token": (
+        "долгоживущий токен доступа с instagram_basic и instagram_content_publish"
     ),
     "acc.bad_number": "Здесь нужно число. Пришлите ещё раз или /cancel.",
     "acc.bad_url": "Это не адрес, начинающийся с https://. Пришлите ещё раз или /cancel.",

@@ -42,7 +42,7 @@ async def _download(bot: Bot, message: Message) -> bytes | None:
         return None
     buffer = await bot.download(file_id)
     assert buffer is not None
-    return buffer.getvalue()
+    return buffer.read()
 
 
 def router() -> Router:

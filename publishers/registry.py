@@ -17,8 +17,10 @@ import httpx
 from publishers.base import Publisher
 from publishers.bluesky import BLUESKY_GRAPHEME_LIMIT, BlueskyPublisher, post_measure
 from publishers.discord import DISCORD_MESSAGE_LIMIT, DiscordWebhookPublisher, discord_length
+from publishers.instagram import INSTAGRAM_CAPTION_LIMIT, InstagramPublisher
 from publishers.linkedin import LINKEDIN_TEXT_LIMIT, LinkedInPublisher
 from publishers.mastodon import MASTODON_DEFAULT_LIMIT, MastodonPublisher, mastodon_length
+from publishers.media import FileMediaHost, MediaHost
 from publishers.telegram import TelegramPublisher
 from publishers.telegram_limits import TelegramLimits
 from publishers.text import TELEGRAM_TEXT_LIMIT, split_text, utf16_len
@@ -50,12 +52,14 @@ class Field:
 
 @dataclass(frozen=True)
 class Context:
-    """What every publisher may share: the HTTP client, and Telegram's bot token and limits."""
+    """What every publisher may share: the HTTP client, Telegram's bot token and limits, and
+    where images get a public address (Instagram and Threads fetch images by URL)."""
 
     http: httpx.AsyncClient
     telegram_token: str
     telegram_api: str
     telegram_limits: TelegramLimits
+    media_host: MediaHost | None = None
     #: Stores renewed credentials of the account being built (platforms that rotate tokens);
     #: None when nothing is stored yet (credentials being verified before they are saved).
     save_credentials: Callable[[dict[str, Any]], Awaitable[None]] | None = None
@@ -63,10 +67,16 @@ class Context:
     #: server), by platform key.
     api_urls: Mapping[str, str] = field(default_factory=dict)
 
-    def api(self, platform: str) -> dict[str, str]:
+    def api(self, platform: str) -> dict[str, Any]:
         """``base_url=…`` for a publisher whose platform has an override, else nothing."""
         url = self.api_urls.get(platform)
         return {"base_url": url} if url else {}
+
+
+def _media_host(ctx: Context, platform: str) -> MediaHost | None:
+    """``ctx.media_host``, with its errors naming ``platform`` where it can."""
+    host = ctx.media_host
+    return host.for_platform(platform) if isinstance(host, FileMediaHost) else host
 
 
 Builder = Callable[[Context, str, dict[str, Any]], Publisher]
@@ -182,7 +192,21 @@ def _linkedin(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
 
 def _threads(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
     return ThreadsPublisher(
-        ctx.http, access_token=creds["access_token"], user_id=creds["user_id"], **ctx.api("threads")
+        ctx.http,
+        access_token=creds["access_token"],
+        user_id=creds["user_id"],
+        media_host=_media_host(ctx, "Threads"),
+        **ctx.api("threads"),
+    )
+
+
+def _instagram(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
+    return InstagramPublisher(
+        ctx.http,
+        user_id=creds["user_id"],
+        access_token=creds["access_token"],
+        media_host=_media_host(ctx, "Instagram"),
+        **ctx.api("instagram"),
     )
 
 
@@ -278,6 +302,14 @@ PLATFORMS: dict[str, Platform] = {
             (Field("user_id", number=True), Field("access_token", secret=True)),
             _threads,
             TextRules(THREADS_TEXT_LIMIT, threads=True),
+            token_lifetime=META_AND_LINKEDIN_TOKEN_LIFETIME,
+        ),
+        Platform(
+            "instagram",
+            "Instagram",
+            (Field("user_id", number=True), Field("access_token", secret=True)),
+            _instagram,
+            TextRules(INSTAGRAM_CAPTION_LIMIT),
             token_lifetime=META_AND_LINKEDIN_TOKEN_LIFETIME,
         ),
     )

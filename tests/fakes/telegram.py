@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import itertools
 import json
 import re
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from PIL import Image
 
 _MAX_TEXT = 4096
 _MAX_CAPTION = 1024
@@ -46,6 +48,27 @@ class ApiError(Exception):
 
 def _bad(description: str) -> ApiError:
     return ApiError(400, f"Bad Request: {description}")
+
+
+_MAX_PHOTO_BYTES = 10 * 1024 * 1024
+
+
+def _check_photo(data: bytes) -> bytes:
+    """sendPhoto's own checks on an upload: a readable image, at most 10 MB, width + height at
+    most 10000 and a side ratio of at most 20."""
+    if not data:
+        raise _bad("file must be non-empty")
+    if len(data) > _MAX_PHOTO_BYTES:
+        raise _bad("PHOTO_SAVE_FILE_INVALID")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            width, height = image.size
+    except Exception as exc:  # any decoding failure is what Telegram calls it
+        raise _bad("IMAGE_PROCESS_FAILED") from exc
+    if width + height > 10_000 or max(width, height) > 20 * min(width, height):
+        raise _bad("PHOTO_INVALID_DIMENSIONS")
+    return data
 
 
 def utf16_len(text: str) -> int:
@@ -205,6 +228,9 @@ class FakeMessage:
     edited: bool = False
     deleted: bool = False
     photo: bool = False
+    file: bytes | None = None
+    """The uploaded photo's bytes (``None`` when sent by file id or URL)."""
+    media_group_id: str | None = None
     date: int = field(default_factory=lambda: int(time.time()))
 
     def buttons(self) -> list[tuple[str, str]]:
@@ -238,6 +264,8 @@ class FakeTelegram:
         self.callback_answers: dict[str, dict] = {}
         self.deleted_user_messages: set[tuple[int, int]] = set()  # (chat id, message id)
         self.commands: list[dict] = []
+        self.member_counts: dict[int, int] = {}
+        """Channel id → what ``getChatMemberCount`` answers (1 when not set)."""
         self._chats: dict[int, dict] = {}
         self._admin: dict[int, bool] = {}
         self._users: dict[int, dict] = {}
@@ -789,22 +817,25 @@ class FakeTelegram:
             raise _bad("wrong parameter action in request")
         return True
 
-    def _photo(self, ref: Any, files: dict[str, bytes], key: str) -> None:
+    def _photo(self, ref: Any, files: dict[str, bytes], key: str) -> bytes | None:
+        """Check a photo reference (``attach://name``, the multipart field ``key``, a file id or
+        an URL) the way Telegram does; the uploaded bytes, if it was an upload."""
         if isinstance(ref, str) and ref.startswith("attach://"):
             ref = files.get(ref.removeprefix("attach://"))
         elif ref is None:
             ref = files.get(key)
         if isinstance(ref, bytes | bytearray):
-            if not ref:
-                raise _bad("file must be non-empty")
-            return
+            return _check_photo(bytes(ref))
         known = {p["file_id"] for raw in self._raw.values() for p in raw.get("photo", [])}
         if not isinstance(ref, str) or not (
             ref.startswith(("http://", "https://")) or ref in known
         ):
             raise _bad("wrong file identifier/HTTP URL specified")
+        return None
 
-    def _photo_message(self, chat: dict, params: dict, extra: dict) -> dict:
+    def _photo_message(
+        self, chat: dict, params: dict, extra: dict, file: bytes | None = None
+    ) -> dict:
         caption, entities = self._formatted(params, "caption", _MAX_CAPTION, "caption is")
         markup = self._markup(params)
         msg = FakeMessage(
@@ -815,23 +846,37 @@ class FakeTelegram:
             entities,
             markup,
             photo=True,
+            file=file,
+            media_group_id=extra.get("media_group_id"),
         )
         self._store(chat, msg, {"photo": self._photo_sizes(), **extra})
         return self._render(msg)
 
     async def _m_sendphoto(self, params: dict, files: dict) -> dict:
         chat = self._writable(params.get("chat_id"))
-        self._photo(params.get("photo"), files, "photo")
-        return self._photo_message(chat, params, {})
+        file = self._photo(params.get("photo"), files, "photo")
+        return self._photo_message(chat, params, {}, file)
+
+    async def _m_getchatmembercount(self, params: dict, files: dict) -> int:
+        chat = self._resolve(params.get("chat_id"))
+        if chat["type"] == "channel" and not chat.get("username") and not self._admin[chat["id"]]:
+            raise _bad("chat not found")
+        return self.member_counts.get(chat["id"], 1)
 
     async def _m_sendmediagroup(self, params: dict, files: dict) -> list[dict]:
         chat = self._writable(params.get("chat_id"))
         media = params.get("media")
         if not isinstance(media, list) or not 2 <= len(media) <= 10:
             raise _bad("wrong number of media files: must be 2-10")
+        uploads = []
         for item in media:
             if item.get("type") != "photo":
                 raise _bad("only photo media groups are supported by this fake")
-            self._photo(item.get("media"), files, "")
+            uploads.append(self._photo(item.get("media"), files, ""))
         group = {"media_group_id": str(next(self._files))}
-        return [self._photo_message(chat, item, group) for item in media]
+        for item in media:  # every caption is checked before anything is posted
+            self._formatted(item, "caption", _MAX_CAPTION, "caption is")
+        return [
+            self._photo_message(chat, item, group, file)
+            for item, file in zip(media, uploads, strict=True)
+        ]
