@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.app import Nexus
+from bot.app import Nexus, ensure_channel
 from storage import repositories as repo
 from storage.models import Account, AiUsage, Publication, PublicationStatus
 from tests.clock import FakeClock
@@ -60,6 +60,7 @@ async def start_with_targets(
 ) -> Nexus:
     apis = f"x={x.base_url},linkedin={linkedin.base_url}"
     nexus = await nexus_factory(NEXUS_API_URLS=apis, **env)
+    await ensure_channel(nexus)  # the channel is the first target, as after any first start
     await connect(
         nexus,
         "mastodon",
@@ -223,7 +224,7 @@ async def test_switch_edit_and_leave_out_targets(
         OWNER, lambda m: m.message_id == edited.message_id and "⏸ X" in m.text
     )
     await tap(tg, back, "Edit")
-    await tg.wait_message(OWNER, lambda m: "Send the new text" in m.text and "Draft" in m.text)
+    await tg.wait_message(OWNER, lambda m: "Send the new text for draft" in m.text)
     await tg.user_sends(OWNER, "The spring sale starts today.")
     fresh = await tg.wait_message(
         OWNER, lambda m: "The spring sale starts today." in m.text and "Approve" in str(m.buttons())
