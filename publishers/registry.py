@@ -165,7 +165,9 @@ def _x_oauth2(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
             renewed["refresh_token"] = tokens["refresh_token"]
             await save({**creds, **renewed})
 
-    return XPublisher(ctx.http, auth=auth, on_tokens=on_tokens, **ctx.api("x"))
+    publisher = XPublisher(ctx.http, auth=auth, on_tokens=on_tokens, **ctx.api("x"))
+    publisher.platform = "x_oauth2"  # the target's key: its rules and texts are found by it
+    return publisher
 
 
 def _discord(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
