@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import accounts, common, drafts, schedule, slots, timezone, voice
+from handlers import accounts, common, drafts, schedule, slots, stats, timezone, voice
 
 
 def build_routers() -> list[Router]:
@@ -14,6 +14,7 @@ def build_routers() -> list[Router]:
         common.router(),
         timezone.router(),
         slots.router(),
+        stats.router(),
         accounts.router(),
         voice.router(),
         schedule.router(),

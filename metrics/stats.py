@@ -357,3 +357,30 @@ async def post_targets(session: AsyncSession, post_id: int) -> list[PostLine]:
         )
         for p in pubs
     ]
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Everything /stats shows for one period and platform choice."""
+
+    stats: PeriodStats
+    #: AI use of the current local month (not of the period: budgets are monthly).
+    ai: AiSpend
+    #: Platforms with published posts (the platform buttons).
+    platforms: tuple[str, ...]
+
+
+async def overview(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    days: int,
+    platform: str | None = None,
+    tz: ZoneInfo = UTC_ZONE,
+) -> Overview:
+    """The last ``days`` days up to ``now`` on one platform (or all), AI spend this month."""
+    stats = await period_stats(
+        session, since=now - timedelta(days=days), until=now, platform=platform, tz=tz
+    )
+    spend = await ai_spend(session, since=month_start(now, tz), until=now)
+    return Overview(stats, spend, tuple(await platforms_used(session)))
