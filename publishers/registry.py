@@ -14,15 +14,16 @@ from typing import Any, Protocol
 import httpx
 
 from publishers.base import Publisher
-from publishers.bluesky import BlueskyPublisher
-from publishers.discord import DiscordWebhookPublisher
-from publishers.linkedin import LinkedInPublisher
-from publishers.mastodon import MastodonPublisher
+from publishers.bluesky import BLUESKY_GRAPHEME_LIMIT, BlueskyPublisher, post_measure
+from publishers.discord import DISCORD_MESSAGE_LIMIT, DiscordWebhookPublisher, discord_length
+from publishers.linkedin import LINKEDIN_TEXT_LIMIT, LinkedInPublisher
+from publishers.mastodon import MASTODON_DEFAULT_LIMIT, MastodonPublisher, mastodon_length
 from publishers.telegram import TelegramPublisher
 from publishers.telegram_limits import TelegramLimits
-from publishers.threads import ThreadsPublisher
-from publishers.vk import VKPublisher
-from publishers.x import OAuth1UserAuth, XPublisher
+from publishers.text import TELEGRAM_TEXT_LIMIT, split_text, utf16_len
+from publishers.threads import THREADS_TEXT_LIMIT, ThreadsPublisher
+from publishers.vk import VK_MESSAGE_LIMIT, VKPublisher
+from publishers.x import X_WEIGHTED_LIMIT, OAuth1UserAuth, XPublisher, x_weighted_length
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,32 @@ class PublisherFactory(Protocol):
 
 
 @dataclass(frozen=True)
+class TextRules:
+    """How a platform counts a post and what shape suits it, for drafting and the preview.
+
+    ``threads``: a longer text goes out as a thread (or consecutive messages) instead of being
+    refused. ``hashtags``: hashtags help there (they are left out where they don't).
+    """
+
+    limit: int
+    measure: Callable[[str], int] = len
+    threads: bool = False
+    hashtags: bool = True
+
+    def parts(self, text: str) -> int:
+        """How many posts ``text`` becomes (1 where it fits); raises ``TextTooLong``."""
+        if self.measure(text) <= self.limit or not self.threads:
+            return 1
+        return len(split_text(text, self.limit, self.measure))
+
+
+@dataclass(frozen=True)
 class Platform:
     key: str
     title: str
     fields: tuple[Field, ...]
     build: Builder
+    text: TextRules
 
 
 def _telegram(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
@@ -127,12 +149,19 @@ def _bluesky(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
 PLATFORMS: dict[str, Platform] = {
     p.key: p
     for p in (
-        Platform("telegram", "Telegram channel", (Field("channel"),), _telegram),
+        Platform(
+            "telegram",
+            "Telegram channel",
+            (Field("channel"),),
+            _telegram,
+            TextRules(TELEGRAM_TEXT_LIMIT, utf16_len, threads=True),
+        ),
         Platform(
             "mastodon",
             "Mastodon",
             (Field("instance", url=True), Field("access_token", secret=True)),
             _mastodon,
+            TextRules(MASTODON_DEFAULT_LIMIT, mastodon_length, threads=True),
         ),
         Platform(
             "bluesky",
@@ -143,6 +172,7 @@ PLATFORMS: dict[str, Platform] = {
                 Field("service", url=True, optional=True),
             ),
             _bluesky,
+            TextRules(BLUESKY_GRAPHEME_LIMIT, post_measure, threads=True),
         ),
         Platform(
             "x",
@@ -154,25 +184,35 @@ PLATFORMS: dict[str, Platform] = {
                 Field("access_token_secret", secret=True),
             ),
             _x,
+            TextRules(X_WEIGHTED_LIMIT, x_weighted_length, threads=True),
         ),
-        Platform("discord", "Discord", (Field("webhook_url", secret=True, url=True),), _discord),
+        Platform(
+            "discord",
+            "Discord",
+            (Field("webhook_url", secret=True, url=True),),
+            _discord,
+            TextRules(DISCORD_MESSAGE_LIMIT, discord_length, threads=True, hashtags=False),
+        ),
         Platform(
             "vk",
             "VK",
             (Field("group_id", number=True), Field("access_token", secret=True)),
             _vk,
+            TextRules(VK_MESSAGE_LIMIT),
         ),
         Platform(
             "linkedin",
             "LinkedIn",
             (Field("author_urn"), Field("access_token", secret=True)),
             _linkedin,
+            TextRules(LINKEDIN_TEXT_LIMIT),
         ),
         Platform(
             "threads",
             "Threads",
             (Field("user_id", number=True), Field("access_token", secret=True)),
             _threads,
+            TextRules(THREADS_TEXT_LIMIT, threads=True),
         ),
     )
 }

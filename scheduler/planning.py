@@ -22,7 +22,7 @@ _NOT_STARTED = (PublicationStatus.PENDING, PublicationStatus.HELD)
 
 
 class NoTargets(Exception):
-    """No enabled account to publish to."""
+    """No enabled account to publish to, or every target is switched off for this post."""
 
 
 async def schedule_post(
@@ -30,8 +30,6 @@ async def schedule_post(
 ) -> bool:
     """draft → scheduled at `when`, with one pending publication per enabled account."""
     accounts = await repo.enabled_accounts(session)
-    if not accounts:
-        raise NoTargets
     if not await repo.transition_post(
         session,
         post.id,
@@ -43,7 +41,9 @@ async def schedule_post(
     ):
         await session.rollback()
         return False
-    await repo.create_publications(session, post, accounts, due=when)
+    if not await repo.create_publications(session, post, accounts, due=when):
+        await session.rollback()  # every target is off (or none is connected)
+        raise NoTargets
     await session.commit()
     return True
 
