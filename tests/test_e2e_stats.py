@@ -24,7 +24,7 @@ async def publish(tg: FakeTelegram, brief: str) -> tuple[FakeMessage, FakeMessag
     """Approve a draft; returns the channel post and the owner's "is published" report."""
     preview = await preview_for(tg, brief)
     await tap(tg, preview, "Approve")
-    post = await tg.wait_message(CHANNEL, lambda m: brief.split()[0] in m.text)
+    post = await tg.wait_message(CHANNEL, lambda m: brief.split()[0] in m.text.lower())
     report = await tg.wait_message(
         OWNER, lambda m: "is published" in m.text and m.message_id == preview.message_id
     )
