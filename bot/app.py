@@ -34,6 +34,7 @@ from bot.settings import Settings
 from bot.texts import CATALOGUE, Texts
 from bot.throttle import TelegramThrottle
 from handlers import build_routers
+from metrics.sync import MetricsSync
 from publishers.base import Publisher
 from publishers.media import FileMediaHost
 from publishers.registry import Context, build_publisher
@@ -69,7 +70,18 @@ _RESPONSE_TYPES = tuple(
         methods.SetMyCommands,
     )
 )
-MENU_COMMANDS = ("start", "new", "drafts", "queue", "slots", "voice", "timezone", "cancel", "help")
+MENU_COMMANDS = (
+    "start",
+    "new",
+    "drafts",
+    "queue",
+    "slots",
+    "stats",
+    "voice",
+    "timezone",
+    "cancel",
+    "help",
+)
 
 
 class TargetPublishers:
@@ -128,6 +140,7 @@ class Nexus:
     clock: Clock
     publishers: TargetPublishers
     dispatcher: PublicationDispatcher
+    metrics: MetricsSync
     runtime: SchedulerRuntime | None
     new_key_file: Path | None = None
     _closed: bool = field(default=False, repr=False)
@@ -228,6 +241,8 @@ async def _on_startup(app: Nexus) -> None:
 
 #: How often free slots are checked for an evergreen post to recycle.
 EVERGREEN_EVERY_S = 15 * 60
+#: How often published posts due for a metrics snapshot are synced.
+METRICS_EVERY_S = 5 * 60
 
 
 def _runtime(
@@ -235,6 +250,7 @@ def _runtime(
     dispatcher: PublicationDispatcher,
     sessions: async_sessionmaker[AsyncSession],
     clock: Clock,
+    metrics: MetricsSync,
 ) -> SchedulerRuntime:
     async def evergreen() -> None:
         if await recycle_evergreen(
@@ -246,7 +262,12 @@ def _runtime(
             runtime.wake()  # the copy is due soon: let the dispatcher time its wake-up
 
     runtime = SchedulerRuntime(
-        dispatcher, clock, periodic={"evergreen": (EVERGREEN_EVERY_S, evergreen)}
+        dispatcher,
+        clock,
+        periodic={
+            "evergreen": (EVERGREEN_EVERY_S, evergreen),
+            "metrics": (METRICS_EVERY_S, metrics.run_once),
+        },
     )
     return runtime
 
@@ -284,6 +305,7 @@ def build_app(
             media_dir=settings.data_dir,
         ),
     )
+    metrics = MetricsSync(sessions, publishers.for_account, clock)
     app = Nexus(
         settings=settings,
         bot=bot,
@@ -296,7 +318,10 @@ def build_app(
         clock=clock,
         publishers=publishers,
         dispatcher=dispatcher,
-        runtime=_runtime(settings, dispatcher, sessions, clock) if with_scheduler else None,
+        metrics=metrics,
+        runtime=_runtime(settings, dispatcher, sessions, clock, metrics)
+        if with_scheduler
+        else None,
         new_key_file=new_key_file,
     )
     dp = app.dp

@@ -150,3 +150,19 @@ class AccountCb(CallbackData, prefix="a"):
 
 class PlatformCb(CallbackData, prefix="pf"):
     key: str
+
+
+# --- stats ---------------------------------------------------------------------------------------
+
+
+class StatsCb(CallbackData, prefix="st"):
+    """/stats for the last `days` days on platform `pf` (a registry key; empty = all)."""
+
+    days: int
+    pf: str = ""
+
+
+class PostStatsCb(CallbackData, prefix="ps"):
+    """The counters of one published post, per target."""
+
+    post: int

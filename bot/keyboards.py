@@ -16,12 +16,14 @@ from bot.callbacks import (
     PlatformCb,
     PostAct,
     PostCb,
+    PostStatsCb,
     PubAct,
     PubCb,
     QueuePageCb,
     RegenCb,
     ScheduleCb,
     SchedulePick,
+    StatsCb,
     TimezoneCb,
     VariantAct,
     VariantCb,
@@ -267,3 +269,35 @@ def accounts_keyboard(t: Texts, accounts: list[tuple[int, str, bool]]) -> Inline
 
 def platforms_keyboard(platforms: list[tuple[str, str]]) -> InlineKeyboardMarkup:
     return _rows(*[[_button(title, PlatformCb(key=key))] for key, title in platforms])
+
+
+# --- stats ---------------------------------------------------------------------------------------
+
+#: The periods /stats offers, in days.
+STATS_PERIODS = (7, 30)
+
+
+def stats_keyboard(
+    t: Texts, *, days: int, platform: str, platforms: list[tuple[str, str]]
+) -> InlineKeyboardMarkup:
+    """Period buttons, then one button per platform (key, title) and "All"; the current choice
+    is marked."""
+
+    def mark(label: str, current: bool) -> str:
+        return f"• {label}" if current else label
+
+    periods = [
+        _button(mark(t.plain("btn.stats_days", days=d), d == days), StatsCb(days=d, pf=platform))
+        for d in STATS_PERIODS
+    ]
+    choices = [("", t.plain("btn.stats_all")), *platforms]
+    builder = InlineKeyboardBuilder()
+    for key, title in choices:
+        builder.add(_button(mark(title, key == platform), StatsCb(days=days, pf=key)))
+    builder.adjust(3)
+    return InlineKeyboardMarkup(inline_keyboard=[periods, *builder.export()])
+
+
+def post_stats_button(t: Texts, post_id: int) -> list[InlineKeyboardButton]:
+    """A row with "📊 Stats" for a published post."""
+    return [_button(t.plain("btn.stats"), PostStatsCb(post=post_id))]

@@ -17,7 +17,12 @@ from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import views
-from bot.keyboards import failure_keyboard, overdue_keyboard, unsure_keyboard
+from bot.keyboards import (
+    failure_keyboard,
+    overdue_keyboard,
+    post_stats_button,
+    unsure_keyboard,
+)
 from bot.texts import Texts
 from scheduler.notify import PublishReport
 from storage import repositories as repo
@@ -55,6 +60,9 @@ class BotNotifier:
         markup = None
         if report.status != PostStatus.PUBLISHED:
             markup = failure_keyboard(t, post.id, can_edit=report.status == PostStatus.FAILED)
+        if report.status != PostStatus.FAILED:  # something went out: its numbers can be asked for
+            rows = markup.inline_keyboard if markup else []
+            markup = InlineKeyboardMarkup(inline_keyboard=[*rows, post_stats_button(t, post.id)])
         if post.immediate and await self._edit_preview(post, text, markup):
             return
         await self._send(post.author_id, text, markup)

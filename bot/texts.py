@@ -57,6 +57,7 @@ EN: dict[str, str] = {
         "/drafts — drafts waiting for you\n"
         "/queue — scheduled posts: publish now, reschedule, cancel\n"
         "/slots — weekly posting times for “next free slot”\n"
+        "/stats — posts, engagement, the best time to post\n"
         "/timezone — your time zone\n"
         "/voice — tone, audience, do's and don'ts, an example post\n"
         "/cancel — stop what you are doing"
@@ -372,6 +373,39 @@ EN: dict[str, str] = {
     "status.partial": "published in part",
     "status.failed": "failed",
     "status.rejected": "rejected",
+    # --- stats (metrics) ---
+    "cmd.stats": "Numbers: posts, engagement, best time",
+    "btn.stats": "📊 Stats",
+    "btn.stats_days": "{days} days",
+    "btn.stats_all": "All",
+    "stats.all": "all platforms",
+    "stats.chart_title": "Last {days} days · {platform}",
+    "stats.chart_engagement": "Engagement (likes + reposts + replies)",
+    "stats.chart_posts": "Posts",
+    "stats.empty": (
+        "📊 No published posts in the last {days} days yet ({platform}). "
+        "Once posts go out, their numbers show up here."
+    ),
+    "stats.head": "📊 <b>Last {days} days</b> · {platform}",
+    "stats.posts": "Posts: <b>{posts}</b> ({publications} across targets)",
+    "stats.engagement": "Engagement: <b>{total}</b> in total, median {median} per post",
+    "stats.best": "Best post: #{post_id} on {target}, {engagement} interactions ({link})",
+    "stats.best_nolink": "Best post: #{post_id} on {target}, {engagement} interactions",
+    "stats.link": "open",
+    "stats.platform_line": "• {platform}: {posts} posts, {engagement} interactions",
+    "stats.followers": "👥 {target}: {first} → {last} ({change})",
+    "stats.best_time": "⏰ Best time to post: {when}",
+    "stats.best_time_unknown": "⏰ Best time to post: I can tell after {count} published posts.",
+    "stats.ai": "🤖 AI this month: {calls} calls, {tokens} tokens, ≈ ${cost}",
+    "stats.more": "(the numbers are in the next message)",
+    "post.stats.head": "📊 <b>Post #{post_id}</b>",
+    "post.stats.line": (
+        "{target}: ❤️ {likes} · 🔁 {reposts} · 💬 {replies}{views} · {link}\n    {synced}"
+    ),
+    "post.stats.views": " · 👁 {views}",
+    "post.stats.synced": "updated {when}",
+    "post.stats.never": "not synced yet (first numbers an hour after publishing)",
+    "post.stats.none": "Post #{post_id} has not been published anywhere.",
 }
 
 RU: dict[str, str] = {
@@ -411,6 +445,7 @@ RU: dict[str, str] = {
         "/drafts — черновики, ждущие вас\n"
         "/queue — запланированные посты: опубликовать, перенести, отменить\n"
         "/slots — слоты публикации для «ближайшего свободного слота»\n"
+        "/stats — посты, вовлечённость, лучшее время для публикаций\n"
         "/timezone — ваш часовой пояс\n"
         "/voice — тон, аудитория, что можно и нельзя, пример поста\n"
         "/cancel — отменить текущее действие"
@@ -730,6 +765,39 @@ RU: dict[str, str] = {
     "status.partial": "опубликован частично",
     "status.failed": "не опубликован",
     "status.rejected": "отклонён",
+    # --- stats (metrics) ---
+    "cmd.stats": "Цифры: посты, вовлечённость, лучшее время",
+    "btn.stats": "📊 Статистика",
+    "btn.stats_days": "{days} дней",
+    "btn.stats_all": "Все",
+    "stats.all": "все платформы",
+    "stats.chart_title": "Последние {days} дней · {platform}",
+    "stats.chart_engagement": "Вовлечённость (лайки + репосты + ответы)",
+    "stats.chart_posts": "Посты",
+    "stats.empty": (
+        "📊 За последние {days} дней опубликованных постов пока нет ({platform}). "
+        "Когда посты выйдут, их цифры появятся здесь."
+    ),
+    "stats.head": "📊 <b>Последние {days} дней</b> · {platform}",
+    "stats.posts": "Постов: <b>{posts}</b> ({publications} по всем каналам)",
+    "stats.engagement": "Вовлечённость: <b>{total}</b> всего, медиана {median} на пост",
+    "stats.best": "Лучший пост: #{post_id} в {target}, {engagement} реакций ({link})",
+    "stats.best_nolink": "Лучший пост: #{post_id} в {target}, {engagement} реакций",
+    "stats.link": "открыть",
+    "stats.platform_line": "• {platform}: постов {posts}, реакций {engagement}",
+    "stats.followers": "👥 {target}: {first} → {last} ({change})",
+    "stats.best_time": "⏰ Лучшее время для постов: {when}",
+    "stats.best_time_unknown": "⏰ Лучшее время для постов: скажу после {count} публикаций.",
+    "stats.ai": "🤖 ИИ в этом месяце: {calls} вызовов, {tokens} токенов, ≈ ${cost}",
+    "stats.more": "(цифры — в следующем сообщении)",
+    "post.stats.head": "📊 <b>Пост #{post_id}</b>",
+    "post.stats.line": (
+        "{target}: ❤️ {likes} · 🔁 {reposts} · 💬 {replies}{views} · {link}\n    {synced}"
+    ),
+    "post.stats.views": " · 👁 {views}",
+    "post.stats.synced": "обновлено {when}",
+    "post.stats.never": "ещё не обновлялось (первые цифры через час после публикации)",
+    "post.stats.none": "Пост #{post_id} нигде не опубликован.",
 }
 
 CATALOGUE: dict[str, dict[str, str]] = {"en": EN, "ru": RU}

@@ -58,6 +58,10 @@ log = logging.getLogger(__name__)
 
 PublisherFor = Callable[[Account], Publisher]
 
+#: A published post's counters are first read this long after it went out (metrics.sync takes
+#: it from there).
+FIRST_METRICS_SYNC = timedelta(hours=1)
+
 
 @dataclass(frozen=True)
 class _Job:
@@ -296,6 +300,7 @@ class PublicationDispatcher:
                         part_ids=outcome.result.part_ids,
                         url=outcome.result.url,
                         when=now,
+                        metrics_due_at=now + FIRST_METRICS_SYNC,
                     )
                 elif outcome.error is not None:
                     await self._record_failure(session, job, outcome.error, now)

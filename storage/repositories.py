@@ -473,12 +473,19 @@ async def finish_publication(
     url: str | None = None,
     error: str | None = None,
     when: datetime | None = None,
+    metrics_due_at: datetime | None = None,
 ) -> bool:
-    """publishing → published or failed, with the outcome."""
+    """publishing → published or failed, with the outcome; a published one is due for its first
+    metrics sync at `metrics_due_at`."""
     values: dict[str, Any] = {"last_error": error, "part_ids": ",".join(part_ids) or None}
     if published:
         new = PublicationStatus.PUBLISHED
-        values |= {"external_id": external_id, "url": url, "published_at": when or utcnow()}
+        values |= {
+            "external_id": external_id,
+            "url": url,
+            "published_at": when or utcnow(),
+            "metrics_due_at": metrics_due_at,
+        }
     else:
         new = PublicationStatus.FAILED
     return await transition_publication(

@@ -404,6 +404,46 @@ class FakeTelegram:
         self._queue({"callback_query": query})
         return query_id
 
+    # ------------------------------------------------------------ channel reactions (metrics)
+    #: Update types Telegram sends only when ``allowed_updates`` names them explicitly.
+    OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+
+    @classmethod
+    def _deliverable(cls, update: dict, allowed: set[str]) -> bool:
+        kinds = update.keys() - {"update_id"}
+        return bool(allowed & kinds) if allowed else not kinds & cls.OPT_IN_UPDATES
+
+    def channel_reactions(
+        self, chat_id: int | str, message_id: int, counts: dict[str, int], *, paid: int = 0
+    ) -> dict:
+        """Queue a ``message_reaction_count`` update, as Telegram sends it (anonymously, to a bot
+        that is an admin of the channel) when a channel message's reactions change: the current
+        total per emoji (``counts``) plus ``paid`` star reactions."""
+        chat = self._resolve(chat_id)
+        if chat["type"] != "channel":
+            raise ValueError("reaction counts are sent for channel messages only")
+        if not self._admin.get(chat["id"]):
+            raise ValueError("Telegram sends reaction counts only to channel admins")
+        if (chat["id"], message_id) not in self._raw:
+            raise ValueError(f"no message {message_id} in channel {chat_id}")
+        reactions: list[dict[str, Any]] = [
+            {"type": {"type": "emoji", "emoji": emoji}, "total_count": count}
+            for emoji, count in counts.items()
+            if count > 0
+        ]
+        if paid:
+            reactions.append({"type": {"type": "paid"}, "total_count": paid})
+        update = {
+            "chat": {k: v for k, v in chat.items() if k in ("id", "type", "title", "username")},
+            "message_id": message_id,
+            "date": int(time.time()),
+            "reactions": reactions,
+        }
+        self._queue({"message_reaction_count": update})
+        return update
+
+    # ------------------------------------------------------------ end of channel reactions
+
     # ------------------------------------------------------------ inspection
     def messages(self, chat_id: int | str) -> list[FakeMessage]:
         try:
@@ -698,7 +738,7 @@ class FakeTelegram:
 
         def ready() -> list[dict]:
             allowed = set(self._allowed)
-            found = [u for u in self._updates if not allowed or allowed & u.keys()]
+            found = [u for u in self._updates if self._deliverable(u, allowed)]
             return found[-1:] if offset < 0 else found[:limit]
 
         while not (found := ready()) and not self._closing:
