@@ -34,6 +34,8 @@ from bot.settings import Settings
 from bot.texts import CATALOGUE, Texts
 from bot.throttle import TelegramThrottle
 from handlers import build_routers
+from metrics.alerts import HEALTH_EVERY, AlertConfig, Alerts
+from metrics.digest import Digests
 from publishers.base import Publisher
 from publishers.registry import Context, build_publisher
 from publishers.telegram_limits import TelegramLimits
@@ -65,10 +67,22 @@ _RESPONSE_TYPES = tuple(
         methods.GetUpdates,
         methods.SendChatAction,
         methods.SendMessage,
+        methods.SendPhoto,
         methods.SetMyCommands,
     )
 )
-MENU_COMMANDS = ("start", "new", "drafts", "queue", "slots", "voice", "timezone", "cancel", "help")
+MENU_COMMANDS = (
+    "start",
+    "new",
+    "drafts",
+    "queue",
+    "slots",
+    "digest",
+    "voice",
+    "timezone",
+    "cancel",
+    "help",
+)
 
 
 class TargetPublishers:
@@ -111,6 +125,8 @@ class Nexus:
     clock: Clock
     publishers: TargetPublishers
     dispatcher: PublicationDispatcher
+    alerts: Alerts
+    digests: Digests
     runtime: SchedulerRuntime | None
     new_key_file: Path | None = None
     _closed: bool = field(default=False, repr=False)
@@ -211,6 +227,8 @@ async def _on_startup(app: Nexus) -> None:
 
 #: How often free slots are checked for an evergreen post to recycle.
 EVERGREEN_EVERY_S = 15 * 60
+#: Digests and alerts look every minute: a digest goes out within a minute of its time.
+DIGEST_EVERY_S = ALERTS_EVERY_S = 60
 
 
 def _runtime(
@@ -218,6 +236,8 @@ def _runtime(
     dispatcher: PublicationDispatcher,
     sessions: async_sessionmaker[AsyncSession],
     clock: Clock,
+    alerts: Alerts,
+    digests: Digests,
 ) -> SchedulerRuntime:
     async def evergreen() -> None:
         if await recycle_evergreen(
@@ -229,7 +249,14 @@ def _runtime(
             runtime.wake()  # the copy is due soon: let the dispatcher time its wake-up
 
     runtime = SchedulerRuntime(
-        dispatcher, clock, periodic={"evergreen": (EVERGREEN_EVERY_S, evergreen)}
+        dispatcher,
+        clock,
+        periodic={
+            "evergreen": (EVERGREEN_EVERY_S, evergreen),
+            "digest": (DIGEST_EVERY_S, digests.run_due),
+            "alerts": (ALERTS_EVERY_S, alerts.run_checks),
+            "health": (HEALTH_EVERY.total_seconds(), alerts.check_accounts),
+        },
     )
     return runtime
 
@@ -256,15 +283,42 @@ def build_app(
     bot = _make_bot(settings, limits)
     http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
     publishers = TargetPublishers(settings, http, limits, vault)
+    notifier = BotNotifier(bot, sessions, settings.timezone)
     dispatcher = PublicationDispatcher(
         sessions,
         publishers.for_account,
-        BotNotifier(bot, sessions, settings.timezone),
+        notifier,
         clock,
         DispatchConfig(
             max_attempts=settings.max_attempts,
             misfire_grace=timedelta(minutes=settings.misfire_grace_minutes),
         ),
+    )
+    alerts = Alerts(
+        sessions,
+        notifier,
+        clock,
+        settings.owner_ids,
+        AlertConfig(
+            cooldown=timedelta(minutes=settings.alert_cooldown_minutes),
+            queue_alert_at=settings.queue_alert_at,
+            silence=(
+                timedelta(hours=settings.silence_alert_hours)
+                if settings.silence_alert_hours
+                else None
+            ),
+            budget_usd=settings.ai_budget_usd,
+        ),
+        publisher_for=publishers.for_account,
+    )
+    digests = Digests(
+        sessions,
+        notifier,
+        clock,
+        settings.owner_ids,
+        default_tz=settings.timezone,
+        default_at=settings.digest_at,
+        translate=lambda language, key: Texts(language).plain(key),
     )
     app = Nexus(
         settings=settings,
@@ -278,7 +332,13 @@ def build_app(
         clock=clock,
         publishers=publishers,
         dispatcher=dispatcher,
-        runtime=_runtime(settings, dispatcher, sessions, clock) if with_scheduler else None,
+        alerts=alerts,
+        digests=digests,
+        runtime=(
+            _runtime(settings, dispatcher, sessions, clock, alerts, digests)
+            if with_scheduler
+            else None
+        ),
         new_key_file=new_key_file,
     )
     dp = app.dp
@@ -292,6 +352,8 @@ def build_app(
         wake=app.wake,
         publishers=publishers,
         vault=vault,
+        alerts=alerts,
+        digests=digests,
     )
 
     async def on_startup() -> None:

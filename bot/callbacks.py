@@ -10,6 +10,8 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+from scheduler.notify import AlertKind
+
 
 class DraftAct(StrEnum):
     APPROVE = "a"
@@ -133,3 +135,10 @@ class AccountCb(CallbackData, prefix="a"):
 
 class PlatformCb(CallbackData, prefix="pf"):
     key: str
+
+
+class MuteCb(CallbackData, prefix="mu"):
+    """🔕 under an alert: silence alerts of `kind` for `days`."""
+
+    kind: AlertKind
+    days: int

@@ -12,6 +12,7 @@ from bot.callbacks import (
     DraftAct,
     DraftCb,
     DraftsPageCb,
+    MuteCb,
     OpenDraftCb,
     PlatformCb,
     PostAct,
@@ -27,6 +28,7 @@ from bot.callbacks import (
     VoiceField,
 )
 from bot.texts import Texts
+from scheduler.notify import AlertKind
 
 #: Regeneration presets: (catalogue key of the button, instruction given to the AI).
 REGEN_PRESETS: tuple[tuple[str, str | None], ...] = (
@@ -226,3 +228,9 @@ def accounts_keyboard(t: Texts, accounts: list[tuple[int, str, bool]]) -> Inline
 
 def platforms_keyboard(platforms: list[tuple[str, str]]) -> InlineKeyboardMarkup:
     return _rows(*[[_button(title, PlatformCb(key=key))] for key, title in platforms])
+
+
+def mute_keyboard(t: Texts, kind: AlertKind, choices: tuple[int, ...]) -> InlineKeyboardMarkup:
+    """🔕 buttons under an alert, one per mute length in days (each has a `btn.mute.<days>`
+    label in the catalogue)."""
+    return _rows([_button(t.plain(f"btn.mute.{d}"), MuteCb(kind=kind, days=d)) for d in choices])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import accounts, common, drafts, schedule, slots, timezone, voice
+from handlers import accounts, alerts, common, digest, drafts, schedule, slots, timezone, voice
 
 
 def build_routers() -> list[Router]:
@@ -16,6 +16,8 @@ def build_routers() -> list[Router]:
         slots.router(),
         accounts.router(),
         voice.router(),
+        digest.router(),
+        alerts.router(),
         schedule.router(),
         drafts.router(),
         common.fallback_router(),
