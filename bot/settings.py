@@ -101,7 +101,9 @@ class Settings(BaseSettings):
     )
     ai_budget_usd: float | None = Field(None, gt=0, validation_alias="NEXUS_AI_BUDGET_USD")
     webhook_rate: int = Field(100, ge=1, le=1_000_000, validation_alias="NEXUS_WEBHOOK_RATE")
-    feed_poll_minutes: int = Field(15, ge=1, le=7 * 24 * 60, validation_alias="NEXUS_FEED_POLL_MINUTES")
+    feed_poll_minutes: int = Field(
+        15, ge=1, le=7 * 24 * 60, validation_alias="NEXUS_FEED_POLL_MINUTES"
+    )
 
     @field_validator("telegram_bot_token")
     @classmethod

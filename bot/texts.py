@@ -349,7 +349,9 @@ EN: dict[str, str] = {
     "digest.failure": "• #{post_id} on {target}: {reason}",
     "digest.queue": "🗓 Today: {count} scheduled, first at {times}",
     "digest.queue_empty": "🗓 Nothing is scheduled for today.",
-    "digest.footer": "<i>Daily at {at} ({tz}). /digest off stops it, /digest at 08:30 moves it.</i>",
+    "digest.footer": (
+        "<i>Daily at {at} ({tz}). /digest off stops it, /digest at 08:30 moves it.</i>"
+    ),
     "digest.chart.title": "Last 8 days",
     "digest.chart.engagement": "Engagement",
     "digest.chart.posts": "Posts",
@@ -364,9 +366,15 @@ EN: dict[str, str] = {
         "<code>/digest at 07:30</code> moves it."
     ),
     "digest.failed": "⚠️ I could not send the digest. Try again in a minute.",
-    "alert.auth": "🔑 <b>{target}</b> refused my credentials: {reason}. Reconnect it in /accounts.",
-    "alert.expiry": "🔑 The access token of <b>{target}</b> expires {when}. Reconnect it in /accounts.",
-    "alert.expired": "🔑 The access token of <b>{target}</b> expired {when}. Reconnect it in /accounts.",
+    "alert.auth": (
+        "🔑 <b>{target}</b> refused my credentials: {reason}. Reconnect it in /accounts."
+    ),
+    "alert.expiry": (
+        "🔑 The access token of <b>{target}</b> expires {when}. Reconnect it in /accounts."
+    ),
+    "alert.expired": (
+        "🔑 The access token of <b>{target}</b> expired {when}. Reconnect it in /accounts."
+    ),
     "alert.risk": (
         "⚠️ <b>Post #{post_id}</b> is due {when} on {target}, but {target} failed its last "
         "check: {reason}. Reconnect it in /accounts or reschedule the post (/queue)."
@@ -709,8 +717,7 @@ RU: dict[str, str] = {
     "digest.link": "• {target}: {post}",
     "digest.more": "• … и ещё {count}",
     "digest.engagement": (
-        "💬 Реакции: всего {total}, {median} на пост, {change} к медиане за 7 дней "
-        "({baseline})"
+        "💬 Реакции: всего {total}, {median} на пост, {change} к медиане за 7 дней ({baseline})"
     ),
     "digest.engagement_new": "💬 Реакции: всего {total} (прошлой недели для сравнения нет)",
     "digest.top": "🏆 Лучший пост: {post} в {target}, реакций: {score}",
@@ -735,7 +742,10 @@ RU: dict[str, str] = {
         "<code>/digest at 07:30</code> переносит её."
     ),
     "digest.failed": "⚠️ Не удалось отправить сводку. Попробуйте через минуту.",
-    "alert.auth": "🔑 <b>{target}</b> не принимает мои учётные данные: {reason}. Переподключите в /accounts.",
+    "alert.auth": (
+        "🔑 <b>{target}</b> не принимает мои учётные данные: {reason}. "
+        "Переподключите аккаунт в /accounts."
+    ),
     "alert.expiry": "🔑 Токен <b>{target}</b> истекает {when}. Переподключите аккаунт в /accounts.",
     "alert.expired": "🔑 Токен <b>{target}</b> истёк {when}. Переподключите аккаунт в /accounts.",
     "alert.risk": (

@@ -34,13 +34,15 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from metrics.stats import ai_spend, month_start
 from publishers.base import Publisher
 from publishers.errors import AuthExpired, Permanent, PublishError
 from scheduler.clock import Clock
@@ -48,7 +50,6 @@ from scheduler.notify import AlertKind, Notifier, OwnerReport, ReportLine, line
 from storage import repositories as repo
 from storage.models import (
     Account,
-    AiUsage,
     AlertState,
     Post,
     Publication,
@@ -59,6 +60,7 @@ from storage.models import (
 log = logging.getLogger(__name__)
 
 PublisherFor = Callable[[Account], Publisher]
+UTC_ZONE = ZoneInfo("UTC")
 
 #: A token that expires within this long is announced.
 EXPIRY_NOTICE = timedelta(days=3)
@@ -93,12 +95,6 @@ class AlertConfig:
     queue_alert_at: int = 10
     silence: timedelta | None = None
     budget_usd: float | None = None
-
-
-def month_start_utc(now: datetime) -> datetime:
-    """The budget month starts at 00:00 UTC on the 1st (the provider bills in UTC)."""
-    utc = now.astimezone(UTC)
-    return datetime(utc.year, utc.month, 1, tzinfo=UTC)
 
 
 def _money(amount: float) -> str:
@@ -163,17 +159,11 @@ class Alerts:
         budget = self.config.budget_usd
         if budget is None:
             return False
-        now = self.clock.now()
-        start = month_start_utc(now)
+        # the budget month starts at 00:00 UTC on the 1st, as the provider bills
+        start = month_start(self.clock.now(), UTC_ZONE)
+        end = (start + timedelta(days=32)).replace(day=1)
         async with self.sessions() as session:
-            spent = float(
-                await session.scalar(
-                    select(func.coalesce(func.sum(AiUsage.cost_usd), 0.0)).where(
-                        AiUsage.at >= start, AiUsage.at <= now
-                    )
-                )
-                or 0.0
-            )
+            spent = (await ai_spend(session, since=start, until=end)).cost_usd
         if spent < budget:
             return False
         return await self._raise(
@@ -290,6 +280,7 @@ class Alerts:
             ).all()
         sent = 0
         for post_id, due, account in rows:
+            assert due is not None  # the query compared it with now
             report = line(
                 "alert.risk",
                 post_id=post_id,

@@ -20,6 +20,7 @@ the digest alone needs: yesterday's failures and today's queue.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -139,9 +140,7 @@ async def failures_between(
     ]
 
 
-async def queued_between(
-    session: AsyncSession, since: datetime, until: datetime
-) -> list[datetime]:
+async def queued_between(session: AsyncSession, since: datetime, until: datetime) -> list[datetime]:
     """Due times of the posts scheduled in [since, until), soonest first."""
     rows = await session.scalars(
         select(Post.scheduled_at)
@@ -322,7 +321,9 @@ class Digests:
     async def _report(self, session: AsyncSession, user: User, now: datetime) -> OwnerReport:
         tz = self._zone(user)
         numbers = await digest_numbers(session, now=now, tz=tz)
-        photo = None if numbers.quiet else self._chart(numbers, user.language)
+        photo = None
+        if not numbers.quiet:  # rendering is CPU work: keep it off the event loop
+            photo = await asyncio.to_thread(self._chart, numbers, user.language)
         return compose(numbers, tz=tz, at=self._at(user), photo=photo)
 
     def _chart(self, numbers: DigestNumbers, language: str) -> bytes | None:

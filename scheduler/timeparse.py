@@ -600,7 +600,9 @@ def format_local(dt_utc: datetime, tz: ZoneInfo | str, language: str = "en") -> 
 def format_date(day: date, language: str = "en") -> str:
     """A local calendar day for reports: ``Sun 22 Nov 2026`` / ``вс, 22 ноября 2026``."""
     if language == "ru":
-        return f"{_RU_WEEKDAYS[day.weekday()]}, {day.day} {_RU_MONTHS_GEN[day.month - 1]} {day.year}"
+        return (
+            f"{_RU_WEEKDAYS[day.weekday()]}, {day.day} {_RU_MONTHS_GEN[day.month - 1]} {day.year}"
+        )
     return f"{_EN_WEEKDAYS[day.weekday()]} {day.day} {_EN_MONTHS[day.month - 1]} {day.year}"
 
 
