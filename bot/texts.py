@@ -367,7 +367,7 @@ EN: dict[str, str] = {
     ),
     "digest.failed": "⚠️ I could not send the digest. Try again in a minute.",
     "alert.auth": (
-        "🔑 <b>{target}</b> refused my credentials: {reason}. Reconnect it in /accounts."
+        "🔑 <b>{target}</b> failed its check: {reason}. Reconnect or fix it in /accounts."
     ),
     "alert.expiry": (
         "🔑 The access token of <b>{target}</b> expires {when}. Reconnect it in /accounts."
@@ -743,8 +743,8 @@ RU: dict[str, str] = {
     ),
     "digest.failed": "⚠️ Не удалось отправить сводку. Попробуйте через минуту.",
     "alert.auth": (
-        "🔑 <b>{target}</b> не принимает мои учётные данные: {reason}. "
-        "Переподключите аккаунт в /accounts."
+        "🔑 <b>{target}</b> не прошёл проверку: {reason}. "
+        "Переподключите или исправьте аккаунт в /accounts."
     ),
     "alert.expiry": "🔑 Токен <b>{target}</b> истекает {when}. Переподключите аккаунт в /accounts.",
     "alert.expired": "🔑 Токен <b>{target}</b> истёк {when}. Переподключите аккаунт в /accounts.",
