@@ -308,6 +308,7 @@ def build_app(
                 else None
             ),
             budget_usd=settings.ai_budget_usd,
+            tz=settings.tz,
         ),
         publisher_for=publishers.for_account,
     )

@@ -14,7 +14,8 @@ worker and every restart agrees:
 
 What is watched (`run_checks`, every minute): accounts whose last health check failed or whose
 token expires within three days, scheduled posts due within the hour on such an account, a
-backed-up queue, a silent channel (NEXUS_SILENCE_ALERT_HOURS), and the monthly AI budget.
+backed-up queue, a silent channel (NEXUS_SILENCE_ALERT_HOURS), engagement that fell by more
+than half against the 7-day median, and the monthly AI budget.
 `check_accounts` (every 30 minutes) is the health check that feeds the first two: it calls
 each enabled account's `verify()` and records the outcome on the account. The rules engine
 reports its failures through `automation_failed`.
@@ -33,7 +34,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -42,6 +43,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from metrics.digest import digest_numbers, format_change, format_number
 from metrics.stats import ai_spend, month_start
 from publishers.base import Publisher
 from publishers.errors import AuthExpired, Permanent, PublishError
@@ -95,6 +97,14 @@ class AlertConfig:
     queue_alert_at: int = 10
     silence: timedelta | None = None
     budget_usd: float | None = None
+    #: Whose "yesterday" the engagement check compares (NEXUS_TIMEZONE).
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+
+
+#: Engagement that fell by more than this against the 7-day median is announced.
+ENGAGEMENT_DROP = 0.5
+#: Yesterday's engagement keeps growing as counters sync; it is judged at most this often.
+ENGAGEMENT_EVERY = timedelta(hours=1)
 
 
 def _money(amount: float) -> str:
@@ -124,6 +134,7 @@ class Alerts:
         self.owner_ids = frozenset(owner_ids)
         self.config = config or AlertConfig()
         self.publisher_for = publisher_for
+        self._engagement_checked: datetime | None = None
 
     # --- public entry points -------------------------------------------------------------------
 
@@ -135,6 +146,7 @@ class Alerts:
             self._check_risk,
             self._check_queue,
             self._check_silence,
+            self._check_engagement,
             self.check_budget,
         ):
             try:
@@ -326,6 +338,31 @@ class Alerts:
         report = line("alert.silence", hours=hours, when=last)
         # one alert per silence period is enough: a quiet channel stays quiet for a while
         return await self._raise(AlertKind.SILENCE, None, [report], at_least=silence)
+
+    async def _check_engagement(self) -> bool:
+        """Yesterday's median engagement per post fell by more than half against the median of
+        the 7 days before (the digest's numbers); at most one alert a day."""
+        now = self.clock.now()
+        last = self._engagement_checked
+        if last is not None and now - last < ENGAGEMENT_EVERY:
+            return False
+        self._engagement_checked = now
+        async with self.sessions() as session:
+            numbers = await digest_numbers(session, now=now, tz=self.config.tz)
+        change, median = numbers.change, numbers.yesterday.median_engagement
+        if change is None or median is None or numbers.baseline is None:
+            return False
+        if change >= -ENGAGEMENT_DROP:
+            return False
+        report = line(
+            "alert.engagement",
+            median=format_number(median),
+            change=format_change(change),
+            baseline=format_number(numbers.baseline),
+        )
+        return await self._raise(
+            AlertKind.ENGAGEMENT, numbers.day.isoformat(), [report], at_least=timedelta(days=1)
+        )
 
     # --- the guards ----------------------------------------------------------------------------
 

@@ -154,11 +154,13 @@ async def queued_between(session: AsyncSession, since: datetime, until: datetime
     return [when for when in rows if when is not None]
 
 
-def _percent(change: float) -> str:
+def format_change(change: float) -> str:
+    """+40%, -55%: how a change against the baseline is written."""
     return f"{change:+.0%}"
 
 
-def _number(value: float) -> str:
+def format_number(value: float) -> str:
+    """A median without a needless ".0"."""
     return f"{value:g}" if value == int(value) else f"{value:.1f}"
 
 
@@ -196,9 +198,9 @@ def _published(numbers: DigestNumbers) -> list[ReportLine]:
             line(
                 "digest.engagement",
                 total=stats.total_engagement,
-                median=_number(median),
-                change=_percent(numbers.change),
-                baseline=_number(numbers.baseline),
+                median=format_number(median),
+                change=format_change(numbers.change),
+                baseline=format_number(numbers.baseline),
             )
         )
     else:

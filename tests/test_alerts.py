@@ -18,6 +18,7 @@ from storage.models import Account, AiUsage, Publication
 from tests.clock import FakeClock
 from tests.conftest import OWNER
 from tests.fakes.telegram import FakeMessage, FakeTelegram
+from tests.test_digest import Seeder
 from tests.test_e2e_drafts import tap
 
 StartNexus = Callable[..., Awaitable[Nexus]]
@@ -202,3 +203,31 @@ def test_scrub_hides_token_like_strings_and_query_strings() -> None:
     assert scrub("the bot is not an admin of @nexus_channel") == (
         "the bot is not an admin of @nexus_channel"
     )
+
+
+async def test_engagement_drop_against_the_seven_day_median(
+    tg: FakeTelegram, nexus_factory: StartNexus, clock: FakeClock
+) -> None:
+    app = await started(tg, nexus_factory)
+    async with app.sessions() as session:
+        seed = Seeder(session)
+        account = await session.scalar(select(Account))
+        assert account is not None
+        for day, engagement in zip(range(14, 21), (30, 40, 20, 30, 50, 30, 10), strict=True):
+            await seed.published(account, datetime(2026, 11, day, 12, tzinfo=UTC), engagement)
+        await seed.published(account, datetime(2026, 11, 21, 12, tzinfo=UTC), 16)
+        await session.commit()
+    assert await app.alerts.run_checks() == 0  # 16 against a median of 30: -47%, not yet
+
+    async with app.sessions() as session:
+        seed = Seeder(session)
+        await seed.published(account, datetime(2026, 11, 21, 13, tzinfo=UTC), 12)
+        await session.commit()
+    clock.advance(minutes=30)
+    assert await app.alerts.run_checks() == 0  # judged at most once an hour
+    clock.advance(minutes=30)
+    assert await app.alerts.run_checks() == 1  # median 14: -53%
+    alert = await tg.wait_message(OWNER, lambda m: "Engagement fell" in m.text)
+    assert "14 reactions each, -53% against the 7-day median of 30" in alert.text
+    clock.advance(hours=2)
+    assert await app.alerts.run_checks() == 0  # once a day
