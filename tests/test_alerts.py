@@ -18,18 +18,10 @@ from storage.models import Account, AiUsage, Publication
 from tests.clock import FakeClock
 from tests.conftest import OWNER
 from tests.fakes.telegram import FakeMessage, FakeTelegram
-from tests.test_digest import Seeder
+from tests.test_digest import Seeder, started
 from tests.test_e2e_drafts import tap
 
 StartNexus = Callable[..., Awaitable[Nexus]]
-
-
-async def started(tg: FakeTelegram, nexus_factory: StartNexus, **settings: str) -> Nexus:
-    """The app, and the owner known to it (alerts go to owners who have talked to the bot)."""
-    app = await nexus_factory(**settings)
-    await tg.user_sends(OWNER, "/start")
-    await tg.wait_message(OWNER, lambda m: "Nexus" in m.text)
-    return app
 
 
 def alerts_in(tg: FakeTelegram, words: str) -> list[FakeMessage]:

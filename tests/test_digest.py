@@ -182,9 +182,7 @@ async def test_daily_digest_goes_out_once_per_day_across_instances_and_restarts(
     clock: FakeClock,
 ) -> None:
     settings = {"NEXUS_DIGEST_AT": "09:30", "NEXUS_TIMEZONE": "Europe/Berlin"}
-    first = await nexus_factory(**settings)  # 09:00 UTC is 10:00 in Berlin
-    await tg.user_sends(OWNER, "/start")
-    await tg.wait_message(OWNER, lambda m: "Nexus" in m.text)
+    first = await started(tg, nexus_factory, **settings)  # 09:00 UTC is 10:00 in Berlin
     # a second instance (a worker) on the same database: it never polls Telegram
     worker = build_app(make_settings(**settings), clock=clock)
     try:
@@ -225,10 +223,21 @@ async def test_daily_digest_goes_out_once_per_day_across_instances_and_restarts(
         await worker.aclose()
 
 
-async def test_digest_commands_end_to_end(tg: FakeTelegram, nexus: Nexus, clock: FakeClock) -> None:
+async def started(tg: FakeTelegram, nexus_factory: StartNexus, **settings: str) -> Nexus:
+    """The app once it has started (the channel's account exists) and knows the owner (reports
+    go to owners who have talked to the bot)."""
+    app = await nexus_factory(**settings)
+    await tg.user_sends(OWNER, "/start")
+    await tg.wait_message(OWNER, lambda m: "Nexus" in m.text)
+    return app
+
+
+async def test_digest_commands_end_to_end(
+    tg: FakeTelegram, nexus_factory: StartNexus, clock: FakeClock
+) -> None:
+    nexus = await started(tg, nexus_factory)
     async with nexus.sessions() as session:
         seed = Seeder(session)
-        await seed.owner()
         account = await session.scalar(select(Account).where(Account.platform == "telegram"))
         assert account is not None
         await seed.published(account, at(21, 12), 7, "https://t.me/nexus_channel/1")
