@@ -34,6 +34,8 @@ from bot.settings import Settings
 from bot.texts import CATALOGUE, Texts
 from bot.throttle import TelegramThrottle
 from handlers import build_routers
+from metrics.alerts import HEALTH_EVERY, AlertConfig, Alerts
+from metrics.digest import Digests
 from metrics.sync import MetricsSync
 from publishers.base import Publisher
 from publishers.media import FileMediaHost
@@ -67,6 +69,7 @@ _RESPONSE_TYPES = tuple(
         methods.GetUpdates,
         methods.SendChatAction,
         methods.SendMessage,
+        methods.SendPhoto,
         methods.SetMyCommands,
     )
 )
@@ -77,6 +80,7 @@ MENU_COMMANDS = (
     "queue",
     "slots",
     "stats",
+    "digest",
     "voice",
     "timezone",
     "cancel",
@@ -141,6 +145,8 @@ class Nexus:
     publishers: TargetPublishers
     dispatcher: PublicationDispatcher
     metrics: MetricsSync
+    alerts: Alerts
+    digests: Digests
     runtime: SchedulerRuntime | None
     new_key_file: Path | None = None
     _closed: bool = field(default=False, repr=False)
@@ -243,6 +249,8 @@ async def _on_startup(app: Nexus) -> None:
 EVERGREEN_EVERY_S = 15 * 60
 #: How often published posts due for a metrics snapshot are synced.
 METRICS_EVERY_S = 5 * 60
+#: Digests and alerts look every minute: a digest goes out within a minute of its time.
+DIGEST_EVERY_S = ALERTS_EVERY_S = 60
 
 
 def _runtime(
@@ -251,6 +259,8 @@ def _runtime(
     sessions: async_sessionmaker[AsyncSession],
     clock: Clock,
     metrics: MetricsSync,
+    alerts: Alerts,
+    digests: Digests,
 ) -> SchedulerRuntime:
     async def evergreen() -> None:
         if await recycle_evergreen(
@@ -267,6 +277,9 @@ def _runtime(
         periodic={
             "evergreen": (EVERGREEN_EVERY_S, evergreen),
             "metrics": (METRICS_EVERY_S, metrics.run_once),
+            "digest": (DIGEST_EVERY_S, digests.run_due),
+            "alerts": (ALERTS_EVERY_S, alerts.run_checks),
+            "health": (HEALTH_EVERY.total_seconds(), alerts.check_accounts),
         },
     )
     return runtime
@@ -294,10 +307,11 @@ def build_app(
     bot = _make_bot(settings, limits)
     http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
     publishers = TargetPublishers(settings, http, limits, vault, sessions)
+    notifier = BotNotifier(bot, sessions, settings.timezone)
     dispatcher = PublicationDispatcher(
         sessions,
         publishers.for_account,
-        BotNotifier(bot, sessions, settings.timezone),
+        notifier,
         clock,
         DispatchConfig(
             max_attempts=settings.max_attempts,
@@ -306,6 +320,33 @@ def build_app(
         ),
     )
     metrics = MetricsSync(sessions, publishers.for_account, clock)
+    alerts = Alerts(
+        sessions,
+        notifier,
+        clock,
+        settings.owner_ids,
+        AlertConfig(
+            cooldown=timedelta(minutes=settings.alert_cooldown_minutes),
+            queue_alert_at=settings.queue_alert_at,
+            silence=(
+                timedelta(hours=settings.silence_alert_hours)
+                if settings.silence_alert_hours
+                else None
+            ),
+            budget_usd=settings.ai_budget_usd,
+            tz=settings.tz,
+        ),
+        publisher_for=publishers.for_account,
+    )
+    digests = Digests(
+        sessions,
+        notifier,
+        clock,
+        settings.owner_ids,
+        default_tz=settings.timezone,
+        default_at=settings.digest_at,
+        translate=lambda language, key: Texts(language).plain(key),
+    )
     app = Nexus(
         settings=settings,
         bot=bot,
@@ -319,9 +360,13 @@ def build_app(
         publishers=publishers,
         dispatcher=dispatcher,
         metrics=metrics,
-        runtime=_runtime(settings, dispatcher, sessions, clock, metrics)
-        if with_scheduler
-        else None,
+        alerts=alerts,
+        digests=digests,
+        runtime=(
+            _runtime(settings, dispatcher, sessions, clock, metrics, alerts, digests)
+            if with_scheduler
+            else None
+        ),
         new_key_file=new_key_file,
     )
     dp = app.dp
@@ -337,6 +382,8 @@ def build_app(
         wake=app.wake,
         publishers=publishers,
         vault=vault,
+        alerts=alerts,
+        digests=digests,
     )
 
     async def on_startup() -> None:

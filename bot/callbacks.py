@@ -10,6 +10,8 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+from scheduler.notify import AlertKind
+
 
 class DraftAct(StrEnum):
     APPROVE = "a"
@@ -166,3 +168,10 @@ class PostStatsCb(CallbackData, prefix="ps"):
     """The counters of one published post, per target."""
 
     post: int
+
+
+class MuteCb(CallbackData, prefix="mu"):
+    """🔕 under an alert: silence alerts of `kind` for `days`."""
+
+    kind: AlertKind
+    days: int

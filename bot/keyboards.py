@@ -12,6 +12,7 @@ from bot.callbacks import (
     DraftAct,
     DraftCb,
     DraftsPageCb,
+    MuteCb,
     OpenDraftCb,
     PlatformCb,
     PostAct,
@@ -31,6 +32,7 @@ from bot.callbacks import (
     VoiceField,
 )
 from bot.texts import Texts
+from scheduler.notify import AlertKind
 
 #: Regeneration presets: (catalogue key of the button, instruction given to the AI).
 REGEN_PRESETS: tuple[tuple[str, str | None], ...] = (
@@ -301,3 +303,9 @@ def stats_keyboard(
 def post_stats_button(t: Texts, post_id: int) -> list[InlineKeyboardButton]:
     """A row with "📊 Stats" for a published post."""
     return [_button(t.plain("btn.stats"), PostStatsCb(post=post_id))]
+
+
+def mute_keyboard(t: Texts, kind: AlertKind, choices: tuple[int, ...]) -> InlineKeyboardMarkup:
+    """🔕 buttons under an alert, one per mute length in days (each has a `btn.mute.<days>`
+    label in the catalogue)."""
+    return _rows([_button(t.plain(f"btn.mute.{d}"), MuteCb(kind=kind, days=d)) for d in choices])

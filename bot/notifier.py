@@ -13,22 +13,27 @@ from zoneinfo import ZoneInfo
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import views
 from bot.keyboards import (
     failure_keyboard,
+    mute_keyboard,
     overdue_keyboard,
     post_stats_button,
     unsure_keyboard,
 )
 from bot.texts import Texts
-from scheduler.notify import PublishReport
+from metrics.alerts import MUTE_DAYS
+from scheduler.notify import OwnerReport, PublishReport
 from storage import repositories as repo
 from storage.models import Post, PostStatus, Publication, User
 
 log = logging.getLogger(__name__)
+
+#: Telegram's limit on a photo caption, in characters after entity parsing.
+CAPTION_LIMIT = 1024
 
 
 class BotNotifier:
@@ -40,7 +45,10 @@ class BotNotifier:
         self.default_tz = default_tz
 
     async def _audience(self, session: AsyncSession, post: Post) -> tuple[Texts, ZoneInfo]:
-        user = await session.get(User, post.author_id)
+        return await self._audience_of(session, post.author_id)
+
+    async def _audience_of(self, session: AsyncSession, user_id: int) -> tuple[Texts, ZoneInfo]:
+        user = await session.get(User, user_id)
         language = user.language if user else "en"
         return Texts(language), ZoneInfo((user.timezone if user else None) or self.default_tz)
 
@@ -104,3 +112,27 @@ class BotNotifier:
             target = pub.account.title or pub.account.handle
         text = t("alert.unsure", post_id=post.id, target=target)
         await self._send(post.author_id, text, unsure_keyboard(t, publication_id))
+
+    async def send_report(self, user_id: int, report: OwnerReport) -> bool:
+        """A digest or an alert. With a picture, the text is its caption when it fits
+        Telegram's 1024 characters; otherwise the picture carries the title and the full text
+        follows, so nothing is cut."""
+        async with self.sessions() as session:
+            t, tz = await self._audience_of(session, user_id)
+        lines = views.owner_report(t, tz, report)
+        text = "\n".join(lines)
+        markup = mute_keyboard(t, report.mute, MUTE_DAYS) if report.mute else None
+        try:
+            if report.photo is None:
+                await self.bot.send_message(user_id, text, reply_markup=markup)
+                return True
+            photo = BufferedInputFile(report.photo, filename="nexus.png")
+            if views.visible_length(text) <= CAPTION_LIMIT:
+                await self.bot.send_photo(user_id, photo, caption=text, reply_markup=markup)
+                return True
+            await self.bot.send_photo(user_id, photo, caption=lines[0])
+            await self.bot.send_message(user_id, "\n".join(lines[1:]), reply_markup=markup)
+        except TelegramAPIError as exc:  # the owner blocked the bot, or Telegram is down
+            log.error("could not send a report to %s: %s", user_id, exc)
+            return False
+        return True

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from scheduler.timeparse import parse_clock
+
 DEFAULT_AI_MODEL = "claude-sonnet-5-5"
 
 _CHANNEL_RE = re.compile(r"^(@[A-Za-z][A-Za-z0-9_]{3,31}|-100\d{5,})$", re.ASCII)
@@ -154,10 +156,10 @@ class Settings(BaseSettings):
     @field_validator("digest_at")
     @classmethod
     def _digest_time(cls, value: str) -> str:
-        match = re.fullmatch(r"\s*(\d{1,2})[:.](\d{2})\s*", value)
-        if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        parsed = parse_clock(value)
+        if parsed is None:
             raise ValueError(f"not a time of day {value!r}")
-        return f"{int(match[1]):02d}:{match[2]}"
+        return parsed
 
     @field_validator("telegram_api_server", "anthropic_base_url", "public_url")
     @classmethod

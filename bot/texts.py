@@ -58,6 +58,7 @@ EN: dict[str, str] = {
         "/queue — scheduled posts: publish now, reschedule, cancel\n"
         "/slots — weekly posting times for “next free slot”\n"
         "/stats — posts, engagement, the best time to post\n"
+        "/digest — the daily digest now; /digest off, /digest at 08:30\n"
         "/timezone — your time zone\n"
         "/voice — tone, audience, do's and don'ts, an example post\n"
         "/cancel — stop what you are doing"
@@ -406,6 +407,70 @@ EN: dict[str, str] = {
     "post.stats.synced": "updated {when}",
     "post.stats.never": "not synced yet (first numbers an hour after publishing)",
     "post.stats.none": "Post #{post_id} has not been published anywhere.",
+    # --- digest and alerts ---------------------------------------------------------------------
+    "cmd.digest": "Daily digest: /digest, /digest off, /digest at 08:30",
+    "digest.title": "📊 <b>Digest for {day}</b>",
+    "digest.quiet": "😴 A quiet day: nothing was published yesterday and nothing is queued today.",
+    "digest.none": "Nothing was published yesterday.",
+    "digest.published": "📤 Published: {count} ({platforms})",
+    "digest.link": "• {target}: {post}",
+    "digest.more": "• … and {count} more",
+    "digest.engagement": (
+        "💬 Engagement: {total} in all, {median} per post, {change} against the 7-day median "
+        "of {baseline}"
+    ),
+    "digest.engagement_new": "💬 Engagement: {total} in all (no earlier week to compare with)",
+    "digest.top": "🏆 Top post: {post} on {target}, {score} reactions",
+    "digest.failures": "❌ Failed: {count}",
+    "digest.failure": "• #{post_id} on {target}: {reason}",
+    "digest.queue": "🗓 Today: {count} scheduled, first at {times}",
+    "digest.queue_empty": "🗓 Nothing is scheduled for today.",
+    "digest.footer": (
+        "<i>Daily at {at} ({tz}). /digest off stops it, /digest at 08:30 moves it.</i>"
+    ),
+    "digest.chart.title": "Last 8 days",
+    "digest.chart.engagement": "Engagement",
+    "digest.chart.posts": "Posts",
+    "digest.on": "✅ The daily digest comes at {at} ({tz}).",
+    "digest.off": "The daily digest is off. /digest on brings it back.",
+    "digest.bad_time": (
+        "I can't read “{text}” as a time of day. Send e.g. <code>/digest at 07:30</code>."
+    ),
+    "digest.usage": (
+        "<code>/digest</code> sends one now, <code>/digest off</code> and "
+        "<code>/digest on</code> stop and resume the daily one, "
+        "<code>/digest at 07:30</code> moves it."
+    ),
+    "digest.failed": "⚠️ I could not send the digest. Try again in a minute.",
+    "alert.auth": (
+        "🔑 <b>{target}</b> failed its check: {reason}. Reconnect or fix it in /accounts."
+    ),
+    "alert.expiry": (
+        "🔑 The access token of <b>{target}</b> expires {when}. Reconnect it in /accounts."
+    ),
+    "alert.expired": (
+        "🔑 The access token of <b>{target}</b> expired {when}. Reconnect it in /accounts."
+    ),
+    "alert.risk": (
+        "⚠️ <b>Post #{post_id}</b> is due {when} on {target}, but {target} failed its last "
+        "check: {reason}. Reconnect it in /accounts or reschedule the post (/queue)."
+    ),
+    "alert.queue": (
+        "🚦 <b>{count} publications are overdue</b> and still waiting. Is a worker running?"
+    ),
+    "alert.silence": "🤫 Nothing has been published for {hours} hours (last post {when}).",
+    "alert.engagement": (
+        "📉 Engagement fell: yesterday's posts got {median} reactions each, {change} against the "
+        "7-day median of {baseline}."
+    ),
+    "alert.automation": "🤖 Automation <b>{name}</b> failed: {reason}",
+    "alert.budget": (
+        "💸 This month's AI budget is used up: {spent} spent of {budget}. "
+        "Raise NEXUS_AI_BUDGET_USD or wait for the new month."
+    ),
+    "alert.muted": "🔕 Muted until {until}.",
+    "btn.mute.1": "🔕 Mute 24 h",
+    "btn.mute.7": "🔕 Mute 7 days",
 }
 
 RU: dict[str, str] = {
@@ -446,6 +511,7 @@ RU: dict[str, str] = {
         "/queue — запланированные посты: опубликовать, перенести, отменить\n"
         "/slots — слоты публикации для «ближайшего свободного слота»\n"
         "/stats — посты, вовлечённость, лучшее время для публикаций\n"
+        "/digest — ежедневная сводка сейчас; /digest off, /digest at 08:30\n"
         "/timezone — ваш часовой пояс\n"
         "/voice — тон, аудитория, что можно и нельзя, пример поста\n"
         "/cancel — отменить текущее действие"
@@ -798,6 +864,66 @@ RU: dict[str, str] = {
     "post.stats.synced": "обновлено {when}",
     "post.stats.never": "ещё не обновлялось (первые цифры через час после публикации)",
     "post.stats.none": "Пост #{post_id} нигде не опубликован.",
+    # --- digest and alerts ---------------------------------------------------------------------
+    "cmd.digest": "Ежедневная сводка: /digest, /digest off, /digest at 08:30",
+    "digest.title": "📊 <b>Сводка за {day}</b>",
+    "digest.quiet": "😴 Тихий день: вчера ничего не вышло, на сегодня ничего не запланировано.",
+    "digest.none": "Вчера ничего не опубликовано.",
+    "digest.published": "📤 Опубликовано: {count} ({platforms})",
+    "digest.link": "• {target}: {post}",
+    "digest.more": "• … и ещё {count}",
+    "digest.engagement": (
+        "💬 Реакции: всего {total}, {median} на пост, {change} к медиане за 7 дней ({baseline})"
+    ),
+    "digest.engagement_new": "💬 Реакции: всего {total} (прошлой недели для сравнения нет)",
+    "digest.top": "🏆 Лучший пост: {post} в {target}, реакций: {score}",
+    "digest.failures": "❌ Не вышло: {count}",
+    "digest.failure": "• #{post_id} в {target}: {reason}",
+    "digest.queue": "🗓 Сегодня: запланировано {count}, первые в {times}",
+    "digest.queue_empty": "🗓 На сегодня ничего не запланировано.",
+    "digest.footer": (
+        "<i>Каждый день в {at} ({tz}). /digest off отключает, /digest at 08:30 переносит.</i>"
+    ),
+    "digest.chart.title": "Последние 8 дней",
+    "digest.chart.engagement": "Реакции",
+    "digest.chart.posts": "Посты",
+    "digest.on": "✅ Ежедневная сводка приходит в {at} ({tz}).",
+    "digest.off": "Ежедневная сводка отключена. /digest on включает её снова.",
+    "digest.bad_time": (
+        "Не понимаю «{text}» как время. Пришлите, например, <code>/digest at 07:30</code>."
+    ),
+    "digest.usage": (
+        "<code>/digest</code> присылает сводку сейчас, <code>/digest off</code> и "
+        "<code>/digest on</code> отключают и включают ежедневную, "
+        "<code>/digest at 07:30</code> переносит её."
+    ),
+    "digest.failed": "⚠️ Не удалось отправить сводку. Попробуйте через минуту.",
+    "alert.auth": (
+        "🔑 <b>{target}</b> не прошёл проверку: {reason}. "
+        "Переподключите или исправьте аккаунт в /accounts."
+    ),
+    "alert.expiry": "🔑 Токен <b>{target}</b> истекает {when}. Переподключите аккаунт в /accounts.",
+    "alert.expired": "🔑 Токен <b>{target}</b> истёк {when}. Переподключите аккаунт в /accounts.",
+    "alert.risk": (
+        "⚠️ <b>Пост #{post_id}</b> должен выйти {when} в {target}, но {target} не прошёл "
+        "последнюю проверку: {reason}. Переподключите его в /accounts или перенесите пост (/queue)."
+    ),
+    "alert.queue": (
+        "🚦 <b>Просрочено публикаций: {count}</b>, они всё ещё ждут. Запущен ли worker?"
+    ),
+    "alert.silence": "🤫 Уже {hours} ч ничего не публикуется (последний пост {when}).",
+    "alert.engagement": (
+        "📉 Реакции упали: вчерашние посты получили по {median}, {change} к медиане за 7 дней "
+        "({baseline})."
+    ),
+    "alert.automation": "🤖 Автоматизация <b>{name}</b> не сработала: {reason}",
+    "alert.budget": (
+        "💸 Бюджет на ИИ в этом месяце исчерпан: потрачено {spent} из {budget}. "
+        "Увеличьте NEXUS_AI_BUDGET_USD или дождитесь нового месяца."
+    ),
+    "alert.muted": "🔕 Без уведомлений до {until}.",
+    "btn.mute.1": "🔕 Тишина на сутки",
+    "btn.mute.7": "🔕 Тишина на 7 дней",
 }
 
 CATALOGUE: dict[str, dict[str, str]] = {"en": EN, "ru": RU}

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import html
-from datetime import datetime
+import re
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from ai.errors import (
@@ -21,9 +22,9 @@ from publishers.check import VariantCheck
 from publishers.errors import TextTooLong
 from publishers.registry import PLATFORMS
 from publishers.text import TELEGRAM_TEXT_LIMIT, split_text, utf16_len
-from scheduler.notify import PublishReport
+from scheduler.notify import Link, OwnerReport, PublishReport, ReportValue
 from scheduler.recurrence import RepeatRule, describe
-from scheduler.timeparse import format_local
+from scheduler.timeparse import format_date, format_local
 from storage.models import Account, Post
 
 #: Room kept for the title and footer around the post text inside one preview message.
@@ -175,3 +176,30 @@ def scheduled(t: Texts, post: Post, targets: list[str], tz: ZoneInfo) -> str:
         lines.append(t("evergreen.line"))
     lines += ["", _clip(post.text, TELEGRAM_TEXT_LIMIT - _PREVIEW_CHROME, t)]
     return "\n".join(lines)
+
+
+def _report_value(t: Texts, tz: ZoneInfo, value: ReportValue) -> object:
+    if isinstance(value, Link):
+        url = html.escape(value.url)
+        return Html(f'<a href="{url}">{html.escape(value.text, quote=False)}</a>')
+    if isinstance(value, datetime):
+        return when(t, value, tz)
+    if isinstance(value, date):
+        return format_date(value, t.language)
+    return value
+
+
+def owner_report(t: Texts, tz: ZoneInfo, report: OwnerReport) -> list[str]:
+    """A job's report in the owner's words: one HTML line per report line."""
+    return [
+        t(item.key, **{name: _report_value(t, tz, v) for name, v in item.values.items()})
+        for item in report.lines
+    ]
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def visible_length(text: str) -> int:
+    """How long Telegram HTML is once parsed (what its caption and text limits count)."""
+    return utf16_len(html.unescape(_TAG.sub("", text)))

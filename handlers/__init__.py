@@ -7,7 +7,9 @@ from aiogram import Router
 
 from handlers import (
     accounts,
+    alerts,
     common,
+    digest,
     drafts,
     media,
     schedule,
@@ -28,6 +30,8 @@ def build_routers() -> list[Router]:
         stats.router(),
         accounts.router(),
         voice.router(),
+        digest.router(),
+        alerts.router(),
         schedule.router(),
         variants.router(),
         media.router(),

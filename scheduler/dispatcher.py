@@ -35,12 +35,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from publishers.images import fit
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from publishers.base import Publisher, PublishResult
 from publishers.errors import Permanent, PublishError, RateLimited, Transient
+from publishers.images import fit
 from scheduler.clock import Clock
 from scheduler.notify import Notifier, PublishReport, TargetOutcome
 from scheduler.series import schedule_next_occurrence
