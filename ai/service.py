@@ -52,8 +52,10 @@ async def create_draft(
     author_id: int,
     brief: str,
     max_chars: int,
+    origin: str | None = None,
 ) -> Post:
-    """Draft a post from the owner's brief and store it as a draft."""
+    """Draft a post from the owner's brief and store it as a draft; `origin` says which rule or
+    feed asked for it (None: the chat)."""
     request = await _request(session, brief, max_chars)
     draft = await drafter.draft(request)
     post = await repo.create_draft(
@@ -62,6 +64,7 @@ async def create_draft(
         brief=brief,
         text=draft.compose(),
         offline=draft.offline,
+        origin=origin,
     )
     await session.commit()
     return post

@@ -39,6 +39,16 @@ class Notifier(Protocol):
     async def publication_unsure(self, publication_id: int) -> None:
         """A publication was interrupted mid-send: did it go out?"""
 
+    async def draft_ready(self, post_id: int) -> None:
+        """A draft made without the owner (a rule, a feed) waits for approval: show its preview
+        with the usual buttons."""
+
+    async def tell_owner(self, text: str) -> None:
+        """A plain-text message to the owner(s) (a rule's notify action); not parsed as HTML."""
+
+    async def automation_failed(self, name: str, reason: str) -> None:
+        """A rule or a feed failed (the default `automation.engine.FailureSink`)."""
+
 
 class SilentNotifier:
     """For runs with nobody to tell (benchmarks)."""
@@ -50,4 +60,13 @@ class SilentNotifier:
         return None
 
     async def publication_unsure(self, publication_id: int) -> None:
+        return None
+
+    async def draft_ready(self, post_id: int) -> None:
+        return None
+
+    async def tell_owner(self, text: str) -> None:
+        return None
+
+    async def automation_failed(self, name: str, reason: str) -> None:
         return None

@@ -142,8 +142,9 @@ async def create_draft(
     brief: str,
     text: str,
     offline: bool,
+    origin: str | None = None,
 ) -> Post:
-    post = Post(author_id=author_id, brief=brief, text=text, offline=offline)
+    post = Post(author_id=author_id, brief=brief, text=text, offline=offline, origin=origin)
     session.add(post)
     await session.flush()
     return post
