@@ -27,6 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ai import make_drafter
 from ai.drafter import Drafter
+from automation.engine import AutomationEngine
+from automation.feeds import FeedPoller
 from bot.keys import open_vault
 from bot.middlewares import OwnerGate, SessionMiddleware
 from bot.notifier import BotNotifier
@@ -68,7 +70,19 @@ _RESPONSE_TYPES = tuple(
         methods.SetMyCommands,
     )
 )
-MENU_COMMANDS = ("start", "new", "drafts", "queue", "slots", "voice", "timezone", "cancel", "help")
+MENU_COMMANDS = (
+    "start",
+    "new",
+    "drafts",
+    "queue",
+    "slots",
+    "voice",
+    "timezone",
+    "rules",
+    "sources",
+    "cancel",
+    "help",
+)
 
 
 class TargetPublishers:
@@ -112,6 +126,9 @@ class Nexus:
     publishers: TargetPublishers
     dispatcher: PublicationDispatcher
     runtime: SchedulerRuntime | None
+    #: Runs the rules on stored events (the HTTP server's `on_event` is `automation.submit`).
+    automation: AutomationEngine
+    feeds: FeedPoller
     new_key_file: Path | None = None
     _closed: bool = field(default=False, repr=False)
 
@@ -139,6 +156,7 @@ class Nexus:
         self._closed = True
         if self.runtime is not None:
             await self.runtime.shutdown()
+        await self.automation.idle()
         await self.drafter.aclose()
         await self.http.aclose()
         await self.bot.session.close()
@@ -192,6 +210,8 @@ async def ensure_channel(app: Nexus) -> None:
 async def _on_startup(app: Nexus) -> None:
     await ensure_channel(app)
     await app.start_scheduler()
+    if app.runtime is not None:
+        app.automation.spawn(app.automation.process_pending())  # events a crash left behind
     for language in CATALOGUE:
         t = Texts(language)
         commands = [BotCommand(command=c, description=t.plain(f"cmd.{c}")) for c in MENU_COMMANDS]
@@ -211,6 +231,8 @@ async def _on_startup(app: Nexus) -> None:
 
 #: How often free slots are checked for an evergreen post to recycle.
 EVERGREEN_EVERY_S = 15 * 60
+#: How often events left "new" (stored by a process that crashed) are looked for.
+EVENTS_CATCH_UP_S = 60
 
 
 def _runtime(
@@ -218,6 +240,8 @@ def _runtime(
     dispatcher: PublicationDispatcher,
     sessions: async_sessionmaker[AsyncSession],
     clock: Clock,
+    automation: AutomationEngine,
+    feeds: FeedPoller,
 ) -> SchedulerRuntime:
     async def evergreen() -> None:
         if await recycle_evergreen(
@@ -229,7 +253,13 @@ def _runtime(
             runtime.wake()  # the copy is due soon: let the dispatcher time its wake-up
 
     runtime = SchedulerRuntime(
-        dispatcher, clock, periodic={"evergreen": (EVERGREEN_EVERY_S, evergreen)}
+        dispatcher,
+        clock,
+        periodic={
+            "evergreen": (EVERGREEN_EVERY_S, evergreen),
+            "feeds": (settings.feed_poll_minutes * 60, feeds.poll_all),
+            "events": (EVENTS_CATCH_UP_S, automation.process_pending),
+        },
     )
     return runtime
 
@@ -256,29 +286,50 @@ def build_app(
     bot = _make_bot(settings, limits)
     http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
     publishers = TargetPublishers(settings, http, limits, vault)
+    notifier = BotNotifier(bot, sessions, settings.timezone, settings.owner_ids)
     dispatcher = PublicationDispatcher(
         sessions,
         publishers.for_account,
-        BotNotifier(bot, sessions, settings.timezone),
+        notifier,
         clock,
         DispatchConfig(
             max_attempts=settings.max_attempts,
             misfire_grace=timedelta(minutes=settings.misfire_grace_minutes),
         ),
     )
+    drafter = make_drafter(api_key, settings.ai_model, settings.anthropic_base_url)
+    runtime: SchedulerRuntime | None = None
+
+    def wake() -> None:
+        if runtime is not None:
+            runtime.wake()
+
+    automation = AutomationEngine(
+        sessions,
+        drafter,
+        notifier,
+        clock,
+        owner_id=min(settings.owner_ids, default=None),
+        wake=wake,
+    )
+    feeds = FeedPoller(sessions, http, automation, clock)
+    if with_scheduler:
+        runtime = _runtime(settings, dispatcher, sessions, clock, automation, feeds)
     app = Nexus(
         settings=settings,
         bot=bot,
         dp=Dispatcher(storage=MemoryStorage(), events_isolation=SimpleEventIsolation()),
         engine=engine,
         sessions=sessions,
-        drafter=make_drafter(api_key, settings.ai_model, settings.anthropic_base_url),
+        drafter=drafter,
         http=http,
         vault=vault,
         clock=clock,
         publishers=publishers,
         dispatcher=dispatcher,
-        runtime=_runtime(settings, dispatcher, sessions, clock) if with_scheduler else None,
+        runtime=runtime,
+        automation=automation,
+        feeds=feeds,
         new_key_file=new_key_file,
     )
     dp = app.dp
@@ -292,6 +343,7 @@ def build_app(
         wake=app.wake,
         publishers=publishers,
         vault=vault,
+        http=http,
     )
 
     async def on_startup() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import accounts, common, drafts, schedule, slots, timezone, voice
+from handlers import accounts, common, drafts, rules, schedule, slots, sources, timezone, voice
 
 
 def build_routers() -> list[Router]:
@@ -15,6 +15,8 @@ def build_routers() -> list[Router]:
         timezone.router(),
         slots.router(),
         accounts.router(),
+        rules.router(),
+        sources.router(),
         voice.router(),
         schedule.router(),
         drafts.router(),
