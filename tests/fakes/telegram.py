@@ -865,12 +865,14 @@ class FakeTelegram:
 
     async def _m_senddocument(self, params: dict, files: dict) -> dict:
         chat = self._writable(params.get("chat_id"))
-        content = files.get("document")
+        ref = params.get("document")
+        key = ref.removeprefix("attach://") if isinstance(ref, str) else "document"
+        content = files.get(key)
         if not content:
             raise _bad("there is no document in the request")
         caption, entities = self._formatted(params, "caption", _MAX_CAPTION, "caption is")
         file_id = f"doc{next(self._files)}"
-        self.documents[file_id] = (params.get("_filename_document") or "document", content)
+        self.documents[file_id] = (params.get(f"_filename_{key}") or "document", bytes(content))
         msg = FakeMessage(
             self._new_id(chat["id"]),
             chat["id"],
