@@ -20,12 +20,15 @@ from bot import views
 from bot.callbacks import RuleAct, RuleCb
 from bot.keyboards import confirm_keyboard, rules_keyboard
 from bot.texts import Html, Texts
+from storage.models import Rule
 
 log = logging.getLogger(__name__)
 
 #: The largest rules file accepted (a hundred rules are a few dozen kilobytes).
 MAX_YAML_BYTES = 256 * 1024
 _SNIPPET = 300
+#: Room for the dry run's answer inside one Telegram message (4096), with its heading.
+MAX_DRY_RUN_CHARS = 3500
 
 
 class RuleStates(StatesGroup):
@@ -114,13 +117,12 @@ async def on_rule_button(
         if rule is not None:
             note = t.plain("rules.enabled" if rule.enabled else "rules.disabled", name=rule.name)
     elif act is RuleAct.DELETE:
-        status = next(
-            (s for s in await rulebook.list_rules(session) if s.rule.id == callback_data.id), None
-        )
-        if status is not None:
+        rule = await session.get(Rule, callback_data.id)
+        await session.commit()
+        if rule is not None:
             await query.answer()
             await query.message.edit_text(
-                t("rules.confirm_delete", name=status.rule.name),
+                t("rules.confirm_delete", name=rule.name),
                 reply_markup=confirm_keyboard(
                     t,
                     RuleCb(act=RuleAct.DELETE_YES, id=callback_data.id),
@@ -128,7 +130,6 @@ async def on_rule_button(
                 ),
             )
             return
-        rule = None
     elif act is RuleAct.DELETE_YES:
         rule = await rulebook.delete_rule(session, callback_data.id)
         if rule is not None:
@@ -231,7 +232,16 @@ async def on_test_message(
     if not verdicts:
         await message.answer(t("rules.test_no_rules"))
         return
-    body = "\n\n".join(_describe_verdict(t, v) for v in verdicts)
+    # matches first; whole verdicts only, so the HTML stays balanced within one message
+    parts, size = [], 0
+    for verdict in sorted(verdicts, key=lambda v: not v.matched):
+        part = _describe_verdict(t, verdict)
+        if size + len(part) > MAX_DRY_RUN_CHARS:
+            parts.append("…")
+            break
+        parts.append(part)
+        size += len(part) + 2
+    body = "\n\n".join(parts)
     await message.answer(t("rules.test_result", event=event_type, body=Html(body)))
 
 
