@@ -174,7 +174,12 @@ class FeedPoller:
         self.http = http
         self.engine = engine
         self.clock = clock
-        self.failures: FailureSink = failures if failures is not None else engine.failures
+        self._failures = failures
+
+    @property
+    def failures(self) -> FailureSink:
+        """The sink given, else the engine's (so plugging alerts into the engine covers both)."""
+        return self._failures if self._failures is not None else self.engine.failures
 
     async def poll_all(self) -> None:
         async with self.sessions() as session:
