@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from publishers.images import fit, probe
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai.adapt import adapt, rules_for, variant_for
@@ -21,6 +20,7 @@ from ai.drafter import Drafter
 from ai.models import BrandVoice, Draft, DraftRequest, Target
 from ai.pricing import estimate_cost
 from publishers.base import MediaLimits
+from publishers.images import fit, probe
 from publishers.registry import PLATFORMS
 from storage import repositories as repo
 from storage.files import write_media
@@ -124,7 +124,7 @@ async def create_draft(
     origin: str | None = None,
 ) -> Post:
     """Draft a post from the owner's brief and store it as a draft, with one variant per
-    enabled target account."""
+    enabled target account; `origin` says which rule or feed asked for it (None: the chat)."""
     request, accounts = await _request(session, brief, max_chars)
     draft = await drafter.draft(request)
     post = await repo.create_draft(

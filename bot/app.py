@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -27,6 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ai import make_drafter
 from ai.drafter import Drafter
+from automation.engine import AutomationEngine
+from automation.feeds import FeedPoller
 from bot.keys import open_vault
 from bot.middlewares import OwnerGate, SessionMiddleware
 from bot.notifier import BotNotifier
@@ -83,6 +86,8 @@ MENU_COMMANDS = (
     "digest",
     "voice",
     "timezone",
+    "rules",
+    "sources",
     "cancel",
     "help",
 )
@@ -148,6 +153,9 @@ class Nexus:
     alerts: Alerts
     digests: Digests
     runtime: SchedulerRuntime | None
+    #: Runs the rules on stored events (the HTTP server's `on_event` is `automation.submit`).
+    automation: AutomationEngine
+    feeds: FeedPoller
     new_key_file: Path | None = None
     _closed: bool = field(default=False, repr=False)
 
@@ -175,6 +183,7 @@ class Nexus:
         self._closed = True
         if self.runtime is not None:
             await self.runtime.shutdown()
+        await self.automation.idle()
         await self.drafter.aclose()
         await self.http.aclose()
         await self.bot.session.close()
@@ -228,6 +237,8 @@ async def ensure_channel(app: Nexus) -> None:
 async def _on_startup(app: Nexus) -> None:
     await ensure_channel(app)
     await app.start_scheduler()
+    if app.runtime is not None:
+        app.automation.spawn(app.automation.process_pending())  # events a crash left behind
     for language in CATALOGUE:
         t = Texts(language)
         commands = [BotCommand(command=c, description=t.plain(f"cmd.{c}")) for c in MENU_COMMANDS]
@@ -251,6 +262,8 @@ EVERGREEN_EVERY_S = 15 * 60
 METRICS_EVERY_S = 5 * 60
 #: Digests and alerts look every minute: a digest goes out within a minute of its time.
 DIGEST_EVERY_S = ALERTS_EVERY_S = 60
+#: How often events left "new" (stored by a process that crashed) are looked for.
+EVENTS_CATCH_UP_S = 60
 
 
 def _runtime(
@@ -258,10 +271,11 @@ def _runtime(
     dispatcher: PublicationDispatcher,
     sessions: async_sessionmaker[AsyncSession],
     clock: Clock,
-    metrics: MetricsSync,
-    alerts: Alerts,
-    digests: Digests,
+    jobs: dict[str, tuple[float, Callable[[], Awaitable[object]]]],
 ) -> SchedulerRuntime:
+    """The embedded scheduler: the dispatcher, evergreen recycling and the other periodic
+    ``jobs`` (name → (every how many seconds, the task))."""
+
     async def evergreen() -> None:
         if await recycle_evergreen(
             sessions,
@@ -274,13 +288,7 @@ def _runtime(
     runtime = SchedulerRuntime(
         dispatcher,
         clock,
-        periodic={
-            "evergreen": (EVERGREEN_EVERY_S, evergreen),
-            "metrics": (METRICS_EVERY_S, metrics.run_once),
-            "digest": (DIGEST_EVERY_S, digests.run_due),
-            "alerts": (ALERTS_EVERY_S, alerts.run_checks),
-            "health": (HEALTH_EVERY.total_seconds(), alerts.check_accounts),
-        },
+        periodic={"evergreen": (EVERGREEN_EVERY_S, evergreen), **jobs},
     )
     return runtime
 
@@ -307,7 +315,7 @@ def build_app(
     bot = _make_bot(settings, limits)
     http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
     publishers = TargetPublishers(settings, http, limits, vault, sessions)
-    notifier = BotNotifier(bot, sessions, settings.timezone)
+    notifier = BotNotifier(bot, sessions, settings.timezone, settings.owner_ids)
     dispatcher = PublicationDispatcher(
         sessions,
         publishers.for_account,
@@ -347,13 +355,45 @@ def build_app(
         default_at=settings.digest_at,
         translate=lambda language, key: Texts(language).plain(key),
     )
+    drafter = make_drafter(api_key, settings.ai_model, settings.anthropic_base_url)
+    runtime: SchedulerRuntime | None = None
+
+    def wake() -> None:
+        if runtime is not None:
+            runtime.wake()
+
+    automation = AutomationEngine(
+        sessions,
+        drafter,
+        notifier,
+        clock,
+        owner_id=min(settings.owner_ids, default=None),
+        failures=alerts,
+        wake=wake,
+    )
+    feeds = FeedPoller(sessions, http, automation, clock)
+    if with_scheduler:
+        runtime = _runtime(
+            settings,
+            dispatcher,
+            sessions,
+            clock,
+            {
+                "metrics": (METRICS_EVERY_S, metrics.run_once),
+                "digest": (DIGEST_EVERY_S, digests.run_due),
+                "alerts": (ALERTS_EVERY_S, alerts.run_checks),
+                "health": (HEALTH_EVERY.total_seconds(), alerts.check_accounts),
+                "feeds": (settings.feed_poll_minutes * 60, feeds.poll_all),
+                "events": (EVENTS_CATCH_UP_S, automation.process_pending),
+            },
+        )
     app = Nexus(
         settings=settings,
         bot=bot,
         dp=Dispatcher(storage=MemoryStorage(), events_isolation=SimpleEventIsolation()),
         engine=engine,
         sessions=sessions,
-        drafter=make_drafter(api_key, settings.ai_model, settings.anthropic_base_url),
+        drafter=drafter,
         http=http,
         vault=vault,
         clock=clock,
@@ -362,11 +402,9 @@ def build_app(
         metrics=metrics,
         alerts=alerts,
         digests=digests,
-        runtime=(
-            _runtime(settings, dispatcher, sessions, clock, metrics, alerts, digests)
-            if with_scheduler
-            else None
-        ),
+        runtime=runtime,
+        automation=automation,
+        feeds=feeds,
         new_key_file=new_key_file,
     )
     dp = app.dp
@@ -384,6 +422,7 @@ def build_app(
         vault=vault,
         alerts=alerts,
         digests=digests,
+        http=http,
     )
 
     async def on_startup() -> None:

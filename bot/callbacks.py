@@ -175,3 +175,38 @@ class MuteCb(CallbackData, prefix="mu"):
 
     kind: AlertKind
     days: int
+
+
+class RuleAct(StrEnum):
+    LIST = "l"
+    TOGGLE = "t"
+    DELETE = "d"
+    DELETE_YES = "y"
+    TEST = "s"
+    IMPORT = "i"
+    EXPORT = "e"
+
+
+class RuleCb(CallbackData, prefix="r"):
+    """/rules: an action on rule `id` (0 for the list-wide ones: test, import, export)."""
+
+    act: RuleAct
+    id: int = 0
+
+
+class SourceAct(StrEnum):
+    LIST = "l"
+    ADD_WEBHOOK = "w"
+    PLAIN = "p"
+    GITHUB = "g"
+    FEED_DRAFT = "fd"
+    FEED_RULES = "fr"
+    DELETE = "d"
+    DELETE_YES = "y"
+
+
+class SourceCb(CallbackData, prefix="src"):
+    """/sources: an action on source `id` (0 when adding one)."""
+
+    act: SourceAct
+    id: int = 0

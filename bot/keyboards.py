@@ -22,8 +22,12 @@ from bot.callbacks import (
     PubCb,
     QueuePageCb,
     RegenCb,
+    RuleAct,
+    RuleCb,
     ScheduleCb,
     SchedulePick,
+    SourceAct,
+    SourceCb,
     StatsCb,
     TimezoneCb,
     VariantAct,
@@ -309,3 +313,45 @@ def mute_keyboard(t: Texts, kind: AlertKind, choices: tuple[int, ...]) -> Inline
     """🔕 buttons under an alert, one per mute length in days (each has a `btn.mute.<days>`
     label in the catalogue)."""
     return _rows([_button(t.plain(f"btn.mute.{d}"), MuteCb(kind=kind, days=d)) for d in choices])
+
+
+def rules_keyboard(t: Texts, rules: list[tuple[int, str, bool]]) -> InlineKeyboardMarkup:
+    """(id, name, enabled) per rule: enable/disable and delete; then test, import, export."""
+    rows = [
+        [
+            _button(
+                t.plain("rules.btn.disable" if enabled else "rules.btn.enable", name=name),
+                RuleCb(act=RuleAct.TOGGLE, id=rule_id),
+            ),
+            _button(t.plain("btn.delete"), RuleCb(act=RuleAct.DELETE, id=rule_id)),
+        ]
+        for rule_id, name, enabled in rules
+    ]
+    rows.append(
+        [
+            _button(t.plain("rules.btn.test"), RuleCb(act=RuleAct.TEST)),
+            _button(t.plain("rules.btn.import"), RuleCb(act=RuleAct.IMPORT)),
+            _button(t.plain("rules.btn.export"), RuleCb(act=RuleAct.EXPORT)),
+        ]
+    )
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def sources_keyboard(t: Texts, sources: list[tuple[int, str]]) -> InlineKeyboardMarkup:
+    """(id, name) per source: delete; then add a webhook."""
+    rows = [
+        [_button(t.plain("src.btn.delete", name=name), SourceCb(act=SourceAct.DELETE, id=sid))]
+        for sid, name in sources
+    ]
+    rows.append([_button(t.plain("src.btn.webhook"), SourceCb(act=SourceAct.ADD_WEBHOOK))])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def confirm_keyboard(t: Texts, yes: CallbackData, back: CallbackData) -> InlineKeyboardMarkup:
+    """Yes, delete / « Back: the last step before something is deleted."""
+    return _rows([_button(t.plain("btn.delete_yes"), yes), _button(t.plain("btn.back"), back)])
+
+
+def choice_keyboard(choices: list[tuple[str, CallbackData]]) -> InlineKeyboardMarkup:
+    """One button per row."""
+    return _rows(*[[_button(label, callback)] for label, callback in choices])

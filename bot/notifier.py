@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import views
@@ -25,6 +26,7 @@ from bot.keyboards import (
     unsure_keyboard,
 )
 from bot.texts import Texts
+from handlers.previews import show_preview
 from metrics.alerts import MUTE_DAYS
 from scheduler.notify import OwnerReport, PublishReport
 from storage import repositories as repo
@@ -38,11 +40,16 @@ CAPTION_LIMIT = 1024
 
 class BotNotifier:
     def __init__(
-        self, bot: Bot, sessions: async_sessionmaker[AsyncSession], default_tz: str
+        self,
+        bot: Bot,
+        sessions: async_sessionmaker[AsyncSession],
+        default_tz: str,
+        owner_ids: frozenset[int] = frozenset(),
     ) -> None:
         self.bot = bot
         self.sessions = sessions
         self.default_tz = default_tz
+        self.owner_ids = owner_ids
 
     async def _audience(self, session: AsyncSession, post: Post) -> tuple[Texts, ZoneInfo]:
         return await self._audience_of(session, post.author_id)
@@ -52,9 +59,18 @@ class BotNotifier:
         language = user.language if user else "en"
         return Texts(language), ZoneInfo((user.timezone if user else None) or self.default_tz)
 
-    async def _send(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    async def _send(
+        self,
+        chat_id: int,
+        text: str,
+        markup: InlineKeyboardMarkup | None,
+        *,
+        html: bool = True,
+    ) -> None:
+        """Send a message; `html=False` sends text that must not be parsed as HTML."""
+        plain: dict[str, None] = {} if html else {"parse_mode": None}
         try:
-            await self.bot.send_message(chat_id, text, reply_markup=markup)
+            await self.bot.send_message(chat_id, text, reply_markup=markup, **plain)
         except TelegramAPIError as exc:  # the owner blocked the bot, or Telegram is down
             log.error("could not notify %s: %s", chat_id, exc)
 
@@ -136,3 +152,35 @@ class BotNotifier:
             log.error("could not send a report to %s: %s", user_id, exc)
             return False
         return True
+
+    # --- automation --------------------------------------------------------------------------
+
+    async def draft_ready(self, post_id: int) -> None:
+        """The standard preview, with the approval buttons, as a new message to the author."""
+        async with self.sessions() as session:
+            post = await repo.get_post(session, post_id)
+            if post is None:
+                return
+            t, _tz = await self._audience(session, post)
+            try:
+                await show_preview(
+                    self.bot, session, t, post, chat_id=post.author_id, new_message=True
+                )
+            except TelegramAPIError as exc:
+                log.error("could not show draft %s to %s: %s", post_id, post.author_id, exc)
+
+    async def tell_owner(self, text: str) -> None:
+        for owner in sorted(self.owner_ids):
+            await self._send(owner, text, None, html=False)
+
+    async def automation_failed(self, name: str, reason: str) -> None:
+        async with self.sessions() as session:
+            users = {
+                u.id: u
+                for u in (
+                    await session.scalars(select(User).where(User.id.in_(self.owner_ids)))
+                ).all()
+            }
+        for owner in sorted(self.owner_ids):
+            t = Texts(users[owner].language if owner in users else "en")
+            await self._send(owner, t("auto.failed", name=name, reason=reason), None)

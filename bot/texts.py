@@ -61,6 +61,8 @@ EN: dict[str, str] = {
         "/digest — the daily digest now; /digest off, /digest at 08:30\n"
         "/timezone — your time zone\n"
         "/voice — tone, audience, do's and don'ts, an example post\n"
+        "/rules — automation: events become drafts, posts or messages\n"
+        "/sources — webhooks and RSS/Atom feeds that bring events\n"
         "/cancel — stop what you are doing"
     ),
     "refused": (
@@ -471,6 +473,124 @@ EN: dict[str, str] = {
     "alert.muted": "🔕 Muted until {until}.",
     "btn.mute.1": "🔕 Mute 24 h",
     "btn.mute.7": "🔕 Mute 7 days",
+    # --- automation: /rules, /sources, rule and feed failures ---
+    "cmd.rules": "Automation rules: events → drafts, posts, messages",
+    "cmd.sources": "Webhooks and RSS/Atom feeds",
+    "btn.delete": "🗑",
+    "btn.delete_yes": "🗑 Yes, delete",
+    "auto.failed": "⚠️ <b>Automation {name} failed</b>: {reason}",
+    "rules.list": (
+        "⚙️ <b>Rules</b>: each event from /sources runs the enabled rules that match it.\n"
+        "{lines}\n\nTap a rule to turn it on or off; export, edit and import them as YAML."
+    ),
+    "rules.none": "No rules yet. Import some as YAML (the README has an example).",
+    "rules.line_on": "✅ <b>{name}</b> on <code>{event}</code> · {last}",
+    "rules.line_off": "⏸ <b>{name}</b> on <code>{event}</code> (off) · {last}",
+    "rules.never": "never ran",
+    "rules.last_ok": "last run {when} ✓",
+    "rules.last_failed": "last run {when} ✗ {detail}",
+    "rules.btn.enable": "▶️ {name}",
+    "rules.btn.disable": "⏸ {name}",
+    "rules.btn.test": "🧪 Test",
+    "rules.btn.import": "⬆️ Import",
+    "rules.btn.export": "⬇️ Export",
+    "rules.enabled": "Rule {name} is on.",
+    "rules.disabled": "Rule {name} is off: events no longer run it.",
+    "rules.confirm_delete": "Delete rule <b>{name}</b> and its run log? This cannot be undone.",
+    "rules.deleted": "Rule {name} deleted.",
+    "rules.gone": "That rule no longer exists.",
+    "rules.ask_import": (
+        "Send the rules as YAML: a message or a .yaml file. Rules with the names of existing "
+        "ones replace them. /cancel stops."
+    ),
+    "rules.ask_test": (
+        'Send a sample event as JSON, e.g. <code>{{"type": "github.release.published", '
+        '"payload": {{"release": {{"tag_name": "v2.0"}}}}}}</code>. I\'ll say which rules '
+        "match and what they would do; nothing is drafted or sent."
+    ),
+    "rules.export_empty": "There are no rules to export yet.",
+    "rules.exported": "⚙️ {count} rule(s). Edit the file and send it back with /rules import.",
+    "rules.file_too_big": "That file is too big (the limit is {limit} KB). Send a smaller one.",
+    "rules.not_utf8": "That file is not UTF-8 text. Save it as UTF-8 and send it again.",
+    "rules.import_failed": (
+        "❌ Nothing was imported: {reason}.\nFix it and send the whole document again, or /cancel."
+    ),
+    "rules.imported": "✅ Imported: {added} new rule(s), {replaced} replaced. /rules shows them.",
+    "rules.all_targets": "every enabled account",
+    "rules.would_draft": "• would draft a post for your approval from: <i>{text}</i>",
+    "rules.would_notify": "• would send you: <i>{text}</i>",
+    "rules.would_publish": (
+        "• would publish to {targets} after {delay} min, without approval: <i>{text}</i>"
+    ),
+    "rules.would_publish_ai": (
+        "• would publish an AI post to {targets} after {delay} min, without approval, "
+        "written from: <i>{text}</i>"
+    ),
+    "rules.missing": "  ⚠️ not in the event (left empty): {fields}",
+    "rules.match": "✅ <b>{name}</b> matches:\n{actions}",
+    "rules.no_match": "➖ <b>{name}</b> does not match: {reason}",
+    "rules.test_bad": "❌ {reason}. Send the sample event as a JSON object, or /cancel.",
+    "rules.test_no_rules": "No rule is enabled, so nothing would happen.",
+    "rules.test_result": "🧪 <b>Dry run</b> of <code>{event}</code> (nothing was done):\n\n{body}",
+    "src.list": (
+        "📡 <b>Sources</b>\n{lines}\n\nAdd a feed with <code>/sources add https://…</code> "
+        "(checked every {minutes} min) or a webhook with the button below."
+    ),
+    "src.none": "No sources yet.",
+    "src.kind_webhook": "webhook",
+    "src.kind_github": "GitHub webhook",
+    "src.line_webhook": "🔗 <b>{name}</b> ({kind})\n{url}",
+    "src.line_feed": "📰 <b>{name}</b> ({mode})\n{url}\nlast checked: {polled}",
+    "src.last_error": "⚠️ {error} ({failures} failure(s) in a row)",
+    "src.never": "not yet",
+    "src.mode_draft": "AI summaries for approval",
+    "src.mode_rules": "events for the rules",
+    "src.btn.delete": "🗑 {name}",
+    "src.btn.webhook": "➕ Webhook",
+    "src.btn.plain": "Plain webhook (any service)",
+    "src.btn.github": "GitHub",
+    "src.btn.mode_draft": "📝 AI summaries for my approval",
+    "src.btn.mode_rules": "⚙️ rss.item events for my rules",
+    "src.add_usage": "Send the feed's address: <code>/sources add https://example.com/feed.xml</code>",
+    "src.checking": "🔎 Checking {url}…",
+    "src.feed_bad": (
+        "❌ I can't use {url}: {reason}. Check the address (it must be the feed itself, "
+        "not the web page) and try again."
+    ),
+    "src.feed_ok": (
+        "✅ <b>{title}</b> is a feed with {count} entries. What should new entries become? "
+        "(The current ones are marked as seen.)"
+    ),
+    "src.feed_added_draft": (
+        "✅ Feed <b>{name}</b> added; its {count} current entries are marked as seen. Every "
+        "{minutes} min, new entries come to you as AI-written drafts."
+    ),
+    "src.feed_added_rules": (
+        "✅ Feed <b>{name}</b> added; its {count} current entries are marked as seen. Every "
+        "{minutes} min, new entries become <code>rss.item</code> events for your /rules."
+    ),
+    "src.expired": "That question has expired: send /sources add with the address again.",
+    "src.ask_kind": "Which kind of webhook?",
+    "src.ask_name": (
+        "Send a short name for it: lowercase letters, digits and dashes, e.g. "
+        "<code>github-releases</code>. It becomes part of the URL. /cancel stops."
+    ),
+    "src.bad_name": "❌ {reason}. Send another name, or /cancel.",
+    "src.webhook_added": (
+        "✅ Webhook <b>{name}</b> is ready.\nURL: <code>{url}</code>\nSecret: <code>{secret}</code>"
+        "\n\n🔐 <b>Save the secret now: I will not show it again.</b> The sender signs each "
+        "request with it, as the README's Webhooks section describes."
+    ),
+    "src.webhook_added_github": (
+        "✅ GitHub webhook <b>{name}</b> is ready. In the repository: Settings → Webhooks → Add "
+        "webhook.\nPayload URL: <code>{url}</code>\nContent type: application/json\n"
+        "Secret: <code>{secret}</code>\n\n🔐 <b>Save the secret now: I will not show it again.</b>"
+    ),
+    "src.confirm_delete": (
+        "Delete source <b>{name}</b>? Its URL stops accepting events and its history is removed."
+    ),
+    "src.deleted": "Source {name} deleted.",
+    "src.gone": "That source no longer exists.",
 }
 
 RU: dict[str, str] = {
@@ -514,6 +634,8 @@ RU: dict[str, str] = {
         "/digest — ежедневная сводка сейчас; /digest off, /digest at 08:30\n"
         "/timezone — ваш часовой пояс\n"
         "/voice — тон, аудитория, что можно и нельзя, пример поста\n"
+        "/rules — автоматизация: события становятся черновиками, постами, сообщениями\n"
+        "/sources — вебхуки и RSS/Atom-ленты, откуда приходят события\n"
         "/cancel — отменить текущее действие"
     ),
     "refused": (
@@ -924,6 +1046,128 @@ RU: dict[str, str] = {
     "alert.muted": "🔕 Без уведомлений до {until}.",
     "btn.mute.1": "🔕 Тишина на сутки",
     "btn.mute.7": "🔕 Тишина на 7 дней",
+    # --- automation: /rules, /sources, rule and feed failures ---
+    "cmd.rules": "Правила автоматизации: события → черновики, посты, сообщения",
+    "cmd.sources": "Вебхуки и RSS/Atom-ленты",
+    "btn.delete": "🗑",
+    "btn.delete_yes": "🗑 Да, удалить",
+    "auto.failed": "⚠️ <b>Автоматизация {name} не сработала</b>: {reason}",
+    "rules.list": (
+        "⚙️ <b>Правила</b>: каждое событие из /sources запускает подходящие включённые правила.\n"
+        "{lines}\n\nНажмите на правило, чтобы включить или выключить его; экспортируйте, "
+        "правьте и импортируйте их в YAML."
+    ),
+    "rules.none": "Правил пока нет. Импортируйте их в YAML (пример есть в README).",
+    "rules.line_on": "✅ <b>{name}</b> на <code>{event}</code> · {last}",
+    "rules.line_off": "⏸ <b>{name}</b> на <code>{event}</code> (выключено) · {last}",
+    "rules.never": "ещё не запускалось",
+    "rules.last_ok": "последний запуск {when} ✓",
+    "rules.last_failed": "последний запуск {when} ✗ {detail}",
+    "rules.btn.enable": "▶️ {name}",
+    "rules.btn.disable": "⏸ {name}",
+    "rules.btn.test": "🧪 Проверить",
+    "rules.btn.import": "⬆️ Импорт",
+    "rules.btn.export": "⬇️ Экспорт",
+    "rules.enabled": "Правило {name} включено.",
+    "rules.disabled": "Правило {name} выключено: события его больше не запускают.",
+    "rules.confirm_delete": "Удалить правило <b>{name}</b> и журнал его запусков? Это необратимо.",
+    "rules.deleted": "Правило {name} удалено.",
+    "rules.gone": "Этого правила больше нет.",
+    "rules.ask_import": (
+        "Пришлите правила в YAML: сообщением или файлом .yaml. Правила с именами существующих "
+        "заменят их. /cancel — отмена."
+    ),
+    "rules.ask_test": (
+        'Пришлите пример события в JSON, например <code>{{"type": "github.release.published", '
+        '"payload": {{"release": {{"tag_name": "v2.0"}}}}}}</code>. Я скажу, какие '
+        "правила подходят и что они сделали бы; ничего не будет создано или отправлено."
+    ),
+    "rules.export_empty": "Экспортировать пока нечего: правил нет.",
+    "rules.exported": "⚙️ Правил: {count}. Отредактируйте файл и пришлите его через /rules import.",
+    "rules.file_too_big": "Файл слишком большой (предел {limit} КБ). Пришлите файл поменьше.",
+    "rules.not_utf8": "Это не текст в UTF-8. Сохраните файл в UTF-8 и пришлите снова.",
+    "rules.import_failed": (
+        "❌ Ничего не импортировано: {reason}.\nИсправьте и пришлите документ целиком, или /cancel."
+    ),
+    "rules.imported": (
+        "✅ Импортировано: новых правил {added}, заменено {replaced}. /rules — список."
+    ),
+    "rules.all_targets": "все включённые аккаунты",
+    "rules.would_draft": "• создало бы черновик на одобрение по теме: <i>{text}</i>",
+    "rules.would_notify": "• прислало бы вам: <i>{text}</i>",
+    "rules.would_publish": (
+        "• опубликовало бы без одобрения в {targets} через {delay} мин: <i>{text}</i>"
+    ),
+    "rules.would_publish_ai": (
+        "• опубликовало бы без одобрения пост ИИ в {targets} через {delay} мин, по теме: "
+        "<i>{text}</i>"
+    ),
+    "rules.missing": "  ⚠️ нет в событии (будет пусто): {fields}",
+    "rules.match": "✅ <b>{name}</b> подходит:\n{actions}",
+    "rules.no_match": "➖ <b>{name}</b> не подходит: {reason}",
+    "rules.test_bad": "❌ {reason}. Пришлите пример события как JSON-объект, или /cancel.",
+    "rules.test_no_rules": "Нет включённых правил, так что ничего бы не произошло.",
+    "rules.test_result": (
+        "🧪 <b>Пробный прогон</b> <code>{event}</code> (ничего не сделано):\n\n{body}"
+    ),
+    "src.list": (
+        "📡 <b>Источники</b>\n{lines}\n\nЛенту добавляет <code>/sources add https://…</code> "
+        "(проверка каждые {minutes} мин), вебхук — кнопка ниже."
+    ),
+    "src.none": "Источников пока нет.",
+    "src.kind_webhook": "вебхук",
+    "src.kind_github": "вебхук GitHub",
+    "src.line_webhook": "🔗 <b>{name}</b> ({kind})\n{url}",
+    "src.line_feed": "📰 <b>{name}</b> ({mode})\n{url}\nпоследняя проверка: {polled}",
+    "src.last_error": "⚠️ {error} (ошибок подряд: {failures})",
+    "src.never": "ещё не было",
+    "src.mode_draft": "сводки ИИ на одобрение",
+    "src.mode_rules": "события для правил",
+    "src.btn.delete": "🗑 {name}",
+    "src.btn.webhook": "➕ Вебхук",
+    "src.btn.plain": "Обычный вебхук (любой сервис)",
+    "src.btn.github": "GitHub",
+    "src.btn.mode_draft": "📝 Сводки ИИ на моё одобрение",
+    "src.btn.mode_rules": "⚙️ События rss.item для моих правил",
+    "src.add_usage": "Пришлите адрес ленты: <code>/sources add https://example.com/feed.xml</code>",
+    "src.checking": "🔎 Проверяю {url}…",
+    "src.feed_bad": "❌ Не могу использовать {url}: {reason}. Проверьте адрес (нужна сама лента, "
+    "а не веб-страница) и попробуйте ещё раз.",
+    "src.feed_ok": (
+        "✅ <b>{title}</b> — лента, записей: {count}. Во что превращать новые записи? "
+        "(Текущие отмечены как просмотренные.)"
+    ),
+    "src.feed_added_draft": (
+        "✅ Лента <b>{name}</b> добавлена; её текущие записи ({count}) отмечены как просмотренные. "
+        "Каждые {minutes} мин новые записи будут приходить вам черновиками от ИИ."
+    ),
+    "src.feed_added_rules": (
+        "✅ Лента <b>{name}</b> добавлена; её текущие записи ({count}) отмечены как просмотренные. "
+        "Каждые {minutes} мин новые записи станут событиями <code>rss.item</code> для /rules."
+    ),
+    "src.expired": "Этот вопрос устарел: пришлите /sources add с адресом ещё раз.",
+    "src.ask_kind": "Какой вебхук?",
+    "src.ask_name": (
+        "Пришлите короткое имя: строчные латинские буквы, цифры и дефисы, например "
+        "<code>github-releases</code>. Оно станет частью адреса. /cancel — отмена."
+    ),
+    "src.bad_name": "❌ {reason}. Пришлите другое имя, или /cancel.",
+    "src.webhook_added": (
+        "✅ Вебхук <b>{name}</b> готов.\nАдрес: <code>{url}</code>\nСекрет: <code>{secret}</code>"
+        "\n\n🔐 <b>Сохраните секрет сейчас: больше я его не покажу.</b> Отправитель подписывает "
+        "им каждый запрос, как описано в разделе README о вебхуках."
+    ),
+    "src.webhook_added_github": (
+        "✅ Вебхук GitHub <b>{name}</b> готов. В репозитории: Settings → Webhooks → Add "
+        "webhook.\nPayload URL: <code>{url}</code>\nContent type: application/json\n"
+        "Secret: <code>{secret}</code>\n\n🔐 <b>Сохраните секрет сейчас: больше я его не "
+        "покажу.</b>"
+    ),
+    "src.confirm_delete": (
+        "Удалить источник <b>{name}</b>? Его адрес перестанет принимать события, история удалится."
+    ),
+    "src.deleted": "Источник {name} удалён.",
+    "src.gone": "Этого источника больше нет.",
 }
 
 CATALOGUE: dict[str, dict[str, str]] = {"en": EN, "ru": RU}

@@ -155,10 +155,10 @@ class Alerts:
                 log.exception("alert check %s failed", check.__name__)
         return sent
 
-    async def automation_failed(self, source: str, reason: str) -> bool:
+    async def automation_failed(self, name: str, reason: str) -> bool:
         """An automation rule or event source failed (called by the rules engine): tell the owner,
         once per cooldown per source. Returns whether an alert went out."""
-        name = " ".join(source.split())[:80] or "?"
+        name = " ".join(name.split())[:80] or "?"
         return await self._raise(
             AlertKind.AUTOMATION,
             name,

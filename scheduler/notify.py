@@ -103,6 +103,16 @@ class Notifier(Protocol):
         """Deliver a composed report to one owner; False if it could not be delivered (the
         owner blocked the bot, Telegram is down), so callers can log or count it."""
 
+    async def draft_ready(self, post_id: int) -> None:
+        """A draft made without the owner (a rule, a feed) waits for approval: show its preview
+        with the usual buttons."""
+
+    async def tell_owner(self, text: str) -> None:
+        """A plain-text message to the owner(s) (a rule's notify action); not parsed as HTML."""
+
+    async def automation_failed(self, name: str, reason: str) -> None:
+        """A rule or a feed failed (the default `automation.engine.FailureSink`)."""
+
 
 class SilentNotifier:
     """For runs with nobody to tell (benchmarks)."""
@@ -118,3 +128,12 @@ class SilentNotifier:
 
     async def send_report(self, user_id: int, report: OwnerReport) -> bool:
         return False
+
+    async def draft_ready(self, post_id: int) -> None:
+        return None
+
+    async def tell_owner(self, text: str) -> None:
+        return None
+
+    async def automation_failed(self, name: str, reason: str) -> None:
+        return None

@@ -8,6 +8,7 @@ The dispatcher does the publishing; these functions only set what is due and whe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,10 +27,21 @@ class NoTargets(Exception):
 
 
 async def schedule_post(
-    session: AsyncSession, post: Post, when: datetime, *, immediate: bool = False
+    session: AsyncSession,
+    post: Post,
+    when: datetime,
+    *,
+    immediate: bool = False,
+    targets: Sequence[int | str] = (),
 ) -> bool:
-    """draft → scheduled at `when`, with one pending publication per enabled account."""
+    """draft → scheduled at `when`, with one pending publication per enabled account (only those
+    named in `targets` by account id or platform, when given: a rule's autopublish)."""
     accounts = await repo.enabled_accounts(session)
+    if targets:
+        wanted = {str(t).lower() for t in targets}
+        accounts = [a for a in accounts if str(a.id) in wanted or a.platform in wanted]
+    if not accounts:
+        raise NoTargets
     if not await repo.transition_post(
         session,
         post.id,

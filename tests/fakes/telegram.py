@@ -231,6 +231,7 @@ class FakeMessage:
     file: bytes | None = None
     """The uploaded photo's bytes (``None`` when sent by file id or URL)."""
     media_group_id: str | None = None
+    document_id: str | None = None
     date: int = field(default_factory=lambda: int(time.time()))
 
     def buttons(self) -> list[tuple[str, str]]:
@@ -277,6 +278,8 @@ class FakeTelegram:
         self._queries: dict[str, bool] = {}  # id -> answered
         self._query_ids = itertools.count(1)
         self._files = itertools.count(1)
+        #: file_id -> (file name, bytes): documents users sent and the bot sent
+        self.documents: dict[str, tuple[str, bytes]] = {}
         self._allowed: list[str] = []
         self._poll_generation = 0
         self._failures: dict[str, list[ApiError | None]] = {}
@@ -290,6 +293,7 @@ class FakeTelegram:
     async def start(self) -> None:
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.*}", self._download)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -382,6 +386,28 @@ class FakeTelegram:
             message["caption"] = caption
         self._queue({"message": message})
         return message
+
+    async def user_sends_document(
+        self, user_id: int, filename: str, content: bytes, caption: str | None = None
+    ) -> dict:
+        message = self._user_message(user_id)
+        file_id = f"doc{next(self._files)}"
+        self.documents[file_id] = (filename, content)
+        message["document"] = {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_name": filename,
+            "file_size": len(content),
+        }
+        if caption:
+            message["caption"] = caption
+        self._queue({"message": message})
+        return message
+
+    def document_of(self, message: FakeMessage) -> tuple[str, bytes]:
+        """The (file name, bytes) of a document message the bot sent."""
+        assert message.document_id is not None, f"not a document: {message}"
+        return self.documents[message.document_id]
 
     async def user_taps(
         self, user_id: int, message_id: int, callback_data: str, *, force: bool = False
@@ -557,6 +583,7 @@ class FakeTelegram:
             async for part in reader:
                 if part.filename:  # type: ignore[union-attr]
                     files[part.name] = await part.read()  # type: ignore[union-attr,arg-type]
+                    params[f"_filename_{part.name}"] = part.filename  # type: ignore[union-attr]
                 else:
                     params[part.name] = await part.text()  # type: ignore[union-attr]
         elif ctype == "application/x-www-form-urlencoded":
@@ -675,7 +702,7 @@ class FakeTelegram:
         raw = dict(self._raw[(msg.chat_id, msg.message_id)])
         for key in ("text", "caption", "entities", "caption_entities", "reply_markup"):
             raw.pop(key, None)
-        prefix = "caption" if msg.photo else "text"
+        prefix = "caption" if msg.photo or msg.document_id else "text"
         if msg.text:
             raw[prefix] = msg.text
         if msg.entities:
@@ -920,3 +947,45 @@ class FakeTelegram:
             self._photo_message(chat, item, group, file)
             for item, file in zip(media, uploads, strict=True)
         ]
+
+    async def _m_senddocument(self, params: dict, files: dict) -> dict:
+        chat = self._writable(params.get("chat_id"))
+        ref = params.get("document")
+        key = ref.removeprefix("attach://") if isinstance(ref, str) else "document"
+        content = files.get(key)
+        if not content:
+            raise _bad("there is no document in the request")
+        caption, entities = self._formatted(params, "caption", _MAX_CAPTION, "caption is")
+        file_id = f"doc{next(self._files)}"
+        self.documents[file_id] = (params.get(f"_filename_{key}") or "document", bytes(content))
+        msg = FakeMessage(
+            self._new_id(chat["id"]),
+            chat["id"],
+            caption,
+            params.get("caption"),
+            entities,
+            self._markup(params),
+            document_id=file_id,
+        )
+        self._store(chat, msg, {"document": {"file_id": file_id, "file_unique_id": file_id}})
+        return self._render(msg)
+
+    async def _m_getfile(self, params: dict, files: dict) -> dict:
+        file_id = params.get("file_id")
+        if file_id not in self.documents:
+            raise _bad("invalid file_id")
+        name, content = self.documents[file_id]
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": len(content),
+            "file_path": f"documents/{file_id}",
+        }
+
+    async def _download(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        file_id = request.match_info["path"].removeprefix("documents/")
+        if file_id not in self.documents:
+            return web.Response(status=404)
+        return web.Response(body=self.documents[file_id][1])
