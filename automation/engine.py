@@ -81,7 +81,7 @@ class AutomationEngine:
         clock: Clock,
         *,
         owner_id: int | None,
-        failures: FailureSink | None = None,
+        failures: FailureSink,
         wake: Callable[[], None] = lambda: None,
         max_chars: int = TELEGRAM_TEXT_LIMIT,
     ) -> None:
@@ -90,7 +90,7 @@ class AutomationEngine:
         self.notifier = notifier
         self.clock = clock
         self.owner_id = owner_id
-        self.failures: FailureSink = failures if failures is not None else notifier
+        self.failures = failures
         self.wake = wake
         self.max_chars = max_chars
         self._tasks: set[asyncio.Task[Any]] = set()

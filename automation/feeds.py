@@ -167,19 +167,16 @@ class FeedPoller:
         http: httpx.AsyncClient,
         engine: AutomationEngine,
         clock: Clock,
-        *,
-        failures: FailureSink | None = None,
     ) -> None:
         self.sessions = sessions
         self.http = http
         self.engine = engine
         self.clock = clock
-        self._failures = failures
 
     @property
     def failures(self) -> FailureSink:
-        """The sink given, else the engine's (so plugging alerts into the engine covers both)."""
-        return self._failures if self._failures is not None else self.engine.failures
+        """A failing feed is reported like a failing rule (the engine's sink: the alerts)."""
+        return self.engine.failures
 
     async def poll_all(self) -> None:
         async with self.sessions() as session:

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import views
@@ -172,15 +171,3 @@ class BotNotifier:
     async def tell_owner(self, text: str) -> None:
         for owner in sorted(self.owner_ids):
             await self._send(owner, text, None, html=False)
-
-    async def automation_failed(self, name: str, reason: str) -> None:
-        async with self.sessions() as session:
-            users = {
-                u.id: u
-                for u in (
-                    await session.scalars(select(User).where(User.id.in_(self.owner_ids)))
-                ).all()
-            }
-        for owner in sorted(self.owner_ids):
-            t = Texts(users[owner].language if owner in users else "en")
-            await self._send(owner, t("auto.failed", name=name, reason=reason), None)

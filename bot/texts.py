@@ -478,7 +478,6 @@ EN: dict[str, str] = {
     "cmd.sources": "Webhooks and RSS/Atom feeds",
     "btn.delete": "🗑",
     "btn.delete_yes": "🗑 Yes, delete",
-    "auto.failed": "⚠️ <b>Automation {name} failed</b>: {reason}",
     "rules.list": (
         "⚙️ <b>Rules</b>: each event from /sources runs the enabled rules that match it.\n"
         "{lines}\n\nTap a rule to turn it on or off; export, edit and import them as YAML."
@@ -1051,7 +1050,6 @@ RU: dict[str, str] = {
     "cmd.sources": "Вебхуки и RSS/Atom-ленты",
     "btn.delete": "🗑",
     "btn.delete_yes": "🗑 Да, удалить",
-    "auto.failed": "⚠️ <b>Автоматизация {name} не сработала</b>: {reason}",
     "rules.list": (
         "⚙️ <b>Правила</b>: каждое событие из /sources запускает подходящие включённые правила.\n"
         "{lines}\n\nНажмите на правило, чтобы включить или выключить его; экспортируйте, "

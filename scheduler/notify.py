@@ -110,9 +110,6 @@ class Notifier(Protocol):
     async def tell_owner(self, text: str) -> None:
         """A plain-text message to the owner(s) (a rule's notify action); not parsed as HTML."""
 
-    async def automation_failed(self, name: str, reason: str) -> None:
-        """A rule or a feed failed (the default `automation.engine.FailureSink`)."""
-
 
 class SilentNotifier:
     """For runs with nobody to tell (benchmarks)."""
@@ -133,7 +130,4 @@ class SilentNotifier:
         return None
 
     async def tell_owner(self, text: str) -> None:
-        return None
-
-    async def automation_failed(self, name: str, reason: str) -> None:
         return None

@@ -77,6 +77,12 @@ async def rows(app: Nexus, model: Any) -> list[Any]:
         return list((await session.scalars(select(model).order_by(model.id))).all())
 
 
+async def owner_started(tg: FakeTelegram) -> None:
+    """Alerts go to owners who have started the bot (Telegram lets bots write only to them)."""
+    sent = await tg.user_sends(OWNER, "/start")
+    await tg.wait_message(OWNER, lambda m: m.message_id > sent["message_id"])
+
+
 def failure_alerts(tg: FakeTelegram) -> list[FakeMessage]:
     return [m for m in tg.messages(OWNER) if "Automation" in m.text and "failed" in m.text]
 
@@ -198,6 +204,7 @@ async def test_notify_sends_the_rendered_text_as_plain_text(tg: FakeTelegram, ne
 async def test_a_failing_rule_is_logged_and_alerts_the_owner(
     tg: FakeTelegram, nexus: Nexus
 ) -> None:
+    await owner_started(tg)
     await add_rules(
         nexus,
         """
@@ -244,6 +251,7 @@ async def test_an_event_is_processed_once_however_often_it_is_offered(
 async def test_pending_events_are_caught_up_and_interrupted_ones_reported(
     tg: FakeTelegram, nexus: Nexus, clock: FakeClock
 ) -> None:
+    await owner_started(tg)
     await add_rules(nexus, DRAFT_RULE)
     source = await webhook_source(nexus)
     left_new = await store_event(nexus, source, "github.release.published", RELEASE, "a")
@@ -357,8 +365,9 @@ async def test_entries_without_id_or_link_are_keyed_by_title_and_date(
 
 
 async def test_a_failing_feed_alerts_once_and_recovers(
-    tg: FakeTelegram, nexus: Nexus, feeds: FakeFeeds
+    tg: FakeTelegram, nexus: Nexus, feeds: FakeFeeds, clock: FakeClock
 ) -> None:
+    await owner_started(tg)
     url = feeds.serve("flaky.xml", rss(("a", "A")))
     source_id = await add_feed(nexus, url, "draft")
     feeds.fail_next("flaky.xml", 503, times=5)
@@ -373,6 +382,7 @@ async def test_a_failing_feed_alerts_once_and_recovers(
     await nexus.feeds.poll(source_id)
     [source] = await rows(nexus, Source)
     assert source.failures == 0 and source.last_error is None
+    clock.advance(hours=2)  # past the alert cooldown
     feeds.fail_next("flaky.xml", 503, times=3)
     for _ in range(3):
         await nexus.feeds.poll(source_id)
