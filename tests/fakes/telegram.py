@@ -379,11 +379,26 @@ class FakeTelegram:
         self._queue({"message": message})
         return message
 
-    async def user_sends_photo(self, user_id: int, caption: str | None = None) -> dict:
+    async def user_sends_photo(
+        self,
+        user_id: int,
+        caption: str | None = None,
+        *,
+        image: bytes | None = None,
+        media_group_id: str | None = None,
+    ) -> dict:
+        """A photo from the user; with ``image`` its sizes can be downloaded (getFile), as the
+        Bot API serves them; ``media_group_id`` makes it one item of an album."""
         message = self._user_message(user_id)
         message["photo"] = self._photo_sizes()
+        if image is not None:
+            for size in message["photo"]:
+                self.documents[size["file_id"]] = ("photo.jpg", image)
+                size["file_size"] = len(image)
         if caption:
             message["caption"] = caption
+        if media_group_id:
+            message["media_group_id"] = media_group_id
         self._queue({"message": message})
         return message
 
