@@ -223,3 +223,28 @@ async def test_engagement_drop_against_the_seven_day_median(
     assert "14 reactions each, -53% against the 7-day median of 30" in alert.text
     clock.advance(hours=2)
     assert await app.alerts.run_checks() == 0  # once a day
+
+
+async def test_a_token_that_runs_out_is_announced_three_days_before(
+    tg: FakeTelegram, nexus_factory: StartNexus, clock: FakeClock
+) -> None:
+    app = await started(tg, nexus_factory)
+    async with app.sessions() as session:
+        await repo.save_account(
+            session,
+            "linkedin",
+            "Nexus Labs",
+            "Nexus Labs",
+            app.vault.encrypt({"author_urn": "urn:li:organization:1", "access_token": "t"}),
+            token_expires_at=clock.now() + timedelta(days=60),  # LinkedIn's lifetime
+        )
+        await session.commit()
+    assert await app.alerts.run_checks() == 0
+    clock.advance(days=56)  # four days left: not yet
+    assert await app.alerts.run_checks() == 0
+    clock.advance(days=1, minutes=1)
+    assert await app.alerts.run_checks() == 1
+    alert = await tg.wait_message(OWNER, lambda m: "Nexus Labs" in m.text)
+    assert "reconnect" in alert.text.lower() or "expire" in alert.text.lower()
+    assert "🔕" in " ".join(label for label, _ in alert.buttons())
+    assert await app.alerts.run_checks() == 0  # once per cooldown, not every minute
