@@ -14,13 +14,14 @@ No reason ever contains the access token.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
 import httpx
 
 from publishers.errors import AuthExpired, Permanent, PublishError, RateLimited, Transient
 from publishers.http import parse_json, send
+from publishers.media import MediaHost, MediaItem, load_media, no_public_address
 
 GRAPH_RATE_LIMIT_CODES = frozenset({4, 17, 32, 613})
 GRAPH_RATE_LIMIT_WAIT = 60.0
@@ -120,3 +121,103 @@ async def graph_call(
         return body
     found = body.get("error") if isinstance(body, dict) else None
     raise error(response.status_code, found if isinstance(found, dict) else None)
+
+
+class GraphContainers:
+    """The container half of a Meta Graph publisher (Threads, Instagram): one place for the
+    request helper, image/carousel containers and the wait for Meta to fetch the images.
+
+    A subclass sets what differs between the two APIs (the class attributes below) and
+    ``_error``; its ``__init__`` stores the shared state through ``_init_graph``.
+    """
+
+    title: str
+    #: The edge containers are created on: ``/{user_id}/<edge>``.
+    media_edge: str
+    #: Extra parameters of an image container (Threads wants ``media_type=IMAGE``).
+    image_params: dict[str, str] = {}
+    #: The parameter that carries the post's text (``caption`` or ``text``).
+    text_param: str
+    #: The container fields holding (status, detail), as the API names them.
+    status_fields: tuple[str, str]
+
+    def _init_graph(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        base_url: str,
+        access_token: str,
+        user_id: str,
+        media_host: MediaHost | None,
+        poll_attempts: int,
+        poll_interval: float,
+        sleep: Callable[[float], Awaitable[None]],
+    ) -> None:
+        self._client = client
+        self._base_url = base_url.rstrip("/")
+        self._token = access_token
+        self.user_id = str(user_id)
+        self._media_host = media_host
+        self._poll_attempts = poll_attempts
+        self._poll_interval = poll_interval
+        self._sleep = sleep
+
+    def _error(self, status: int, error: dict[str, Any] | None) -> PublishError:
+        raise NotImplementedError
+
+    async def _public_urls(self, media: Sequence[MediaItem]) -> list[str]:
+        """The public address of each image (Meta downloads them); without one, refused."""
+        if self._media_host is None:
+            raise no_public_address(self.title)
+        urls = []
+        for item in media:
+            data, _name, mime = load_media(item)
+            urls.append(await self._media_host.public_url(data, mime))
+        return urls
+
+    async def _container(self, text: str, urls: Sequence[str]) -> str:
+        """An image container, or a carousel of image items (``urls`` from ``_public_urls``),
+        with ``text``; its id once Meta has fetched every image."""
+        path = f"/{self.user_id}/{self.media_edge}"
+        if len(urls) == 1:
+            params = {**self.image_params, "image_url": urls[0]}
+        else:
+            children = []
+            for url in urls:
+                child = {**self.image_params, "image_url": url, "is_carousel_item": "true"}
+                children.append(str((await self._call("POST", path, child))["id"]))
+            for child_id in children:
+                await self._wait_for(child_id)
+            params = {"media_type": "CAROUSEL", "children": ",".join(children)}
+        if text:
+            params[self.text_param] = text
+        container_id = str((await self._call("POST", path, params))["id"])
+        await self._wait_for(container_id)
+        return container_id
+
+    async def _wait_for(self, container_id: str) -> None:
+        status_field, detail_field = self.status_fields
+
+        async def status() -> tuple[str, str]:
+            fields = f"{status_field},{detail_field}"
+            answer = await self._call("GET", f"/{container_id}", {"fields": fields})
+            return str(answer.get(status_field) or ""), str(answer.get(detail_field) or "")
+
+        await wait_until_finished(
+            status,
+            platform=self.title,
+            attempts=self._poll_attempts,
+            interval=self._poll_interval,
+            sleep=self._sleep,
+        )
+
+    async def _call(self, method: str, path: str, params: dict[str, str]) -> Any:
+        return await graph_call(
+            self._client,
+            method,
+            self._base_url + path,
+            params,
+            token=self._token,
+            platform=self.title,
+            error=self._error,
+        )

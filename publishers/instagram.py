@@ -47,8 +47,8 @@ import httpx
 
 from publishers.base import MediaLimits, Metrics, PublishResult
 from publishers.errors import Permanent, PublishError, RateLimited
-from publishers.graph import graph_call, graph_error, wait_until_finished
-from publishers.media import MediaHost, MediaItem, load_media, no_public_address
+from publishers.graph import GraphContainers, graph_error
+from publishers.media import MediaHost, MediaItem
 from publishers.parts import validate_media
 
 INSTAGRAM_API = "https://graph.facebook.com/v21.0"
@@ -72,11 +72,15 @@ def count_hashtags(text: str) -> int:
     return len(_HASHTAG_RE.findall(text))
 
 
-class InstagramPublisher:
+class InstagramPublisher(GraphContainers):
     """Posts as the Instagram professional account ``user_id`` that ``access_token`` manages."""
 
     platform = "instagram"
     media_limits = INSTAGRAM_MEDIA_LIMITS
+    title = "Instagram"
+    media_edge = "media"
+    text_param = "caption"
+    status_fields = ("status_code", "status")
 
     def __init__(
         self,
@@ -90,14 +94,16 @@ class InstagramPublisher:
         container_poll_interval: float = 3.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._client = client
-        self._base_url = base_url.rstrip("/")
-        self._token = access_token
-        self.user_id = str(user_id)
-        self._media_host = media_host
-        self._poll_attempts = container_poll_attempts
-        self._poll_interval = container_poll_interval
-        self._sleep = sleep
+        self._init_graph(
+            client,
+            base_url=base_url,
+            access_token=access_token,
+            user_id=user_id,
+            media_host=media_host,
+            poll_attempts=container_poll_attempts,
+            poll_interval=container_poll_interval,
+            sleep=sleep,
+        )
         self.name = f"Instagram account {self.user_id}"
         """``"@username on Instagram"`` once :meth:`verify` ran."""
 
@@ -131,10 +137,7 @@ class InstagramPublisher:
             return PublishResult(first, await self.permalink(first), (first,))
         if problems := self.validate(text, media_count=len(media)):
             raise Permanent(problems[0])
-        if self._media_host is None:
-            raise no_public_address("Instagram")
-        files = [load_media(item) for item in media]
-        urls = [await self._media_host.public_url(data, mime) for data, _, mime in files]
+        urls = await self._public_urls(media)
         await self._check_quota()
         container_id = await self._container(text, urls)
         published = await self._call(
@@ -186,48 +189,6 @@ class InstagramPublisher:
                 f"this Instagram account has used all {total} API posts of the last 24 hours; "
                 "will try again in an hour",
             )
-
-    async def _container(self, caption: str, urls: list[str]) -> str:
-        path = f"/{self.user_id}/media"
-        if len(urls) == 1:
-            params = {"image_url": urls[0]}
-        else:
-            children = []
-            for url in urls:
-                child = {"image_url": url, "is_carousel_item": "true"}
-                children.append(str((await self._call("POST", path, child))["id"]))
-            for child_id in children:
-                await self._wait_for(child_id)
-            params = {"media_type": "CAROUSEL", "children": ",".join(children)}
-        if caption:
-            params["caption"] = caption
-        container_id = str((await self._call("POST", path, params))["id"])
-        await self._wait_for(container_id)
-        return container_id
-
-    async def _wait_for(self, container_id: str) -> None:
-        async def status() -> tuple[str, str]:
-            answer = await self._call("GET", f"/{container_id}", {"fields": "status_code,status"})
-            return str(answer.get("status_code") or ""), str(answer.get("status") or "")
-
-        await wait_until_finished(
-            status,
-            platform="Instagram",
-            attempts=self._poll_attempts,
-            interval=self._poll_interval,
-            sleep=self._sleep,
-        )
-
-    async def _call(self, method: str, path: str, params: dict[str, str]) -> Any:
-        return await graph_call(
-            self._client,
-            method,
-            self._base_url + path,
-            params,
-            token=self._token,
-            platform="Instagram",
-            error=self._error,
-        )
 
     def _error(self, status: int, error: dict[str, Any] | None) -> PublishError:
         subcode = str((error or {}).get("error_subcode"))

@@ -50,11 +50,10 @@ from publishers.base import MediaLimits, Metrics, PublishResult
 from publishers.errors import Permanent, PublishError
 from publishers.graph import (
     GRAPH_RATE_LIMIT_CODES,
-    graph_call,
+    GraphContainers,
     graph_error,
-    wait_until_finished,
 )
-from publishers.media import MediaHost, MediaItem, load_media, no_public_address
+from publishers.media import MediaHost, MediaItem, no_public_address
 from publishers.parts import already_posted_parts, note_posted, validate_post
 from publishers.text import split_text
 
@@ -66,11 +65,16 @@ THREADS_MEDIA_LIMITS = MediaLimits(
 """Threads takes JPEG and PNG up to 8 MB, shown at most 1440 px wide; a carousel holds 2–20."""
 
 
-class ThreadsPublisher:
+class ThreadsPublisher(GraphContainers):
     """Posts as the Threads user ``user_id`` that owns ``access_token``."""
 
     platform = "threads"
     media_limits = THREADS_MEDIA_LIMITS
+    title = "Threads"
+    media_edge = "threads"
+    image_params = {"media_type": "IMAGE"}
+    text_param = "text"
+    status_fields = ("status", "error_message")
 
     def __init__(
         self,
@@ -84,14 +88,16 @@ class ThreadsPublisher:
         container_poll_interval: float = 3.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._client = client
-        self._media_host = media_host
-        self._poll_attempts = container_poll_attempts
-        self._poll_interval = container_poll_interval
-        self._sleep = sleep
-        self._base_url = base_url.rstrip("/")
-        self._token = access_token
-        self.user_id = str(user_id)
+        self._init_graph(
+            client,
+            base_url=base_url,
+            access_token=access_token,
+            user_id=user_id,
+            media_host=media_host,
+            poll_attempts=container_poll_attempts,
+            poll_interval=container_poll_interval,
+            sleep=sleep,
+        )
         self.name = f"threads user {self.user_id}"
         """``"@username"`` once :meth:`verify` ran."""
 
@@ -130,7 +136,7 @@ class ThreadsPublisher:
         try:
             for index in range(len(posted), len(parts)):
                 if index == 0 and media:
-                    creation_id = await self._media_container(parts[0], media)
+                    creation_id = await self._container(parts[0], await self._public_urls(media))
                 else:
                     params = {"media_type": "TEXT", "text": parts[index]}
                     if posted:
@@ -190,55 +196,6 @@ class ThreadsPublisher:
         return self.name
 
     # ------------------------------------------------------------------ helpers
-    async def _media_container(self, text: str, media: Sequence[MediaItem]) -> str:
-        """An IMAGE container, or a CAROUSEL of IMAGE items; its id once Threads has fetched
-        the images (each from the public address ``media_host`` gives it)."""
-        assert self._media_host is not None
-        urls = []
-        for item in media:
-            data, _name, mime = load_media(item)
-            urls.append(await self._media_host.public_url(data, mime))
-        path = f"/{self.user_id}/threads"
-        if len(urls) == 1:
-            params = {"media_type": "IMAGE", "image_url": urls[0]}
-        else:
-            children = []
-            for url in urls:
-                child = {"media_type": "IMAGE", "image_url": url, "is_carousel_item": "true"}
-                children.append(str((await self._call("POST", path, child))["id"]))
-            for child_id in children:
-                await self._wait_for(child_id)
-            params = {"media_type": "CAROUSEL", "children": ",".join(children)}
-        if text:
-            params["text"] = text
-        container_id = str((await self._call("POST", path, params))["id"])
-        await self._wait_for(container_id)
-        return container_id
-
-    async def _wait_for(self, container_id: str) -> None:
-        async def status() -> tuple[str, str]:
-            answer = await self._call("GET", f"/{container_id}", {"fields": "status,error_message"})
-            return str(answer.get("status") or ""), str(answer.get("error_message") or "")
-
-        await wait_until_finished(
-            status,
-            platform="Threads",
-            attempts=self._poll_attempts,
-            interval=self._poll_interval,
-            sleep=self._sleep,
-        )
-
-    async def _call(self, method: str, path: str, params: dict[str, str]) -> Any:
-        return await graph_call(
-            self._client,
-            method,
-            self._base_url + path,
-            params,
-            token=self._token,
-            platform="Threads",
-            error=self._error,
-        )
-
     def _error(self, status: int, error: dict[str, Any] | None) -> PublishError:
         if error is not None and str(error.get("code")) == "100":
             if str(error.get("error_subcode")) == "33":
