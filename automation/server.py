@@ -135,7 +135,8 @@ async def _json_errors(request: web.Request, handler: Any) -> web.StreamResponse
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return _error(exc.status, (exc.reason or "error").lower(), headers=exc.headers)
+        keep = {k: v for k, v in exc.headers.items() if k.lower() in {"allow", "retry-after"}}
+        return _error(exc.status, (exc.reason or "error").lower(), headers=keep)
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
         return _error(500, "internal error")

@@ -1,7 +1,9 @@
 """The one factory that wires Nexus together, used by `nexus run` and by the tests alike.
 
 `build_app` makes the Bot, the Dispatcher (with its routers, middlewares and dependencies), the
-database engine, the drafter and the HTTP client for publishers. Nothing here holds business
+database engine, the drafter, the HTTP client for publishers and the HTTP server (webhooks,
+health, media), which the startup hook of `nexus run` starts: the webhook server lives in the bot
+process, `nexus worker` serves no HTTP. Nothing here holds business
 rules; it only connects the rooms.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -27,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ai import make_drafter
 from ai.drafter import Drafter
+from automation.server import CachedProbe, HttpConfig, HttpServer, Probe, build_http_app
 from bot.keys import open_vault
 from bot.middlewares import OwnerGate, SessionMiddleware
 from bot.notifier import BotNotifier
@@ -112,6 +116,10 @@ class Nexus:
     publishers: TargetPublishers
     dispatcher: PublicationDispatcher
     runtime: SchedulerRuntime | None
+    #: Webhooks, health and media; `http_server.port` is the bound port (NEXUS_HTTP_PORT=0).
+    http_server: HttpServer
+    #: Called with each webhook event's id after its commit (the rules engine subscribes here).
+    event_listeners: list[Callable[[int], None]] = field(default_factory=list)
     new_key_file: Path | None = None
     _closed: bool = field(default=False, repr=False)
 
@@ -137,6 +145,7 @@ class Nexus:
         if self._closed:
             return
         self._closed = True
+        await self.http_server.stop()  # first: queued webhook events still need the database
         if self.runtime is not None:
             await self.runtime.shutdown()
         await self.drafter.aclose()
@@ -192,6 +201,7 @@ async def ensure_channel(app: Nexus) -> None:
 async def _on_startup(app: Nexus) -> None:
     await ensure_channel(app)
     await app.start_scheduler()
+    await app.http_server.start()  # after the scheduler, so readiness holds from the first hit
     for language in CATALOGUE:
         t = Texts(language)
         commands = [BotCommand(command=c, description=t.plain(f"cmd.{c}")) for c in MENU_COMMANDS]
@@ -234,6 +244,47 @@ def _runtime(
     return runtime
 
 
+#: How long a Telegram getMe result stands for /health/ready, and how long it may take.
+TELEGRAM_PROBE_TTL_S, TELEGRAM_PROBE_TIMEOUT_S = 30.0, 3
+
+
+def _http_server(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    vault: Vault,
+    clock: Clock,
+    bot: Bot,
+    runtime: SchedulerRuntime | None,
+    listeners: list[Callable[[int], None]],
+) -> HttpServer:
+    """The webhook/health/media server, with readiness probes for what only `bot/` knows."""
+
+    async def telegram() -> None:
+        await bot.get_me(request_timeout=TELEGRAM_PROBE_TIMEOUT_S)
+
+    probes: dict[str, Probe] = {
+        "telegram": CachedProbe(
+            telegram, clock, ttl=TELEGRAM_PROBE_TTL_S, timeout=TELEGRAM_PROBE_TIMEOUT_S
+        )
+    }
+    if runtime is not None:
+        scheduler = runtime.scheduler
+
+        async def scheduler_running() -> None:
+            if not scheduler.running:
+                raise RuntimeError("the scheduler is not running")
+
+        probes["scheduler"] = scheduler_running
+
+    def on_event(event_id: int) -> None:
+        for listener in listeners:
+            listener(event_id)
+
+    config = HttpConfig(webhook_rate=settings.webhook_rate, media_dir=settings.data_dir / "public")
+    app = build_http_app(sessions, vault, clock, config, on_event=on_event, probes=probes)
+    return HttpServer(app, settings.http_host, settings.http_port)
+
+
 def build_app(
     settings: Settings,
     *,
@@ -266,6 +317,8 @@ def build_app(
             misfire_grace=timedelta(minutes=settings.misfire_grace_minutes),
         ),
     )
+    runtime = _runtime(settings, dispatcher, sessions, clock) if with_scheduler else None
+    listeners: list[Callable[[int], None]] = []
     app = Nexus(
         settings=settings,
         bot=bot,
@@ -278,7 +331,9 @@ def build_app(
         clock=clock,
         publishers=publishers,
         dispatcher=dispatcher,
-        runtime=_runtime(settings, dispatcher, sessions, clock) if with_scheduler else None,
+        runtime=runtime,
+        http_server=_http_server(settings, sessions, vault, clock, bot, runtime, listeners),
+        event_listeners=listeners,
         new_key_file=new_key_file,
     )
     dp = app.dp
