@@ -25,9 +25,9 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -213,6 +213,9 @@ def external_id(
 
 
 # ------------------------------------------------------------------ durable writes
+_EVENTS = cast(Table, Event.__table__)
+
+
 @dataclass(frozen=True)
 class NewEvent:
     source_id: int
@@ -317,23 +320,23 @@ class EventWriter:
                 pending.settle(Replay("this event was already received"))
             else:
                 fresh[pending.event.key] = pending
+        todo = list(fresh.values())
         try:
             async with self.sessions() as session:
-                for key in await self._existing(session, list(fresh)):
-                    fresh.pop(key).settle(Replay("this event was already received"))
-                if not fresh:
-                    return
-                todo = list(fresh.values())
                 ids = (
                     await session.scalars(
-                        insert(Event).returning(Event.id, sort_by_parameter_order=True),
+                        insert(_EVENTS).returning(  # Core: no ORM bookkeeping
+                            _EVENTS.c.id, sort_by_parameter_order=True
+                        ),
                         [p.event.row() for p in todo],
                     )
                 ).all()
                 await session.commit()
         except IntegrityError:
-            # another writer took an id first, or a source was deleted: settle them one by one
-            for pending in fresh.values():
+            # A replay of a stored event, or a source deleted meanwhile: the whole batch was
+            # rolled back, so each event is tried on its own. Replays are rare (a sender's retry
+            # after a lost answer), so the common path spends no query on looking for them.
+            for pending in todo:
                 await self._write_one(pending)
             return
         except SQLAlchemyError as exc:
@@ -363,7 +366,7 @@ class EventWriter:
         try:
             async with self.sessions() as session:
                 event_id = (
-                    await session.scalars(insert(Event).returning(Event.id), [event.row()])
+                    await session.scalars(insert(_EVENTS).returning(_EVENTS.c.id), [event.row()])
                 ).one()
                 await session.commit()
         except IntegrityError:
