@@ -37,6 +37,11 @@ _TOKEN_OVERHEAD = 512
 _MAX_TOKENS_CAP = 16_000
 
 
+class VariantAnswer(BaseModel):
+    platform: str = Field(description="The platform key exactly as listed in <targets>.")
+    text: str = Field(description="The post for that platform, hashtags inline if wanted.")
+
+
 class DraftAnswer(BaseModel):
     """The ``submit_draft`` tool input: what Claude must hand back."""
 
@@ -46,6 +51,10 @@ class DraftAnswer(BaseModel):
     hashtags: list[str] = Field(
         default_factory=list,
         description='0 to 3 hashtags without \'#\', e.g. ["release", "darkmode"].',
+    )
+    variants: list[VariantAnswer] = Field(
+        default_factory=list,
+        description="One adapted version per platform listed in <targets>, if any.",
     )
 
 
@@ -203,7 +212,12 @@ def _tool_use(message: anthropic.types.Message) -> Any:
 def _validate(tool_input: object, model: str, *, request_id: str | None) -> Draft:
     try:
         answer = DraftAnswer.model_validate(tool_input)
-        return Draft(text=answer.text, hashtags=answer.hashtags, model=model)
+        return Draft(
+            text=answer.text,
+            hashtags=answer.hashtags,
+            model=model,
+            variants={v.platform: v.text for v in answer.variants if v.text.strip()},
+        )
     except ValidationError as exc:
         # Field names and error kinds only: the input is model output, not secret, but long.
         problems = "; ".join(

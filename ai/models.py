@@ -54,6 +54,17 @@ class BrandVoice(BaseModel):
         return not any((self.tone, self.audience, self.do, self.dont, self.example))
 
 
+class Target(BaseModel):
+    """A platform the post will also go to, with the shape that suits it there."""
+
+    platform: str
+    title: str
+    limit: int = Field(ge=1)
+    #: A longer text is posted as a thread (or several messages) rather than refused.
+    threads: bool = False
+    hashtags: bool = True
+
+
 class DraftRequest(BaseModel):
     """Everything a drafter needs for one new draft or one regeneration.
 
@@ -71,6 +82,8 @@ class DraftRequest(BaseModel):
     # The whole post (text plus the hashtag line) must fit; counted by text_length().
     max_chars: int = Field(default=TELEGRAM_TEXT_LIMIT, ge=20, le=100_000)
     platform: str = "telegram"
+    #: Other platforms to write a variant for (one each), besides the main post.
+    targets: list[Target] = Field(default_factory=list)
 
     @field_validator("recent_posts")
     @classmethod
@@ -101,6 +114,9 @@ class Draft(BaseModel):
     model: str | None = None
     input_tokens: int = Field(default=0, ge=0)
     output_tokens: int = Field(default=0, ge=0)
+    #: platform → the post as written for it (hashtags inline where they help). Platforms the
+    #: drafter skipped are adapted from the main post by ``ai.adapt``.
+    variants: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("text")
     @classmethod

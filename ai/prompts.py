@@ -74,6 +74,28 @@ def rules_section(request: DraftRequest) -> str:
     )
 
 
+def targets_section(request: DraftRequest) -> str:
+    """One line per extra platform: its limit and conventions, for the ``variants`` field."""
+    if not request.targets:
+        return ""
+    lines = ["<targets>"]
+    for target in request.targets:
+        shape = (
+            f"up to {target.limit} characters per post; if the idea needs more, write it as a"
+            " thread: paragraphs separated by blank lines, each fitting the limit"
+            if target.threads
+            else f"at most {target.limit} characters in all (no threads there)"
+        )
+        tags = "1 to 3 relevant hashtags inline at the end" if target.hashtags else "no hashtags"
+        lines.append(f"- {target.platform} ({target.title}): {shape}; {tags}.")
+    lines.append("</targets>")
+    return (
+        "The post also goes to these platforms. In the variants field, write one variant per"
+        " platform listed, same facts and voice, in the shape that platform wants (plain text,"
+        " no markup):\n" + "\n".join(lines)
+    )
+
+
 def build_system_prompt(request: DraftRequest) -> str:
     """System prompt: who Claude writes for, the voice, example posts and the rules."""
     where = _PLATFORM_NAMES.get(request.platform, f"{request.platform}")
@@ -90,6 +112,9 @@ def build_system_prompt(request: DraftRequest) -> str:
             " do not repeat their content:\n" + examples
         )
     parts.append(rules_section(request))
+    targets = targets_section(request)
+    if targets:
+        parts.append(targets)
     return "\n\n".join(parts)
 
 

@@ -8,14 +8,34 @@ button, and nothing is stored for a failed draft.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ai.adapt import adapt, rules_for, variant_for
 from ai.drafter import Drafter
-from ai.models import BrandVoice, DraftRequest
+from ai.models import BrandVoice, Draft, DraftRequest, Target
+from ai.pricing import estimate_cost
+from publishers.base import MediaLimits
+from publishers.images import fit, probe
+from publishers.registry import PLATFORMS
 from storage import repositories as repo
-from storage.models import Post
+from storage.files import write_media
+from storage.models import Account, Post
 
 RECENT_POSTS_IN_PROMPT = 3
+#: How a photo from the chat is kept: large enough for every platform, fitted again per target
+#: on the way out. Telegram albums hold at most 10, and so does a draft.
+STORED_IMAGES = MediaLimits(
+    max_count=10, max_bytes=10 * 1024 * 1024, max_side=4096, formats=("image/jpeg", "image/png")
+)
+
+
+class TooManyImages(Exception):
+    """The draft already has ``STORED_IMAGES.max_count`` images."""
 
 
 class DraftChanged(Exception):
@@ -31,18 +51,67 @@ async def load_voice(session: AsyncSession) -> BrandVoice:
     )
 
 
+MAIN_PLATFORM = "telegram"
+
+
+def _targets(accounts: Sequence[Account]) -> list[Target]:
+    """One target per platform of the enabled accounts, besides the main (Telegram) post."""
+    targets: dict[str, Target] = {}
+    for account in accounts:
+        if account.platform == MAIN_PLATFORM or account.platform not in PLATFORMS:
+            continue
+        rules = rules_for(account.platform)
+        targets[account.platform] = Target(
+            platform=account.platform,
+            title=PLATFORMS[account.platform].title,
+            limit=rules.limit,
+            threads=rules.threads,
+            hashtags=rules.hashtags,
+        )
+    return list(targets.values())
+
+
 async def _request(
     session: AsyncSession, brief: str, max_chars: int, **regeneration: str | None
-) -> DraftRequest:
+) -> tuple[DraftRequest, Sequence[Account]]:
+    accounts = await repo.enabled_accounts(session)
     request = DraftRequest(
         brief=brief,
         voice=await load_voice(session),
         recent_posts=await repo.recent_published_texts(session, RECENT_POSTS_IN_PROMPT),
         max_chars=max_chars,
+        targets=_targets(accounts),
         **regeneration,
     )
     await session.commit()  # end the read transaction before the slow AI call
-    return request
+    return request, accounts
+
+
+def _variant_texts(draft: Draft, accounts: Sequence[Account]) -> dict[int, str]:
+    """account id → the text for it: the main post on Telegram, the platform's variant
+    elsewhere."""
+    main = draft.compose()
+    return {
+        account.id: main
+        if account.platform == MAIN_PLATFORM
+        else variant_for(draft, account.platform)
+        for account in accounts
+        if account.platform in PLATFORMS
+    }
+
+
+async def _record_usage(session: AsyncSession, draft: Draft, purpose: str) -> None:
+    if draft.offline or not draft.model:
+        return
+    await repo.record_ai_usage(
+        session,
+        at=datetime.now(UTC),
+        model=draft.model,
+        purpose=purpose,
+        input_tokens=draft.input_tokens,
+        output_tokens=draft.output_tokens,
+        cost_usd=estimate_cost(draft.model, draft.input_tokens, draft.output_tokens),
+    )
 
 
 async def create_draft(
@@ -52,9 +121,11 @@ async def create_draft(
     author_id: int,
     brief: str,
     max_chars: int,
+    origin: str | None = None,
 ) -> Post:
-    """Draft a post from the owner's brief and store it as a draft."""
-    request = await _request(session, brief, max_chars)
+    """Draft a post from the owner's brief and store it as a draft, with one variant per
+    enabled target account; `origin` says which rule or feed asked for it (None: the chat)."""
+    request, accounts = await _request(session, brief, max_chars)
     draft = await drafter.draft(request)
     post = await repo.create_draft(
         session,
@@ -62,9 +133,14 @@ async def create_draft(
         brief=brief,
         text=draft.compose(),
         offline=draft.offline,
+        origin=origin,
     )
+    await repo.save_variants(session, post.id, _variant_texts(draft, accounts))
+    await _record_usage(session, draft, "draft")
     await session.commit()
-    return post
+    fresh = await repo.get_post(session, post.id)
+    assert fresh is not None
+    return fresh
 
 
 async def regenerate_draft(
@@ -76,21 +152,84 @@ async def regenerate_draft(
     max_chars: int,
 ) -> Post:
     """A new version of a draft, optionally following an instruction such as "shorter"."""
-    request = await _request(
+    request, accounts = await _request(
         session, post.brief, max_chars, previous_draft=post.text, instruction=instruction
     )
     draft = await drafter.draft(request)
-    return await edit_draft(session, post, draft.compose(), offline=draft.offline)
+    if not await repo.replace_draft_text(
+        session, post.id, post.version, draft.compose(), offline=draft.offline
+    ):
+        await session.rollback()
+        raise DraftChanged(post.id)
+    await repo.save_variants(session, post.id, _variant_texts(draft, accounts))
+    await _record_usage(session, draft, "regenerate")
+    return await _committed(session, post.id)
 
 
 async def edit_draft(
     session: AsyncSession, post: Post, text: str, *, offline: bool | None = None
 ) -> Post:
-    """Replace a draft's text, if nobody changed the draft since `post` was read."""
+    """Replace a draft's main text, if nobody changed the draft since `post` was read; the
+    variants the owner did not edit by hand follow it."""
     if not await repo.replace_draft_text(session, post.id, post.version, text, offline=offline):
         await session.rollback()
         raise DraftChanged(post.id)
+    for variant in await repo.unedited_variants(session, post.id):
+        platform = variant.account.platform
+        new_text = text if platform == MAIN_PLATFORM else adapt(Draft(text=text), platform)
+        await repo.update_variant(session, post.id, variant.account_id, text=new_text)
+    return await _committed(session, post.id)
+
+
+async def edit_variant(session: AsyncSession, post: Post, account_id: int, text: str) -> Post:
+    """Replace one target's text by hand (it then stays as written when the main text
+    changes)."""
+    if not await repo.bump_draft(session, post.id, post.version) or not await repo.update_variant(
+        session, post.id, account_id, text=text, edited=True
+    ):
+        await session.rollback()
+        raise DraftChanged(post.id)
+    return await _committed(session, post.id)
+
+
+async def toggle_target(session: AsyncSession, post: Post, account_id: int) -> Post:
+    """Leave a target out of this post, or take it back in."""
+    variant = next((v for v in post.variants if v.account_id == account_id), None)
+    if variant is None or not await repo.bump_draft(session, post.id, post.version):
+        await session.rollback()
+        raise DraftChanged(post.id)
+    await repo.update_variant(session, post.id, account_id, enabled=not variant.enabled)
+    return await _committed(session, post.id)
+
+
+async def _committed(session: AsyncSession, post_id: int) -> Post:
     await session.commit()
-    fresh = await repo.get_post(session, post.id)
+    fresh = await repo.get_post(session, post_id)
     assert fresh is not None
     return fresh
+
+
+async def attach_images(
+    session: AsyncSession, post: Post, images: Sequence[bytes], *, data_dir: Path
+) -> Post:
+    """Store photos from the chat under the data dir and attach them to a draft, in order.
+
+    Raises ``publishers.errors.Permanent`` for a file that is not a usable image, and
+    ``TooManyImages`` past ten; nothing is attached then.
+    """
+    if len(post.media) + len(images) > STORED_IMAGES.max_count:
+        raise TooManyImages(post.id)
+    stored = []
+    for image in images:
+        data, mime = await asyncio.to_thread(fit, image, STORED_IMAGES)
+        width, height, _ = await asyncio.to_thread(probe, data)
+        path = await asyncio.to_thread(write_media, data_dir, data, mime)
+        stored.append((path, mime, width, height, len(data)))
+    if not await repo.bump_draft(session, post.id, post.version):
+        await session.rollback()
+        raise DraftChanged(post.id)
+    for path, mime, width, height, size in stored:
+        await repo.add_media(
+            session, post.id, path=path, mime=mime, width=width, height=height, size=size
+        )
+    return await _committed(session, post.id)

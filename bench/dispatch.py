@@ -168,7 +168,9 @@ async def _nexus_worker(conn: Connection, spec: dict[str, Any]) -> dict[str, Any
     config = DispatchConfig()
     async with _new_http() as http:
         limits = TelegramLimits(group_limit=10**6, global_limit=10**6)
-        publishers = TargetPublishers(settings, http, limits, Vault(generate_key()))
+        publishers = TargetPublishers(
+            settings, http, limits, Vault(generate_key()), make_session_factory(engine)
+        )
         dispatcher = PublicationDispatcher(
             make_session_factory(engine), publishers.for_account, notifier, SystemClock(), config
         )

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ai import make_drafter
 from ai.drafter import Drafter
+from automation.engine import AutomationEngine
+from automation.feeds import FeedPoller
 from automation.server import CachedProbe, HttpConfig, HttpServer, Probe, build_http_app
 from bot.keys import open_vault
 from bot.middlewares import OwnerGate, SessionMiddleware
@@ -38,7 +40,11 @@ from bot.settings import Settings
 from bot.texts import CATALOGUE, Texts
 from bot.throttle import TelegramThrottle
 from handlers import build_routers
+from metrics.alerts import HEALTH_EVERY, AlertConfig, Alerts
+from metrics.digest import Digests
+from metrics.sync import MetricsSync
 from publishers.base import Publisher
+from publishers.media import FileMediaHost
 from publishers.registry import Context, build_publisher
 from publishers.telegram_limits import TelegramLimits
 from scheduler.clock import Clock, SystemClock
@@ -69,10 +75,25 @@ _RESPONSE_TYPES = tuple(
         methods.GetUpdates,
         methods.SendChatAction,
         methods.SendMessage,
+        methods.SendPhoto,
         methods.SetMyCommands,
     )
 )
-MENU_COMMANDS = ("start", "new", "drafts", "queue", "slots", "voice", "timezone", "cancel", "help")
+MENU_COMMANDS = (
+    "start",
+    "new",
+    "drafts",
+    "queue",
+    "slots",
+    "stats",
+    "digest",
+    "voice",
+    "timezone",
+    "rules",
+    "sources",
+    "cancel",
+    "help",
+)
 
 
 class TargetPublishers:
@@ -80,7 +101,12 @@ class TargetPublishers:
     client, and one Telegram limiter shared with the bot itself."""
 
     def __init__(
-        self, settings: Settings, http: httpx.AsyncClient, limits: TelegramLimits, vault: Vault
+        self,
+        settings: Settings,
+        http: httpx.AsyncClient,
+        limits: TelegramLimits,
+        vault: Vault,
+        sessions: async_sessionmaker[AsyncSession],
     ) -> None:
         token = settings.telegram_bot_token
         self.context = Context(
@@ -88,12 +114,23 @@ class TargetPublishers:
             telegram_token=token.get_secret_value() if token else "",
             telegram_api=settings.telegram_api_server or TELEGRAM_API,
             telegram_limits=limits,
+            api_urls=settings.api_urls,
+            media_host=FileMediaHost(settings.data_dir / "public", settings.public_url),
         )
         self.vault = vault
+        self.sessions = sessions
 
     def for_account(self, account: Account) -> Publisher:
         credentials = self.vault.decrypt(account.credentials) if account.credentials else {}
-        return self.for_credentials(account.platform, account.handle, credentials)
+        account_id = account.id
+
+        async def save(renewed: dict[str, Any]) -> None:
+            async with self.sessions() as session:
+                await repo.store_credentials(session, account_id, self.vault.encrypt(renewed))
+                await session.commit()
+
+        context = replace(self.context, save_credentials=save)
+        return build_publisher(context, account.platform, account.handle, credentials)
 
     def for_credentials(self, platform: str, handle: str, credentials: dict[str, Any]) -> Publisher:
         """A publisher for credentials not stored yet (to verify them before saving)."""
@@ -115,10 +152,17 @@ class Nexus:
     clock: Clock
     publishers: TargetPublishers
     dispatcher: PublicationDispatcher
+    metrics: MetricsSync
+    alerts: Alerts
+    digests: Digests
     runtime: SchedulerRuntime | None
+    #: Runs the rules on stored events.
+    automation: AutomationEngine
+    feeds: FeedPoller
     #: Webhooks, health and media; `http_server.port` is the bound port (NEXUS_HTTP_PORT=0).
     http_server: HttpServer
-    #: Called with each webhook event's id after its commit (the rules engine subscribes here).
+    #: Called with each webhook event's id after its commit: `automation.submit` first (the
+    #: HTTP server's `on_event`); tests may add their own.
     event_listeners: list[Callable[[int], None]] = field(default_factory=list)
     new_key_file: Path | None = None
     _closed: bool = field(default=False, repr=False)
@@ -148,6 +192,7 @@ class Nexus:
         await self.http_server.stop()  # first: queued webhook events still need the database
         if self.runtime is not None:
             await self.runtime.shutdown()
+        await self.automation.idle()
         await self.drafter.aclose()
         await self.http.aclose()
         await self.bot.session.close()
@@ -201,6 +246,8 @@ async def ensure_channel(app: Nexus) -> None:
 async def _on_startup(app: Nexus) -> None:
     await ensure_channel(app)
     await app.start_scheduler()
+    if app.runtime is not None:
+        app.automation.spawn(app.automation.process_pending())  # events a crash left behind
     await app.http_server.start()  # after the scheduler, so readiness holds from the first hit
     for language in CATALOGUE:
         t = Texts(language)
@@ -221,6 +268,12 @@ async def _on_startup(app: Nexus) -> None:
 
 #: How often free slots are checked for an evergreen post to recycle.
 EVERGREEN_EVERY_S = 15 * 60
+#: How often published posts due for a metrics snapshot are synced.
+METRICS_EVERY_S = 5 * 60
+#: Digests and alerts look every minute: a digest goes out within a minute of its time.
+DIGEST_EVERY_S = ALERTS_EVERY_S = 60
+#: How often events left "new" (stored by a process that crashed) are looked for.
+EVENTS_CATCH_UP_S = 60
 
 
 def _runtime(
@@ -228,7 +281,11 @@ def _runtime(
     dispatcher: PublicationDispatcher,
     sessions: async_sessionmaker[AsyncSession],
     clock: Clock,
+    jobs: dict[str, tuple[float, Callable[[], Awaitable[object]]]],
 ) -> SchedulerRuntime:
+    """The embedded scheduler: the dispatcher, evergreen recycling and the other periodic
+    ``jobs`` (name → (every how many seconds, the task))."""
+
     async def evergreen() -> None:
         if await recycle_evergreen(
             sessions,
@@ -239,7 +296,9 @@ def _runtime(
             runtime.wake()  # the copy is due soon: let the dispatcher time its wake-up
 
     runtime = SchedulerRuntime(
-        dispatcher, clock, periodic={"evergreen": (EVERGREEN_EVERY_S, evergreen)}
+        dispatcher,
+        clock,
+        periodic={"evergreen": (EVERGREEN_EVERY_S, evergreen), **jobs},
     )
     return runtime
 
@@ -306,39 +365,107 @@ def build_app(
     limits = limits or TelegramLimits()  # one limiter for everything sent with this token
     bot = _make_bot(settings, limits)
     http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
-    publishers = TargetPublishers(settings, http, limits, vault)
+    publishers = TargetPublishers(settings, http, limits, vault, sessions)
+    notifier = BotNotifier(bot, sessions, settings.timezone, settings.owner_ids)
     dispatcher = PublicationDispatcher(
         sessions,
         publishers.for_account,
-        BotNotifier(bot, sessions, settings.timezone),
+        notifier,
         clock,
         DispatchConfig(
             max_attempts=settings.max_attempts,
             misfire_grace=timedelta(minutes=settings.misfire_grace_minutes),
+            media_dir=settings.data_dir,
         ),
     )
-    runtime = _runtime(settings, dispatcher, sessions, clock) if with_scheduler else None
-    listeners: list[Callable[[int], None]] = []
+    metrics = MetricsSync(sessions, publishers.for_account, clock)
+    alerts = Alerts(
+        sessions,
+        notifier,
+        clock,
+        settings.owner_ids,
+        AlertConfig(
+            cooldown=timedelta(minutes=settings.alert_cooldown_minutes),
+            queue_alert_at=settings.queue_alert_at,
+            silence=(
+                timedelta(hours=settings.silence_alert_hours)
+                if settings.silence_alert_hours
+                else None
+            ),
+            budget_usd=settings.ai_budget_usd,
+            tz=settings.tz,
+        ),
+        publisher_for=publishers.for_account,
+    )
+    digests = Digests(
+        sessions,
+        notifier,
+        clock,
+        settings.owner_ids,
+        default_tz=settings.timezone,
+        default_at=settings.digest_at,
+        translate=lambda language, key: Texts(language).plain(key),
+    )
+    drafter = make_drafter(api_key, settings.ai_model, settings.anthropic_base_url)
+    runtime: SchedulerRuntime | None = None
+
+    def wake() -> None:
+        if runtime is not None:
+            runtime.wake()
+
+    automation = AutomationEngine(
+        sessions,
+        drafter,
+        notifier,
+        clock,
+        owner_id=min(settings.owner_ids, default=None),
+        failures=alerts,
+        wake=wake,
+    )
+    feeds = FeedPoller(sessions, http, automation, clock)
+    if with_scheduler:
+        runtime = _runtime(
+            settings,
+            dispatcher,
+            sessions,
+            clock,
+            {
+                "metrics": (METRICS_EVERY_S, metrics.run_once),
+                "digest": (DIGEST_EVERY_S, digests.run_due),
+                "alerts": (ALERTS_EVERY_S, alerts.run_checks),
+                "health": (HEALTH_EVERY.total_seconds(), alerts.check_accounts),
+                "feeds": (settings.feed_poll_minutes * 60, feeds.poll_all),
+                "events": (EVENTS_CATCH_UP_S, automation.process_pending),
+            },
+        )
+    listeners: list[Callable[[int], None]] = [automation.submit]
     app = Nexus(
         settings=settings,
         bot=bot,
         dp=Dispatcher(storage=MemoryStorage(), events_isolation=SimpleEventIsolation()),
         engine=engine,
         sessions=sessions,
-        drafter=make_drafter(api_key, settings.ai_model, settings.anthropic_base_url),
+        drafter=drafter,
         http=http,
         vault=vault,
         clock=clock,
         publishers=publishers,
         dispatcher=dispatcher,
+        metrics=metrics,
+        alerts=alerts,
+        digests=digests,
         runtime=runtime,
+        automation=automation,
+        feeds=feeds,
         http_server=_http_server(settings, sessions, vault, clock, bot, runtime, listeners),
         event_listeners=listeners,
         new_key_file=new_key_file,
     )
     dp = app.dp
     dp.update.outer_middleware(OwnerGate(settings.owner_ids))
-    dp.update.outer_middleware(SessionMiddleware(app.sessions, settings.timezone))
+    dp.update.outer_middleware(
+        SessionMiddleware(app.sessions, settings.timezone, publishers.for_account)
+    )
     dp.include_routers(*build_routers())
     dp.workflow_data.update(
         settings=settings,
@@ -347,6 +474,9 @@ def build_app(
         wake=app.wake,
         publishers=publishers,
         vault=vault,
+        alerts=alerts,
+        digests=digests,
+        http=http,
     )
 
     async def on_startup() -> None:

@@ -10,6 +10,8 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+from scheduler.notify import AlertKind
+
 
 class DraftAct(StrEnum):
     APPROVE = "a"
@@ -19,6 +21,7 @@ class DraftAct(StrEnum):
     REJECT = "x"
     RESTORE = "u"
     BACK = "b"
+    VARIANTS = "v"
 
 
 class DraftCb(CallbackData, prefix="d"):
@@ -27,6 +30,22 @@ class DraftCb(CallbackData, prefix="d"):
     act: DraftAct
     post: int
     v: int
+
+
+class VariantAct(StrEnum):
+    SHOW = "s"
+    EDIT = "e"
+    TOGGLE = "t"
+
+
+class VariantCb(CallbackData, prefix="vr"):
+    """A button of the variants view: show, edit or switch one target (an account id) of a
+    draft at version `v`."""
+
+    act: VariantAct
+    post: int
+    v: int
+    acc: int
 
 
 class RegenCb(CallbackData, prefix="g"):
@@ -133,3 +152,61 @@ class AccountCb(CallbackData, prefix="a"):
 
 class PlatformCb(CallbackData, prefix="pf"):
     key: str
+
+
+# --- stats ---------------------------------------------------------------------------------------
+
+
+class StatsCb(CallbackData, prefix="st"):
+    """/stats for the last `days` days on platform `pf` (a registry key; empty = all)."""
+
+    days: int
+    pf: str = ""
+
+
+class PostStatsCb(CallbackData, prefix="ps"):
+    """The counters of one published post, per target."""
+
+    post: int
+
+
+class MuteCb(CallbackData, prefix="mu"):
+    """🔕 under an alert: silence alerts of `kind` for `days`."""
+
+    kind: AlertKind
+    days: int
+
+
+class RuleAct(StrEnum):
+    LIST = "l"
+    TOGGLE = "t"
+    DELETE = "d"
+    DELETE_YES = "y"
+    TEST = "s"
+    IMPORT = "i"
+    EXPORT = "e"
+
+
+class RuleCb(CallbackData, prefix="r"):
+    """/rules: an action on rule `id` (0 for the list-wide ones: test, import, export)."""
+
+    act: RuleAct
+    id: int = 0
+
+
+class SourceAct(StrEnum):
+    LIST = "l"
+    ADD_WEBHOOK = "w"
+    PLAIN = "p"
+    GITHUB = "g"
+    FEED_DRAFT = "fd"
+    FEED_RULES = "fr"
+    DELETE = "d"
+    DELETE_YES = "y"
+
+
+class SourceCb(CallbackData, prefix="src"):
+    """/sources: an action on source `id` (0 when adding one)."""
+
+    act: SourceAct
+    id: int = 0

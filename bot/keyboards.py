@@ -12,21 +12,31 @@ from bot.callbacks import (
     DraftAct,
     DraftCb,
     DraftsPageCb,
+    MuteCb,
     OpenDraftCb,
     PlatformCb,
     PostAct,
     PostCb,
+    PostStatsCb,
     PubAct,
     PubCb,
     QueuePageCb,
     RegenCb,
+    RuleAct,
+    RuleCb,
     ScheduleCb,
     SchedulePick,
+    SourceAct,
+    SourceCb,
+    StatsCb,
     TimezoneCb,
+    VariantAct,
+    VariantCb,
     VoiceCb,
     VoiceField,
 )
 from bot.texts import Texts
+from scheduler.notify import AlertKind
 
 #: Regeneration presets: (catalogue key of the button, instruction given to the AI).
 REGEN_PRESETS: tuple[tuple[str, str | None], ...] = (
@@ -50,11 +60,15 @@ def _rows(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=list(rows))
 
 
-def draft_keyboard(t: Texts, post_id: int, version: int) -> InlineKeyboardMarkup:
+def draft_keyboard(
+    t: Texts, post_id: int, version: int, *, variants: bool = False
+) -> InlineKeyboardMarkup:
+    """The preview's buttons; ``variants`` adds the way into the per-target view."""
+
     def cb(act: DraftAct) -> DraftCb:
         return DraftCb(act=act, post=post_id, v=version)
 
-    return _rows(
+    rows = [
         [
             _button(t.plain("btn.approve"), cb(DraftAct.APPROVE)),
             _button(t.plain("btn.schedule"), cb(DraftAct.SCHEDULE)),
@@ -64,7 +78,42 @@ def draft_keyboard(t: Texts, post_id: int, version: int) -> InlineKeyboardMarkup
             _button(t.plain("btn.regenerate"), cb(DraftAct.REGENERATE)),
             _button(t.plain("btn.reject"), cb(DraftAct.REJECT)),
         ],
+    ]
+    if variants:
+        rows.append([_button(t.plain("btn.variants"), cb(DraftAct.VARIANTS))])
+    return _rows(*rows)
+
+
+def variant_keyboard(
+    t: Texts, post_id: int, version: int, accounts: list[int], current: int, *, enabled: bool
+) -> InlineKeyboardMarkup:
+    """Switch between a draft's targets (cyclic), edit or switch off the one shown, go back."""
+
+    def cb(act: VariantAct, account: int = current) -> VariantCb:
+        return VariantCb(act=act, post=post_id, v=version, acc=account)
+
+    index = accounts.index(current)
+    rows = []
+    if len(accounts) > 1:
+        rows.append(
+            [
+                _button(t.plain("btn.prev_target"), cb(VariantAct.SHOW, accounts[index - 1])),
+                _button(
+                    t.plain("btn.next_target"),
+                    cb(VariantAct.SHOW, accounts[(index + 1) % len(accounts)]),
+                ),
+            ]
+        )
+    rows.append(
+        [
+            _button(t.plain("btn.edit_variant"), cb(VariantAct.EDIT)),
+            _button(
+                t.plain("btn.target_off" if enabled else "btn.target_on"), cb(VariantAct.TOGGLE)
+            ),
+        ]
     )
+    rows.append([_button(t.plain("btn.back"), DraftCb(act=DraftAct.BACK, post=post_id, v=version))])
+    return _rows(*rows)
 
 
 def regenerate_keyboard(t: Texts, post_id: int, version: int) -> InlineKeyboardMarkup:
@@ -226,3 +275,83 @@ def accounts_keyboard(t: Texts, accounts: list[tuple[int, str, bool]]) -> Inline
 
 def platforms_keyboard(platforms: list[tuple[str, str]]) -> InlineKeyboardMarkup:
     return _rows(*[[_button(title, PlatformCb(key=key))] for key, title in platforms])
+
+
+# --- stats ---------------------------------------------------------------------------------------
+
+#: The periods /stats offers, in days.
+STATS_PERIODS = (7, 30)
+
+
+def stats_keyboard(
+    t: Texts, *, days: int, platform: str, platforms: list[tuple[str, str]]
+) -> InlineKeyboardMarkup:
+    """Period buttons, then one button per platform (key, title) and "All"; the current choice
+    is marked."""
+
+    def mark(label: str, current: bool) -> str:
+        return f"• {label}" if current else label
+
+    periods = [
+        _button(mark(t.plain("btn.stats_days", days=d), d == days), StatsCb(days=d, pf=platform))
+        for d in STATS_PERIODS
+    ]
+    choices = [("", t.plain("btn.stats_all")), *platforms]
+    builder = InlineKeyboardBuilder()
+    for key, title in choices:
+        builder.add(_button(mark(title, key == platform), StatsCb(days=days, pf=key)))
+    builder.adjust(3)
+    return InlineKeyboardMarkup(inline_keyboard=[periods, *builder.export()])
+
+
+def post_stats_button(t: Texts, post_id: int) -> list[InlineKeyboardButton]:
+    """A row with "📊 Stats" for a published post."""
+    return [_button(t.plain("btn.stats"), PostStatsCb(post=post_id))]
+
+
+def mute_keyboard(t: Texts, kind: AlertKind, choices: tuple[int, ...]) -> InlineKeyboardMarkup:
+    """🔕 buttons under an alert, one per mute length in days (each has a `btn.mute.<days>`
+    label in the catalogue)."""
+    return _rows([_button(t.plain(f"btn.mute.{d}"), MuteCb(kind=kind, days=d)) for d in choices])
+
+
+def rules_keyboard(t: Texts, rules: list[tuple[int, str, bool]]) -> InlineKeyboardMarkup:
+    """(id, name, enabled) per rule: enable/disable and delete; then test, import, export."""
+    rows = [
+        [
+            _button(
+                t.plain("rules.btn.disable" if enabled else "rules.btn.enable", name=name),
+                RuleCb(act=RuleAct.TOGGLE, id=rule_id),
+            ),
+            _button(t.plain("btn.delete"), RuleCb(act=RuleAct.DELETE, id=rule_id)),
+        ]
+        for rule_id, name, enabled in rules
+    ]
+    rows.append(
+        [
+            _button(t.plain("rules.btn.test"), RuleCb(act=RuleAct.TEST)),
+            _button(t.plain("rules.btn.import"), RuleCb(act=RuleAct.IMPORT)),
+            _button(t.plain("rules.btn.export"), RuleCb(act=RuleAct.EXPORT)),
+        ]
+    )
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def sources_keyboard(t: Texts, sources: list[tuple[int, str]]) -> InlineKeyboardMarkup:
+    """(id, name) per source: delete; then add a webhook."""
+    rows = [
+        [_button(t.plain("src.btn.delete", name=name), SourceCb(act=SourceAct.DELETE, id=sid))]
+        for sid, name in sources
+    ]
+    rows.append([_button(t.plain("src.btn.webhook"), SourceCb(act=SourceAct.ADD_WEBHOOK))])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def confirm_keyboard(t: Texts, yes: CallbackData, back: CallbackData) -> InlineKeyboardMarkup:
+    """Yes, delete / « Back: the last step before something is deleted."""
+    return _rows([_button(t.plain("btn.delete_yes"), yes), _button(t.plain("btn.back"), back)])
+
+
+def choice_keyboard(choices: list[tuple[str, CallbackData]]) -> InlineKeyboardMarkup:
+    """One button per row."""
+    return _rows(*[[_button(label, callback)] for label, callback in choices])

@@ -1,9 +1,11 @@
 """Outer middlewares on `dp.update` (so they see messages and callback queries alike).
 
 `OwnerGate` runs first: only NEXUS_OWNER_IDS get through; anyone else gets one polite refusal
-(no database, no AI call) and is logged. `SessionMiddleware` then opens the per-update database
-session, records the user, and hands handlers `session`, `t` (texts in the user's language)
-and `tz` (the user's time zone).
+(no database, no AI call) and is logged. Updates that carry no user at all are dropped, except
+channel reaction counts (anonymous by nature; Telegram only sends them for channels where the bot
+is an admin, and they only ever update the counters of our own posts). `SessionMiddleware` then
+opens the per-update database session, records the user, and hands handlers `session`, `t`
+(texts in the user's language) and `tz` (the user's time zone).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from aiogram.types import TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.texts import Texts, language_for
+from scheduler.dispatcher import PublisherFor
 from storage import repositories as repo
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,8 @@ class OwnerGate(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
+        if user is None and isinstance(event, Update) and event.message_reaction_count:
+            return await handler(event, data)
         if user is None or user.is_bot:
             return None  # channel posts and service updates are not commands
         if user.id in self.owner_ids:
@@ -55,17 +60,33 @@ class OwnerGate(BaseMiddleware):
 
 
 class SessionMiddleware(BaseMiddleware):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], default_tz: str) -> None:
+    """A database session per update, with the owner's language (``t``) and time zone (``tz``).
+
+    ``session.info["publisher_for"]`` carries the factory of target publishers, so whatever
+    renders a preview can check each target's text with the platform's own rules.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        default_tz: str,
+        publisher_for: PublisherFor | None = None,
+    ) -> None:
         self.sessions = sessions
         self.default_tz = default_tz
+        self.publisher_for = publisher_for
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        user: User = data["event_from_user"]
-        language = language_for(user.language_code)
+        user: User | None = data.get("event_from_user")
+        language = language_for(user.language_code if user else None)
         async with self.sessions() as session:
-            row, _changed = await repo.upsert_user(session, user.id, language)
-            data["tz"] = ZoneInfo(row.timezone or self.default_tz)
-            await session.commit()  # hands the connection back while the handler talks to Telegram
+            session.info["publisher_for"] = self.publisher_for
+            timezone = None
+            if user is not None:  # (anonymous updates: see OwnerGate)
+                row, _changed = await repo.upsert_user(session, user.id, language)
+                timezone = row.timezone
+                await session.commit()  # hands the connection back while the handler talks
+            data["tz"] = ZoneInfo(timezone or self.default_tz)
             data["session"] = session
             data["t"] = Texts(language)
             return await handler(event, data)

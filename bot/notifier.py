@@ -13,35 +13,63 @@ from zoneinfo import ZoneInfo
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import views
-from bot.keyboards import failure_keyboard, overdue_keyboard, unsure_keyboard
+from bot.keyboards import (
+    failure_keyboard,
+    mute_keyboard,
+    overdue_keyboard,
+    post_stats_button,
+    unsure_keyboard,
+)
 from bot.texts import Texts
-from scheduler.notify import PublishReport
+from handlers.previews import show_preview
+from metrics.alerts import MUTE_DAYS
+from scheduler.notify import OwnerReport, PublishReport
 from storage import repositories as repo
 from storage.models import Post, PostStatus, Publication, User
 
 log = logging.getLogger(__name__)
 
+#: Telegram's limit on a photo caption, in characters after entity parsing.
+CAPTION_LIMIT = 1024
+
 
 class BotNotifier:
     def __init__(
-        self, bot: Bot, sessions: async_sessionmaker[AsyncSession], default_tz: str
+        self,
+        bot: Bot,
+        sessions: async_sessionmaker[AsyncSession],
+        default_tz: str,
+        owner_ids: frozenset[int] = frozenset(),
     ) -> None:
         self.bot = bot
         self.sessions = sessions
         self.default_tz = default_tz
+        self.owner_ids = owner_ids
 
     async def _audience(self, session: AsyncSession, post: Post) -> tuple[Texts, ZoneInfo]:
-        user = await session.get(User, post.author_id)
+        return await self._audience_of(session, post.author_id)
+
+    async def _audience_of(self, session: AsyncSession, user_id: int) -> tuple[Texts, ZoneInfo]:
+        user = await session.get(User, user_id)
         language = user.language if user else "en"
         return Texts(language), ZoneInfo((user.timezone if user else None) or self.default_tz)
 
-    async def _send(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    async def _send(
+        self,
+        chat_id: int,
+        text: str,
+        markup: InlineKeyboardMarkup | None,
+        *,
+        html: bool = True,
+    ) -> None:
+        """Send a message; `html=False` sends text that must not be parsed as HTML."""
+        plain: dict[str, None] = {} if html else {"parse_mode": None}
         try:
-            await self.bot.send_message(chat_id, text, reply_markup=markup)
+            await self.bot.send_message(chat_id, text, reply_markup=markup, **plain)
         except TelegramAPIError as exc:  # the owner blocked the bot, or Telegram is down
             log.error("could not notify %s: %s", chat_id, exc)
 
@@ -55,6 +83,9 @@ class BotNotifier:
         markup = None
         if report.status != PostStatus.PUBLISHED:
             markup = failure_keyboard(t, post.id, can_edit=report.status == PostStatus.FAILED)
+        if report.status != PostStatus.FAILED:  # something went out: its numbers can be asked for
+            rows = markup.inline_keyboard if markup else []
+            markup = InlineKeyboardMarkup(inline_keyboard=[*rows, post_stats_button(t, post.id)])
         if post.immediate and await self._edit_preview(post, text, markup):
             return
         await self._send(post.author_id, text, markup)
@@ -96,3 +127,47 @@ class BotNotifier:
             target = pub.account.title or pub.account.handle
         text = t("alert.unsure", post_id=post.id, target=target)
         await self._send(post.author_id, text, unsure_keyboard(t, publication_id))
+
+    async def send_report(self, user_id: int, report: OwnerReport) -> bool:
+        """A digest or an alert. With a picture, the text is its caption when it fits
+        Telegram's 1024 characters; otherwise the picture carries the title and the full text
+        follows, so nothing is cut."""
+        async with self.sessions() as session:
+            t, tz = await self._audience_of(session, user_id)
+        lines = views.owner_report(t, tz, report)
+        text = "\n".join(lines)
+        markup = mute_keyboard(t, report.mute, MUTE_DAYS) if report.mute else None
+        try:
+            if report.photo is None:
+                await self.bot.send_message(user_id, text, reply_markup=markup)
+                return True
+            photo = BufferedInputFile(report.photo, filename="nexus.png")
+            if views.visible_length(text) <= CAPTION_LIMIT:
+                await self.bot.send_photo(user_id, photo, caption=text, reply_markup=markup)
+                return True
+            await self.bot.send_photo(user_id, photo, caption=lines[0])
+            await self.bot.send_message(user_id, "\n".join(lines[1:]), reply_markup=markup)
+        except TelegramAPIError as exc:  # the owner blocked the bot, or Telegram is down
+            log.error("could not send a report to %s: %s", user_id, exc)
+            return False
+        return True
+
+    # --- automation --------------------------------------------------------------------------
+
+    async def draft_ready(self, post_id: int) -> None:
+        """The standard preview, with the approval buttons, as a new message to the author."""
+        async with self.sessions() as session:
+            post = await repo.get_post(session, post_id)
+            if post is None:
+                return
+            t, _tz = await self._audience(session, post)
+            try:
+                await show_preview(
+                    self.bot, session, t, post, chat_id=post.author_id, new_message=True
+                )
+            except TelegramAPIError as exc:
+                log.error("could not show draft %s to %s: %s", post_id, post.author_id, exc)
+
+    async def tell_owner(self, text: str) -> None:
+        for owner in sorted(self.owner_ids):
+            await self._send(owner, text, None, html=False)

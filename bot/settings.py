@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from scheduler.timeparse import parse_clock
+
 DEFAULT_AI_MODEL = "claude-sonnet-5-5"
 
 _CHANNEL_RE = re.compile(r"^(@[A-Za-z][A-Za-z0-9_]{3,31}|-100\d{5,})$", re.ASCII)
@@ -53,6 +55,8 @@ HINTS: dict[str, str] = {
     "NEXUS_AI_BUDGET_USD": "a monthly AI budget in US dollars such as 20, or leave it unset",
     "NEXUS_WEBHOOK_RATE": "events accepted per source per minute, e.g. 100",
     "NEXUS_FEED_POLL_MINUTES": "minutes between two polls of an RSS/Atom feed, e.g. 15",
+    "NEXUS_API_URLS": "platform=URL pairs separated by commas, e.g. "
+    "x=https://x-proxy.example.com,linkedin=http://127.0.0.1:9000",
 }
 
 
@@ -87,6 +91,7 @@ class Settings(BaseSettings):
     max_attempts: int = Field(5, ge=1, le=50, validation_alias="NEXUS_MAX_ATTEMPTS")
     evergreen_gap_days: int = Field(30, ge=1, le=3650, validation_alias="NEXUS_EVERGREEN_GAP_DAYS")
     public_url: str | None = Field(None, validation_alias="NEXUS_PUBLIC_URL")
+    api_urls: Annotated[dict[str, str], NoDecode] = Field({}, validation_alias="NEXUS_API_URLS")
     http_host: str = Field("127.0.0.1", validation_alias="NEXUS_HTTP_HOST")
     http_port: int = Field(8080, ge=0, le=65535, validation_alias="NEXUS_HTTP_PORT")
     digest_at: str = Field("09:00", validation_alias="NEXUS_DIGEST_AT")
@@ -99,7 +104,9 @@ class Settings(BaseSettings):
     )
     ai_budget_usd: float | None = Field(None, gt=0, validation_alias="NEXUS_AI_BUDGET_USD")
     webhook_rate: int = Field(100, ge=1, le=1_000_000, validation_alias="NEXUS_WEBHOOK_RATE")
-    feed_poll_minutes: int = Field(15, ge=1, le=7 * 24 * 60, validation_alias="NEXUS_FEED_POLL_MINUTES")
+    feed_poll_minutes: int = Field(
+        15, ge=1, le=7 * 24 * 60, validation_alias="NEXUS_FEED_POLL_MINUTES"
+    )
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -133,13 +140,26 @@ class Settings(BaseSettings):
             raise ValueError("not a channel @username or -100… id")
         return value
 
+    @field_validator("api_urls", mode="before")
+    @classmethod
+    def _parse_api_urls(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        urls: dict[str, str] = {}
+        for pair in filter(None, (p.strip() for p in value.split(","))):
+            platform, _, url = pair.partition("=")
+            if not platform.strip() or not re.match(r"^https?://[^\s/]+", url.strip()):
+                raise ValueError(f"not a platform=URL pair: {pair!r}")
+            urls[platform.strip().lower()] = url.strip().rstrip("/")
+        return urls
+
     @field_validator("digest_at")
     @classmethod
     def _digest_time(cls, value: str) -> str:
-        match = re.fullmatch(r"\s*(\d{1,2})[:.](\d{2})\s*", value)
-        if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        parsed = parse_clock(value)
+        if parsed is None:
             raise ValueError(f"not a time of day {value!r}")
-        return f"{int(match[1]):02d}:{match[2]}"
+        return parsed
 
     @field_validator("telegram_api_server", "anthropic_base_url", "public_url")
     @classmethod

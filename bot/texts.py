@@ -57,8 +57,12 @@ EN: dict[str, str] = {
         "/drafts — drafts waiting for you\n"
         "/queue — scheduled posts: publish now, reschedule, cancel\n"
         "/slots — weekly posting times for “next free slot”\n"
+        "/stats — posts, engagement, the best time to post\n"
+        "/digest — the daily digest now; /digest off, /digest at 08:30\n"
         "/timezone — your time zone\n"
         "/voice — tone, audience, do's and don'ts, an example post\n"
+        "/rules — automation: events become drafts, posts or messages\n"
+        "/sources — webhooks and RSS/Atom feeds that bring events\n"
         "/cancel — stop what you are doing"
     ),
     "refused": (
@@ -90,10 +94,34 @@ EN: dict[str, str] = {
     "preview.split": "📏 {length} characters: goes out as {parts} messages",
     "preview.too_long": "✗ {reason}",
     "preview.truncated": "… ({hidden} more characters)",
+    "preview.images": "🖼 {count} image(s) attached",
+    "preview.target_ok": "✓ {name} {count}/{limit}",
+    "preview.target_thread": "✓ {name} {count}/{limit}: goes out as {parts} posts",
+    "preview.target_bad": "✗ {name} {count}/{limit}: {reason}",
+    "preview.target_off": "⏸ {name}: off for this post",
+    "variant.title": "🎯 <b>Draft #{post_id}</b> · {name} ({index}/{total})",
+    "variant.ask": (
+        "✏️ Send the new text for {name} (draft #{post_id}). Only this target changes; "
+        "/cancel keeps it as it is.\n\nNow:\n{text}"
+    ),
+    "variant.gone": "That target is no longer part of draft #{post_id}.",
+    "media.no_draft": (
+        "🖼 Send the photo with your idea as its caption, or send the idea first and then the "
+        "photo: it is attached to your latest draft."
+    ),
+    "media.too_many": "🖼 Draft #{post_id} already has {count} images; 10 is the most a post takes.",
+    "media.bad": "🖼 I could not use that file: {reason}. Send it as a photo (JPEG or PNG).",
+    "media.too_big": "🖼 That photo is too large for Telegram to hand to bots (20 MB at most).",
     "btn.approve": "✅ Approve & publish",
     "btn.edit": "✏️ Edit",
     "btn.regenerate": "🔄 Regenerate",
     "btn.reject": "🗑 Reject",
+    "btn.variants": "🎯 Targets & variants",
+    "btn.prev_target": "◀",
+    "btn.next_target": "▶",
+    "btn.edit_variant": "✏️ Edit this one",
+    "btn.target_off": "⏸ Leave out",
+    "btn.target_on": "▶️ Include",
     "btn.restore": "↩️ Restore",
     "btn.back": "« Back",
     "btn.retry": "🔁 Retry",
@@ -304,8 +332,25 @@ EN: dict[str, str] = {
         "an access token with w_member_social or w_organization_social"
     ),
     "acc.field.user_id": "your Threads user id (numbers only)",
+    "acc.field.client_id": "your X app's OAuth 2.0 client id (developer portal → Keys and tokens)",
+    "acc.field.client_secret": "the OAuth 2.0 client secret (only for confidential clients)",
+    "acc.field.x_oauth2.access_token": "the user's OAuth 2.0 access token",
+    "acc.field.refresh_token": (
+        "the OAuth 2.0 refresh token (ask for the offline.access scope); Nexus renews the "
+        "access with it and keeps the new pair"
+    ),
+    "acc.health.error": "   ⚠️ {reason}",
+    "acc.health.expires": "   ⏳ token expires {date}: reconnect before then",
+    "acc.health.expired": "   ⛔ token expired on {date}: reconnect the account",
     "acc.field.threads.access_token": (
         "a Threads access token with threads_basic and threads_content_publish"
+    ),
+    "acc.field.instagram.user_id": (
+        "your Instagram professional account id (numbers only; Graph API Explorer → "
+        "me/accounts?fields=instagram_business_account)"
+    ),
+    "acc.field.instagram.access_token": (
+        "a long-lived access token with instagram_basic and instagram_content_publish"
     ),
     "acc.bad_number": "That should be a number. Send it again, or /cancel.",
     "acc.bad_url": "That is not an address starting with https://. Send it again, or /cancel.",
@@ -331,6 +376,220 @@ EN: dict[str, str] = {
     "status.partial": "published in part",
     "status.failed": "failed",
     "status.rejected": "rejected",
+    # --- stats (metrics) ---
+    "cmd.stats": "Numbers: posts, engagement, best time",
+    "btn.stats": "📊 Stats",
+    "btn.stats_days": "{days} days",
+    "btn.stats_all": "All",
+    "stats.all": "all platforms",
+    "stats.chart_title": "Last {days} days · {platform}",
+    "stats.chart_engagement": "Engagement (likes + reposts + replies)",
+    "stats.chart_posts": "Posts",
+    "stats.empty": (
+        "📊 No published posts in the last {days} days yet ({platform}). "
+        "Once posts go out, their numbers show up here."
+    ),
+    "stats.head": "📊 <b>Last {days} days</b> · {platform}",
+    "stats.posts": "Posts: <b>{posts}</b> ({publications} across targets)",
+    "stats.engagement": "Engagement: <b>{total}</b> in total, median {median} per post",
+    "stats.best": "Best post: #{post_id} on {target}, {engagement} interactions ({link})",
+    "stats.best_nolink": "Best post: #{post_id} on {target}, {engagement} interactions",
+    "stats.link": "open",
+    "stats.platform_line": "• {platform}: {posts} posts, {engagement} interactions",
+    "stats.followers": "👥 {target}: {first} → {last} ({change})",
+    "stats.best_time": "⏰ Best time to post: {when}",
+    "stats.best_time_unknown": "⏰ Best time to post: I can tell after {count} published posts.",
+    "stats.ai": "🤖 AI this month: {calls} calls, {tokens} tokens, ≈ ${cost}",
+    "stats.more": "(the numbers are in the next message)",
+    "post.stats.head": "📊 <b>Post #{post_id}</b>",
+    "post.stats.line": (
+        "{target}: ❤️ {likes} · 🔁 {reposts} · 💬 {replies}{views} · {link}\n    {synced}"
+    ),
+    "post.stats.views": " · 👁 {views}",
+    "post.stats.synced": "updated {when}",
+    "post.stats.never": "not synced yet (first numbers an hour after publishing)",
+    "post.stats.none": "Post #{post_id} has not been published anywhere.",
+    # --- digest and alerts ---------------------------------------------------------------------
+    "cmd.digest": "Daily digest: /digest, /digest off, /digest at 08:30",
+    "digest.title": "📊 <b>Digest for {day}</b>",
+    "digest.quiet": "😴 A quiet day: nothing was published yesterday and nothing is queued today.",
+    "digest.none": "Nothing was published yesterday.",
+    "digest.published": "📤 Published: {count} ({platforms})",
+    "digest.link": "• {target}: {post}",
+    "digest.more": "• … and {count} more",
+    "digest.engagement": (
+        "💬 Engagement: {total} in all, {median} per post, {change} against the 7-day median "
+        "of {baseline}"
+    ),
+    "digest.engagement_new": "💬 Engagement: {total} in all (no earlier week to compare with)",
+    "digest.top": "🏆 Top post: {post} on {target}, {score} reactions",
+    "digest.failures": "❌ Failed: {count}",
+    "digest.failure": "• #{post_id} on {target}: {reason}",
+    "digest.queue": "🗓 Today: {count} scheduled, first at {times}",
+    "digest.queue_empty": "🗓 Nothing is scheduled for today.",
+    "digest.footer": (
+        "<i>Daily at {at} ({tz}). /digest off stops it, /digest at 08:30 moves it.</i>"
+    ),
+    "digest.chart.title": "Last 8 days",
+    "digest.chart.engagement": "Engagement",
+    "digest.chart.posts": "Posts",
+    "digest.on": "✅ The daily digest comes at {at} ({tz}).",
+    "digest.off": "The daily digest is off. /digest on brings it back.",
+    "digest.bad_time": (
+        "I can't read “{text}” as a time of day. Send e.g. <code>/digest at 07:30</code>."
+    ),
+    "digest.usage": (
+        "<code>/digest</code> sends one now, <code>/digest off</code> and "
+        "<code>/digest on</code> stop and resume the daily one, "
+        "<code>/digest at 07:30</code> moves it."
+    ),
+    "digest.failed": "⚠️ I could not send the digest. Try again in a minute.",
+    "alert.auth": (
+        "🔑 <b>{target}</b> failed its check: {reason}. Reconnect or fix it in /accounts."
+    ),
+    "alert.expiry": (
+        "🔑 The access token of <b>{target}</b> expires {when}. Reconnect it in /accounts."
+    ),
+    "alert.expired": (
+        "🔑 The access token of <b>{target}</b> expired {when}. Reconnect it in /accounts."
+    ),
+    "alert.risk": (
+        "⚠️ <b>Post #{post_id}</b> is due {when} on {target}, but {target} failed its last "
+        "check: {reason}. Reconnect it in /accounts or reschedule the post (/queue)."
+    ),
+    "alert.queue": (
+        "🚦 <b>{count} publications are overdue</b> and still waiting. Is a worker running?"
+    ),
+    "alert.silence": "🤫 Nothing has been published for {hours} hours (last post {when}).",
+    "alert.engagement": (
+        "📉 Engagement fell: yesterday's posts got {median} reactions each, {change} against the "
+        "7-day median of {baseline}."
+    ),
+    "alert.automation": "🤖 Automation <b>{name}</b> failed: {reason}",
+    "alert.budget": (
+        "💸 This month's AI budget is used up: {spent} spent of {budget}. "
+        "Raise NEXUS_AI_BUDGET_USD or wait for the new month."
+    ),
+    "alert.muted": "🔕 Muted until {until}.",
+    "btn.mute.1": "🔕 Mute 24 h",
+    "btn.mute.7": "🔕 Mute 7 days",
+    # --- automation: /rules, /sources, rule and feed failures ---
+    "cmd.rules": "Automation rules: events → drafts, posts, messages",
+    "cmd.sources": "Webhooks and RSS/Atom feeds",
+    "btn.delete": "🗑",
+    "btn.delete_yes": "🗑 Yes, delete",
+    "rules.list": (
+        "⚙️ <b>Rules</b>: each event from /sources runs the enabled rules that match it.\n"
+        "{lines}\n\nTap a rule to turn it on or off; export, edit and import them as YAML."
+    ),
+    "rules.none": "No rules yet. Import some as YAML (the README has an example).",
+    "rules.line_on": "✅ <b>{name}</b> on <code>{event}</code> · {last}",
+    "rules.line_off": "⏸ <b>{name}</b> on <code>{event}</code> (off) · {last}",
+    "rules.never": "never ran",
+    "rules.last_ok": "last run {when} ✓",
+    "rules.last_failed": "last run {when} ✗ {detail}",
+    "rules.btn.enable": "▶️ {name}",
+    "rules.btn.disable": "⏸ {name}",
+    "rules.btn.test": "🧪 Test",
+    "rules.btn.import": "⬆️ Import",
+    "rules.btn.export": "⬇️ Export",
+    "rules.enabled": "Rule {name} is on.",
+    "rules.disabled": "Rule {name} is off: events no longer run it.",
+    "rules.confirm_delete": "Delete rule <b>{name}</b> and its run log? This cannot be undone.",
+    "rules.deleted": "Rule {name} deleted.",
+    "rules.gone": "That rule no longer exists.",
+    "rules.ask_import": (
+        "Send the rules as YAML: a message or a .yaml file. Rules with the names of existing "
+        "ones replace them. /cancel stops."
+    ),
+    "rules.ask_test": (
+        'Send a sample event as JSON, e.g. <code>{{"type": "github.release.published", '
+        '"payload": {{"release": {{"tag_name": "v2.0"}}}}}}</code>. I\'ll say which rules '
+        "match and what they would do; nothing is drafted or sent."
+    ),
+    "rules.export_empty": "There are no rules to export yet.",
+    "rules.exported": "⚙️ {count} rule(s). Edit the file and send it back with /rules import.",
+    "rules.file_too_big": "That file is too big (the limit is {limit} KB). Send a smaller one.",
+    "rules.not_utf8": "That file is not UTF-8 text. Save it as UTF-8 and send it again.",
+    "rules.import_failed": (
+        "❌ Nothing was imported: {reason}.\nFix it and send the whole document again, or /cancel."
+    ),
+    "rules.imported": "✅ Imported: {added} new rule(s), {replaced} replaced. /rules shows them.",
+    "rules.all_targets": "every enabled account",
+    "rules.would_draft": "• would draft a post for your approval from: <i>{text}</i>",
+    "rules.would_notify": "• would send you: <i>{text}</i>",
+    "rules.would_publish": (
+        "• would publish to {targets} after {delay} min, without approval: <i>{text}</i>"
+    ),
+    "rules.would_publish_ai": (
+        "• would publish an AI post to {targets} after {delay} min, without approval, "
+        "written from: <i>{text}</i>"
+    ),
+    "rules.missing": "  ⚠️ not in the event (left empty): {fields}",
+    "rules.match": "✅ <b>{name}</b> matches:\n{actions}",
+    "rules.no_match": "➖ <b>{name}</b> does not match: {reason}",
+    "rules.test_bad": "❌ {reason}. Send the sample event as a JSON object, or /cancel.",
+    "rules.test_no_rules": "No rule is enabled, so nothing would happen.",
+    "rules.test_result": "🧪 <b>Dry run</b> of <code>{event}</code> (nothing was done):\n\n{body}",
+    "src.list": (
+        "📡 <b>Sources</b>\n{lines}\n\nAdd a feed with <code>/sources add https://…</code> "
+        "(checked every {minutes} min) or a webhook with the button below."
+    ),
+    "src.none": "No sources yet.",
+    "src.kind_webhook": "webhook",
+    "src.kind_github": "GitHub webhook",
+    "src.line_webhook": "🔗 <b>{name}</b> ({kind})\n{url}",
+    "src.line_feed": "📰 <b>{name}</b> ({mode})\n{url}\nlast checked: {polled}",
+    "src.last_error": "⚠️ {error} ({failures} failure(s) in a row)",
+    "src.never": "not yet",
+    "src.mode_draft": "AI summaries for approval",
+    "src.mode_rules": "events for the rules",
+    "src.btn.delete": "🗑 {name}",
+    "src.btn.webhook": "➕ Webhook",
+    "src.btn.plain": "Plain webhook (any service)",
+    "src.btn.github": "GitHub",
+    "src.btn.mode_draft": "📝 AI summaries for my approval",
+    "src.btn.mode_rules": "⚙️ rss.item events for my rules",
+    "src.add_usage": "Send the feed's address: <code>/sources add https://example.com/feed.xml</code>",
+    "src.checking": "🔎 Checking {url}…",
+    "src.feed_bad": (
+        "❌ I can't use {url}: {reason}. Check the address (it must be the feed itself, "
+        "not the web page) and try again."
+    ),
+    "src.feed_ok": (
+        "✅ <b>{title}</b> is a feed with {count} entries. What should new entries become? "
+        "(The current ones are marked as seen.)"
+    ),
+    "src.feed_added_draft": (
+        "✅ Feed <b>{name}</b> added; its {count} current entries are marked as seen. Every "
+        "{minutes} min, new entries come to you as AI-written drafts."
+    ),
+    "src.feed_added_rules": (
+        "✅ Feed <b>{name}</b> added; its {count} current entries are marked as seen. Every "
+        "{minutes} min, new entries become <code>rss.item</code> events for your /rules."
+    ),
+    "src.expired": "That question has expired: send /sources add with the address again.",
+    "src.ask_kind": "Which kind of webhook?",
+    "src.ask_name": (
+        "Send a short name for it: lowercase letters, digits and dashes, e.g. "
+        "<code>github-releases</code>. It becomes part of the URL. /cancel stops."
+    ),
+    "src.bad_name": "❌ {reason}. Send another name, or /cancel.",
+    "src.webhook_added": (
+        "✅ Webhook <b>{name}</b> is ready.\nURL: <code>{url}</code>\nSecret: <code>{secret}</code>"
+        "\n\n🔐 <b>Save the secret now: I will not show it again.</b> The sender signs each "
+        "request with it, as the README's Webhooks section describes."
+    ),
+    "src.webhook_added_github": (
+        "✅ GitHub webhook <b>{name}</b> is ready. In the repository: Settings → Webhooks → Add "
+        "webhook.\nPayload URL: <code>{url}</code>\nContent type: application/json\n"
+        "Secret: <code>{secret}</code>\n\n🔐 <b>Save the secret now: I will not show it again.</b>"
+    ),
+    "src.confirm_delete": (
+        "Delete source <b>{name}</b>? Its URL stops accepting events and its history is removed."
+    ),
+    "src.deleted": "Source {name} deleted.",
+    "src.gone": "That source no longer exists.",
 }
 
 RU: dict[str, str] = {
@@ -370,8 +629,12 @@ RU: dict[str, str] = {
         "/drafts — черновики, ждущие вас\n"
         "/queue — запланированные посты: опубликовать, перенести, отменить\n"
         "/slots — слоты публикации для «ближайшего свободного слота»\n"
+        "/stats — посты, вовлечённость, лучшее время для публикаций\n"
+        "/digest — ежедневная сводка сейчас; /digest off, /digest at 08:30\n"
         "/timezone — ваш часовой пояс\n"
         "/voice — тон, аудитория, что можно и нельзя, пример поста\n"
+        "/rules — автоматизация: события становятся черновиками, постами, сообщениями\n"
+        "/sources — вебхуки и RSS/Atom-ленты, откуда приходят события\n"
         "/cancel — отменить текущее действие"
     ),
     "refused": (
@@ -405,10 +668,38 @@ RU: dict[str, str] = {
     "preview.split": "📏 {length} символов: уйдёт {parts} сообщениями",
     "preview.too_long": "✗ {reason}",
     "preview.truncated": "… (ещё {hidden} символов)",
+    "preview.images": "🖼 Изображений: {count}",
+    "preview.target_ok": "✓ {name} {count}/{limit}",
+    "preview.target_thread": "✓ {name} {count}/{limit}: уйдёт {parts} постами",
+    "preview.target_bad": "✗ {name} {count}/{limit}: {reason}",
+    "preview.target_off": "⏸ {name}: для этого поста выключено",
+    "variant.title": "🎯 <b>Черновик #{post_id}</b> · {name} ({index}/{total})",
+    "variant.ask": (
+        "✏️ Пришлите новый текст для {name} (черновик #{post_id}). Изменится только эта "
+        "площадка; /cancel оставит как есть.\n\nСейчас:\n{text}"
+    ),
+    "variant.gone": "Этой площадки больше нет в черновике #{post_id}.",
+    "media.no_draft": (
+        "🖼 Пришлите фото с идеей в подписи или сначала идею, а потом фото: оно прикрепится "
+        "к последнему черновику."
+    ),
+    "media.too_many": (
+        "🖼 У черновика #{post_id} уже {count} изображений; в пост помещается не больше 10."
+    ),
+    "media.bad": (
+        "🖼 Не получилось использовать этот файл: {reason}. Пришлите его как фото (JPEG или PNG)."
+    ),
+    "media.too_big": "🖼 Фото слишком большое: Telegram отдаёт ботам файлы до 20 МБ.",
     "btn.approve": "✅ Одобрить и опубликовать",
     "btn.edit": "✏️ Изменить",
     "btn.regenerate": "🔄 Переписать",
     "btn.reject": "🗑 Отклонить",
+    "btn.variants": "🎯 Площадки и варианты",
+    "btn.prev_target": "◀",
+    "btn.next_target": "▶",
+    "btn.edit_variant": "✏️ Изменить этот",
+    "btn.target_off": "⏸ Не публиковать",
+    "btn.target_on": "▶️ Публиковать",
     "btn.restore": "↩️ Вернуть",
     "btn.back": "« Назад",
     "btn.retry": "🔁 Повторить",
@@ -617,8 +908,25 @@ RU: dict[str, str] = {
         "токен доступа с w_member_social или w_organization_social"
     ),
     "acc.field.user_id": "ваш id пользователя Threads (только цифры)",
+    "acc.field.client_id": "OAuth 2.0 client id вашего приложения X (портал разработчика)",
+    "acc.field.client_secret": "OAuth 2.0 client secret (только для конфиденциальных клиентов)",
+    "acc.field.x_oauth2.access_token": "OAuth 2.0 access token пользователя",
+    "acc.field.refresh_token": (
+        "OAuth 2.0 refresh token (нужен scope offline.access); Nexus обновляет им доступ "
+        "и сохраняет новую пару"
+    ),
+    "acc.health.error": "   ⚠️ {reason}",
+    "acc.health.expires": "   ⏳ токен истекает {date}: переподключите до этого",
+    "acc.health.expired": "   ⛔ токен истёк {date}: переподключите аккаунт",
     "acc.field.threads.access_token": (
         "токен доступа Threads с threads_basic и threads_content_publish"
+    ),
+    "acc.field.instagram.user_id": (
+        "id профессионального аккаунта Instagram (только цифры; Graph API Explorer → "
+        "me/accounts?fields=instagram_business_account)"
+    ),
+    "acc.field.instagram.access_token": (
+        "долгоживущий токен доступа с instagram_basic и instagram_content_publish"
     ),
     "acc.bad_number": "Здесь нужно число. Пришлите ещё раз или /cancel.",
     "acc.bad_url": "Это не адрес, начинающийся с https://. Пришлите ещё раз или /cancel.",
@@ -644,6 +952,220 @@ RU: dict[str, str] = {
     "status.partial": "опубликован частично",
     "status.failed": "не опубликован",
     "status.rejected": "отклонён",
+    # --- stats (metrics) ---
+    "cmd.stats": "Цифры: посты, вовлечённость, лучшее время",
+    "btn.stats": "📊 Статистика",
+    "btn.stats_days": "{days} дней",
+    "btn.stats_all": "Все",
+    "stats.all": "все платформы",
+    "stats.chart_title": "Последние {days} дней · {platform}",
+    "stats.chart_engagement": "Вовлечённость (лайки + репосты + ответы)",
+    "stats.chart_posts": "Посты",
+    "stats.empty": (
+        "📊 За последние {days} дней опубликованных постов пока нет ({platform}). "
+        "Когда посты выйдут, их цифры появятся здесь."
+    ),
+    "stats.head": "📊 <b>Последние {days} дней</b> · {platform}",
+    "stats.posts": "Постов: <b>{posts}</b> ({publications} по всем каналам)",
+    "stats.engagement": "Вовлечённость: <b>{total}</b> всего, медиана {median} на пост",
+    "stats.best": "Лучший пост: #{post_id} в {target}, {engagement} реакций ({link})",
+    "stats.best_nolink": "Лучший пост: #{post_id} в {target}, {engagement} реакций",
+    "stats.link": "открыть",
+    "stats.platform_line": "• {platform}: постов {posts}, реакций {engagement}",
+    "stats.followers": "👥 {target}: {first} → {last} ({change})",
+    "stats.best_time": "⏰ Лучшее время для постов: {when}",
+    "stats.best_time_unknown": "⏰ Лучшее время для постов: скажу после {count} публикаций.",
+    "stats.ai": "🤖 ИИ в этом месяце: {calls} вызовов, {tokens} токенов, ≈ ${cost}",
+    "stats.more": "(цифры — в следующем сообщении)",
+    "post.stats.head": "📊 <b>Пост #{post_id}</b>",
+    "post.stats.line": (
+        "{target}: ❤️ {likes} · 🔁 {reposts} · 💬 {replies}{views} · {link}\n    {synced}"
+    ),
+    "post.stats.views": " · 👁 {views}",
+    "post.stats.synced": "обновлено {when}",
+    "post.stats.never": "ещё не обновлялось (первые цифры через час после публикации)",
+    "post.stats.none": "Пост #{post_id} нигде не опубликован.",
+    # --- digest and alerts ---------------------------------------------------------------------
+    "cmd.digest": "Ежедневная сводка: /digest, /digest off, /digest at 08:30",
+    "digest.title": "📊 <b>Сводка за {day}</b>",
+    "digest.quiet": "😴 Тихий день: вчера ничего не вышло, на сегодня ничего не запланировано.",
+    "digest.none": "Вчера ничего не опубликовано.",
+    "digest.published": "📤 Опубликовано: {count} ({platforms})",
+    "digest.link": "• {target}: {post}",
+    "digest.more": "• … и ещё {count}",
+    "digest.engagement": (
+        "💬 Реакции: всего {total}, {median} на пост, {change} к медиане за 7 дней ({baseline})"
+    ),
+    "digest.engagement_new": "💬 Реакции: всего {total} (прошлой недели для сравнения нет)",
+    "digest.top": "🏆 Лучший пост: {post} в {target}, реакций: {score}",
+    "digest.failures": "❌ Не вышло: {count}",
+    "digest.failure": "• #{post_id} в {target}: {reason}",
+    "digest.queue": "🗓 Сегодня: запланировано {count}, первые в {times}",
+    "digest.queue_empty": "🗓 На сегодня ничего не запланировано.",
+    "digest.footer": (
+        "<i>Каждый день в {at} ({tz}). /digest off отключает, /digest at 08:30 переносит.</i>"
+    ),
+    "digest.chart.title": "Последние 8 дней",
+    "digest.chart.engagement": "Реакции",
+    "digest.chart.posts": "Посты",
+    "digest.on": "✅ Ежедневная сводка приходит в {at} ({tz}).",
+    "digest.off": "Ежедневная сводка отключена. /digest on включает её снова.",
+    "digest.bad_time": (
+        "Не понимаю «{text}» как время. Пришлите, например, <code>/digest at 07:30</code>."
+    ),
+    "digest.usage": (
+        "<code>/digest</code> присылает сводку сейчас, <code>/digest off</code> и "
+        "<code>/digest on</code> отключают и включают ежедневную, "
+        "<code>/digest at 07:30</code> переносит её."
+    ),
+    "digest.failed": "⚠️ Не удалось отправить сводку. Попробуйте через минуту.",
+    "alert.auth": (
+        "🔑 <b>{target}</b> не прошёл проверку: {reason}. "
+        "Переподключите или исправьте аккаунт в /accounts."
+    ),
+    "alert.expiry": "🔑 Токен <b>{target}</b> истекает {when}. Переподключите аккаунт в /accounts.",
+    "alert.expired": "🔑 Токен <b>{target}</b> истёк {when}. Переподключите аккаунт в /accounts.",
+    "alert.risk": (
+        "⚠️ <b>Пост #{post_id}</b> должен выйти {when} в {target}, но {target} не прошёл "
+        "последнюю проверку: {reason}. Переподключите его в /accounts или перенесите пост (/queue)."
+    ),
+    "alert.queue": (
+        "🚦 <b>Просрочено публикаций: {count}</b>, они всё ещё ждут. Запущен ли worker?"
+    ),
+    "alert.silence": "🤫 Уже {hours} ч ничего не публикуется (последний пост {when}).",
+    "alert.engagement": (
+        "📉 Реакции упали: вчерашние посты получили по {median}, {change} к медиане за 7 дней "
+        "({baseline})."
+    ),
+    "alert.automation": "🤖 Автоматизация <b>{name}</b> не сработала: {reason}",
+    "alert.budget": (
+        "💸 Бюджет на ИИ в этом месяце исчерпан: потрачено {spent} из {budget}. "
+        "Увеличьте NEXUS_AI_BUDGET_USD или дождитесь нового месяца."
+    ),
+    "alert.muted": "🔕 Без уведомлений до {until}.",
+    "btn.mute.1": "🔕 Тишина на сутки",
+    "btn.mute.7": "🔕 Тишина на 7 дней",
+    # --- automation: /rules, /sources, rule and feed failures ---
+    "cmd.rules": "Правила автоматизации: события → черновики, посты, сообщения",
+    "cmd.sources": "Вебхуки и RSS/Atom-ленты",
+    "btn.delete": "🗑",
+    "btn.delete_yes": "🗑 Да, удалить",
+    "rules.list": (
+        "⚙️ <b>Правила</b>: каждое событие из /sources запускает подходящие включённые правила.\n"
+        "{lines}\n\nНажмите на правило, чтобы включить или выключить его; экспортируйте, "
+        "правьте и импортируйте их в YAML."
+    ),
+    "rules.none": "Правил пока нет. Импортируйте их в YAML (пример есть в README).",
+    "rules.line_on": "✅ <b>{name}</b> на <code>{event}</code> · {last}",
+    "rules.line_off": "⏸ <b>{name}</b> на <code>{event}</code> (выключено) · {last}",
+    "rules.never": "ещё не запускалось",
+    "rules.last_ok": "последний запуск {when} ✓",
+    "rules.last_failed": "последний запуск {when} ✗ {detail}",
+    "rules.btn.enable": "▶️ {name}",
+    "rules.btn.disable": "⏸ {name}",
+    "rules.btn.test": "🧪 Проверить",
+    "rules.btn.import": "⬆️ Импорт",
+    "rules.btn.export": "⬇️ Экспорт",
+    "rules.enabled": "Правило {name} включено.",
+    "rules.disabled": "Правило {name} выключено: события его больше не запускают.",
+    "rules.confirm_delete": "Удалить правило <b>{name}</b> и журнал его запусков? Это необратимо.",
+    "rules.deleted": "Правило {name} удалено.",
+    "rules.gone": "Этого правила больше нет.",
+    "rules.ask_import": (
+        "Пришлите правила в YAML: сообщением или файлом .yaml. Правила с именами существующих "
+        "заменят их. /cancel — отмена."
+    ),
+    "rules.ask_test": (
+        'Пришлите пример события в JSON, например <code>{{"type": "github.release.published", '
+        '"payload": {{"release": {{"tag_name": "v2.0"}}}}}}</code>. Я скажу, какие '
+        "правила подходят и что они сделали бы; ничего не будет создано или отправлено."
+    ),
+    "rules.export_empty": "Экспортировать пока нечего: правил нет.",
+    "rules.exported": "⚙️ Правил: {count}. Отредактируйте файл и пришлите его через /rules import.",
+    "rules.file_too_big": "Файл слишком большой (предел {limit} КБ). Пришлите файл поменьше.",
+    "rules.not_utf8": "Это не текст в UTF-8. Сохраните файл в UTF-8 и пришлите снова.",
+    "rules.import_failed": (
+        "❌ Ничего не импортировано: {reason}.\nИсправьте и пришлите документ целиком, или /cancel."
+    ),
+    "rules.imported": (
+        "✅ Импортировано: новых правил {added}, заменено {replaced}. /rules — список."
+    ),
+    "rules.all_targets": "все включённые аккаунты",
+    "rules.would_draft": "• создало бы черновик на одобрение по теме: <i>{text}</i>",
+    "rules.would_notify": "• прислало бы вам: <i>{text}</i>",
+    "rules.would_publish": (
+        "• опубликовало бы без одобрения в {targets} через {delay} мин: <i>{text}</i>"
+    ),
+    "rules.would_publish_ai": (
+        "• опубликовало бы без одобрения пост ИИ в {targets} через {delay} мин, по теме: "
+        "<i>{text}</i>"
+    ),
+    "rules.missing": "  ⚠️ нет в событии (будет пусто): {fields}",
+    "rules.match": "✅ <b>{name}</b> подходит:\n{actions}",
+    "rules.no_match": "➖ <b>{name}</b> не подходит: {reason}",
+    "rules.test_bad": "❌ {reason}. Пришлите пример события как JSON-объект, или /cancel.",
+    "rules.test_no_rules": "Нет включённых правил, так что ничего бы не произошло.",
+    "rules.test_result": (
+        "🧪 <b>Пробный прогон</b> <code>{event}</code> (ничего не сделано):\n\n{body}"
+    ),
+    "src.list": (
+        "📡 <b>Источники</b>\n{lines}\n\nЛенту добавляет <code>/sources add https://…</code> "
+        "(проверка каждые {minutes} мин), вебхук — кнопка ниже."
+    ),
+    "src.none": "Источников пока нет.",
+    "src.kind_webhook": "вебхук",
+    "src.kind_github": "вебхук GitHub",
+    "src.line_webhook": "🔗 <b>{name}</b> ({kind})\n{url}",
+    "src.line_feed": "📰 <b>{name}</b> ({mode})\n{url}\nпоследняя проверка: {polled}",
+    "src.last_error": "⚠️ {error} (ошибок подряд: {failures})",
+    "src.never": "ещё не было",
+    "src.mode_draft": "сводки ИИ на одобрение",
+    "src.mode_rules": "события для правил",
+    "src.btn.delete": "🗑 {name}",
+    "src.btn.webhook": "➕ Вебхук",
+    "src.btn.plain": "Обычный вебхук (любой сервис)",
+    "src.btn.github": "GitHub",
+    "src.btn.mode_draft": "📝 Сводки ИИ на моё одобрение",
+    "src.btn.mode_rules": "⚙️ События rss.item для моих правил",
+    "src.add_usage": "Пришлите адрес ленты: <code>/sources add https://example.com/feed.xml</code>",
+    "src.checking": "🔎 Проверяю {url}…",
+    "src.feed_bad": "❌ Не могу использовать {url}: {reason}. Проверьте адрес (нужна сама лента, "
+    "а не веб-страница) и попробуйте ещё раз.",
+    "src.feed_ok": (
+        "✅ <b>{title}</b> — лента, записей: {count}. Во что превращать новые записи? "
+        "(Текущие отмечены как просмотренные.)"
+    ),
+    "src.feed_added_draft": (
+        "✅ Лента <b>{name}</b> добавлена; её текущие записи ({count}) отмечены как просмотренные. "
+        "Каждые {minutes} мин новые записи будут приходить вам черновиками от ИИ."
+    ),
+    "src.feed_added_rules": (
+        "✅ Лента <b>{name}</b> добавлена; её текущие записи ({count}) отмечены как просмотренные. "
+        "Каждые {minutes} мин новые записи станут событиями <code>rss.item</code> для /rules."
+    ),
+    "src.expired": "Этот вопрос устарел: пришлите /sources add с адресом ещё раз.",
+    "src.ask_kind": "Какой вебхук?",
+    "src.ask_name": (
+        "Пришлите короткое имя: строчные латинские буквы, цифры и дефисы, например "
+        "<code>github-releases</code>. Оно станет частью адреса. /cancel — отмена."
+    ),
+    "src.bad_name": "❌ {reason}. Пришлите другое имя, или /cancel.",
+    "src.webhook_added": (
+        "✅ Вебхук <b>{name}</b> готов.\nАдрес: <code>{url}</code>\nСекрет: <code>{secret}</code>"
+        "\n\n🔐 <b>Сохраните секрет сейчас: больше я его не покажу.</b> Отправитель подписывает "
+        "им каждый запрос, как описано в разделе README о вебхуках."
+    ),
+    "src.webhook_added_github": (
+        "✅ Вебхук GitHub <b>{name}</b> готов. В репозитории: Settings → Webhooks → Add "
+        "webhook.\nPayload URL: <code>{url}</code>\nContent type: application/json\n"
+        "Secret: <code>{secret}</code>\n\n🔐 <b>Сохраните секрет сейчас: больше я его не "
+        "покажу.</b>"
+    ),
+    "src.confirm_delete": (
+        "Удалить источник <b>{name}</b>? Его адрес перестанет принимать события, история удалится."
+    ),
+    "src.deleted": "Источник {name} удалён.",
+    "src.gone": "Этого источника больше нет.",
 }
 
 CATALOGUE: dict[str, dict[str, str]] = {"en": EN, "ru": RU}

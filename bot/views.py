@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import html
-from datetime import datetime
+import re
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from ai.errors import (
@@ -17,12 +18,14 @@ from ai.errors import (
     AIUnavailable,
 )
 from bot.texts import Html, Texts
+from publishers.check import VariantCheck
 from publishers.errors import TextTooLong
+from publishers.registry import PLATFORMS
 from publishers.text import TELEGRAM_TEXT_LIMIT, split_text, utf16_len
-from scheduler.notify import PublishReport
+from scheduler.notify import Link, OwnerReport, PublishReport, ReportValue
 from scheduler.recurrence import RepeatRule, describe
-from scheduler.timeparse import format_local
-from storage.models import Post
+from scheduler.timeparse import format_date, format_local
+from storage.models import Account, Post
 
 #: Room kept for the title and footer around the post text inside one preview message.
 _PREVIEW_CHROME = 400
@@ -61,8 +64,34 @@ def length_line(t: Texts, text: str) -> str:
     return t("preview.split", length=length, parts=len(parts))
 
 
-def preview(t: Texts, post: Post, targets: list[str]) -> str:
-    """The draft as it will appear, its length against the limit, and where it goes."""
+def target_name(account: Account) -> str:
+    """ "X @nexus", "Telegram @nexus_channel": the platform, then the account."""
+    platform = PLATFORMS[account.platform].title.removesuffix(" channel")
+    return f"{platform} {account.title or account.handle}"
+
+
+def target_line(t: Texts, account: Account, check: VariantCheck | None) -> str:
+    """One target of a draft: its count against the limit and whether it can go out;
+    ``check`` is None for a target switched off."""
+    name = target_name(account)
+    if check is None:
+        return t("preview.target_off", name=name)
+    figures = {"name": name, "count": check.count, "limit": check.limit}
+    if check.problems:
+        return t("preview.target_bad", **figures, reason="; ".join(check.problems))
+    if check.parts > 1:
+        return t("preview.target_thread", **figures, parts=check.parts)
+    return t("preview.target_ok", **figures)
+
+
+def preview(
+    t: Texts,
+    post: Post,
+    targets: list[str],
+    target_lines: list[str] | None = None,
+) -> str:
+    """The draft as it will appear, where it goes, and each target's count against its limit
+    (or, with a single Telegram target, the length against Telegram's)."""
     title = t(
         "preview.title",
         post_id=post.id,
@@ -71,9 +100,20 @@ def preview(t: Texts, post: Post, targets: list[str]) -> str:
     lines = [title]
     if post.offline:
         lines.append(t("preview.offline"))
+    if post.media:
+        lines.append(t("preview.images", count=len(post.media)))
     lines += ["", _clip(post.text, TELEGRAM_TEXT_LIMIT - _PREVIEW_CHROME, t), ""]
-    lines.append(length_line(t, post.text))
+    lines += target_lines or [length_line(t, post.text)]
     return "\n".join(lines)
+
+
+def variant(
+    t: Texts, post: Post, account: Account, text: str, line: str, index: int, total: int
+) -> str:
+    """One target's variant on its own: which target, its check, and the text as it will go."""
+    head = t("variant.title", post_id=post.id, name=target_name(account), index=index, total=total)
+    body = _clip(text, TELEGRAM_TEXT_LIMIT - _PREVIEW_CHROME, t)
+    return "\n".join([head, line, "", body])
 
 
 def publish_report(t: Texts, report: PublishReport, post: Post) -> str:
@@ -136,3 +176,30 @@ def scheduled(t: Texts, post: Post, targets: list[str], tz: ZoneInfo) -> str:
         lines.append(t("evergreen.line"))
     lines += ["", _clip(post.text, TELEGRAM_TEXT_LIMIT - _PREVIEW_CHROME, t)]
     return "\n".join(lines)
+
+
+def _report_value(t: Texts, tz: ZoneInfo, value: ReportValue) -> object:
+    if isinstance(value, Link):
+        url = html.escape(value.url)
+        return Html(f'<a href="{url}">{html.escape(value.text, quote=False)}</a>')
+    if isinstance(value, datetime):
+        return when(t, value, tz)
+    if isinstance(value, date):
+        return format_date(value, t.language)
+    return value
+
+
+def owner_report(t: Texts, tz: ZoneInfo, report: OwnerReport) -> list[str]:
+    """A job's report in the owner's words: one HTML line per report line."""
+    return [
+        t(item.key, **{name: _report_value(t, tz, v) for name, v in item.values.items()})
+        for item in report.lines
+    ]
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def visible_length(text: str) -> int:
+    """How long Telegram HTML is once parsed (what its caption and text limits count)."""
+    return utf16_len(html.unescape(_TAG.sub("", text)))

@@ -5,7 +5,22 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import accounts, common, drafts, schedule, slots, timezone, voice
+from handlers import (
+    accounts,
+    alerts,
+    common,
+    digest,
+    drafts,
+    media,
+    rules,
+    schedule,
+    slots,
+    sources,
+    stats,
+    timezone,
+    variants,
+    voice,
+)
 
 
 def build_routers() -> list[Router]:
@@ -14,9 +29,16 @@ def build_routers() -> list[Router]:
         common.router(),
         timezone.router(),
         slots.router(),
+        stats.router(),
         accounts.router(),
+        rules.router(),
+        sources.router(),
         voice.router(),
+        digest.router(),
+        alerts.router(),
         schedule.router(),
+        variants.router(),
+        media.router(),
         drafts.router(),
         common.fallback_router(),
     ]

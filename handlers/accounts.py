@@ -5,6 +5,7 @@ a cheap authenticated call before they are saved, encrypted. Disconnect deletes 
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
@@ -19,6 +20,7 @@ from bot.keyboards import accounts_keyboard, platforms_keyboard
 from bot.texts import Html, Texts
 from publishers.errors import PublishError
 from publishers.registry import PLATFORMS, Platform, PublisherFactory
+from scheduler.clock import Clock
 from storage import repositories as repo
 from storage.crypto import Vault
 from storage.models import Account
@@ -36,30 +38,52 @@ def _label(account: Account) -> str:
     return account.title or account.handle
 
 
-async def _overview(session: AsyncSession, t: Texts) -> tuple[str, InlineKeyboardMarkup]:
+#: A token this close to its end is shown as a warning in /accounts.
+EXPIRY_WARNING = timedelta(days=7)
+
+
+def _health(t: Texts, account: Account, now: datetime) -> list[str]:
+    """What is wrong or about to go wrong with an account, in plain words."""
+    lines = []
+    if account.last_error:
+        lines.append(t("acc.health.error", reason=account.last_error))
+    expires = account.token_expires_at
+    if expires is not None and expires - now <= EXPIRY_WARNING:
+        key = "acc.health.expired" if expires <= now else "acc.health.expires"
+        lines.append(t(key, date=expires.date().isoformat()))
+    return lines
+
+
+async def _overview(
+    session: AsyncSession, t: Texts, now: datetime
+) -> tuple[str, InlineKeyboardMarkup]:
     accounts = await repo.all_accounts(session)
     visible = [a for a in accounts if a.enabled or a.credentials or a.platform == "telegram"]
-    lines = [
-        t(
-            "acc.line_on" if a.enabled else "acc.line_off",
-            platform=PLATFORMS[a.platform].title if a.platform in PLATFORMS else a.platform,
-            target=_label(a),
+    lines = []
+    for a in visible:
+        lines.append(
+            t(
+                "acc.line_on" if a.enabled else "acc.line_off",
+                platform=PLATFORMS[a.platform].title if a.platform in PLATFORMS else a.platform,
+                target=_label(a),
+            )
         )
-        for a in visible
-    ]
+        lines += _health(t, a, now)
     text = t("acc.list", lines=Html("\n".join(lines) or t("acc.none")))
     markup = accounts_keyboard(t, [(a.id, _label(a), a.enabled) for a in visible])
     return text, markup
 
 
-async def on_accounts(message: Message, session: AsyncSession, t: Texts, state: FSMContext) -> None:
+async def on_accounts(
+    message: Message, session: AsyncSession, t: Texts, state: FSMContext, clock: Clock
+) -> None:
     await state.clear()
-    text, markup = await _overview(session, t)
+    text, markup = await _overview(session, t, clock.now())
     await message.answer(text, reply_markup=markup)
 
 
 async def on_account_button(
-    query: CallbackQuery, callback_data: AccountCb, session: AsyncSession, t: Texts
+    query: CallbackQuery, callback_data: AccountCb, session: AsyncSession, t: Texts, clock: Clock
 ) -> None:
     if callback_data.act is AccountAct.CONNECT:
         await query.answer()
@@ -81,7 +105,7 @@ async def on_account_button(
     await session.commit()
     await query.answer(note)
     if isinstance(query.message, Message):
-        text, markup = await _overview(session, t)
+        text, markup = await _overview(session, t, clock.now())
         await query.message.edit_text(text, reply_markup=markup)
 
 
@@ -123,6 +147,7 @@ async def on_field(
     state: FSMContext,
     publishers: PublisherFactory,
     vault: Vault,
+    clock: Clock,
 ) -> None:
     data = await state.get_data()
     platform = PLATFORMS[data["platform"]]
@@ -151,7 +176,7 @@ async def on_field(
         await message.answer(_prompt(t, platform, len(values)))
         return
     await state.clear()  # the secrets leave the FSM storage now, whatever happens next
-    await _connect(message, session, t, platform, values, publishers, vault)
+    await _connect(message, session, t, platform, values, publishers, vault, clock)
 
 
 async def _connect(
@@ -162,6 +187,7 @@ async def _connect(
     values: dict[str, str],
     publishers: PublisherFactory,
     vault: Vault,
+    clock: Clock,
 ) -> None:
     credentials = {k: v for k, v in values.items() if v and k != "channel"}
     handle = values.get("channel") or values.get("handle") or platform.key
@@ -174,12 +200,14 @@ async def _connect(
         await message.answer(t("acc.failed", platform=platform.title, reason=exc.reason))
         return
     target = handle if platform.key == "telegram" else name
+    lifetime = platform.token_lifetime
     await repo.save_account(
         session,
         platform.key,
         target,
         name,
         vault.encrypt(credentials) if credentials else None,
+        token_expires_at=clock.now() + lifetime if lifetime else None,
     )
     await session.commit()
     log.info("connected a %s account: %s", platform.key, target)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
@@ -22,7 +23,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai.drafter import Drafter
 from ai.errors import AIError
-from ai.service import DraftChanged, create_draft, edit_draft, regenerate_draft
+from ai.service import (
+    DraftChanged,
+    TooManyImages,
+    attach_images,
+    create_draft,
+    edit_draft,
+    regenerate_draft,
+)
 from bot import views
 from bot.callbacks import DraftAct, DraftCb, DraftsPageCb, OpenDraftCb, RegenCb, RetryDraftCb
 from bot.keyboards import (
@@ -42,6 +50,8 @@ from handlers.previews import (
     show_preview,
     show_schedule_menu,
 )
+from handlers.variants import show_variant
+from publishers.errors import Permanent
 from publishers.text import TELEGRAM_TEXT_LIMIT
 from scheduler.clock import Clock
 from scheduler.planning import NoTargets, schedule_post
@@ -76,7 +86,7 @@ def _brief_of(message: Message | None) -> str | None:
 # --- new drafts ----------------------------------------------------------------------------------
 
 
-async def _draft(
+async def draft_and_show(
     bot: Bot,
     session: AsyncSession,
     drafter: Drafter,
@@ -86,8 +96,10 @@ async def _draft(
     author_id: int,
     source: Message,
     progress: Message | None = None,
-) -> None:
-    """Draft from `brief` and show the preview.
+    images: Sequence[bytes] = (),
+    data_dir: Path | None = None,
+) -> Post | None:
+    """Draft from `brief` (with `images` from the chat attached) and show the preview.
 
     A draft that takes longer than a moment (Claude) gets a "drafting…" reply to `source`, with
     the typing indicator, which the preview then replaces; an instant one (the offline drafter)
@@ -116,10 +128,35 @@ async def _draft(
             await progress.edit_text(text, reply_markup=markup)
         else:
             await source.reply(text, reply_markup=markup)
-        return
+        return None
+    if images and data_dir is not None:
+        post = await attach_or_explain(session, t, post, images, data_dir, source)
     if progress is not None:
         await remember_preview(session, post, progress.chat.id, progress.message_id)
     await show_preview(bot, session, t, post, chat_id=source.chat.id)
+    return post
+
+
+async def attach_or_explain(
+    session: AsyncSession,
+    t: Texts,
+    post: Post,
+    images: Sequence[bytes],
+    data_dir: Path,
+    source: Message,
+) -> Post:
+    """Attach `images` to the draft; on a bad file or too many, tell the owner why and keep
+    the draft as it was."""
+    try:
+        return await attach_images(session, post, images, data_dir=data_dir)
+    except Permanent as exc:
+        await source.reply(t("media.bad", reason=exc.reason))
+    except TooManyImages:
+        await source.reply(t("media.too_many", post_id=post.id, count=len(post.media)))
+    except DraftChanged:
+        await source.reply(t("draft.changed", post_id=post.id))
+    fresh = await repo.get_post(session, post.id)
+    return fresh or post
 
 
 async def on_brief(
@@ -140,7 +177,7 @@ async def on_brief(
         await message.answer(t("new.too_long", length=len(brief), limit=MAX_BRIEF_CHARS))
         return
     assert message.from_user is not None
-    await _draft(
+    await draft_and_show(
         bot, session, drafter, t, brief=brief, author_id=message.from_user.id, source=message
     )
 
@@ -160,7 +197,7 @@ async def on_retry_draft(
         return
     await query.answer()
     await progress.edit_text(t("drafting"))
-    await _draft(
+    await draft_and_show(
         bot,
         session,
         drafter,
@@ -229,6 +266,9 @@ async def on_draft_button(
     elif act is DraftAct.BACK:
         await query.answer()
         await show_preview(bot, session, t, post, chat_id=chat_id)
+    elif act is DraftAct.VARIANTS and post.variants:
+        await query.answer()
+        await show_variant(bot, session, t, post, post.variants[0].account_id, chat_id=chat_id)
     elif act is DraftAct.REJECT:
         if await repo.transition_post(session, post.id, [PostStatus.DRAFT], PostStatus.REJECTED):
             await session.commit()

@@ -21,9 +21,11 @@ from bot import views
 from bot.callbacks import DraftAct, DraftCb
 from bot.keyboards import draft_keyboard, schedule_keyboard, scheduled_keyboard, single_button
 from bot.texts import Texts
+from publishers.check import VariantCheck, check_variant
 from scheduler.clock import Clock
+from scheduler.dispatcher import PublisherFor
 from storage import repositories as repo
-from storage.models import Post, PostStatus
+from storage.models import Post, PostStatus, PostVariant
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,34 @@ EVENING_HOUR = 18
 
 async def targets(session: AsyncSession) -> list[str]:
     return [a.title or a.handle for a in await repo.enabled_accounts(session)]
+
+
+def shows_variants(post: Post) -> bool:
+    """Whether the draft has more to show than Telegram's length: several targets, or one
+    that is not the Telegram channel."""
+    return len(post.variants) > 1 or any(v.account.platform != "telegram" for v in post.variants)
+
+
+def variant_check(session: AsyncSession, post: Post, variant: PostVariant) -> VariantCheck | None:
+    """The platform's verdict on one target's text; None for a target switched off, or when
+    no publisher can be built (credentials that no longer decrypt)."""
+    publisher_for: PublisherFor | None = session.info.get("publisher_for")
+    if not variant.enabled or publisher_for is None:
+        return None
+    try:
+        publisher = publisher_for(variant.account)
+    except Exception:  # a broken account must not break the preview; publishing will say why
+        log.warning("no publisher for account %s", variant.account_id, exc_info=True)
+        return None
+    return check_variant(publisher, variant.text, media_count=len(post.media))
+
+
+def target_lines(session: AsyncSession, t: Texts, post: Post) -> list[str]:
+    return [
+        views.target_line(t, v.account, variant_check(session, post, v))
+        for v in post.variants
+        if v.account.enabled
+    ]
 
 
 async def show(
@@ -105,8 +135,15 @@ async def show_preview(
             t.plain("btn.restore"), DraftCb(act=DraftAct.RESTORE, post=post.id, v=post.version)
         )
     else:
-        text = views.preview(t, post, await targets(session))
-        markup = draft_keyboard(t, post.id, post.version)
+        several = shows_variants(post)
+        names = (
+            [v.account.title or v.account.handle for v in post.variants if v.enabled]
+            if post.variants
+            else await targets(session)
+        )
+        lines = target_lines(session, t, post) if several else None
+        text = views.preview(t, post, names, lines)
+        markup = draft_keyboard(t, post.id, post.version, variants=several)
     await show(bot, session, post, text, markup, chat_id=chat_id, new_message=new_message)
 
 

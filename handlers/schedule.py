@@ -25,6 +25,7 @@ from handlers.previews import (
     show_schedule_menu,
     show_scheduled,
 )
+from metrics.best_time import slot_fallback
 from scheduler import planning
 from scheduler.clock import Clock
 from scheduler.recurrence import describe, parse_repeat
@@ -109,7 +110,8 @@ async def on_pick(
         return
     if pick is SchedulePick.SLOT:
         accounts = [a.id for a in await repo.enabled_accounts(session)]
-        when = await next_free_slot(session, accounts, now=clock.now(), tz=tz)
+        learned = await slot_fallback(session, accounts, now=clock.now(), tz=tz)
+        when = await next_free_slot(session, accounts, now=clock.now(), tz=tz, fallback=learned)
     else:
         when = parse_when(QUICK_PICKS[pick], now=clock.now(), tz=tz)
     done = when is not None and await _set_time(

@@ -48,7 +48,9 @@ class Metrics:
 class MediaLimits:
     """What a platform accepts as images; ``publishers.images.fit`` shrinks files to it.
 
-    ``required``: the platform cannot post text alone (Instagram).
+    ``required``: the platform cannot post text alone (Instagram). ``aspect``: the allowed
+    width/height range ``(lowest, highest)``, or None when any shape goes (Instagram: 4:5 to
+    1.91:1; ``fit`` pads with white rather than crop).
     """
 
     max_count: int
@@ -56,6 +58,7 @@ class MediaLimits:
     max_side: int
     formats: tuple[str, ...] = ("image/jpeg", "image/png")
     required: bool = False
+    aspect: tuple[float, float] | None = None
 
 
 @runtime_checkable

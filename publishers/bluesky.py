@@ -32,6 +32,10 @@ Errors: 400 ``InvalidRequest`` (and other 4xx) → :class:`Permanent` with the s
 (unix seconds) minus now, 60 s when absent; 5xx, timeouts and network errors →
 :class:`Transient`. No reason ever contains the app password or a JWT.
 
+Metrics: ``app.bsky.feed.getPosts?uris=<at-uri>`` (an AppView method the PDS proxies) for the
+first post of a thread: likes = ``likeCount``, reposts = ``repostCount + quoteCount``, replies =
+``replyCount``; no views. A deleted post is missing from ``posts``: :class:`Permanent`.
+
 Graphemes: with the ``regex`` package installed, clusters are Unicode's extended grapheme
 clusters (``\\X``); without it, :func:`graphemes` falls back to an approximation that keeps
 combining marks, variation selectors, emoji modifiers, ZWJ sequences, regional-indicator pairs,
@@ -50,7 +54,7 @@ from typing import Any
 
 import httpx
 
-from publishers.base import PublishResult
+from publishers.base import MediaLimits, Metrics, PublishResult
 from publishers.errors import (
     AuthExpired,
     Permanent,
@@ -61,6 +65,7 @@ from publishers.errors import (
 from publishers.http import json_result, send
 from publishers.media import MediaItem, load_media
 from publishers.media import sniff_image_type as sniff_image_type  # re-exported
+from publishers.metrics import check_media_count, media_count_problems, post_deleted, read_metrics
 from publishers.parts import already_posted_parts, note_posted, validate_parts
 from publishers.text import split_text
 
@@ -73,6 +78,7 @@ BLUESKY_GRAPHEME_LIMIT = 300
 BLUESKY_BYTE_LIMIT = 3000
 BLUESKY_IMAGE_MAX_BYTES = 1_000_000
 BLUESKY_MAX_IMAGES = 4
+BLUESKY_IMAGE_MAX_SIDE = 2000  # the app shrinks larger images to 2000 px anyway
 POST_COLLECTION = "app.bsky.feed.post"
 DEFAULT_RATE_LIMIT_WAIT = 60.0
 
@@ -262,6 +268,12 @@ class BlueskyPublisher:
     """Posts as one Bluesky account (``handle`` and an app password)."""
 
     platform = "bluesky"
+    media_limits = MediaLimits(
+        max_count=BLUESKY_MAX_IMAGES,
+        max_bytes=BLUESKY_IMAGE_MAX_BYTES,
+        max_side=BLUESKY_IMAGE_MAX_SIDE,
+        formats=("image/jpeg", "image/png", "image/webp"),
+    )
 
     def __init__(
         self,
@@ -287,8 +299,10 @@ class BlueskyPublisher:
         return f"BlueskyPublisher(handle={self.handle!r})"
 
     # ------------------------------------------------------------------ protocol
-    def validate(self, text: str) -> list[str]:
-        return validate_parts(text, self.split)
+    def validate(self, text: str, *, media_count: int = 0) -> list[str]:
+        return validate_parts(text, self.split) + media_count_problems(
+            "Bluesky", self.media_limits, media_count
+        )
 
     def split(self, text: str) -> list[str]:
         """The posts ``text`` becomes (one unless it is over the limit)."""
@@ -311,10 +325,7 @@ class BlueskyPublisher:
         parts = self.split(text)
         posted = already_posted_parts(parts, already_posted, "messages")
         images = [load_media(m) for m in media] if not posted else []
-        if len(images) > BLUESKY_MAX_IMAGES:
-            raise Permanent(
-                f"Bluesky allows at most {BLUESKY_MAX_IMAGES} images per post, got {len(images)}"
-            )
+        check_media_count("Bluesky", self.media_limits, len(images))
         for index, (data, name, mime) in enumerate(images, 1):
             if len(data) > BLUESKY_IMAGE_MAX_BYTES:
                 raise Permanent(
@@ -364,6 +375,29 @@ class BlueskyPublisher:
                 "collection": POST_COLLECTION,
                 "rkey": _rkey(external_id),
             },
+        )
+
+    async def fetch_metrics(self, result: PublishResult) -> Metrics:
+        """The counters of the post (``app.bsky.feed.getPosts?uris=<at-uri>``).
+
+        For a thread these are the first post's (``result.external_id``), the one people see
+        and share. likes = ``likeCount``, reposts = ``repostCount + quoteCount``, replies =
+        ``replyCount``; Bluesky shows no views. A deleted post is simply missing from
+        ``posts``: :class:`Permanent`.
+        """
+        uri = result.external_id
+        if not uri.startswith("at://"):
+            uri = f"at://{await self._did()}/{POST_COLLECTION}/{uri}"
+        answer = await self._xrpc("GET", "app.bsky.feed.getPosts", params={"uris": uri})
+        posts = answer.get("posts") if isinstance(answer, dict) else None
+        post = next((p for p in posts or [] if isinstance(p, dict) and p.get("uri") == uri), None)
+        if post is None:
+            raise post_deleted("Bluesky")
+        return read_metrics(
+            post,
+            likes=["likeCount"],
+            reposts=["repostCount", "quoteCount"],
+            replies=["replyCount"],
         )
 
     async def verify(self) -> str:
@@ -529,7 +563,7 @@ class BlueskyPublisher:
                     wait = max(float(reset) - self._clock(), 1.0)
                 except ValueError:
                     pass
-            return RateLimited(wait, f"Bluesky asked to wait {wait:g} seconds before posting")
+            return RateLimited(wait, f"Bluesky asked to wait {wait:g} seconds")
         if status >= 500:
             return Transient(f"Bluesky had a server error ({message}); will retry")
         if nsid == "com.atproto.server.createSession" and status in (400, 401):

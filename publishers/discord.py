@@ -11,6 +11,13 @@ messages, cut at whitespace (:func:`publishers.text.split_text`). Between parts,
 says the bucket is empty (``X-RateLimit-Remaining: 0``), the publisher waits
 ``X-RateLimit-Reset-After`` seconds (at most ``max_bucket_wait``) instead of running into a 429.
 
+Images (already fitted to :data:`DISCORD_MEDIA_LIMITS`) go with the first message as a multipart
+request: the JSON as ``payload_json`` (with ``attachments: [{id, filename}]``) and the files as
+``files[0]``…``files[9]``. A post of images only sends no text.
+
+Metrics: ``GET {webhook_url}/messages/{id}`` for each part; the counts of its ``reactions`` are
+summed into likes.
+
 URL: ``https://discord.com/channels/{guild_id}/{channel_id}/{message_id}`` when the guild is
 known (from the message, or from the webhook after :meth:`verify`), else ``None``.
 
@@ -25,6 +32,7 @@ request URLs at INFO level (logger ``httpx``): keep that logger at WARNING.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -32,7 +40,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from publishers.base import PublishResult
+from publishers.base import MediaLimits, Metrics, PublishResult
 from publishers.errors import (
     AuthExpired,
     Permanent,
@@ -41,13 +49,22 @@ from publishers.errors import (
     Transient,
 )
 from publishers.http import json_result, send
-from publishers.parts import already_posted_parts, note_posted, validate_parts
+from publishers.media import MediaItem, load_media
+from publishers.parts import already_posted_parts, note_posted, validate_post
 from publishers.text import split_text
 
 DISCORD_MESSAGE_LIMIT = 2000
 DEFAULT_RATE_LIMIT_WAIT = 5.0
 UNKNOWN_WEBHOOK = 10015
 UNKNOWN_MESSAGE = 10008
+DISCORD_MEDIA_LIMITS = MediaLimits(
+    max_count=10,
+    max_bytes=10 * 1024 * 1024,
+    max_side=4096,
+    formats=("image/jpeg", "image/png", "image/gif", "image/webp"),
+)
+"""10 attachments per message; 10 MB per file is the upload limit of a server without boosts.
+Discord sets no pixel limit; 4096 keeps previews sharp without wasting bytes."""
 _WEBHOOK_PATH_RE = re.compile(r"/webhooks/(\d+)/([A-Za-z0-9_.\-]+)/?$")
 
 
@@ -60,6 +77,7 @@ class DiscordWebhookPublisher:
     """Posts into the channel of the webhook at ``webhook_url``."""
 
     platform = "discord"
+    media_limits = DISCORD_MEDIA_LIMITS
 
     def __init__(
         self,
@@ -90,27 +108,41 @@ class DiscordWebhookPublisher:
         return f"DiscordWebhookPublisher(webhook_id={self.webhook_id!r})"
 
     # ------------------------------------------------------------------ protocol
-    def validate(self, text: str) -> list[str]:
-        return validate_parts(text, self.split)
+    def validate(self, text: str, *, media_count: int = 0) -> list[str]:
+        return validate_post(
+            text, self.split, title="Discord", limits=self.media_limits, media_count=media_count
+        )
 
     def split(self, text: str) -> list[str]:
         return split_text(text, DISCORD_MESSAGE_LIMIT, discord_length)
 
-    async def publish(self, text: str, *, already_posted: Sequence[str] = ()) -> PublishResult:
-        """Send ``text`` as one message or several consecutive ones.
+    async def publish(
+        self,
+        text: str,
+        *,
+        already_posted: Sequence[str] = (),
+        media: Sequence[MediaItem] = (),
+    ) -> PublishResult:
+        """Send ``text`` as one message or several consecutive ones; ``media`` are attached
+        to the first.
 
         ``already_posted``: the ``posted_part_ids`` of a failed attempt with the same text;
-        only the rest is sent.
+        only the rest is sent (the first message, and so the images, went out already).
         """
-        parts = self.split(text)
+        files = [load_media(item) for item in media]
+        if len(files) > self.media_limits.max_count:
+            raise Permanent(self.validate(text, media_count=len(files))[0])
+        parts = self.split(text) if text.strip() or not files else [""]
         posted = already_posted_parts(parts, already_posted, "messages")
         first: dict[str, Any] | None = None
         try:
             for index in range(len(posted), len(parts)):
-                payload = {"content": parts[index], "allowed_mentions": {"parse": []}}
-                response = await self._request(
-                    "POST", self._url, params={"wait": "true"}, json=payload
-                )
+                payload: dict[str, Any] = {
+                    "content": parts[index],
+                    "allowed_mentions": {"parse": []},
+                }
+                upload = files if index == 0 else []
+                response = await self._execute(payload, upload)
                 message = self._result(response)
                 posted.append(str(message["id"]))
                 if index == 0:
@@ -128,6 +160,15 @@ class DiscordWebhookPublisher:
             url=url if guild and channel else None,
             part_ids=tuple(posted),
         )
+
+    async def fetch_metrics(self, result: PublishResult) -> Metrics:
+        """Reactions of every message of the post, summed into ``likes`` (a webhook can read
+        the messages it sent; Discord has no reposts, and no views for anyone)."""
+        likes = 0
+        for message_id in result.part_ids or (result.external_id,):
+            message = self._result(await self._request("GET", f"{self._url}/messages/{message_id}"))
+            likes += sum(int(r.get("count") or 0) for r in message.get("reactions") or [])
+        return Metrics(likes=likes)
 
     async def delete(self, external_id: str) -> None:
         """Delete one message the webhook sent; a message already gone is not an error."""
@@ -156,6 +197,21 @@ class DiscordWebhookPublisher:
             return
         if wait > 0:
             await self._sleep(min(wait, self._max_bucket_wait))
+
+    async def _execute(
+        self, payload: dict[str, Any], files: list[tuple[bytes, str, str]]
+    ) -> httpx.Response:
+        """Execute the webhook: JSON, or multipart (``payload_json`` + ``files[n]``) with files."""
+        params = {"wait": "true"}
+        if not files:
+            return await self._request("POST", self._url, params=params, json=payload)
+        payload = {
+            **payload,
+            "attachments": [{"id": n, "filename": name} for n, (_, name, _) in enumerate(files)],
+        }
+        uploads = {f"files[{n}]": (name, data, mime) for n, (data, name, mime) in enumerate(files)}
+        form = {"payload_json": json.dumps(payload, ensure_ascii=False)}
+        return await self._request("POST", self._url, params=params, data=form, files=uploads)
 
     async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         return await send(

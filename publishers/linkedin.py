@@ -30,6 +30,11 @@ Errors: 401 → :class:`AuthExpired`; 429 → :class:`RateLimited` after ``Retry
 (60 without it); 400/422 (and other 4xx) → :class:`Permanent` with LinkedIn's ``message``; 5xx,
 timeouts and network errors → :class:`Transient`. No reason ever contains the token.
 
+Metrics: ``GET /rest/socialActions/{url-encoded urn}`` with the versioned headers: likes =
+``likesSummary.totalLikes``, replies = ``commentsSummary.aggregatedTotalComments``
+(``totalFirstLevelComments`` if absent); reposts 0 and views None (not exposed there). 404 →
+:class:`Permanent` ("the post was deleted on LinkedIn").
+
 ``delete``: ``DELETE /rest/posts/{url-encoded urn}`` (204; 404 means already gone).
 ``verify``: for an organization author ``GET /rest/organizations/{id}`` → its
 ``localizedName``; for a person ``GET /v2/userinfo`` (OpenID Connect, needs the ``openid`` and
@@ -46,14 +51,17 @@ from urllib.parse import quote
 
 import httpx
 
-from publishers.base import PublishResult
+from publishers.base import MediaLimits, Metrics, PublishResult
 from publishers.errors import AuthExpired, Permanent, PublishError, RateLimited, Transient
 from publishers.http import parse_json, send
 from publishers.media import MediaItem, load_media
+from publishers.metrics import check_media_count, media_count_problems, post_deleted, read_metrics
 from publishers.text import BREAKABLE_SPACE
 
 LINKEDIN_TEXT_LIMIT = 3000
 LINKEDIN_MAX_IMAGES = 20
+LINKEDIN_IMAGE_MAX_BYTES = 5 * 1024 * 1024
+LINKEDIN_IMAGE_MAX_SIDE = 6012  # images must have fewer than 36,152,320 pixels
 LINKEDIN_VERSION = "202411"
 DEFAULT_RATE_LIMIT_WAIT = 60.0
 
@@ -77,6 +85,12 @@ class LinkedInPublisher:
     """Posts as ``author_urn`` (``urn:li:person:…`` or ``urn:li:organization:…``)."""
 
     platform = "linkedin"
+    media_limits = MediaLimits(
+        max_count=LINKEDIN_MAX_IMAGES,
+        max_bytes=LINKEDIN_IMAGE_MAX_BYTES,
+        max_side=LINKEDIN_IMAGE_MAX_SIDE,
+        formats=("image/jpeg", "image/png", "image/gif"),
+    )
 
     def __init__(
         self,
@@ -103,16 +117,18 @@ class LinkedInPublisher:
         return f"LinkedInPublisher(author_urn={self.author_urn!r})"
 
     # ------------------------------------------------------------------ protocol
-    def validate(self, text: str) -> list[str]:
+    def validate(self, text: str, *, media_count: int = 0) -> list[str]:
+        problems = media_count_problems("LinkedIn", self.media_limits, media_count)
         text = text.strip(BREAKABLE_SPACE)
         if not text:
-            return ["the post is empty"]
+            return ["the post is empty", *problems]
         if len(text) > LINKEDIN_TEXT_LIMIT:
             return [
                 f"the post is too long for LinkedIn ({len(text)} characters, the limit is "
-                f"{LINKEDIN_TEXT_LIMIT}; LinkedIn has no threads): shorten it"
+                f"{LINKEDIN_TEXT_LIMIT}; LinkedIn has no threads): shorten it",
+                *problems,
             ]
-        return []
+        return problems
 
     async def publish(
         self,
@@ -134,10 +150,7 @@ class LinkedInPublisher:
         if problems:
             raise Permanent(problems[0])
         files = [load_media(m) for m in media]
-        if len(files) > LINKEDIN_MAX_IMAGES:
-            raise Permanent(
-                f"LinkedIn allows at most {LINKEDIN_MAX_IMAGES} images per post, got {len(files)}"
-            )
+        check_media_count("LinkedIn", self.media_limits, len(files))
         for index, (_, name, mime) in enumerate(files, 1):
             if not mime.startswith("image/"):
                 raise Permanent(f"attachment {index} ({name}) is not an image LinkedIn accepts")
@@ -181,6 +194,31 @@ class LinkedInPublisher:
             )
         except _NotFound:
             return
+
+    async def fetch_metrics(self, result: PublishResult) -> Metrics:
+        """The counters of the post (``GET /rest/socialActions/{url-encoded urn}``).
+
+        A LinkedIn post is never split, so ``result.external_id`` is the whole post. likes =
+        ``likesSummary.totalLikes``, replies = ``commentsSummary.aggregatedTotalComments``
+        (``totalFirstLevelComments`` when absent); LinkedIn's social actions count no reposts
+        (0) and no views. A deleted post (404) is :class:`Permanent`.
+        """
+        try:
+            response = await self._request(
+                "GET", f"/rest/socialActions/{quote(result.external_id, safe='')}"
+            )
+        except _NotFound as exc:
+            raise post_deleted("LinkedIn") from exc
+        actions = parse_json(response)
+        if not isinstance(actions, dict):
+            raise Transient("LinkedIn sent an unreadable answer about the post's reactions")
+        comments = actions.get("commentsSummary") or {}
+        total = "aggregatedTotalComments" if "aggregatedTotalComments" in comments else None
+        return read_metrics(
+            actions,
+            likes=["likesSummary.totalLikes"],
+            replies=[f"commentsSummary.{total or 'totalFirstLevelComments'}"],
+        )
 
     async def verify(self) -> str:
         """Check the token; return the organization's or person's name (kept as :attr:`name`)."""
@@ -249,7 +287,7 @@ class LinkedInPublisher:
                 wait = max(float(response.headers.get("Retry-After", "")), 1.0)
             except ValueError:
                 pass
-            return RateLimited(wait, f"LinkedIn asked to wait {wait:g} seconds before posting")
+            return RateLimited(wait, f"LinkedIn asked to wait {wait:g} seconds")
         if status >= 500 or status == 408:
             return Transient(f"LinkedIn had a server error ({message}); will retry")
         if status == 404:

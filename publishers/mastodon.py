@@ -20,7 +20,13 @@ Media: ``publish(..., media=[bytes | path, ...], alt_texts=[...])`` uploads each
 ``POST /api/v2/media``; a 202 means the server is still processing it, so the publisher polls
 ``GET /api/v1/media/:id`` until ``url`` is set (at most ``media_poll_attempts`` times,
 ``media_poll_interval`` seconds apart; then :class:`Transient`). The attachments go on the first
-status only; at most 4.
+status only; at most 4 of at most 16 MB each, or what the instance's
+``configuration.statuses.max_media_attachments`` and ``media_attachments.image_size_limit``
+say once :meth:`MastodonPublisher.max_characters` has read them (``media_limits`` follows).
+
+Metrics: ``GET /api/v1/statuses/:id`` of the thread's first status: likes =
+``favourites_count``, reposts = ``reblogs_count``, replies = ``replies_count``; no views. 404
+(deleted) → :class:`Permanent`.
 
 Errors: 401 → :class:`AuthExpired`; 422 (and other 4xx) → :class:`Permanent` with the server's
 ``error`` text; 429 → :class:`RateLimited` until ``X-RateLimit-Reset`` (an ISO time), 60 s
@@ -35,13 +41,14 @@ import hashlib
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from publishers.base import PublishResult
+from publishers.base import MediaLimits, Metrics, PublishResult
 from publishers.bluesky import grapheme_len
 from publishers.errors import (
     AuthExpired,
@@ -52,12 +59,15 @@ from publishers.errors import (
 )
 from publishers.http import json_result, send
 from publishers.media import MediaItem, load_media
+from publishers.metrics import check_media_count, media_count_problems, post_deleted, read_metrics
 from publishers.parts import already_posted_parts, note_posted, validate_parts
 from publishers.text import split_text
 
 MASTODON_DEFAULT_LIMIT = 500
 MASTODON_URL_LENGTH = 23
 MASTODON_MAX_MEDIA = 4
+MASTODON_IMAGE_MAX_BYTES = 16 * 1024 * 1024
+MASTODON_IMAGE_MAX_SIDE = 4096  # image_matrix_limit: 16,777,216 pixels before 4.3
 DEFAULT_RATE_LIMIT_WAIT = 60.0
 
 # URLs as Mastodon's extractor finds them (extract_url_without_protocol: false): a scheme, a
@@ -117,6 +127,13 @@ class MastodonPublisher:
     """Posts as the account that owns ``access_token`` on the instance at ``base_url``."""
 
     platform = "mastodon"
+    media_limits = MediaLimits(
+        max_count=MASTODON_MAX_MEDIA,
+        max_bytes=MASTODON_IMAGE_MAX_BYTES,
+        max_side=MASTODON_IMAGE_MAX_SIDE,
+        formats=("image/jpeg", "image/png", "image/gif", "image/webp"),
+    )
+    """Mastodon's defaults; :meth:`max_characters` replaces them with the instance's own."""
 
     def __init__(
         self,
@@ -148,8 +165,10 @@ class MastodonPublisher:
         return f"MastodonPublisher(base_url={self._base_url!r})"
 
     # ------------------------------------------------------------------ protocol
-    def validate(self, text: str) -> list[str]:
-        return validate_parts(text, self.split)
+    def validate(self, text: str, *, media_count: int = 0) -> list[str]:
+        return validate_parts(text, self.split) + media_count_problems(
+            "Mastodon", self.media_limits, media_count
+        )
 
     def measure(self, text: str) -> int:
         """Length of ``text`` as this instance counts it."""
@@ -166,9 +185,16 @@ class MastodonPublisher:
                 instance = await self._call("GET", "/api/v2/instance")
             except Permanent:  # an old server without v2: Mastodon's default
                 instance = {}
-            statuses = ((instance or {}).get("configuration") or {}).get("statuses") or {}
+            configuration = (instance or {}).get("configuration") or {}
+            statuses = configuration.get("statuses") or {}
+            attachments = configuration.get("media_attachments") or {}
             self._url_length = int(statuses.get("characters_reserved_per_url") or 23)
             self._limit = int(statuses.get("max_characters") or MASTODON_DEFAULT_LIMIT)
+            self.media_limits = replace(
+                self.media_limits,
+                max_count=int(statuses.get("max_media_attachments") or MASTODON_MAX_MEDIA),
+                max_bytes=int(attachments.get("image_size_limit") or MASTODON_IMAGE_MAX_BYTES),
+            )
         return self._limit
 
     async def publish(
@@ -191,11 +217,7 @@ class MastodonPublisher:
         parts = self.split(text)
         posted = already_posted_parts(parts, already_posted, "statuses")
         files = [load_media(m) for m in media] if not posted else []
-        if len(files) > MASTODON_MAX_MEDIA:
-            raise Permanent(
-                f"Mastodon allows at most {MASTODON_MAX_MEDIA} attachments per post, "
-                f"got {len(files)}"
-            )
+        check_media_count("Mastodon", self.media_limits, len(files))
         first_url: str | None = None
         try:
             media_ids = [
@@ -228,6 +250,25 @@ class MastodonPublisher:
             await self._call("DELETE", f"/api/v1/statuses/{external_id}")
         except _NotFound:
             return  # already gone: deleting is idempotent
+
+    async def fetch_metrics(self, result: PublishResult) -> Metrics:
+        """The counters of the status (``GET /api/v1/statuses/:id``).
+
+        For a thread these are the first status's (``result.external_id``), the one people
+        see and boost. likes = ``favourites_count``, reposts = ``reblogs_count``, replies =
+        ``replies_count``; Mastodon shows no views. A deleted status (404) is
+        :class:`Permanent`.
+        """
+        try:
+            status = await self._call("GET", f"/api/v1/statuses/{result.external_id}")
+        except _NotFound as exc:
+            raise post_deleted("Mastodon") from exc
+        return read_metrics(
+            status,
+            likes=["favourites_count"],
+            reposts=["reblogs_count"],
+            replies=["replies_count"],
+        )
 
     async def verify(self) -> str:
         """Check the token; return ``"@user@instance"`` (also kept as :attr:`name`)."""
@@ -293,7 +334,7 @@ class MastodonPublisher:
                     wait = max(datetime.fromisoformat(reset).timestamp() - self._clock(), 1.0)
                 except ValueError:
                     pass
-            return RateLimited(wait, f"Mastodon asked to wait {wait:.0f} seconds before posting")
+            return RateLimited(wait, f"Mastodon asked to wait {wait:.0f} seconds")
         if status >= 500 or status == 408:
             return Transient(f"Mastodon had a server error ({message}); will retry")
         if status == 401:

@@ -7,22 +7,32 @@ them); nothing here touches the database.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Protocol
 
 import httpx
 
 from publishers.base import Publisher
-from publishers.bluesky import BlueskyPublisher
-from publishers.discord import DiscordWebhookPublisher
-from publishers.linkedin import LinkedInPublisher
-from publishers.mastodon import MastodonPublisher
+from publishers.bluesky import BLUESKY_GRAPHEME_LIMIT, BlueskyPublisher, post_measure
+from publishers.discord import DISCORD_MESSAGE_LIMIT, DiscordWebhookPublisher, discord_length
+from publishers.instagram import INSTAGRAM_CAPTION_LIMIT, InstagramPublisher
+from publishers.linkedin import LINKEDIN_TEXT_LIMIT, LinkedInPublisher
+from publishers.mastodon import MASTODON_DEFAULT_LIMIT, MastodonPublisher, mastodon_length
+from publishers.media import FileMediaHost, MediaHost
 from publishers.telegram import TelegramPublisher
 from publishers.telegram_limits import TelegramLimits
-from publishers.threads import ThreadsPublisher
-from publishers.vk import VKPublisher
-from publishers.x import OAuth1UserAuth, XPublisher
+from publishers.text import TELEGRAM_TEXT_LIMIT, split_text, utf16_len
+from publishers.threads import THREADS_TEXT_LIMIT, ThreadsPublisher
+from publishers.vk import VK_MESSAGE_LIMIT, VKPublisher
+from publishers.x import (
+    X_WEIGHTED_LIMIT,
+    OAuth1UserAuth,
+    OAuth2UserAuth,
+    XPublisher,
+    x_weighted_length,
+)
 
 
 @dataclass(frozen=True)
@@ -42,12 +52,31 @@ class Field:
 
 @dataclass(frozen=True)
 class Context:
-    """What every publisher may share: the HTTP client, and Telegram's bot token and limits."""
+    """What every publisher may share: the HTTP client, Telegram's bot token and limits, and
+    where images get a public address (Instagram and Threads fetch images by URL)."""
 
     http: httpx.AsyncClient
     telegram_token: str
     telegram_api: str
     telegram_limits: TelegramLimits
+    media_host: MediaHost | None = None
+    #: Stores renewed credentials of the account being built (platforms that rotate tokens);
+    #: None when nothing is stored yet (credentials being verified before they are saved).
+    save_credentials: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+    #: API base URLs that replace a platform's public one (NEXUS_API_URLS: a proxy, a test
+    #: server), by platform key.
+    api_urls: Mapping[str, str] = field(default_factory=dict)
+
+    def api(self, platform: str) -> dict[str, Any]:
+        """``base_url=…`` for a publisher whose platform has an override, else nothing."""
+        url = self.api_urls.get(platform)
+        return {"base_url": url} if url else {}
+
+
+def _media_host(ctx: Context, platform: str) -> MediaHost | None:
+    """``ctx.media_host``, with its errors naming ``platform`` where it can."""
+    host = ctx.media_host
+    return host.for_platform(platform) if isinstance(host, FileMediaHost) else host
 
 
 Builder = Callable[[Context, str, dict[str, Any]], Publisher]
@@ -62,11 +91,35 @@ class PublisherFactory(Protocol):
 
 
 @dataclass(frozen=True)
+class TextRules:
+    """How a platform counts a post and what shape suits it, for drafting and the preview.
+
+    ``threads``: a longer text goes out as a thread (or consecutive messages) instead of being
+    refused. ``hashtags``: hashtags help there (they are left out where they don't).
+    """
+
+    limit: int
+    measure: Callable[[str], int] = len
+    threads: bool = False
+    hashtags: bool = True
+
+    def parts(self, text: str) -> int:
+        """How many posts ``text`` becomes (1 where it fits); raises ``TextTooLong``."""
+        if self.measure(text) <= self.limit or not self.threads:
+            return 1
+        return len(split_text(text, self.limit, self.measure))
+
+
+@dataclass(frozen=True)
 class Platform:
     key: str
     title: str
     fields: tuple[Field, ...]
     build: Builder
+    text: TextRules
+    #: How long a token lasts where the platform gives no way to renew it on our own: the owner
+    #: is warned before it runs out (LinkedIn, Meta long-lived tokens: 60 days).
+    token_lifetime: timedelta | None = None
 
 
 def _telegram(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
@@ -92,7 +145,29 @@ def _x(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
         access_token=creds["access_token"],
         access_token_secret=creds["access_token_secret"],
     )
-    return XPublisher(ctx.http, auth=auth)
+    return XPublisher(ctx.http, auth=auth, **ctx.api("x"))
+
+
+def _x_oauth2(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
+    """X with an OAuth 2.0 user token: X rotates the refresh token at every renewal, so the
+    new pair is stored at once (the old refresh token no longer works)."""
+    auth = OAuth2UserAuth(
+        access_token=creds["access_token"],
+        refresh_token=creds["refresh_token"],
+        client_id=creds["client_id"],
+        client_secret=creds.get("client_secret") or None,
+    )
+    save = ctx.save_credentials
+
+    async def on_tokens(tokens: dict[str, Any]) -> None:
+        if save is not None:
+            renewed = {"access_token": tokens["access_token"]}
+            renewed["refresh_token"] = tokens["refresh_token"]
+            await save({**creds, **renewed})
+
+    publisher = XPublisher(ctx.http, auth=auth, on_tokens=on_tokens, **ctx.api("x"))
+    publisher.platform = "x_oauth2"  # the target's key: its rules and texts are found by it
+    return publisher
 
 
 def _discord(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
@@ -101,18 +176,40 @@ def _discord(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
 
 def _vk(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
     return VKPublisher(
-        ctx.http, access_token=creds["access_token"], group_id=int(creds["group_id"])
+        ctx.http,
+        access_token=creds["access_token"],
+        group_id=int(creds["group_id"]),
+        **ctx.api("vk"),
     )
 
 
 def _linkedin(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
     return LinkedInPublisher(
-        ctx.http, access_token=creds["access_token"], author_urn=creds["author_urn"]
+        ctx.http,
+        access_token=creds["access_token"],
+        author_urn=creds["author_urn"],
+        **ctx.api("linkedin"),
     )
 
 
 def _threads(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
-    return ThreadsPublisher(ctx.http, access_token=creds["access_token"], user_id=creds["user_id"])
+    return ThreadsPublisher(
+        ctx.http,
+        access_token=creds["access_token"],
+        user_id=creds["user_id"],
+        media_host=_media_host(ctx, "Threads"),
+        **ctx.api("threads"),
+    )
+
+
+def _instagram(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
+    return InstagramPublisher(
+        ctx.http,
+        user_id=creds["user_id"],
+        access_token=creds["access_token"],
+        media_host=_media_host(ctx, "Instagram"),
+        **ctx.api("instagram"),
+    )
 
 
 def _bluesky(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
@@ -124,15 +221,25 @@ def _bluesky(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
     )
 
 
+#: LinkedIn access tokens and Meta's long-lived tokens last 60 days.
+META_AND_LINKEDIN_TOKEN_LIFETIME = timedelta(days=60)
+
 PLATFORMS: dict[str, Platform] = {
     p.key: p
     for p in (
-        Platform("telegram", "Telegram channel", (Field("channel"),), _telegram),
+        Platform(
+            "telegram",
+            "Telegram channel",
+            (Field("channel"),),
+            _telegram,
+            TextRules(TELEGRAM_TEXT_LIMIT, utf16_len, threads=True),
+        ),
         Platform(
             "mastodon",
             "Mastodon",
             (Field("instance", url=True), Field("access_token", secret=True)),
             _mastodon,
+            TextRules(MASTODON_DEFAULT_LIMIT, mastodon_length, threads=True),
         ),
         Platform(
             "bluesky",
@@ -143,6 +250,7 @@ PLATFORMS: dict[str, Platform] = {
                 Field("service", url=True, optional=True),
             ),
             _bluesky,
+            TextRules(BLUESKY_GRAPHEME_LIMIT, post_measure, threads=True),
         ),
         Platform(
             "x",
@@ -154,25 +262,57 @@ PLATFORMS: dict[str, Platform] = {
                 Field("access_token_secret", secret=True),
             ),
             _x,
+            TextRules(X_WEIGHTED_LIMIT, x_weighted_length, threads=True),
         ),
-        Platform("discord", "Discord", (Field("webhook_url", secret=True, url=True),), _discord),
+        Platform(
+            "x_oauth2",
+            "X (OAuth 2.0)",
+            (
+                Field("client_id"),
+                Field("client_secret", secret=True, optional=True),
+                Field("access_token", secret=True),
+                Field("refresh_token", secret=True),
+            ),
+            _x_oauth2,
+            TextRules(X_WEIGHTED_LIMIT, x_weighted_length, threads=True),
+        ),
+        Platform(
+            "discord",
+            "Discord",
+            (Field("webhook_url", secret=True, url=True),),
+            _discord,
+            TextRules(DISCORD_MESSAGE_LIMIT, discord_length, threads=True, hashtags=False),
+        ),
         Platform(
             "vk",
             "VK",
             (Field("group_id", number=True), Field("access_token", secret=True)),
             _vk,
+            TextRules(VK_MESSAGE_LIMIT),
         ),
         Platform(
             "linkedin",
             "LinkedIn",
             (Field("author_urn"), Field("access_token", secret=True)),
             _linkedin,
+            TextRules(LINKEDIN_TEXT_LIMIT),
+            token_lifetime=META_AND_LINKEDIN_TOKEN_LIFETIME,
         ),
         Platform(
             "threads",
             "Threads",
             (Field("user_id", number=True), Field("access_token", secret=True)),
             _threads,
+            TextRules(THREADS_TEXT_LIMIT, threads=True),
+            token_lifetime=META_AND_LINKEDIN_TOKEN_LIFETIME,
+        ),
+        Platform(
+            "instagram",
+            "Instagram",
+            (Field("user_id", number=True), Field("access_token", secret=True)),
+            _instagram,
+            TextRules(INSTAGRAM_CAPTION_LIMIT),
+            token_lifetime=META_AND_LINKEDIN_TOKEN_LIFETIME,
         ),
     )
 }

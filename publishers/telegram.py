@@ -8,6 +8,13 @@ appears verbatim. A text longer than one message is split (:func:`publishers.tex
 and sent as consecutive messages; only the first shows a link preview, so a thread doesn't get
 cards in its middle.
 
+Media (already fitted to :data:`TELEGRAM_MEDIA_LIMITS`): one image goes out with ``sendPhoto``,
+2–10 as an album with ``sendMediaGroup`` (multipart uploads referenced as ``attach://photoN``).
+A text that fits a caption (1024 UTF-16 units after entity parsing, i.e. of the plain text) is the
+photo's caption (the album's: on its first item); a longer one follows the photos as ordinary
+messages. Every message id is in ``part_ids``, in order; an album counts as one step of a split
+post, taking as many slots of the limits as it has photos.
+
 Errors are mapped at the boundary. The token is part of every request URL, so neither the URL
 nor the text of an httpx exception ever goes into a reason; the original exception is still
 chained as ``__cause__`` for debugging. A 404 from the Bot API means the token is malformed
@@ -26,13 +33,14 @@ remaining time, without asking Telegram. The chat key is ``self.chat`` as normal
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
-from publishers.base import PublishResult
+from publishers.base import MediaLimits, Metrics, PublishResult
 from publishers.errors import (
     AuthExpired,
     Permanent,
@@ -41,21 +49,39 @@ from publishers.errors import (
     Transient,
 )
 from publishers.http import send
-from publishers.parts import already_posted_parts, note_posted, validate_parts
+from publishers.media import MediaItem, load_media
+from publishers.parts import already_posted_parts, note_posted, validate_post
 from publishers.telegram_limits import FloodWait, TelegramLimits
-from publishers.text import TELEGRAM_TEXT_LIMIT, escape_html, split_text, utf16_len
+from publishers.text import (
+    TELEGRAM_CAPTION_LIMIT,
+    TELEGRAM_TEXT_LIMIT,
+    escape_html,
+    split_text,
+    utf16_len,
+)
 
 _ADMIN_HINT = "add it as an administrator with the right to post"
+
+TELEGRAM_MEDIA_LIMITS = MediaLimits(
+    max_count=10, max_bytes=10 * 1024 * 1024, max_side=2560, formats=("image/jpeg", "image/png")
+)
+"""sendPhoto takes up to 10 MB; Telegram shows photos at most 2560 px on the long side (bigger
+ones are scaled down on its side anyway); an album holds 2–10 photos."""
 
 
 def _split(text: str) -> list[str]:
     return split_text(text, TELEGRAM_TEXT_LIMIT, utf16_len)
 
 
+def _caption_fits(text: str) -> bool:
+    return utf16_len(text) <= TELEGRAM_CAPTION_LIMIT
+
+
 class TelegramPublisher:
     """Posts to one channel (``chat`` is ``"@username"`` or a ``"-100..."`` id)."""
 
     platform = "telegram"
+    media_limits = TELEGRAM_MEDIA_LIMITS
 
     def __init__(
         self,
@@ -81,34 +107,77 @@ class TelegramPublisher:
         return f"TelegramPublisher(chat={self.chat!r})"
 
     # ------------------------------------------------------------------ protocol
-    def validate(self, text: str) -> list[str]:
-        return validate_parts(text, _split)
+    def validate(self, text: str, *, media_count: int = 0) -> list[str]:
+        return validate_post(
+            text, _split, title="Telegram", limits=self.media_limits, media_count=media_count
+        )
 
-    async def publish(self, text: str, *, already_posted: Sequence[str] = ()) -> PublishResult:
-        """Send ``text`` as one message, or as several in order if it is too long.
+    async def publish(
+        self,
+        text: str,
+        *,
+        already_posted: Sequence[str] = (),
+        media: Sequence[MediaItem] = (),
+    ) -> PublishResult:
+        """Send ``text`` as one message, or as several in order if it is too long; with
+        ``media``, the photo (or album) comes first.
 
-        ``already_posted``: the ``posted_part_ids`` of a failed earlier attempt with the *same*
-        text; those parts are not sent again and their ids lead the result.
+        A text that fits a caption (1024 UTF-16 units) goes on the photo, or on the album's first
+        photo; a longer one follows as messages of its own. ``already_posted``: the
+        ``posted_part_ids`` of a failed earlier attempt with the *same* text and media; those
+        messages are not sent again (an album is one step: all its ids or none) and their ids
+        lead the result.
         """
-        parts = _split(text)
-        posted = already_posted_parts(parts, already_posted, "messages")
-        for index in range(len(posted), len(parts)):
+        files = [load_media(item) for item in media]
+        if len(files) > self.media_limits.max_count:
+            raise Permanent(self.validate(text, media_count=len(files))[0])
+        parts = _split(text) if text.strip() or not files else []
+        caption = None
+        if files and len(parts) == 1 and _caption_fits(parts[0]):
+            caption, parts = parts[0], []
+        posted = [str(i) for i in already_posted]
+        try:
+            if files and not posted:
+                posted += await self._send_media(files, caption)
+            elif files and len(posted) < len(files):
+                raise Permanent(
+                    f"{len(posted)} messages were recorded as posted but the album has "
+                    f"{len(files)} photos: delete them and publish again"
+                )
+        except PublishError as exc:
+            note_posted(exc, posted, len(files) + len(parts))
+            raise
+        media_ids, texts_posted = posted[: len(files)], posted[len(files) :]
+        if parts or not files:
+            texts_posted = already_posted_parts(parts, texts_posted, "messages")
+        for index in range(len(texts_posted), len(parts)):
             payload: dict[str, Any] = {
                 "chat_id": self.chat,
                 "text": escape_html(parts[index]),
                 "parse_mode": "HTML",
             }
-            if index > 0:
+            if index > 0 or files:
                 payload["link_preview_options"] = {"is_disabled": True}
             try:
-                message = await self._send(payload)
+                message = await self._send("sendMessage", payload)
             except PublishError as exc:
-                note_posted(exc, posted, len(parts))
+                note_posted(exc, media_ids + texts_posted, len(files) + len(parts))
                 raise
-            posted.append(str(message["message_id"]))
+            texts_posted.append(str(message["message_id"]))
+        posted = media_ids + texts_posted
         return PublishResult(
             external_id=posted[0], url=self._url(posted[0]), part_ids=tuple(posted)
         )
+
+    async def fetch_metrics(self, result: PublishResult) -> Metrics:
+        """Always empty counters: the Bot API has no call to read a channel post's reactions or
+        views. Reactions reach the bot as ``message_reaction_count`` updates instead (when it is
+        an admin and asks for them in ``allowed_updates``); the bot side records those."""
+        return Metrics()
+
+    async def audience(self) -> int:
+        """How many members (subscribers) the channel has now (``getChatMemberCount``)."""
+        return int(await self._call("getChatMemberCount", {"chat_id": self.chat}))
 
     async def delete(self, external_id: str) -> None:
         """Delete one message; for a split post call it for each of ``part_ids``."""
@@ -147,15 +216,43 @@ class TelegramPublisher:
             return f"https://t.me/c/{self.chat[4:]}/{message_id}"
         return None
 
-    async def _send(self, payload: dict[str, Any]) -> Any:
-        """One ``sendMessage``, through the shared limits when there are any."""
+    async def _send_media(
+        self, files: list[tuple[bytes, str, str]], caption: str | None
+    ) -> list[str]:
+        """One ``sendPhoto`` or one ``sendMediaGroup`` (multipart uploads); the message ids."""
+        with_caption: dict[str, str] = {}
+        if caption is not None:
+            with_caption = {"caption": escape_html(caption), "parse_mode": "HTML"}
+        if len(files) == 1:
+            data, name, mime = files[0]
+            form = {"chat_id": self.chat, **with_caption}
+            message = await self._send("sendPhoto", form, files={"photo": (name, data, mime)})
+            return [str(message["message_id"])]
+        items = [
+            {"type": "photo", "media": f"attach://photo{n}", **(with_caption if n == 0 else {})}
+            for n in range(len(files))
+        ]
+        uploads = {f"photo{n}": (name, data, mime) for n, (data, name, mime) in enumerate(files)}
+        form = {"chat_id": self.chat, "media": json.dumps(items, ensure_ascii=False)}
+        messages = await self._send("sendMediaGroup", form, files=uploads, cost=len(files))
+        return [str(m["message_id"]) for m in messages]
+
+    async def _send(
+        self,
+        method: str,
+        payload: dict[str, Any],
+        *,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+        cost: int = 1,
+    ) -> Any:
+        """One sending call (``cost`` messages), through the shared limits when there are any."""
         limits = self._limits
         if limits is None:
-            return await self._call("sendMessage", payload)
+            return await self._call(method, payload, files=files)
         try:
-            async with limits.slot(self.chat):
+            async with limits.slot(self.chat, cost):
                 try:
-                    return await self._call("sendMessage", payload)
+                    return await self._call(method, payload, files=files)
                 except RateLimited as exc:  # still holding the chat: nobody cuts in
                     limits.flood_wait(self.chat, exc.retry_after)
                     raise
@@ -174,9 +271,17 @@ class TelegramPublisher:
         me = await self._call("getMe", {})
         return int(me["id"])
 
-    async def _call(self, method: str, payload: dict[str, Any]) -> Any:
+    async def _call(
+        self,
+        method: str,
+        payload: dict[str, Any],
+        *,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+    ) -> Any:
+        """A Bot API call: JSON, or multipart form fields plus ``files`` when uploading."""
         url = f"{self._base_url}/bot{self._token}/{method}"
-        response = await send(self._client, "POST", url, platform="Telegram", json=payload)
+        body: dict[str, Any] = {"data": payload, "files": files} if files else {"json": payload}
+        response = await send(self._client, "POST", url, platform="Telegram", **body)
         try:
             body = response.json()
         except ValueError as exc:

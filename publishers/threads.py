@@ -18,6 +18,17 @@ call fails; the post itself is out). ``verify`` calls ``GET /me?fields=username`
 ``"@username"``. ``delete`` calls ``DELETE /{media_id}``; an id Threads does not know (code 100,
 subcode 33) counts as already deleted.
 
+Images (already fitted to :data:`THREADS_MEDIA_LIMITS`): Threads takes no uploads, only a public
+``image_url`` it downloads, so the publisher gets one from its :class:`~publishers.media.MediaHost`
+(without one, or without ``NEXUS_PUBLIC_URL``, an image post is ``Permanent`` before any
+request). One image is an ``IMAGE`` container with the text; 2–20 are ``IMAGE`` containers with
+``is_carousel_item=true`` gathered by a ``CAROUSEL`` container (``children`` = their ids). Every
+image container is polled (``GET /{id}?fields=status``) until FINISHED before it is used
+(:func:`publishers.graph.wait_until_finished`). Only the first post of a chain has images.
+
+Metrics: ``GET /{media_id}/insights?metric=likes,replies,reposts,views``, answered as
+``{"data": [{"name": "likes", "period": "lifetime", "values": [{"value": N}], ...}]}``.
+
 Errors come in Graph format ``{"error": {"message", "type", "code", "error_subcode"}}``:
 190 → :class:`AuthExpired`; 4, 17, 32, 613 (application/user/page/custom rate limits) →
 :class:`RateLimited` after 60 s (Graph gives no reset time in the body); 1, 2 (unknown /
@@ -29,32 +40,37 @@ temporary service error) → :class:`Transient`; 100 (invalid parameter) and any
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import httpx
 
-from publishers.base import PublishResult
-from publishers.errors import (
-    AuthExpired,
-    Permanent,
-    PublishError,
-    RateLimited,
-    Transient,
+from publishers.base import MediaLimits, Metrics, PublishResult
+from publishers.errors import Permanent, PublishError
+from publishers.graph import (
+    GRAPH_RATE_LIMIT_CODES,
+    graph_call,
+    graph_error,
+    wait_until_finished,
 )
-from publishers.http import parse_json, send
-from publishers.parts import already_posted_parts, note_posted, validate_parts
+from publishers.media import MediaHost, MediaItem, load_media, no_public_address
+from publishers.parts import already_posted_parts, note_posted, validate_post
 from publishers.text import split_text
 
 THREADS_TEXT_LIMIT = 500
-THREADS_RATE_LIMIT_CODES = frozenset({4, 17, 32, 613})
-THREADS_RATE_LIMIT_WAIT = 60.0
+THREADS_RATE_LIMIT_CODES = GRAPH_RATE_LIMIT_CODES
+THREADS_MEDIA_LIMITS = MediaLimits(
+    max_count=20, max_bytes=8 * 1024 * 1024, max_side=1440, formats=("image/jpeg", "image/png")
+)
+"""Threads takes JPEG and PNG up to 8 MB, shown at most 1440 px wide; a carousel holds 2–20."""
 
 
 class ThreadsPublisher:
     """Posts as the Threads user ``user_id`` that owns ``access_token``."""
 
     platform = "threads"
+    media_limits = THREADS_MEDIA_LIMITS
 
     def __init__(
         self,
@@ -63,8 +79,16 @@ class ThreadsPublisher:
         base_url: str = "https://graph.threads.net/v1.0",
         access_token: str,
         user_id: str,
+        media_host: MediaHost | None = None,
+        container_poll_attempts: int = 10,
+        container_poll_interval: float = 3.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._client = client
+        self._media_host = media_host
+        self._poll_attempts = container_poll_attempts
+        self._poll_interval = container_poll_interval
+        self._sleep = sleep
         self._base_url = base_url.rstrip("/")
         self._token = access_token
         self.user_id = str(user_id)
@@ -75,31 +99,46 @@ class ThreadsPublisher:
         return f"ThreadsPublisher(user_id={self.user_id!r})"
 
     # ------------------------------------------------------------------ protocol
-    def validate(self, text: str) -> list[str]:
-        return validate_parts(text, self.split)
+    def validate(self, text: str, *, media_count: int = 0) -> list[str]:
+        return validate_post(
+            text, self.split, title="Threads", limits=self.media_limits, media_count=media_count
+        )
 
     def split(self, text: str) -> list[str]:
         """The posts ``text`` becomes (a reply chain when over 500 characters)."""
         return split_text(text, THREADS_TEXT_LIMIT, len)
 
-    async def publish(self, text: str, *, already_posted: Sequence[str] = ()) -> PublishResult:
-        """Post ``text`` (a reply chain if too long).
+    async def publish(
+        self,
+        text: str,
+        *,
+        already_posted: Sequence[str] = (),
+        media: Sequence[MediaItem] = (),
+    ) -> PublishResult:
+        """Post ``text`` (a reply chain if too long), ``media`` on the first post (one image, or
+        a carousel of 2–20).
 
         ``already_posted``: the ``posted_part_ids`` of a failed attempt with the *same* text;
         only the rest is posted, replying to the last of them.
         """
-        parts = self.split(text)
+        if len(media) > self.media_limits.max_count:
+            raise Permanent(self.validate(text, media_count=len(media))[0])
+        parts = self.split(text) if text.strip() or not media else [""]
         posted = already_posted_parts(parts, already_posted, "posts")
+        if media and not posted and self._media_host is None:
+            raise no_public_address("Threads")
         try:
             for index in range(len(posted), len(parts)):
-                params = {"media_type": "TEXT", "text": parts[index]}
-                if posted:
-                    params["reply_to_id"] = posted[-1]
-                container = await self._call("POST", f"/{self.user_id}/threads", params)
+                if index == 0 and media:
+                    creation_id = await self._media_container(parts[0], media)
+                else:
+                    params = {"media_type": "TEXT", "text": parts[index]}
+                    if posted:
+                        params["reply_to_id"] = posted[-1]
+                    container = await self._call("POST", f"/{self.user_id}/threads", params)
+                    creation_id = str(container["id"])
                 published = await self._call(
-                    "POST",
-                    f"/{self.user_id}/threads_publish",
-                    {"creation_id": str(container["id"])},
+                    "POST", f"/{self.user_id}/threads_publish", {"creation_id": creation_id}
                 )
                 posted.append(str(published["id"]))
         except PublishError as exc:
@@ -107,6 +146,26 @@ class ThreadsPublisher:
             raise
         return PublishResult(
             external_id=posted[0], url=await self.permalink(posted[0]), part_ids=tuple(posted)
+        )
+
+    async def fetch_metrics(self, result: PublishResult) -> Metrics:
+        """Likes, replies, reposts and views of the first post of the chain
+        (``GET /{media_id}/insights``; the later parts are replies to it, and counting their
+        views too would count the same readers twice)."""
+        insights = await self._call(
+            "GET",
+            f"/{result.external_id}/insights",
+            {"metric": "likes,replies,reposts,views"},
+        )
+        values: dict[str, int] = {}
+        for metric in insights.get("data") or []:
+            points = metric.get("values") or [{}]
+            values[str(metric.get("name"))] = int(points[-1].get("value") or 0)
+        return Metrics(
+            likes=values.get("likes", 0),
+            replies=values.get("replies", 0),
+            reposts=values.get("reposts", 0),
+            views=values.get("views"),
         )
 
     async def permalink(self, media_id: str) -> str | None:
@@ -131,48 +190,67 @@ class ThreadsPublisher:
         return self.name
 
     # ------------------------------------------------------------------ helpers
-    async def _call(self, method: str, path: str, params: dict[str, str]) -> Any:
-        sent = {**params, "access_token": self._token}
-        url = self._base_url + path
-        if method == "POST":
-            response = await send(self._client, method, url, platform="Threads", data=sent)
+    async def _media_container(self, text: str, media: Sequence[MediaItem]) -> str:
+        """An IMAGE container, or a CAROUSEL of IMAGE items; its id once Threads has fetched
+        the images (each from the public address ``media_host`` gives it)."""
+        assert self._media_host is not None
+        urls = []
+        for item in media:
+            data, _name, mime = load_media(item)
+            urls.append(await self._media_host.public_url(data, mime))
+        path = f"/{self.user_id}/threads"
+        if len(urls) == 1:
+            params = {"media_type": "IMAGE", "image_url": urls[0]}
         else:
-            response = await send(self._client, method, url, platform="Threads", params=sent)
-        body = parse_json(response)
-        if response.is_success and isinstance(body, dict) and "error" not in body:
-            return body
-        error = body.get("error") if isinstance(body, dict) else None
-        raise self._error(response.status_code, error if isinstance(error, dict) else None)
+            children = []
+            for url in urls:
+                child = {"media_type": "IMAGE", "image_url": url, "is_carousel_item": "true"}
+                children.append(str((await self._call("POST", path, child))["id"]))
+            for child_id in children:
+                await self._wait_for(child_id)
+            params = {"media_type": "CAROUSEL", "children": ",".join(children)}
+        if text:
+            params["text"] = text
+        container_id = str((await self._call("POST", path, params))["id"])
+        await self._wait_for(container_id)
+        return container_id
+
+    async def _wait_for(self, container_id: str) -> None:
+        async def status() -> tuple[str, str]:
+            answer = await self._call("GET", f"/{container_id}", {"fields": "status,error_message"})
+            return str(answer.get("status") or ""), str(answer.get("error_message") or "")
+
+        await wait_until_finished(
+            status,
+            platform="Threads",
+            attempts=self._poll_attempts,
+            interval=self._poll_interval,
+            sleep=self._sleep,
+        )
+
+    async def _call(self, method: str, path: str, params: dict[str, str]) -> Any:
+        return await graph_call(
+            self._client,
+            method,
+            self._base_url + path,
+            params,
+            token=self._token,
+            platform="Threads",
+            error=self._error,
+        )
 
     def _error(self, status: int, error: dict[str, Any] | None) -> PublishError:
-        if error is None:
-            if status == 401:
-                return AuthExpired("Threads rejected the access token: reconnect the account")
-            if status == 429:
-                return RateLimited(THREADS_RATE_LIMIT_WAIT, "Threads asked to slow down")
-            if status >= 500 or status < 400:
-                return Transient(f"Threads sent an unexpected answer (HTTP {status}); will retry")
-            return Permanent(f"Threads refused the request (HTTP {status})")
-        try:
-            code = int(error.get("code") or 0)
-        except (TypeError, ValueError):
-            code = 0
-        subcode = error.get("error_subcode")
-        message = str(error.get("error_user_msg") or error.get("message") or f"error {code}")
-        if self._token:
-            message = message.replace(self._token, "***")
-        if code == 190:
-            return AuthExpired(
-                f"Threads rejected the access token for user {self.user_id}: reconnect the account"
-            )
-        if code in THREADS_RATE_LIMIT_CODES:
-            wait = THREADS_RATE_LIMIT_WAIT
-            return RateLimited(wait, f"Threads asked to wait {wait:g} seconds ({message})")
-        if code in (1, 2) or (code == 0 and status >= 500):
-            return Transient(f"Threads had a temporary problem ({message}); will retry")
-        if code == 100 and str(subcode) == "33":
-            return _NotFound(f"Threads could not find it: {message}")
-        return Permanent(f"Threads refused the post: {message}")
+        if error is not None and str(error.get("code")) == "100":
+            if str(error.get("error_subcode")) == "33":
+                message = str(error.get("message") or "").replace(self._token or "\0", "***")
+                return _NotFound(f"Threads could not find it: {message}")
+        return graph_error(
+            status,
+            error,
+            platform="Threads",
+            token=self._token,
+            account=f"user {self.user_id}",
+        )
 
 
 class _NotFound(Permanent):

@@ -33,6 +33,10 @@ code  VK meaning                  raised
 100+  invalid parameter, other    :class:`Permanent` with VK's ``error_msg``
 ====  ==========================  ==========================================================
 
+Metrics: ``wall.getById`` with ``posts=-{group_id}_{post_id}`` (the first wall post of a split
+post): likes = ``likes.count``, reposts = ``reposts.count``, replies = ``comments.count``, views
+= ``views.count``. A deleted post is left out of the answer: :class:`Permanent`.
+
 HTTP 5xx, timeouts and network errors → :class:`Transient`. VK echoes ``request_params`` in its
 errors, which may include the token; no reason ever shows them, and the token is scrubbed from
 ``error_msg`` as well.
@@ -53,7 +57,7 @@ from typing import Any
 
 import httpx
 
-from publishers.base import PublishResult
+from publishers.base import MediaLimits, Metrics, PublishResult
 from publishers.errors import (
     AuthExpired,
     Permanent,
@@ -63,11 +67,14 @@ from publishers.errors import (
 )
 from publishers.http import parse_json, send
 from publishers.media import MediaItem, load_media
+from publishers.metrics import check_media_count, media_count_problems, post_deleted, read_metrics
 from publishers.parts import already_posted_parts, note_posted, validate_parts
 from publishers.text import split_text
 
 VK_MESSAGE_LIMIT = 16384
 VK_MAX_ATTACHMENTS = 10
+VK_PHOTO_MAX_BYTES = 50 * 1024 * 1024
+VK_PHOTO_MAX_SIDE = 7000  # VK wants width + height at most 14000 px
 VK_API_VERSION = "5.199"
 
 #: error_code -> seconds to wait, for VK's three rate-limit signals.
@@ -88,6 +95,12 @@ class VKPublisher:
     """Posts on the wall of community ``group_id`` with a community (or admin) access token."""
 
     platform = "vk"
+    media_limits = MediaLimits(
+        max_count=VK_MAX_ATTACHMENTS,
+        max_bytes=VK_PHOTO_MAX_BYTES,
+        max_side=VK_PHOTO_MAX_SIDE,
+        formats=("image/jpeg", "image/png", "image/gif"),
+    )
 
     def __init__(
         self,
@@ -110,8 +123,10 @@ class VKPublisher:
         return f"VKPublisher(group_id={self.group_id})"
 
     # ------------------------------------------------------------------ protocol
-    def validate(self, text: str) -> list[str]:
-        return validate_parts(text, self.split)
+    def validate(self, text: str, *, media_count: int = 0) -> list[str]:
+        return validate_parts(text, self.split) + media_count_problems(
+            "VK", self.media_limits, media_count
+        )
 
     def split(self, text: str) -> list[str]:
         """The wall posts ``text`` becomes (one unless it is over 16384 characters)."""
@@ -137,10 +152,7 @@ class VKPublisher:
         parts = self.split(text)
         posted = already_posted_parts(parts, already_posted, "wall posts")
         files = [load_media(m) for m in media] if not posted else []
-        if len(files) > VK_MAX_ATTACHMENTS:
-            raise Permanent(
-                f"VK allows at most {VK_MAX_ATTACHMENTS} attachments per post, got {len(files)}"
-            )
+        check_media_count("VK", self.media_limits, len(files))
         for index, (_, name, mime) in enumerate(files, 1):
             if not mime.startswith("image/"):
                 raise Permanent(f"attachment {index} ({name}) is not an image VK accepts")
@@ -170,6 +182,36 @@ class VKPublisher:
             await self._call("wall.delete", {"owner_id": -self.group_id, "post_id": external_id})
         except _InvalidParameter:
             return  # a post id that never existed: nothing to delete
+
+    async def fetch_metrics(self, result: PublishResult) -> Metrics:
+        """The counters of the wall post (``wall.getById`` with ``posts=-{group}_{post}``).
+
+        For a post split over several wall posts these are the first one's
+        (``result.external_id``), the one that carries the photos. likes = ``likes.count``,
+        reposts = ``reposts.count``, replies = ``comments.count``, views = ``views.count``.
+        A deleted post is missing from the answer: :class:`Permanent`.
+        """
+        wanted = f"-{self.group_id}_{result.external_id}"
+        answer = await self._call("wall.getById", {"posts": wanted})
+        # API 5.186+ answers {"items": [...]}; older versions a bare list.
+        items = answer.get("items") if isinstance(answer, dict) else answer
+        post = next(
+            (
+                p
+                for p in items or []
+                if isinstance(p, dict) and str(p.get("id")) == str(result.external_id)
+            ),
+            None,
+        )
+        if post is None:
+            raise post_deleted("VK")
+        return read_metrics(
+            post,
+            likes=["likes.count"],
+            reposts=["reposts.count"],
+            replies=["comments.count"],
+            views="views.count",
+        )
 
     async def verify(self) -> str:
         """Check the token with ``groups.getById``; return the community's name."""
@@ -250,7 +292,7 @@ class VKPublisher:
             )
         if code in VK_RATE_LIMIT_WAITS:
             wait = VK_RATE_LIMIT_WAITS[code]
-            return RateLimited(wait, f"VK asked to wait {wait:g} seconds before posting ({code})")
+            return RateLimited(wait, f"VK asked to wait {wait:g} seconds ({code})")
         if code == 14:
             return Permanent(VK_CAPTCHA_REASON)
         if code == 10:

@@ -31,6 +31,12 @@ without either; 400/403 (duplicate content, invalid request, missing permission)
 :class:`Permanent` with X's ``detail``; 5xx, timeouts, network errors → :class:`Transient`.
 X has no idempotency key: if a post timed out *after* X created it, the retry gets 403
 "duplicate content" (:class:`Permanent`). No reason or repr ever contains a token or secret.
+
+Metrics: ``GET /2/tweets/:id?tweet.fields=public_metrics`` for the first post of a thread:
+likes = ``like_count``, reposts = ``retweet_count + quote_count``, replies = ``reply_count``,
+views = ``impression_count`` (None when X leaves it out). X answers a deleted post with HTTP 200
+and a "resource-not-found" problem in ``errors``: :class:`Permanent` ("the post was deleted on
+X"). Rate limits and auth behave as for posting.
 """
 
 from __future__ import annotations
@@ -52,7 +58,7 @@ from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 import httpx
 import regex
 
-from publishers.base import PublishResult
+from publishers.base import MediaLimits, Metrics, PublishResult
 from publishers.errors import (
     AuthExpired,
     Permanent,
@@ -62,6 +68,7 @@ from publishers.errors import (
 )
 from publishers.http import json_result, send
 from publishers.media import MediaItem, load_media
+from publishers.metrics import check_media_count, media_count_problems, post_deleted, read_metrics
 from publishers.parts import already_posted_parts, note_posted, validate_parts
 from publishers.text import split_text
 
@@ -70,7 +77,9 @@ X_URL_LENGTH = 23
 X_MAX_IMAGES = 4
 X_IMAGE_MAX_BYTES = 5 * 1024 * 1024
 X_IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+X_IMAGE_MAX_SIDE = 4096
 DEFAULT_RATE_LIMIT_WAIT = 900.0  # X's rate-limit windows are 15 minutes
+_NOT_FOUND_PROBLEM = "https://api.twitter.com/2/problems/resource-not-found"
 
 # ------------------------------------------------------------------ weighted length
 _LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
@@ -232,6 +241,12 @@ class XPublisher:
     """Posts as the user the ``auth`` credentials belong to."""
 
     platform = "x"
+    media_limits = MediaLimits(
+        max_count=X_MAX_IMAGES,
+        max_bytes=X_IMAGE_MAX_BYTES,
+        max_side=X_IMAGE_MAX_SIDE,
+        formats=X_IMAGE_TYPES,
+    )
 
     def __init__(
         self,
@@ -264,8 +279,10 @@ class XPublisher:
         return self._auth
 
     # ------------------------------------------------------------------ protocol
-    def validate(self, text: str) -> list[str]:
-        return validate_parts(text, split_for_x)
+    def validate(self, text: str, *, media_count: int = 0) -> list[str]:
+        return validate_parts(text, split_for_x) + media_count_problems(
+            "X", self.media_limits, media_count
+        )
 
     def split(self, text: str) -> list[str]:
         return split_for_x(text)
@@ -311,6 +328,34 @@ class XPublisher:
         except _NotFound:
             return  # already gone
 
+    async def fetch_metrics(self, result: PublishResult) -> Metrics:
+        """The counters of the post (``GET /2/tweets/:id?tweet.fields=public_metrics``).
+
+        For a thread these are the first post's (``result.external_id``): that is the post
+        people see and share; replies to it within the thread are counted in its replies.
+        likes = ``like_count``, reposts = ``retweet_count + quote_count``, replies =
+        ``reply_count``, views = ``impression_count``. A deleted post (X answers 200 with a
+        "resource-not-found" problem, or 404) is :class:`Permanent`.
+        """
+        url = f"{self._base_url}/2/tweets/{result.external_id}?tweet.fields=public_metrics"
+        try:
+            body = await self._call("GET", url)
+        except _NotFound as exc:
+            raise post_deleted("X") from exc
+        if isinstance(body, dict) and "data" not in body:
+            errors = body.get("errors")
+            if isinstance(errors, list) and any(
+                isinstance(e, dict) and e.get("type") == _NOT_FOUND_PROBLEM for e in errors
+            ):
+                raise post_deleted("X")
+        return read_metrics(
+            _data(body).get("public_metrics"),
+            likes=["like_count"],
+            reposts=["retweet_count", "quote_count"],
+            replies=["reply_count"],
+            views="impression_count",
+        )
+
     async def verify(self) -> str:
         """Check the credentials; return ``"@username"`` (also kept as :attr:`name`)."""
         body = await self._call("GET", self._base_url + "/2/users/me")
@@ -324,8 +369,7 @@ class XPublisher:
     # ------------------------------------------------------------------ helpers
     @staticmethod
     def _check_images(files: Sequence[tuple[bytes, str, str]]) -> None:
-        if len(files) > X_MAX_IMAGES:
-            raise Permanent(f"X allows at most {X_MAX_IMAGES} images per post, got {len(files)}")
+        check_media_count("X", XPublisher.media_limits, len(files))
         for data, name, mime in files:
             if mime not in X_IMAGE_TYPES:
                 raise Permanent(f"X accepts JPEG, PNG, GIF or WebP images; {name} is {mime}")
@@ -446,7 +490,7 @@ class XPublisher:
             detail = detail.replace(secret, "***")
         if status == 429:
             wait = self._rate_limit_wait(response.headers)
-            return RateLimited(wait, f"X asked to wait {wait:.0f} seconds before posting")
+            return RateLimited(wait, f"X asked to wait {wait:.0f} seconds")
         if status >= 500 or status == 408:
             return Transient(f"X had a server error ({detail}); will retry")
         if status == 401:

@@ -13,6 +13,10 @@ One pass:
    outcome with a conditional update from `publishing`: published; a transient failure or a rate
    limit goes back to pending with a later `next_attempt_at` (exponential backoff with jitter, or
    the platform's own wait) until `max_attempts`; a permanent or auth failure fails at once.
+   Before a send, the target's text and images are checked with the platform's own rules
+   (``validate``): a variant the platform cannot take fails that target at once, with the
+   reason, while the other targets go out. Images are fitted to the platform's limits on the
+   way out (``publishers.images.fit``, in a thread: Pillow is CPU work).
 4. **Settle** posts whose every publication is done: the post becomes published, partial or
    failed in one conditional update, and the owner hears about it exactly once.
 
@@ -29,12 +33,14 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from publishers.base import Publisher, PublishResult
-from publishers.errors import PublishError, RateLimited, Transient
+from publishers.errors import Permanent, PublishError, RateLimited, Transient
+from publishers.images import fit
 from scheduler.clock import Clock
 from scheduler.notify import Notifier, PublishReport, TargetOutcome
 from scheduler.series import schedule_next_occurrence
@@ -52,6 +58,10 @@ log = logging.getLogger(__name__)
 
 PublisherFor = Callable[[Account], Publisher]
 
+#: A published post's counters are first read this long after it went out (metrics.sync takes
+#: it from there).
+FIRST_METRICS_SYNC = timedelta(hours=1)
+
 
 @dataclass(frozen=True)
 class _Job:
@@ -62,6 +72,8 @@ class _Job:
     text: str
     attempts: int
     already: tuple[str, ...]
+    #: The post's images, relative to ``DispatchConfig.media_dir``.
+    media: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,8 @@ class DispatchConfig:
     record_every: int = 20
     backoff_base_s: float = 30.0
     backoff_cap_s: float = 3600.0
+    #: Where post images are stored (the data dir).
+    media_dir: Path = Path(".")
 
 
 def backoff_delay(attempt: int, config: DispatchConfig, rng: random.Random) -> float:
@@ -222,9 +236,12 @@ class PublicationDispatcher:
             await session.commit()
             if not claimed:
                 return []
-            pubs = await session.scalars(
-                select(Publication).where(Publication.id.in_(claimed)).order_by(Publication.id)
-            )
+            pubs = (
+                await session.scalars(
+                    select(Publication).where(Publication.id.in_(claimed)).order_by(Publication.id)
+                )
+            ).all()
+            media = await repo.media_paths(session, {p.post_id for p in pubs})
             jobs = [
                 _Job(
                     p.id,
@@ -232,6 +249,7 @@ class PublicationDispatcher:
                     p.text,
                     p.attempts,
                     tuple(p.part_ids.split(",")) if p.part_ids else (),
+                    tuple(media.get(p.post_id, ())),
                 )
                 for p in pubs
             ]
@@ -242,7 +260,19 @@ class PublicationDispatcher:
         """Call the platform; no database work here, so sends run side by side freely."""
         try:
             publisher = self.publisher_for(job.account)
-            result = await publisher.publish(job.text, already_posted=job.already)
+            problems = publisher.validate(job.text, media_count=len(job.media))
+            if problems:
+                raise Permanent("; ".join(problems))
+            images = [
+                data
+                for data, _mime in await asyncio.gather(
+                    *(
+                        asyncio.to_thread(fit, self.config.media_dir / path, publisher.media_limits)
+                        for path in job.media
+                    )
+                )
+            ]
+            result = await publisher.publish(job.text, already_posted=job.already, media=images)
         except PublishError as exc:
             return _Outcome(job, error=exc)
         except Exception:
@@ -270,6 +300,7 @@ class PublicationDispatcher:
                         part_ids=outcome.result.part_ids,
                         url=outcome.result.url,
                         when=now,
+                        metrics_due_at=now + FIRST_METRICS_SYNC,
                     )
                 elif outcome.error is not None:
                     await self._record_failure(session, job, outcome.error, now)

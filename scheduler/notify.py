@@ -1,13 +1,21 @@
 """What the scheduler tells the owner, as an interface that `bot/` implements.
 
-The scheduler never imports aiogram: jobs report outcomes through a `Notifier`, and the bot's
-implementation turns them into chat messages with buttons.
+The scheduler (and `metrics/`) never import aiogram: jobs report outcomes through a `Notifier`,
+and the bot's implementation turns them into chat messages with buttons.
+
+Reports that jobs compose themselves (the daily digest, alerts) travel as an `OwnerReport`: a
+list of catalogue keys with their values, an optional picture and the alert kind its 🔕 Mute
+buttons silence. The job decides *what* to say; the bot decides *how*: the owner's language,
+dates in the owner's time zone, HTML escaping, and Telegram's caption limit. That keeps every
+word in one catalogue (`bot/texts.py`) without the jobs importing `bot/`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
 from typing import Protocol
 
 
@@ -29,6 +37,58 @@ class PublishReport:
     outcomes: tuple[TargetOutcome, ...]
 
 
+class AlertKind(StrEnum):
+    """What an alert is about. Muting silences one kind; the value goes into callback data, so
+    it stays short."""
+
+    AUTH = "auth"
+    EXPIRY = "expiry"
+    RISK = "risk"
+    QUEUE = "queue"
+    SILENCE = "silence"
+    ENGAGEMENT = "engage"
+    AUTOMATION = "rule"
+    BUDGET = "budget"
+
+
+@dataclass(frozen=True)
+class Link:
+    """A value shown as a link: `text` pointing at `url`."""
+
+    text: str
+    url: str
+
+
+#: What a report line may carry: datetimes and dates are shown in the owner's time zone and
+#: language, links as links, everything else as escaped text.
+ReportValue = str | int | float | datetime | date | Link
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    """One line of a report: a catalogue key and the values it is formatted with."""
+
+    key: str
+    values: Mapping[str, ReportValue] = field(default_factory=dict)
+
+
+def line(key: str, **values: ReportValue) -> ReportLine:
+    return ReportLine(key, values)
+
+
+@dataclass(frozen=True)
+class OwnerReport:
+    """A message a job composes for the owner (a digest, an alert).
+
+    `photo` (PNG bytes) goes out with the text as its caption when the text fits a caption;
+    `mute` adds 🔕 Mute buttons that silence that kind of alert for a while.
+    """
+
+    lines: tuple[ReportLine, ...]
+    photo: bytes | None = None
+    mute: AlertKind | None = None
+
+
 class Notifier(Protocol):
     async def post_settled(self, report: PublishReport) -> None:
         """Every target of a post is done; failures need the owner's decision."""
@@ -38,6 +98,17 @@ class Notifier(Protocol):
 
     async def publication_unsure(self, publication_id: int) -> None:
         """A publication was interrupted mid-send: did it go out?"""
+
+    async def send_report(self, user_id: int, report: OwnerReport) -> bool:
+        """Deliver a composed report to one owner; False if it could not be delivered (the
+        owner blocked the bot, Telegram is down), so callers can log or count it."""
+
+    async def draft_ready(self, post_id: int) -> None:
+        """A draft made without the owner (a rule, a feed) waits for approval: show its preview
+        with the usual buttons."""
+
+    async def tell_owner(self, text: str) -> None:
+        """A plain-text message to the owner(s) (a rule's notify action); not parsed as HTML."""
 
 
 class SilentNotifier:
@@ -50,4 +121,13 @@ class SilentNotifier:
         return None
 
     async def publication_unsure(self, publication_id: int) -> None:
+        return None
+
+    async def send_report(self, user_id: int, report: OwnerReport) -> bool:
+        return False
+
+    async def draft_ready(self, post_id: int) -> None:
+        return None
+
+    async def tell_owner(self, text: str) -> None:
         return None

@@ -8,6 +8,7 @@ The dispatcher does the publishing; these functions only set what is due and whe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,14 +23,23 @@ _NOT_STARTED = (PublicationStatus.PENDING, PublicationStatus.HELD)
 
 
 class NoTargets(Exception):
-    """No enabled account to publish to."""
+    """No enabled account to publish to, or every target is switched off for this post."""
 
 
 async def schedule_post(
-    session: AsyncSession, post: Post, when: datetime, *, immediate: bool = False
+    session: AsyncSession,
+    post: Post,
+    when: datetime,
+    *,
+    immediate: bool = False,
+    targets: Sequence[int | str] = (),
 ) -> bool:
-    """draft → scheduled at `when`, with one pending publication per enabled account."""
+    """draft → scheduled at `when`, with one pending publication per enabled account (only those
+    named in `targets` by account id or platform, when given: a rule's autopublish)."""
     accounts = await repo.enabled_accounts(session)
+    if targets:
+        wanted = {str(t).lower() for t in targets}
+        accounts = [a for a in accounts if str(a.id) in wanted or a.platform in wanted]
     if not accounts:
         raise NoTargets
     if not await repo.transition_post(
@@ -43,7 +53,9 @@ async def schedule_post(
     ):
         await session.rollback()
         return False
-    await repo.create_publications(session, post, accounts, due=when)
+    if not await repo.create_publications(session, post, accounts, due=when):
+        await session.rollback()  # every target is off (or none is connected)
+        raise NoTargets
     await session.commit()
     return True
 

@@ -57,6 +57,7 @@ async def schedule_next_occurrence(
     nxt.status, nxt.scheduled_at = PostStatus.SCHEDULED, when
     session.add(nxt)
     await session.flush()
+    await repo.copy_attachments(session, post.id, nxt.id)
     await repo.create_publications(session, nxt, accounts, due=when)
     return nxt
 
@@ -103,6 +104,7 @@ async def recycle_evergreen(
         copy.repeat_rule = None
         session.add(copy)
         await session.flush()
+        await repo.copy_attachments(session, root.id, copy.id)
         if not await schedule_post(session, copy, slot):
             return None
         return await repo.get_post(session, copy.id)

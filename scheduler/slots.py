@@ -2,7 +2,8 @@
 
 A slot is a weekday and a local time for one target. The next free slot for a post is the
 earliest slot time, after now, at which none of the post's targets already has a post scheduled.
-Without any slots, every day at 09:00 and 18:00 local time serve as slots.
+Without any slots, every day at the `fallback` times serve as slots: 09:00 and 18:00 local time,
+unless the caller learned better ones from the owner's history (`metrics.best_time`).
 """
 
 from __future__ import annotations
@@ -101,14 +102,22 @@ def slot_times(
 
 
 async def next_free_slot(
-    session: AsyncSession, account_ids: list[int], *, now: datetime, tz: ZoneInfo
+    session: AsyncSession,
+    account_ids: list[int],
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    fallback: Sequence[int] = DEFAULT_SLOT_MINUTES,
 ) -> datetime | None:
+    """The next free slot of these targets; `fallback` (minutes after local midnight, every
+    day) stands in when none of them has slots configured (empty means the defaults)."""
     rows = (
         await session.execute(
             select(Slot.weekday, Slot.minute).where(Slot.account_id.in_(account_ids))
         )
     ).all()
-    slots = [(w, m) for w, m in rows] or [(w, m) for w in range(7) for m in DEFAULT_SLOT_MINUTES]
+    daily = fallback or DEFAULT_SLOT_MINUTES
+    slots = [(w, m) for w, m in rows] or [(w, m) for w in range(7) for m in daily]
     taken_rows = await session.scalars(
         select(Post.scheduled_at)
         .join(Publication, Publication.post_id == Post.id)

@@ -52,8 +52,10 @@ __all__ = [
     "MAX_AHEAD_YEARS",
     "REASONS",
     "TimeParseError",
+    "format_date",
     "format_local",
     "localize",
+    "parse_clock",
     "parse_day",
     "parse_when",
     "suggest_timezones",
@@ -593,6 +595,28 @@ def format_local(dt_utc: datetime, tz: ZoneInfo | str, language: str = "en") -> 
         return f"{wd}, {local.day} {month} {local.year}, {hm} ({zone.key})"
     wd, month = _EN_WEEKDAYS[local.weekday()], _EN_MONTHS[local.month - 1]
     return f"{wd} {local.day} {month} {local.year}, {hm} ({zone.key})"
+
+
+def format_date(day: date, language: str = "en") -> str:
+    """A local calendar day for reports: ``Sun 22 Nov 2026`` / ``вс, 22 ноября 2026``."""
+    if language == "ru":
+        return (
+            f"{_RU_WEEKDAYS[day.weekday()]}, {day.day} {_RU_MONTHS_GEN[day.month - 1]} {day.year}"
+        )
+    return f"{_EN_WEEKDAYS[day.weekday()]} {day.day} {_EN_MONTHS[day.month - 1]} {day.year}"
+
+
+_CLOCK_RE = re.compile(r"\s*(\d{1,2})[:.](\d{2})\s*")
+
+
+def parse_clock(text: str) -> str | None:
+    """A time of day as ``HH:MM`` (``7:30``, ``07.30``), or None if it is not one (``25:99``).
+
+    Settings (NEXUS_DIGEST_AT) and ``/digest at`` read times the same way through this."""
+    match = _CLOCK_RE.fullmatch(text)
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        return None
+    return f"{int(match[1]):02d}:{match[2]}"
 
 
 # ── /timezone suggestions ────────────────────────────────────────────────────────────────────────

@@ -177,6 +177,29 @@ class Post(Base):
     media: Mapped[list[PostMedia]] = relationship(
         back_populates="post", order_by="PostMedia.position", lazy="selectin"
     )
+    variants: Mapped[list[PostVariant]] = relationship(
+        back_populates="post", order_by="PostVariant.account_id", lazy="selectin"
+    )
+
+
+class PostVariant(Base):
+    """A draft's text for one target account, written for that platform; ``enabled=False``
+    leaves the target out when the post is scheduled. A post without variants goes to every
+    enabled account with its main text."""
+
+    __tablename__ = "post_variants"
+    __table_args__ = (UniqueConstraint("post_id", "account_id", name="uq_post_variants_target"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    #: The owner edited this variant by hand: a new main text no longer replaces it.
+    edited: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    post: Mapped[Post] = relationship(back_populates="variants")
+    account: Mapped[Account] = relationship(lazy="selectin")
 
 
 class PostMedia(Base):
@@ -265,9 +288,7 @@ class MetricSnapshot(Base):
     __table_args__ = (Index("ix_metric_snapshots_pub_taken", "publication_id", "taken_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    publication_id: Mapped[int] = mapped_column(
-        ForeignKey("publications.id", ondelete="CASCADE")
-    )
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id", ondelete="CASCADE"))
     taken_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     likes: Mapped[int] = mapped_column(Integer, default=0)
     reposts: Mapped[int] = mapped_column(Integer, default=0)

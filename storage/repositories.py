@@ -19,10 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     Account,
+    AiUsage,
     BrandVoice,
     PeriodLock,
     Post,
+    PostMedia,
     PostStatus,
+    PostVariant,
     Publication,
     PublicationStatus,
     Slot,
@@ -105,13 +108,30 @@ async def ensure_account(
 
 
 async def save_account(
-    session: AsyncSession, platform: str, handle: str, title: str, credentials: str | None
+    session: AsyncSession,
+    platform: str,
+    handle: str,
+    title: str,
+    credentials: str | None,
+    *,
+    token_expires_at: datetime | None = None,
 ) -> Account:
-    """Connect an account (or reconnect it with new credentials), enabled."""
+    """Connect an account (or reconnect it with new credentials), enabled and healthy."""
     account = await ensure_account(session, platform, handle, title)
     account.title, account.credentials, account.enabled = title, credentials, True
+    account.token_expires_at, account.last_error = token_expires_at, None
     await session.flush()
     return account
+
+
+async def store_credentials(session: AsyncSession, account_id: int, credentials: str) -> None:
+    """Keep credentials a platform renewed (a rotated refresh token must not be lost)."""
+    await session.execute(
+        update(Account)
+        .where(Account.id == account_id)
+        .values(credentials=credentials, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def disconnect_account(session: AsyncSession, account_id: int) -> Account | None:
@@ -142,11 +162,23 @@ async def create_draft(
     brief: str,
     text: str,
     offline: bool,
+    origin: str | None = None,
 ) -> Post:
-    post = Post(author_id=author_id, brief=brief, text=text, offline=offline)
+    post = Post(author_id=author_id, brief=brief, text=text, offline=offline, origin=origin)
     session.add(post)
     await session.flush()
     return post
+
+
+async def latest_draft(session: AsyncSession, author_id: int) -> Post | None:
+    """The author's most recently changed draft (where a photo sent on its own goes)."""
+    stmt = (
+        select(Post)
+        .where(Post.author_id == author_id, Post.status == PostStatus.DRAFT)
+        .order_by(Post.updated_at.desc(), Post.id.desc())
+        .limit(1)
+    )
+    return (await session.scalars(stmt)).first()
 
 
 async def get_post(session: AsyncSession, post_id: int) -> Post | None:
@@ -238,6 +270,115 @@ async def transition_post(
     )
 
 
+# --- variants and media ------------------------------------------------------------------------
+
+
+async def save_variants(session: AsyncSession, post_id: int, texts: dict[int, str]) -> None:
+    """Replace a post's variants with ``texts`` (account id → text), keeping each target's
+    on/off choice; the variants count as not edited by hand."""
+    rows = await session.execute(
+        select(PostVariant.account_id, PostVariant.enabled).where(PostVariant.post_id == post_id)
+    )
+    enabled = {account_id: on for account_id, on in rows}
+    await session.execute(delete(PostVariant).where(PostVariant.post_id == post_id))
+    session.add_all(
+        PostVariant(
+            post_id=post_id, account_id=account_id, text=text, enabled=enabled.get(account_id, True)
+        )
+        for account_id, text in texts.items()
+    )
+    await session.flush()
+
+
+async def unedited_variants(session: AsyncSession, post_id: int) -> Sequence[PostVariant]:
+    stmt = select(PostVariant).where(PostVariant.post_id == post_id, PostVariant.edited.is_(False))
+    return (await session.scalars(stmt)).all()
+
+
+async def update_variant(
+    session: AsyncSession, post_id: int, account_id: int, **values: Any
+) -> bool:
+    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+        update(PostVariant)
+        .where(PostVariant.post_id == post_id, PostVariant.account_id == account_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+async def bump_draft(session: AsyncSession, post_id: int, version: int) -> bool:
+    """Mark a draft as changed (its version grows) if it is still a draft at ``version``."""
+    return await transition_post(
+        session,
+        post_id,
+        [PostStatus.DRAFT],
+        PostStatus.DRAFT,
+        at_version=version,
+        version=version + 1,
+    )
+
+
+async def add_media(session: AsyncSession, post_id: int, **fields: Any) -> PostMedia:
+    position = await session.scalar(
+        select(func.count()).select_from(PostMedia).where(PostMedia.post_id == post_id)
+    )
+    media = PostMedia(post_id=post_id, position=int(position or 0), **fields)
+    session.add(media)
+    await session.flush()
+    return media
+
+
+async def copy_attachments(session: AsyncSession, source_id: int, target_id: int) -> None:
+    """Give a copy of a post (the next occurrence of a series) the same variants and images."""
+    for variant in await session.scalars(
+        select(PostVariant).where(PostVariant.post_id == source_id)
+    ):
+        session.add(
+            PostVariant(
+                post_id=target_id,
+                account_id=variant.account_id,
+                text=variant.text,
+                enabled=variant.enabled,
+                edited=variant.edited,
+            )
+        )
+    for media in await session.scalars(select(PostMedia).where(PostMedia.post_id == source_id)):
+        session.add(
+            PostMedia(
+                post_id=target_id,
+                position=media.position,
+                path=media.path,
+                mime=media.mime,
+                width=media.width,
+                height=media.height,
+                size=media.size,
+                telegram_file_id=media.telegram_file_id,
+            )
+        )
+    await session.flush()
+
+
+async def media_paths(session: AsyncSession, post_ids: Iterable[int]) -> dict[int, list[str]]:
+    """post id → its images' paths (relative to the data dir), in order."""
+    rows = await session.execute(
+        select(PostMedia.post_id, PostMedia.path)
+        .where(PostMedia.post_id.in_(list(post_ids)))
+        .order_by(PostMedia.post_id, PostMedia.position)
+    )
+    found: dict[int, list[str]] = {}
+    for post_id, path in rows:
+        found.setdefault(post_id, []).append(path)
+    return found
+
+
+# --- AI usage ----------------------------------------------------------------------------------
+
+
+async def record_ai_usage(session: AsyncSession, **fields: Any) -> None:
+    session.add(AiUsage(**fields))
+
+
 # --- slots -------------------------------------------------------------------------------------
 
 
@@ -281,10 +422,22 @@ async def claim_period(session: AsyncSession, key: str) -> bool:
 async def create_publications(
     session: AsyncSession, post: Post, accounts: Iterable[Account], *, due: datetime
 ) -> list[Publication]:
-    """One pending publication per account, due at `due`."""
+    """One pending publication per account, due at `due`, with the post's variant for that
+    account (its main text where it has none); targets switched off for this post are left
+    out."""
+    variants = {
+        v.account_id: v
+        for v in await session.scalars(select(PostVariant).where(PostVariant.post_id == post.id))
+    }
     pubs = [
-        Publication(post_id=post.id, account_id=a.id, text=post.text, next_attempt_at=due)
+        Publication(
+            post_id=post.id,
+            account_id=a.id,
+            text=variants[a.id].text if a.id in variants else post.text,
+            next_attempt_at=due,
+        )
         for a in accounts
+        if a.id not in variants or variants[a.id].enabled
     ]
     session.add_all(pubs)
     await session.flush()
@@ -320,12 +473,19 @@ async def finish_publication(
     url: str | None = None,
     error: str | None = None,
     when: datetime | None = None,
+    metrics_due_at: datetime | None = None,
 ) -> bool:
-    """publishing → published or failed, with the outcome."""
+    """publishing → published or failed, with the outcome; a published one is due for its first
+    metrics sync at `metrics_due_at`."""
     values: dict[str, Any] = {"last_error": error, "part_ids": ",".join(part_ids) or None}
     if published:
         new = PublicationStatus.PUBLISHED
-        values |= {"external_id": external_id, "url": url, "published_at": when or utcnow()}
+        values |= {
+            "external_id": external_id,
+            "url": url,
+            "published_at": when or utcnow(),
+            "metrics_due_at": metrics_due_at,
+        }
     else:
         new = PublicationStatus.FAILED
     return await transition_publication(

@@ -61,7 +61,9 @@ async def test_two_dispatchers_publish_each_post_exactly_once(
     async with httpx.AsyncClient() as http:
         # Telegram's rate limits are the limiter's own tests; here they are lifted
         limits = TelegramLimits(group_limit=10_000, global_limit=10_000)
-        publishers = TargetPublishers(settings, http, limits, Vault(generate_key()))
+        publishers = TargetPublishers(
+            settings, http, limits, Vault(generate_key()), make_session_factory(engines[0])
+        )
         dispatchers = [
             PublicationDispatcher(
                 make_session_factory(engine),

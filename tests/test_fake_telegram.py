@@ -22,6 +22,7 @@ from aiogram.types import (
     Message,
 )
 
+from tests.fakes.fixtures import picture
 from tests.fakes.telegram import FakeTelegram, parse_html
 
 OWNER = 1001
@@ -139,7 +140,7 @@ async def test_photo_upload_and_media_group(tg: FakeTelegram, api: httpx.AsyncCl
     r = await api.post(
         "sendPhoto",
         data={"chat_id": str(OWNER), "caption": "<b>pic</b>", "parse_mode": "HTML"},
-        files={"photo": ("p.jpg", b"\xff\xd8jpeg")},
+        files={"photo": ("p.jpg", picture())},
     )
     assert r.status_code == 200, r.text
     file_id = r.json()["result"]["photo"][-1]["file_id"]
@@ -153,6 +154,16 @@ async def test_photo_upload_and_media_group(tg: FakeTelegram, api: httpx.AsyncCl
     r = await api.post("sendMediaGroup", json={"chat_id": OWNER, "media": media[:1]})
     assert r.status_code == 400
     assert [m.photo for m in tg.messages(OWNER)] == [True, True, True]
+    assert tg.messages(OWNER)[0].file == picture()
+    # Telegram decodes uploads: a file that is no picture, or too oddly shaped, is refused
+    for data, error in (
+        (b"\xff\xd8 not really", "IMAGE_PROCESS_FAILED"),
+        (picture((400, 10)), "PHOTO_INVALID_DIMENSIONS"),
+    ):
+        r = await api.post(
+            "sendPhoto", data={"chat_id": str(OWNER)}, files={"photo": ("p.jpg", data)}
+        )
+        assert r.json()["description"] == f"Bad Request: {error}"
 
 
 async def test_injected_failures_and_wait_for_timeout(
@@ -183,7 +194,7 @@ async def test_aiogram_bot_talks_to_the_fake(tg: FakeTelegram, bot: Bot) -> None
     assert sent.text == "R&D" and sent.from_user and sent.from_user.id == tg.bot_id
     assert sent.reply_markup and sent.reply_markup.inline_keyboard[0][0].callback_data == "ok:1"
     assert tg.messages(OWNER)[0].buttons() == [("Approve", "ok:1")]
-    photo = await bot.send_photo(OWNER, BufferedInputFile(b"img", "a.png"), caption="c")
+    photo = await bot.send_photo(OWNER, BufferedInputFile(picture(fmt="PNG"), "a.png"), caption="c")
     assert photo.photo and photo.caption == "c"
     channel = tg.add_channel("chan")
     chat = await bot.get_chat("@chan")

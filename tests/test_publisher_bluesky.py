@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from publishers.base import Publisher, PublishResult
+from publishers.base import Metrics, Publisher, PublishResult
 from publishers.bluesky import (
     BLUESKY_GRAPHEME_LIMIT,
     BlueskyPublisher,
@@ -434,3 +434,46 @@ def test_byte_limit_splits_heavy_graphemes() -> None:
 def test_fallback_graphemes_agree_with_regex(text: str) -> None:
     """Without the ``regex`` package the approximation must count these the same way."""
     assert _fallback_graphemes(text) == graphemes(text)
+
+
+# ------------------------------------------------------------------ metrics and media limits
+async def test_fetch_metrics_reads_the_head_post(sky: FakeBluesky, publisher) -> None:
+    pub = publisher()
+    result = await pub.publish(long_text())
+    head, second = result.part_ids[:2]
+    sky.set_counts(head, likeCount=4, repostCount=2, quoteCount=1, replyCount=3)
+    sky.set_counts(second, likeCount=99)
+    assert await pub.fetch_metrics(result) == Metrics(likes=4, reposts=3, replies=3, views=None)
+    [call] = sky.calls_to("app.bsky.feed.getPosts")
+    assert call.params["uris"] == head and call.headers["Authorization"].startswith("Bearer ")
+
+
+async def test_fetch_metrics_rate_limit_auth_and_deleted_post(sky: FakeBluesky, publisher) -> None:
+    pub = publisher()
+    result = await pub.publish("counted")
+    sky.fail_next(
+        "app.bsky.feed.getPosts",
+        429,
+        {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
+        {"ratelimit-reset": str(int(NOW) + 30), "ratelimit-remaining": "0"},
+    )
+    with pytest.raises(RateLimited) as err:
+        await pub.fetch_metrics(result)
+    assert err.value.retry_after == 30
+    sky.expire_access_tokens()  # the session is refreshed, then the post read
+    assert await pub.fetch_metrics(result) == Metrics()
+    await pub.delete(result.external_id)
+    with pytest.raises(Permanent, match="^the post was deleted on Bluesky$"):
+        await pub.fetch_metrics(result)
+    sky.change_password("new-pass-word-0000")
+    with pytest.raises(AuthExpired, match="app password"):
+        await pub.fetch_metrics(result)
+
+
+async def test_media_limits_and_validate_count_images(publisher) -> None:
+    pub = publisher()
+    assert (pub.media_limits.max_count, pub.media_limits.max_bytes) == (4, 1_000_000)
+    assert pub.validate("fine", media_count=4) == []
+    assert pub.validate("fine", media_count=6) == [
+        "Bluesky takes at most 4 images; this post has 6"
+    ]

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from publishers.base import Publisher, PublishResult
+from publishers.base import Metrics, Publisher, PublishResult
 from publishers.errors import AuthExpired, Permanent, PublishError, RateLimited, Transient
 from publishers.linkedin import (
     LINKEDIN_TEXT_LIMIT,
@@ -293,3 +293,37 @@ async def test_no_error_reveals_the_token(li: FakeLinkedIn, publisher) -> None:
         for shown in (str(exc), repr(exc), str(exc.args)):
             assert secret not in shown
     assert secret not in repr(publisher())
+
+
+# ------------------------------------------------------------------ metrics and media limits
+async def test_fetch_metrics_reads_social_actions(li: FakeLinkedIn, publisher) -> None:
+    pub = publisher()
+    result = await pub.publish("counted")
+    li.set_counts(result.external_id, likes=9, comments=4, first_level=3)
+    assert await pub.fetch_metrics(result) == Metrics(likes=9, reposts=0, replies=4, views=None)
+    [call] = li.calls_to("GET", f"/rest/socialActions/{result.external_id}")
+    assert call.headers["Linkedin-Version"] and call.headers["X-Restli-Protocol-Version"]
+
+
+async def test_fetch_metrics_rate_limit_auth_and_deleted_post(li: FakeLinkedIn, publisher) -> None:
+    pub = publisher()
+    result = await pub.publish("counted")
+    path = f"/rest/socialActions/{result.external_id}"
+    li.fail_next(path, 429, "Resource level throttle limit", {"Retry-After": "17"})
+    with pytest.raises(RateLimited) as err:
+        await pub.fetch_metrics(result)
+    assert err.value.retry_after == 17
+    with pytest.raises(AuthExpired, match="reconnect"):
+        await publisher(token="wrong").fetch_metrics(result)
+    await pub.delete(result.external_id)
+    with pytest.raises(Permanent, match="^the post was deleted on LinkedIn$"):
+        await pub.fetch_metrics(result)
+
+
+async def test_media_limits_and_validate_count_images(publisher) -> None:
+    pub = publisher()
+    assert (pub.media_limits.max_count, pub.media_limits.max_bytes) == (20, 5 * 1024 * 1024)
+    assert pub.validate("fine", media_count=20) == []
+    assert pub.validate("fine", media_count=21) == [
+        "LinkedIn takes at most 20 images; this post has 21"
+    ]

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from publishers.base import Publisher, PublishResult
+from publishers.base import Metrics, Publisher, PublishResult
 from publishers.errors import AuthExpired, Permanent, PublishError, RateLimited, Transient
 from publishers.mastodon import MastodonPublisher, make_idempotency_key, mastodon_length
 from tests.fakes import fixtures
@@ -275,3 +275,44 @@ async def test_no_error_reveals_the_token(masto: FakeMastodon, publisher) -> Non
         for shown in (str(exc), repr(exc), str(exc.args)):
             assert secret not in shown
     assert secret not in repr(publisher())
+
+
+# ------------------------------------------------------------------ metrics and media limits
+async def test_fetch_metrics_reads_the_head_status(masto: FakeMastodon, publisher) -> None:
+    pub = publisher()
+    result = await pub.publish(long_text())
+    head, second = result.part_ids[:2]
+    masto.set_counts(head, favourites_count=6, reblogs_count=2, replies_count=3)
+    masto.set_counts(second, favourites_count=99)
+    assert await pub.fetch_metrics(result) == Metrics(likes=6, reposts=2, replies=3, views=None)
+
+
+async def test_fetch_metrics_rate_limit_auth_and_deleted_post(
+    masto: FakeMastodon, publisher
+) -> None:
+    pub = publisher()
+    result = await pub.publish("counted")
+    reset = datetime.fromtimestamp(NOW + 45, UTC).isoformat()
+    path = f"/api/v1/statuses/{result.external_id}"
+    masto.fail_next(path, 429, {"error": "Too many requests"}, {"X-RateLimit-Reset": reset})
+    with pytest.raises(RateLimited) as err:
+        await pub.fetch_metrics(result)
+    assert err.value.retry_after == 45
+    with pytest.raises(AuthExpired, match="reconnect"):
+        await publisher(token="wrong").fetch_metrics(result)
+    await pub.delete(result.external_id)
+    with pytest.raises(Permanent, match="^the post was deleted on Mastodon$"):
+        await pub.fetch_metrics(result)
+
+
+async def test_media_limits_and_validate_count_images(masto: FakeMastodon, publisher) -> None:
+    pub = publisher()
+    assert (pub.media_limits.max_count, pub.media_limits.max_bytes) == (4, 16 * 1024 * 1024)
+    assert pub.validate("fine", media_count=4) == []
+    assert pub.validate("fine", media_count=5) == [
+        "Mastodon takes at most 4 images; this post has 5"
+    ]
+    masto.max_media_attachments = 6  # an instance that allows more
+    await pub.max_characters()
+    assert pub.media_limits.max_count == 6 and pub.validate("fine", media_count=5) == []
+    assert type(pub).media_limits.max_count == 4  # other publishers keep the default

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from publishers.base import Publisher, PublishResult
+from publishers.base import Metrics, Publisher, PublishResult
 from publishers.errors import AuthExpired, Permanent, PublishError, RateLimited, Transient
 from publishers.vk import VK_CAPTCHA_REASON, VK_MESSAGE_LIMIT, VKPublisher, make_guid
 from tests.fakes import fixtures
@@ -286,3 +286,43 @@ async def test_no_error_reveals_the_token(vk: FakeVK, publisher, client: httpx.A
         for shown in (str(exc), repr(exc), str(exc.args), exc.reason):
             assert secret not in shown
     assert secret not in repr(publisher())
+
+
+# ------------------------------------------------------------------ metrics and media limits
+async def test_fetch_metrics_reads_the_first_wall_post(vk: FakeVK, publisher) -> None:
+    pub = publisher()
+    result = await pub.publish(long_text())
+    head, second = result.part_ids[:2]
+    vk.set_counts(head, likes=7, reposts=2, comments=3, views=120)
+    vk.set_counts(second, likes=99)
+    assert await pub.fetch_metrics(result) == Metrics(likes=7, reposts=2, replies=3, views=120)
+    [call] = vk.calls_to("wall.getById")
+    assert call.params["posts"] == f"-{vk.group_id}_{head}"
+    assert call.params["access_token"] == vk.token and call.params["v"]
+
+
+@pytest.mark.parametrize(("code", "wait"), [(6, 1.0), (9, 60.0), (29, 3600.0)])
+async def test_fetch_metrics_rate_limits(vk: FakeVK, publisher, code: int, wait: float) -> None:
+    pub = publisher()
+    result = await pub.publish("counted")
+    vk.fail_next("wall.getById", code)
+    with pytest.raises(RateLimited) as err:
+        await pub.fetch_metrics(result)
+    assert err.value.retry_after == wait
+
+
+async def test_fetch_metrics_auth_and_deleted_post(vk: FakeVK, publisher) -> None:
+    pub = publisher()
+    result = await pub.publish("counted")
+    with pytest.raises(AuthExpired, match="reconnect"):
+        await publisher(token="wrong").fetch_metrics(result)
+    await pub.delete(result.external_id)
+    with pytest.raises(Permanent, match="^the post was deleted on VK$"):
+        await pub.fetch_metrics(result)
+
+
+async def test_media_limits_and_validate_count_images(publisher) -> None:
+    pub = publisher()
+    assert pub.media_limits.max_count == 10
+    assert pub.validate("fine", media_count=10) == []
+    assert pub.validate("fine", media_count=11) == ["VK takes at most 10 images; this post has 11"]

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from publishers.base import Publisher, PublishResult
+from publishers.base import Metrics, Publisher, PublishResult
 from publishers.errors import (
     AuthExpired,
     Permanent,
@@ -491,3 +491,49 @@ async def test_no_error_reveals_a_secret(x: FakeX, publisher) -> None:
             assert not any(s in shown for s in secrets_), shown
     for pub in (publisher(), publisher(oauth1=True)):
         assert not any(s in repr(pub) or s in repr(pub.auth) for s in secrets_)
+
+
+# ------------------------------------------------------------------ metrics and media limits
+async def test_fetch_metrics_reads_the_head_post(x: FakeX, publisher) -> None:
+    result = await publisher().publish(long_text())
+    head, second = result.part_ids[:2]
+    x.set_metrics(
+        head, like_count=5, retweet_count=2, quote_count=1, reply_count=3, impression_count=120
+    )
+    x.set_metrics(second, like_count=99)
+    for pub in (publisher(), publisher(oauth1=True)):  # OAuth 1.0a signs the query too
+        assert await pub.fetch_metrics(result) == Metrics(likes=5, reposts=3, replies=3, views=120)
+    [call, _] = x.calls_to("GET", f"/2/tweets/{head}")
+    assert call.params["tweet.fields"] == "public_metrics"
+
+
+async def test_fetch_metrics_rate_limit_auth_and_deleted_post(x: FakeX, publisher) -> None:
+    pub = publisher()
+    result = await pub.publish("counted")
+    path = f"/2/tweets/{result.external_id}"
+    x.fail_next(path, 429, None, {"x-rate-limit-remaining": "0", "x-rate-limit-reset": "1"})
+    x.fail_next(path, 429, None, {"x-rate-limit-reset": str(int(NOW) + 42)})
+    with pytest.raises(RateLimited) as err:
+        await pub.fetch_metrics(result)
+    assert err.value.retry_after == 1  # a reset already past waits the minimum
+    with pytest.raises(RateLimited) as err:
+        await pub.fetch_metrics(result)
+    assert err.value.retry_after == 42
+    x.expire_access_token()  # renewed once, then read
+    assert await pub.fetch_metrics(result) == Metrics(views=0)
+    await pub.delete(result.external_id)
+    with pytest.raises(Permanent, match="^the post was deleted on X$"):
+        await pub.fetch_metrics(result)
+    x.revoke()
+    with pytest.raises(AuthExpired):
+        await pub.fetch_metrics(result)
+
+
+async def test_media_limits_and_validate_count_images(publisher) -> None:
+    pub = publisher()
+    assert (pub.media_limits.max_count, pub.media_limits.max_bytes) == (4, 5 * 1024 * 1024)
+    assert "image/webp" in pub.media_limits.formats
+    assert pub.validate("fine", media_count=4) == []
+    assert pub.validate("fine", media_count=6) == ["X takes at most 4 images; this post has 6"]
+    with pytest.raises(Permanent, match="X takes at most 4 images; this post has 5"):
+        await pub.publish("five", media=[PNG] * 5)

@@ -114,6 +114,7 @@ CALLBACK_CLASSES = [
 LONGEST_TEXT: dict[tuple[str, str], str] = {
     ("TimezoneCb", "name"): max(sorted(available_timezones()), key=len),
     ("PlatformCb", "key"): max(sorted(PLATFORMS), key=len),
+    ("StatsCb", "pf"): max(sorted(PLATFORMS), key=len),
 }
 
 

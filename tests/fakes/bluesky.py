@@ -4,7 +4,10 @@ Served at ``{base_url}/xrpc/{nsid}`` on 127.0.0.1 and a random port:
 
 * ``com.atproto.server.createSession`` / ``refreshSession`` (refresh tokens rotate; a used one is
   dead), ``com.atproto.identity.resolveHandle``;
-* ``com.atproto.repo.uploadBlob`` (raw body), ``createRecord``, ``getRecord``, ``deleteRecord``.
+* ``com.atproto.repo.uploadBlob`` (raw body), ``createRecord``, ``getRecord``, ``deleteRecord``;
+* ``app.bsky.feed.getPosts?uris=...`` (authenticated, as the PDS proxies it to the AppView):
+  post views with the counters a test set with :meth:`FakeBluesky.set_counts`; a deleted or
+  unknown post is simply left out of ``posts``, as the AppView does.
 
 Errors are XRPC's ``{"error": "ExpiredToken", "message": "..."}``: 401 ``AuthMissing`` /
 ``InvalidToken`` for no or an unknown token, 400 ``ExpiredToken`` for an expired access token
@@ -24,7 +27,7 @@ import hashlib
 import itertools
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -74,6 +77,8 @@ class Record:
     cid: str
     value: dict[str, Any]
     deleted: bool = False
+    counts: dict[str, int] = field(default_factory=dict)
+    """``likeCount``, ``repostCount``, ``replyCount``, ``quoteCount`` as the AppView shows."""
 
     @property
     def text(self) -> str:
@@ -134,6 +139,10 @@ class FakeBluesky(LoopbackServer):
         self.app_password = password
         self._accounts[self.handle] = (self.did, password)
         self.revoke_sessions()
+
+    def set_counts(self, uri: str, **counts: int) -> None:
+        """Set a post's counters (``likeCount=5, quoteCount=1``); the rest stay 0."""
+        self.records[uri].counts.update(counts)
 
     def fail_next(
         self,
@@ -301,6 +310,36 @@ class FakeBluesky(LoopbackServer):
         if record is not None:
             record.deleted = True
         return {"commit": {"cid": "bafyreicommit", "rev": self._tid()}}
+
+    async def _x_app_bsky_feed_getPosts(
+        self, request: web.Request, params: Params, raw: bytes
+    ) -> Params:
+        self._authed(request)
+        uris = request.query.getall("uris", [])
+        if not uris:
+            raise XrpcError(400, "InvalidRequest", 'Error: Params must have the property "uris"')
+        if len(uris) > 25:
+            raise XrpcError(400, "InvalidRequest", "uris must not have more than 25 elements")
+        posts: list[dict[str, Any]] = []
+        for uri in uris:
+            record = self.records.get(uri)
+            if record is None or record.deleted:
+                continue
+            author = uri[len("at://") :].split("/", 1)[0]
+            handle = next((h for h, (d, _) in self._accounts.items() if d == author), "")
+            names = ("replyCount", "repostCount", "likeCount", "quoteCount")
+            posts.append(
+                {
+                    "uri": uri,
+                    "cid": record.cid,
+                    "author": {"did": author, "handle": handle},
+                    "record": record.value,
+                    **{n: record.counts.get(n, 0) for n in names},
+                    "indexedAt": record.value.get("createdAt"),
+                    "labels": [],
+                }
+            )
+        return {"posts": posts}
 
     # ------------------------------------------------------------ validation
     def _validate_post(self, record: dict[str, Any], did: str) -> None:

@@ -8,7 +8,11 @@ It serves, on 127.0.0.1 and a random port, one webhook at ``/api/webhooks/{id}/{
   2000 characters (50035 "Invalid Form Body" with the nested ``errors`` tree), not empty
   (50006 "Cannot send an empty message"), ``allowed_mentions.parse`` values; it records whether
   the message would ping (``mention_everyone``) the way Discord decides it.
+  A multipart execute carries ``payload_json`` and up to 10 files ``files[n]`` (at most 10 MB
+  each: 413 "Request entity too large" otherwise), which become the message's attachments.
 * ``GET`` returns the webhook object (name, channel, guild; the token too, as Discord does);
+* ``GET .../messages/{id}`` returns a message the webhook sent, with its ``reactions`` (set with
+  ``react(message_id, emoji, count)``);
 * ``DELETE .../messages/{id}`` deletes a message the webhook sent (204; 10008 when unknown).
 
 A wrong token is 401 "Invalid Webhook Token" (50027); a deleted webhook (``delete_webhook()``)
@@ -22,12 +26,23 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from tests.fakes.loopback import HttpFailure, LoopbackServer
+
+MAX_FILES = 10
+MAX_FILE_BYTES = 10 * 1024 * 1024  # the upload limit of a server without boosts
+
+
+@dataclass
+class Upload:
+    field: str
+    filename: str
+    data: bytes
+    content_type: str
 
 
 @dataclass
@@ -36,6 +51,7 @@ class Call:
     path: str
     query: dict[str, str]
     body: dict[str, Any]
+    files: list[Upload] = field(default_factory=list)
 
 
 @dataclass
@@ -45,6 +61,9 @@ class Message:
     embeds: list[dict[str, Any]]
     allowed_mentions: dict[str, Any] | None
     mention_everyone: bool
+    attachments: list[Upload] = field(default_factory=list)
+    reactions: dict[str, int] = field(default_factory=dict)
+    """Emoji → how many people reacted with it (set by tests with :meth:`FakeDiscord.react`)."""
     deleted: bool = False
 
 
@@ -52,6 +71,7 @@ RATE_LIMITED = {"message": "You are being rate limited.", "retry_after": 1.5, "g
 
 
 class FakeDiscord(LoopbackServer):
+    client_max_size = 30 * 1024 * 1024
     calls: list[Call]
 
     def __init__(
@@ -114,6 +134,10 @@ class FakeDiscord(LoopbackServer):
     def delay(self, seconds: float) -> None:  # type: ignore[override]  # one webhook: no key
         super().delay(None, seconds)
 
+    def react(self, message_id: str, emoji: str, count: int) -> None:
+        """Readers reacted ``count`` times with ``emoji`` to a message."""
+        self.messages_by_id[message_id].reactions[emoji] = count
+
     def delete_webhook(self) -> None:
         self.deleted_webhook = True
 
@@ -127,14 +151,11 @@ class FakeDiscord(LoopbackServer):
 
     # ------------------------------------------------------------ plumbing
     async def _handle(self, request: web.Request) -> web.Response:
-        body: dict[str, Any] = {}
-        raw = await request.read()
-        if raw:
-            try:
-                body = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                return web.json_response({"message": "400: Bad Request", "code": 0}, status=400)
-        self.calls.append(Call(request.method, request.path, dict(request.query), body))
+        try:
+            body, files = await _read_body(request)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return web.json_response({"message": "400: Bad Request", "code": 0}, status=400)
+        self.calls.append(Call(request.method, request.path, dict(request.query), body, files))
         if failure := await self._checkpoint(None):
             return failure.response()
         m = re.fullmatch(r"/api(?:/v\d+)?/webhooks/(\d+)/([^/]+)(?:/messages/(\d+))?", request.path)
@@ -152,7 +173,7 @@ class FakeDiscord(LoopbackServer):
         if request.method == "GET":
             return web.json_response(self._webhook_json())
         if request.method == "POST":
-            return self._execute(body, request.query.get("wait") == "true")
+            return self._execute(body, request.query.get("wait") == "true", files)
         return web.json_response({"message": "405: Method Not Allowed", "code": 0}, status=405)
 
     def _message(self, method: str, message_id: str) -> web.Response:
@@ -166,16 +187,22 @@ class FakeDiscord(LoopbackServer):
             return web.json_response(self._message_json(message))
         return web.json_response({"message": "405: Method Not Allowed", "code": 0}, status=405)
 
-    def _execute(self, body: dict[str, Any], wait: bool) -> web.Response:
+    def _execute(self, body: dict[str, Any], wait: bool, files: list[Upload]) -> web.Response:
         content = body.get("content")
         embeds = body.get("embeds") or []
+        if len(files) > MAX_FILES:
+            return _form_error("files", "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer in length.")
+        if any(len(f.data) > MAX_FILE_BYTES for f in files):
+            return web.json_response(
+                {"message": "Request entity too large", "code": 40005}, status=413
+            )
         if content is not None and not isinstance(content, str):
             return _form_error("content", "BASE_TYPE_BAD_STRING", "Must be a string.")
         if content is not None and len(content) > 2000:
             return _form_error(
                 "content", "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer in length."
             )
-        if not (content or "").strip() and not embeds:
+        if not (content or "").strip() and not embeds and not files:
             return web.json_response(
                 {"message": "Cannot send an empty message", "code": 50006}, status=400
             )
@@ -193,7 +220,7 @@ class FakeDiscord(LoopbackServer):
                 )
         text = content or ""
         everyone = "everyone" in parse and ("@everyone" in text or "@here" in text)
-        message = Message(str(next(self._ids)), text, list(embeds), allowed, everyone)
+        message = Message(str(next(self._ids)), text, list(embeds), allowed, everyone, files)
         self.messages_by_id[message.id] = message
         self._executions += 1
         remaining = self.bucket_size - 1 - (self._executions - 1) % self.bucket_size
@@ -215,6 +242,28 @@ class FakeDiscord(LoopbackServer):
             "channel_id": self.channel_id,
             "author": {"id": self.webhook_id, "username": self.name, "bot": True},
             "embeds": message.embeds,
+            "attachments": [
+                {
+                    "id": str(1_400_000_000_000_000_000 + n),
+                    "filename": f.filename,
+                    "size": len(f.data),
+                    "url": f"https://cdn.discordapp.com/attachments/{self.channel_id}/{n}/"
+                    f"{f.filename}",
+                    "content_type": f.content_type,
+                }
+                for n, f in enumerate(message.attachments)
+            ],
+            "reactions": [
+                {
+                    "count": count,
+                    "count_details": {"burst": 0, "normal": count},
+                    "me": False,
+                    "me_burst": False,
+                    "emoji": {"id": None, "name": emoji},
+                    "burst_colors": [],
+                }
+                for emoji, count in message.reactions.items()
+            ],
             "mentions": [],
             "mention_roles": [],
             "mention_everyone": message.mention_everyone,
@@ -236,6 +285,26 @@ class FakeDiscord(LoopbackServer):
             "application_id": None,
             "token": self.token,
         }
+
+
+async def _read_body(request: web.Request) -> tuple[dict[str, Any], list[Upload]]:
+    """The JSON body, or for a multipart request its ``payload_json`` and ``files[n]`` parts
+    (Discord ignores other fields' names, and takes the parts in the order sent)."""
+    if request.content_type != "multipart/form-data":
+        raw = await request.read()
+        return (json.loads(raw) if raw else {}), []
+    body: dict[str, Any] = {}
+    files: list[Upload] = []
+    async for part in await request.multipart():
+        if not isinstance(part, BodyPartReader):
+            continue
+        if part.name == "payload_json":
+            body = json.loads(await part.text())
+        elif part.filename and re.fullmatch(r"files\[\d+\]", str(part.name)):
+            content_type = part.headers.get("Content-Type", "application/octet-stream")
+            data = bytes(await part.read())
+            files.append(Upload(str(part.name), part.filename, data, content_type))
+    return body, files
 
 
 def _form_error(field_name: str, code: str, message: str) -> web.Response:

@@ -9,11 +9,13 @@ A test module takes them by name::
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import httpx
 import pytest
+from PIL import Image
 
 from tests.fakes.loopback import LoopbackServer
 
@@ -39,6 +41,17 @@ class Sleeps:
 @pytest.fixture
 def sleeps() -> Sleeps:
     return Sleeps()
+
+
+def picture(
+    size: tuple[int, int] = (64, 48),
+    fmt: str = "JPEG",
+    colour: tuple[int, int, int] = (200, 60, 20),
+) -> bytes:
+    """A real, small image file (fakes that check uploads decode them, as platforms do)."""
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, fmt)
+    return out.getvalue()
 
 
 def serve(factory: Callable[[], Fake], setup: Callable[[Fake], Any] | None = None) -> Any:

@@ -14,6 +14,9 @@ It serves, on 127.0.0.1 and a random port:
   see; ``Post.commentary`` is what was sent. (Real LinkedIn turns well-formed mentions and
   hashtag templates into links instead; the fake has no such markup and truncates at them.)
 * ``DELETE /rest/posts/{url-encoded urn}`` → 204, 404 when unknown;
+* ``GET /rest/socialActions/{url-encoded urn}`` → ``likesSummary`` / ``commentsSummary`` with
+  the counts a test sets with :meth:`FakeLinkedIn.set_counts`; 404 for a deleted or unknown
+  post, 400 when the URN in the path is not URL-encoded (Rest.li 2.0 needs it encoded);
 * ``POST /rest/images?action=initializeUpload`` → ``{"value": {"uploadUrl", "image", …}}`` and
   ``PUT /dms-uploads/{id}`` (the raw bytes; must be an image);
 * ``GET /rest/organizations/{id}`` (``localizedName``) and ``GET /v2/userinfo`` (OpenID).
@@ -76,6 +79,9 @@ class Post:
     visibility: str
     content: dict[str, Any] | None
     deleted: bool = False
+    likes: int = 0
+    comments: int = 0
+    first_level_comments: int | None = None
 
 
 @dataclass
@@ -140,6 +146,14 @@ class FakeLinkedIn(LoopbackServer):
         failure = _Failure(status, message or f"HTTP {status}", headers or {})
         self._queue_failure(path, failure, times=times, after=after)
 
+    def set_counts(
+        self, urn: str, *, likes: int = 0, comments: int = 0, first_level: int | None = None
+    ) -> None:
+        """Set a post's reactions: ``comments`` counts replies to comments too, ``first_level``
+        (default: the same) only the top-level ones."""
+        post = self.all_posts[urn]
+        post.likes, post.comments, post.first_level_comments = likes, comments, first_level
+
     # ------------------------------------------------------------ inspection
     @property
     def posts(self) -> list[Post]:
@@ -188,6 +202,8 @@ class FakeLinkedIn(LoopbackServer):
                 return self._error(426, f"Requested version {version} is not active")
             if request.headers.get("X-Restli-Protocol-Version") != "2.0.0":
                 return self._error(400, "X-Restli-Protocol-Version 2.0.0 is required")
+        if path.startswith("/rest/socialActions/") and ":" in request.raw_path:
+            return self._error(400, "Invalid URN in the path: it must be URL-encoded")
         try:
             return self._route(request.method, path, dict(request.query), body)
         except _Error as err:
@@ -203,6 +219,8 @@ class FakeLinkedIn(LoopbackServer):
                 raise _Error(404, "Not Found")
             post.deleted = True
             return web.Response(status=204)
+        if method == "GET" and (m := re.fullmatch(r"/rest/socialActions/(.+)", path)):
+            return web.json_response(self._social_actions(unquote(m.group(1))))
         if (method, path) == ("POST", "/rest/images"):
             if query.get("action") != "initializeUpload":
                 raise _Error(400, "Unknown action")
@@ -260,6 +278,29 @@ class FakeLinkedIn(LoopbackServer):
         urn = f"urn:li:share:{next(self._ids)}"
         self.all_posts[urn] = Post(urn, author, commentary, text, body["visibility"], content)
         return urn
+
+    def _social_actions(self, urn: str) -> dict[str, Any]:
+        post = self.all_posts.get(urn)
+        if post is None or post.deleted:
+            raise _Error(404, f"Not Found: {urn}")
+        first_level = post.first_level_comments
+        if first_level is None:
+            first_level = post.comments
+        return {
+            "$URN": f"urn:li:socialActions:{urn}",
+            "target": urn,
+            "likesSummary": {
+                "selectedLikes": [],
+                "aggregatedTotalLikes": post.likes,
+                "likedByCurrentUser": False,
+                "totalLikes": post.likes,
+            },
+            "commentsSummary": {
+                "selectedComments": [],
+                "totalFirstLevelComments": first_level,
+                "aggregatedTotalComments": post.comments,
+            },
+        }
 
     def _check_content(self, content: Any, author: str) -> None:
         if not isinstance(content, dict):

@@ -8,7 +8,8 @@ It serves, on 127.0.0.1 and a random port:
   ``Idempotency-Key`` (the same key returns the same status, as Mastodon does for an hour),
   checking the length the way Mastodon's ``StatusLengthValidator`` counts (graphemes, URLs as 23,
   ``@user@domain`` as ``@user``), ``in_reply_to_id`` and the attachments;
-* ``GET``/``DELETE /api/v1/statuses/:id``;
+* ``GET``/``DELETE /api/v1/statuses/:id`` (with ``favourites_count``, ``reblogs_count`` and
+  ``replies_count``, which a test sets with :meth:`FakeMastodon.set_counts`; 404 once deleted);
 * ``POST /api/v2/media`` (202 while processing) and ``GET /api/v1/media/:id`` (206 until ready).
 
 Errors look like Mastodon's: ``{"error": "..."}`` with the right status; 401 for a wrong token.
@@ -21,7 +22,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -80,6 +81,7 @@ class Status:
     media_ids: list[str]
     url: str
     deleted: bool = False
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -107,6 +109,7 @@ class FakeMastodon(LoopbackServer):
         self.token = token
         self.username = username
         self.max_characters = max_characters
+        self.max_media_attachments = 4
         self.statuses: dict[str, Status] = {}
         self.media: dict[str, Media] = {}
         self.processing_polls = 0
@@ -129,6 +132,10 @@ class FakeMastodon(LoopbackServer):
         ``after`` succeed. The body defaults to Mastodon's ``{"error": ...}``."""
         failure = HttpFailure(status, body or {"error": f"HTTP {status}"}, headers or {})
         self._queue_failure(path, failure, times=times, after=after)
+
+    def set_counts(self, status_id: str, **counts: int) -> None:
+        """Set a status's counters (``favourites_count=4``); the rest stay 0."""
+        self.statuses[status_id].counts.update(counts)
 
     # ------------------------------------------------------------ inspection
     @property
@@ -222,7 +229,7 @@ class FakeMastodon(LoopbackServer):
             "configuration": {
                 "statuses": {
                     "max_characters": self.max_characters,
-                    "max_media_attachments": 4,
+                    "max_media_attachments": self.max_media_attachments,
                     "characters_reserved_per_url": 23,
                 },
                 "media_attachments": {"image_size_limit": 16777216},
@@ -251,7 +258,7 @@ class FakeMastodon(LoopbackServer):
             raise _Error(
                 422, f"Validation failed: Text character limit of {self.max_characters} exceeded"
             )
-        if len(media_ids) > 4:
+        if len(media_ids) > self.max_media_attachments:
             raise _Error(422, "Validation failed: Media attachments limit exceeded")
         for media_id in media_ids:
             media = self.media.get(media_id)
@@ -314,6 +321,10 @@ class FakeMastodon(LoopbackServer):
             "visibility": status.visibility,
             "in_reply_to_id": status.in_reply_to_id,
             "media_attachments": [self._media_json(self.media[i]) for i in status.media_ids],
+            **{
+                name: status.counts.get(name, 0)
+                for name in ("replies_count", "reblogs_count", "favourites_count")
+            },
         }
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import itertools
 import json
 import re
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from PIL import Image
 
 _MAX_TEXT = 4096
 _MAX_CAPTION = 1024
@@ -46,6 +48,27 @@ class ApiError(Exception):
 
 def _bad(description: str) -> ApiError:
     return ApiError(400, f"Bad Request: {description}")
+
+
+_MAX_PHOTO_BYTES = 10 * 1024 * 1024
+
+
+def _check_photo(data: bytes) -> bytes:
+    """sendPhoto's own checks on an upload: a readable image, at most 10 MB, width + height at
+    most 10000 and a side ratio of at most 20."""
+    if not data:
+        raise _bad("file must be non-empty")
+    if len(data) > _MAX_PHOTO_BYTES:
+        raise _bad("PHOTO_SAVE_FILE_INVALID")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            width, height = image.size
+    except Exception as exc:  # any decoding failure is what Telegram calls it
+        raise _bad("IMAGE_PROCESS_FAILED") from exc
+    if width + height > 10_000 or max(width, height) > 20 * min(width, height):
+        raise _bad("PHOTO_INVALID_DIMENSIONS")
+    return data
 
 
 def utf16_len(text: str) -> int:
@@ -205,6 +228,10 @@ class FakeMessage:
     edited: bool = False
     deleted: bool = False
     photo: bool = False
+    file: bytes | None = None
+    """The uploaded photo's bytes (``None`` when sent by file id or URL)."""
+    media_group_id: str | None = None
+    document_id: str | None = None
     date: int = field(default_factory=lambda: int(time.time()))
 
     def buttons(self) -> list[tuple[str, str]]:
@@ -238,6 +265,8 @@ class FakeTelegram:
         self.callback_answers: dict[str, dict] = {}
         self.deleted_user_messages: set[tuple[int, int]] = set()  # (chat id, message id)
         self.commands: list[dict] = []
+        self.member_counts: dict[int, int] = {}
+        """Channel id → what ``getChatMemberCount`` answers (1 when not set)."""
         self._chats: dict[int, dict] = {}
         self._admin: dict[int, bool] = {}
         self._users: dict[int, dict] = {}
@@ -249,6 +278,8 @@ class FakeTelegram:
         self._queries: dict[str, bool] = {}  # id -> answered
         self._query_ids = itertools.count(1)
         self._files = itertools.count(1)
+        #: file_id -> (file name, bytes): documents users sent and the bot sent
+        self.documents: dict[str, tuple[str, bytes]] = {}
         self._allowed: list[str] = []
         self._poll_generation = 0
         self._failures: dict[str, list[ApiError | None]] = {}
@@ -262,6 +293,7 @@ class FakeTelegram:
     async def start(self) -> None:
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.*}", self._download)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -347,13 +379,50 @@ class FakeTelegram:
         self._queue({"message": message})
         return message
 
-    async def user_sends_photo(self, user_id: int, caption: str | None = None) -> dict:
+    async def user_sends_photo(
+        self,
+        user_id: int,
+        caption: str | None = None,
+        *,
+        image: bytes | None = None,
+        media_group_id: str | None = None,
+    ) -> dict:
+        """A photo from the user; with ``image`` its sizes can be downloaded (getFile), as the
+        Bot API serves them; ``media_group_id`` makes it one item of an album."""
         message = self._user_message(user_id)
         message["photo"] = self._photo_sizes()
+        if image is not None:
+            for size in message["photo"]:
+                self.documents[size["file_id"]] = ("photo.jpg", image)
+                size["file_size"] = len(image)
+        if caption:
+            message["caption"] = caption
+        if media_group_id:
+            message["media_group_id"] = media_group_id
+        self._queue({"message": message})
+        return message
+
+    async def user_sends_document(
+        self, user_id: int, filename: str, content: bytes, caption: str | None = None
+    ) -> dict:
+        message = self._user_message(user_id)
+        file_id = f"doc{next(self._files)}"
+        self.documents[file_id] = (filename, content)
+        message["document"] = {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_name": filename,
+            "file_size": len(content),
+        }
         if caption:
             message["caption"] = caption
         self._queue({"message": message})
         return message
+
+    def document_of(self, message: FakeMessage) -> tuple[str, bytes]:
+        """The (file name, bytes) of a document message the bot sent."""
+        assert message.document_id is not None, f"not a document: {message}"
+        return self.documents[message.document_id]
 
     async def user_taps(
         self, user_id: int, message_id: int, callback_data: str, *, force: bool = False
@@ -375,6 +444,46 @@ class FakeTelegram:
         }
         self._queue({"callback_query": query})
         return query_id
+
+    # ------------------------------------------------------------ channel reactions (metrics)
+    #: Update types Telegram sends only when ``allowed_updates`` names them explicitly.
+    OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+
+    @classmethod
+    def _deliverable(cls, update: dict, allowed: set[str]) -> bool:
+        kinds = update.keys() - {"update_id"}
+        return bool(allowed & kinds) if allowed else not kinds & cls.OPT_IN_UPDATES
+
+    def channel_reactions(
+        self, chat_id: int | str, message_id: int, counts: dict[str, int], *, paid: int = 0
+    ) -> dict:
+        """Queue a ``message_reaction_count`` update, as Telegram sends it (anonymously, to a bot
+        that is an admin of the channel) when a channel message's reactions change: the current
+        total per emoji (``counts``) plus ``paid`` star reactions."""
+        chat = self._resolve(chat_id)
+        if chat["type"] != "channel":
+            raise ValueError("reaction counts are sent for channel messages only")
+        if not self._admin.get(chat["id"]):
+            raise ValueError("Telegram sends reaction counts only to channel admins")
+        if (chat["id"], message_id) not in self._raw:
+            raise ValueError(f"no message {message_id} in channel {chat_id}")
+        reactions: list[dict[str, Any]] = [
+            {"type": {"type": "emoji", "emoji": emoji}, "total_count": count}
+            for emoji, count in counts.items()
+            if count > 0
+        ]
+        if paid:
+            reactions.append({"type": {"type": "paid"}, "total_count": paid})
+        update = {
+            "chat": {k: v for k, v in chat.items() if k in ("id", "type", "title", "username")},
+            "message_id": message_id,
+            "date": int(time.time()),
+            "reactions": reactions,
+        }
+        self._queue({"message_reaction_count": update})
+        return update
+
+    # ------------------------------------------------------------ end of channel reactions
 
     # ------------------------------------------------------------ inspection
     def messages(self, chat_id: int | str) -> list[FakeMessage]:
@@ -489,6 +598,7 @@ class FakeTelegram:
             async for part in reader:
                 if part.filename:  # type: ignore[union-attr]
                     files[part.name] = await part.read()  # type: ignore[union-attr,arg-type]
+                    params[f"_filename_{part.name}"] = part.filename  # type: ignore[union-attr]
                 else:
                     params[part.name] = await part.text()  # type: ignore[union-attr]
         elif ctype == "application/x-www-form-urlencoded":
@@ -607,7 +717,7 @@ class FakeTelegram:
         raw = dict(self._raw[(msg.chat_id, msg.message_id)])
         for key in ("text", "caption", "entities", "caption_entities", "reply_markup"):
             raw.pop(key, None)
-        prefix = "caption" if msg.photo else "text"
+        prefix = "caption" if msg.photo or msg.document_id else "text"
         if msg.text:
             raw[prefix] = msg.text
         if msg.entities:
@@ -670,7 +780,7 @@ class FakeTelegram:
 
         def ready() -> list[dict]:
             allowed = set(self._allowed)
-            found = [u for u in self._updates if not allowed or allowed & u.keys()]
+            found = [u for u in self._updates if self._deliverable(u, allowed)]
             return found[-1:] if offset < 0 else found[:limit]
 
         while not (found := ready()) and not self._closing:
@@ -789,22 +899,25 @@ class FakeTelegram:
             raise _bad("wrong parameter action in request")
         return True
 
-    def _photo(self, ref: Any, files: dict[str, bytes], key: str) -> None:
+    def _photo(self, ref: Any, files: dict[str, bytes], key: str) -> bytes | None:
+        """Check a photo reference (``attach://name``, the multipart field ``key``, a file id or
+        an URL) the way Telegram does; the uploaded bytes, if it was an upload."""
         if isinstance(ref, str) and ref.startswith("attach://"):
             ref = files.get(ref.removeprefix("attach://"))
         elif ref is None:
             ref = files.get(key)
         if isinstance(ref, bytes | bytearray):
-            if not ref:
-                raise _bad("file must be non-empty")
-            return
+            return _check_photo(bytes(ref))
         known = {p["file_id"] for raw in self._raw.values() for p in raw.get("photo", [])}
         if not isinstance(ref, str) or not (
             ref.startswith(("http://", "https://")) or ref in known
         ):
             raise _bad("wrong file identifier/HTTP URL specified")
+        return None
 
-    def _photo_message(self, chat: dict, params: dict, extra: dict) -> dict:
+    def _photo_message(
+        self, chat: dict, params: dict, extra: dict, file: bytes | None = None
+    ) -> dict:
         caption, entities = self._formatted(params, "caption", _MAX_CAPTION, "caption is")
         markup = self._markup(params)
         msg = FakeMessage(
@@ -815,23 +928,79 @@ class FakeTelegram:
             entities,
             markup,
             photo=True,
+            file=file,
+            media_group_id=extra.get("media_group_id"),
         )
         self._store(chat, msg, {"photo": self._photo_sizes(), **extra})
         return self._render(msg)
 
     async def _m_sendphoto(self, params: dict, files: dict) -> dict:
         chat = self._writable(params.get("chat_id"))
-        self._photo(params.get("photo"), files, "photo")
-        return self._photo_message(chat, params, {})
+        file = self._photo(params.get("photo"), files, "photo")
+        return self._photo_message(chat, params, {}, file)
+
+    async def _m_getchatmembercount(self, params: dict, files: dict) -> int:
+        chat = self._resolve(params.get("chat_id"))
+        if chat["type"] == "channel" and not chat.get("username") and not self._admin[chat["id"]]:
+            raise _bad("chat not found")
+        return self.member_counts.get(chat["id"], 1)
 
     async def _m_sendmediagroup(self, params: dict, files: dict) -> list[dict]:
         chat = self._writable(params.get("chat_id"))
         media = params.get("media")
         if not isinstance(media, list) or not 2 <= len(media) <= 10:
             raise _bad("wrong number of media files: must be 2-10")
+        uploads = []
         for item in media:
             if item.get("type") != "photo":
                 raise _bad("only photo media groups are supported by this fake")
-            self._photo(item.get("media"), files, "")
+            uploads.append(self._photo(item.get("media"), files, ""))
         group = {"media_group_id": str(next(self._files))}
-        return [self._photo_message(chat, item, group) for item in media]
+        for item in media:  # every caption is checked before anything is posted
+            self._formatted(item, "caption", _MAX_CAPTION, "caption is")
+        return [
+            self._photo_message(chat, item, group, file)
+            for item, file in zip(media, uploads, strict=True)
+        ]
+
+    async def _m_senddocument(self, params: dict, files: dict) -> dict:
+        chat = self._writable(params.get("chat_id"))
+        ref = params.get("document")
+        key = ref.removeprefix("attach://") if isinstance(ref, str) else "document"
+        content = files.get(key)
+        if not content:
+            raise _bad("there is no document in the request")
+        caption, entities = self._formatted(params, "caption", _MAX_CAPTION, "caption is")
+        file_id = f"doc{next(self._files)}"
+        self.documents[file_id] = (params.get(f"_filename_{key}") or "document", bytes(content))
+        msg = FakeMessage(
+            self._new_id(chat["id"]),
+            chat["id"],
+            caption,
+            params.get("caption"),
+            entities,
+            self._markup(params),
+            document_id=file_id,
+        )
+        self._store(chat, msg, {"document": {"file_id": file_id, "file_unique_id": file_id}})
+        return self._render(msg)
+
+    async def _m_getfile(self, params: dict, files: dict) -> dict:
+        file_id = params.get("file_id")
+        if file_id not in self.documents:
+            raise _bad("invalid file_id")
+        name, content = self.documents[file_id]
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": len(content),
+            "file_path": f"documents/{file_id}",
+        }
+
+    async def _download(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        file_id = request.match_info["path"].removeprefix("documents/")
+        if file_id not in self.documents:
+            return web.Response(status=404)
+        return web.Response(body=self.documents[file_id][1])

@@ -7,6 +7,13 @@ It serves, on 127.0.0.1 and a random port (``base_url`` is ``http://127.0.0.1:N/
   → ``{"id": creation_id}`` (an unpublished container);
 * ``POST /v1.0/{user_id}/threads_publish`` with ``creation_id`` (a container of this user, not
   yet published) → ``{"id": media_id}``;
+  ``media_type=IMAGE`` with an ``image_url`` that the fake downloads (JPEG or PNG, ≤ 8 MB,
+  else the container's status is ERROR), optionally ``is_carousel_item=true``;
+  ``media_type=CAROUSEL`` with ``children`` (2–20 finished carousel items);
+* ``GET /v1.0/{container_id}?fields=status`` (IN_PROGRESS ``processing_polls`` times, then
+  FINISHED); publishing a container that is not FINISHED is error 9007;
+* ``GET /v1.0/{media_id}/insights?metric=...`` in Meta's ``{"data": [{"name", "values":
+  [{"value"}]}]}`` form (tests set ``post.insights``);
 * ``GET /v1.0/{media_id}?fields=permalink`` and ``GET /v1.0/me?fields=username``;
 * ``DELETE /v1.0/{media_id}`` → ``{"success": true}``.
 
@@ -21,12 +28,13 @@ slow answers with ``delay(path, seconds)``.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
 from tests.fakes.loopback import LoopbackServer
+from tests.fakes.public import fetch_image
 
 GRAPH_ERRORS: dict[int, tuple[str, str]] = {
     1: ("An unknown error occurred", "OAuthException"),
@@ -53,6 +61,13 @@ class Container:
     text: str
     reply_to_id: str | None
     media_id: str | None = None
+    media_type: str = "TEXT"
+    images: list[bytes] = field(default_factory=list)
+    """What Threads downloaded from ``image_url`` (a carousel: from each child, in order)."""
+    carousel_item: bool = False
+    status: str = "FINISHED"
+    error_message: str | None = None
+    polls_left: int = 0
 
 
 @dataclass
@@ -62,6 +77,11 @@ class ThreadsPost:
     reply_to_id: str | None
     shortcode: str
     deleted: bool = False
+    media_type: str = "TEXT"
+    images: list[bytes] = field(default_factory=list)
+    insights: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(("views", "likes", "replies", "reposts", "quotes"), 0)
+    )
 
 
 @dataclass
@@ -88,6 +108,8 @@ class FakeThreads(LoopbackServer):
         self.user_id = user_id
         self.username = username
         self.containers: dict[str, Container] = {}
+        self.processing_polls = 0
+        """How many status reads answer IN_PROGRESS before an image container is FINISHED."""
         self.media: dict[str, ThreadsPost] = {}
         self._ids = itertools.count(18_028_000_000_000_001)
 
@@ -150,15 +172,19 @@ class FakeThreads(LoopbackServer):
         if params.get("access_token") != self.token:
             return self._error(190, GRAPH_ERRORS[190][0])
         try:
-            return web.json_response(self._route(request.method, path, params))
+            return web.json_response(await self._route(request.method, path, params))
         except _GraphError as err:
             return self._error(err.code, err.message, err.subcode)
 
-    def _route(self, method: str, path: str, params: dict[str, str]) -> dict[str, Any]:
+    async def _route(self, method: str, path: str, params: dict[str, str]) -> dict[str, Any]:
         segments = path.strip("/").split("/")
         if method == "POST" and len(segments) == 2 and segments[1] == "threads":
             self._check_user(segments[0])
-            return self._create(params)
+            return await self._create(params)
+        if method == "GET" and len(segments) == 2 and segments[1] == "insights":
+            return self._insights(segments[0], params)
+        if method == "GET" and len(segments) == 1 and segments[0] in self.containers:
+            return self._container_status(self.containers[segments[0]])
         if method == "POST" and len(segments) == 2 and segments[1] == "threads_publish":
             self._check_user(segments[0])
             return self._publish(params)
@@ -189,11 +215,12 @@ class FakeThreads(LoopbackServer):
         if user_id not in (self.user_id, "me"):
             raise _GraphError(100, "Object does not exist or missing permissions", 33)
 
-    def _create(self, params: dict[str, str]) -> dict[str, Any]:
-        if params.get("media_type") != "TEXT":
-            raise _GraphError(100, "Param media_type must be one of {TEXT, IMAGE, VIDEO}")
+    async def _create(self, params: dict[str, str]) -> dict[str, Any]:
+        media_type = params.get("media_type")
+        if media_type not in ("TEXT", "IMAGE", "CAROUSEL"):
+            raise _GraphError(100, "Param media_type must be one of {TEXT, IMAGE, VIDEO, CAROUSEL}")
         text = params.get("text", "")
-        if not text.strip():
+        if media_type == "TEXT" and not text.strip():
             raise _GraphError(100, "Param text is required for TEXT posts")
         if len(text) > 500:
             raise _GraphError(100, "Param text must be at most 500 characters long", 4279009)
@@ -202,9 +229,81 @@ class FakeThreads(LoopbackServer):
             parent = self.media.get(reply_to)
             if parent is None or parent.deleted:
                 raise _GraphError(100, "The post you are replying to does not exist", 4279011)
-        container = Container(str(next(self._ids)), text, reply_to)
+        container = Container(str(next(self._ids)), text, reply_to, media_type=media_type)
+        if media_type == "IMAGE":
+            await self._image(container, params)
+        elif media_type == "CAROUSEL":
+            self._carousel(container, params)
         self.containers[container.id] = container
         return {"id": container.id}
+
+    async def _image(self, container: Container, params: dict[str, str]) -> None:
+        """Threads downloads ``image_url`` now; a failure shows later as status ERROR."""
+        url = params.get("image_url")
+        if not url:
+            raise _GraphError(100, "Param image_url is required for IMAGE posts")
+        container.carousel_item = params.get("is_carousel_item") == "true"
+        fetched = await fetch_image(url)
+        if fetched is None or fetched[1] not in ("image/jpeg", "image/png"):
+            container.status, container.error_message = "ERROR", "UNKNOWN"
+        elif len(fetched[0]) > 8 * 1024 * 1024:
+            container.status, container.error_message = "ERROR", "UNKNOWN"
+        else:
+            container.images = [fetched[0]]
+            container.status, container.polls_left = "IN_PROGRESS", self.processing_polls
+            if not self.processing_polls:
+                container.status = "FINISHED"
+
+    def _carousel(self, container: Container, params: dict[str, str]) -> None:
+        ids = [i for i in params.get("children", "").split(",") if i]
+        if not 2 <= len(ids) <= 20:
+            raise _GraphError(100, "Param children must have between 2 and 20 items")
+        for child_id in ids:
+            child = self.containers.get(child_id)
+            if child is None or not child.carousel_item:
+                raise _GraphError(100, f"Param children: {child_id} is not a carousel item", 33)
+            if child.status != "FINISHED":
+                raise _GraphError(
+                    9007, "The media is not ready for publishing, please wait for a moment"
+                )
+            container.images += child.images
+
+    def _container_status(self, container: Container) -> dict[str, Any]:
+        if container.status == "IN_PROGRESS":
+            if container.polls_left > 0:
+                container.polls_left -= 1
+            else:
+                container.status = "FINISHED"
+        answer: dict[str, Any] = {"id": container.id, "status": container.status}
+        if container.error_message:
+            answer["error_message"] = container.error_message
+        return answer
+
+    def _insights(self, media_id: str, params: dict[str, str]) -> dict[str, Any]:
+        post = self.media.get(media_id)
+        if post is None or post.deleted:
+            raise _GraphError(100, f"Object with ID '{media_id}' does not exist", 33)
+        names = [n for n in params.get("metric", "").split(",") if n]
+        unknown = [n for n in names if n not in post.insights]
+        if not names or unknown:
+            raise _GraphError(
+                100,
+                "(#100) metric[0] must be one of the following values: views, likes, "
+                "replies, reposts, quotes, shares",
+            )
+        return {
+            "data": [
+                {
+                    "name": name,
+                    "period": "lifetime",
+                    "values": [{"value": post.insights[name]}],
+                    "title": name.capitalize(),
+                    "description": f"The number of {name} of your post.",
+                    "id": f"{media_id}/insights/{name}/lifetime",
+                }
+                for name in names
+            ]
+        }
 
     def _publish(self, params: dict[str, str]) -> dict[str, Any]:
         container = self.containers.get(params.get("creation_id", ""))
@@ -212,10 +311,23 @@ class FakeThreads(LoopbackServer):
             raise _GraphError(100, "Param creation_id is not a valid media container", 33)
         if container.media_id is not None:
             raise _GraphError(100, "The media container has already been published", 4279013)
+        if container.carousel_item:
+            raise _GraphError(100, "A carousel item can't be published on its own")
+        if container.status == "ERROR":
+            raise _GraphError(100, "The media container could not be processed", 4279010)
+        if container.status != "FINISHED":
+            raise _GraphError(
+                9007, "The media is not ready for publishing, please wait for a moment", 2207027
+            )
         media_id = str(next(self._ids))
         container.media_id = media_id
         self.media[media_id] = ThreadsPost(
-            media_id, container.text, container.reply_to_id, f"C{int(media_id) % 10**9:x}"
+            media_id,
+            container.text,
+            container.reply_to_id,
+            f"C{int(media_id) % 10**9:x}",
+            media_type=container.media_type,
+            images=list(container.images),
         )
         return {"id": media_id}
 

@@ -7,6 +7,9 @@ It serves, on 127.0.0.1 and a random port (``base_url`` is ``http://127.0.0.1:N/
   a saved photo; a repeated ``guid`` returns the first post's id instead of posting again;
 * ``POST /method/wall.delete`` (``1`` also for an already deleted post; error 100 for an id that
   never existed);
+* ``POST /method/wall.getById`` (``posts=-{group}_{post},...``; API 5.186+ shape ``{"items":
+  [...]}`` with ``likes``/``reposts``/``comments``/``views`` counts a test sets with
+  :meth:`FakeVK.set_counts`; a deleted or unknown post is left out);
 * ``POST /method/groups.getById`` (API 5.194+ shape: ``{"groups": [...], "profiles": []}``);
 * ``POST /method/photos.getWallUploadServer`` → an ``upload_url`` on this server;
 * ``POST /upload/wall?...`` (multipart, field ``photo``) → ``{"server", "photo", "hash"}``
@@ -64,6 +67,8 @@ class WallPost:
     attachments: list[str]
     guid: str | None
     deleted: bool = False
+    counts: dict[str, int] = field(default_factory=dict)
+    """``likes``, ``reposts``, ``comments``, ``views``: each becomes ``{"count": n}``."""
 
 
 @dataclass
@@ -120,6 +125,10 @@ class FakeVK(LoopbackServer):
         failure = _Failure(code, message or VK_ERRORS.get(code, "Unknown error"), http_status)
         self._queue_failure(method, failure, times=times, after=after)
 
+    def set_counts(self, post_id: int | str, **counts: int) -> None:
+        """Set a wall post's counters (``likes=7, views=120``); the rest stay 0."""
+        self.wall[int(post_id)].counts.update(counts)
+
     # ------------------------------------------------------------ inspection
     @property
     def posts(self) -> list[WallPost]:
@@ -170,6 +179,7 @@ class FakeVK(LoopbackServer):
         handler = {
             "wall.post": self._wall_post,
             "wall.delete": self._wall_delete,
+            "wall.getById": self._wall_get_by_id,
             "groups.getById": self._group,
             "photos.getWallUploadServer": self._upload_server,
             "photos.saveWallPhoto": self._save_photo,
@@ -239,6 +249,32 @@ class FakeVK(LoopbackServer):
             raise _VKError(100, f"{VK_ERRORS[100]}: post_id is invalid")
         post.deleted = True
         return 1
+
+    def _wall_get_by_id(self, params: dict[str, str]) -> dict[str, Any]:
+        wanted = [p for p in params.get("posts", "").split(",") if p]
+        if not wanted:
+            raise _VKError(100, f"{VK_ERRORS[100]}: posts is undefined")
+        items = []
+        for key in wanted:
+            owner, _, post_id = key.partition("_")
+            post = self.wall.get(int(post_id)) if post_id.isdigit() else None
+            if post is None or post.deleted or str(post.owner_id) != owner:
+                continue
+            items.append(
+                {
+                    "id": post.id,
+                    "owner_id": post.owner_id,
+                    "from_id": post.owner_id,
+                    "date": 1_795_000_000,
+                    "post_type": "post",
+                    "text": post.message,
+                    **{
+                        name: {"count": post.counts.get(name, 0)}
+                        for name in ("comments", "likes", "reposts", "views")
+                    },
+                }
+            )
+        return {"items": items}
 
     def _group(self, params: dict[str, str]) -> dict[str, Any]:
         self._check_group(params)

@@ -7,6 +7,9 @@ It serves, on 127.0.0.1 and a random port:
   written independently of the publisher's), refusing duplicate text with X's 403, unknown
   reply targets and unknown media ids;
 * ``DELETE /2/tweets/:id`` (``{"data": {"deleted": true}}``), ``GET /2/users/me``;
+* ``GET /2/tweets/:id`` (``tweet.fields=public_metrics`` adds the counters a test set with
+  :meth:`FakeX.set_metrics`); a deleted or unknown post answers **200** with a
+  "resource-not-found" problem in ``errors`` and no ``data``, as X does;
 * ``POST /2/media/upload`` (multipart ``media`` + ``media_category``; images only, ≤ 5 MB);
 * ``POST /2/oauth2/token`` with ``grant_type=refresh_token``: refresh tokens are single use and
   rotate, as X's do; a confidential client must authenticate with HTTP Basic.
@@ -29,7 +32,7 @@ import json
 import re
 import secrets
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -100,6 +103,8 @@ class Tweet:
     in_reply_to: str | None
     media_ids: list[str]
     deleted: bool = False
+    metrics: dict[str, int] = field(default_factory=dict)
+    """``public_metrics`` as X reports them (``like_count``, ``impression_count``, ...)."""
 
 
 @dataclass
@@ -176,6 +181,11 @@ class FakeX(LoopbackServer):
         )
         self._queue_failure(path, failure, times=times, after=after)
 
+    def set_metrics(self, tweet_id: str, **counts: int) -> None:
+        """Set a post's ``public_metrics`` (``like_count=3, impression_count=40``); the rest
+        stay 0."""
+        self.tweets[tweet_id].metrics.update(counts)
+
     # ------------------------------------------------------------ inspection
     @property
     def posts(self) -> list[Tweet]:
@@ -188,7 +198,7 @@ class FakeX(LoopbackServer):
     async def _params(
         self, request: web.Request
     ) -> tuple[dict[str, Any], dict[str, Any], list[tuple[str, str]]]:
-        params: dict[str, Any] = {}
+        params: dict[str, Any] = dict(request.query)
         files: dict[str, Any] = {}
         form: list[tuple[str, str]] = []
         if request.content_type == "application/json":
@@ -308,6 +318,8 @@ class FakeX(LoopbackServer):
             )
         if (method, path) == ("POST", "/2/media/upload"):
             return web.json_response({"data": self._upload(params, files)})
+        if method == "GET" and (m := re.fullmatch(r"/2/tweets/(\d+)", path)):
+            return web.json_response(self._lookup(m.group(1), params))
         if method == "DELETE" and (m := re.fullmatch(r"/2/tweets/(\d+)", path)):
             tweet = self.tweets.get(m.group(1))
             if tweet is None or tweet.deleted:
@@ -375,6 +387,33 @@ class FakeX(LoopbackServer):
         tweet_id = str(next(self._ids))
         self.tweets[tweet_id] = Tweet(tweet_id, text, reply_to, list(media_ids))
         return {"id": tweet_id, "text": text, "edit_history_tweet_ids": [tweet_id]}
+
+    def _lookup(self, tweet_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        tweet = self.tweets.get(tweet_id)
+        if tweet is None or tweet.deleted:
+            return {
+                "errors": [
+                    {
+                        "value": tweet_id,
+                        "detail": f"Could not find tweet with id: [{tweet_id}].",
+                        "title": "Not Found Error",
+                        "resource_type": "tweet",
+                        "parameter": "id",
+                        "resource_id": tweet_id,
+                        "type": "https://api.twitter.com/2/problems/resource-not-found",
+                    }
+                ]
+            }
+        data: dict[str, Any] = {
+            "id": tweet.id,
+            "text": tweet.text,
+            "edit_history_tweet_ids": [tweet.id],
+        }
+        if "public_metrics" in str(params.get("tweet.fields", "")).split(","):
+            names = ("retweet_count", "reply_count", "like_count", "quote_count")
+            extra = ("bookmark_count", "impression_count")
+            data["public_metrics"] = {n: tweet.metrics.get(n, 0) for n in (*names, *extra)}
+        return {"data": data}
 
     def _upload(self, params: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
         bad = "https://api.twitter.com/2/problems/invalid-request"

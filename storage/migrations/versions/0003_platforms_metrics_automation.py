@@ -1,6 +1,6 @@
-"""Platforms, metrics and automation: account health and token expiry, post media, latest
-metrics on publications, metric/account snapshots, AI usage, alert states, digest preferences,
-event sources, events, rules and their runs.
+"""Platforms, metrics and automation: account health and token expiry, post media, per-target
+text variants, latest metrics on publications, metric/account snapshots, AI usage, alert
+states, digest preferences, event sources, events, rules and their runs.
 
 Revision ID: 0003
 Revises: 0002
@@ -58,6 +58,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_post_media_post_id", "post_media", ["post_id"])
+    op.create_table(
+        "post_variants",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("post_id", sa.Integer(), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False, server_default=sa.true()),
+        sa.Column("edited", sa.Boolean(), nullable=False, server_default=sa.false()),
+        sa.ForeignKeyConstraint(["post_id"], ["posts.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("post_id", "account_id", name="uq_post_variants_target"),
+    )
     op.create_table(
         "metric_snapshots",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -175,6 +188,7 @@ def downgrade() -> None:
         "ai_usage",
         "account_snapshots",
         "metric_snapshots",
+        "post_variants",
         "post_media",
     ):
         op.drop_table(table)

@@ -1,0 +1,229 @@
+"""/sources: where events come from. Webhooks (plain or GitHub) get a URL and a secret shown
+once; feeds are added with `/sources add <url>`, checked on the spot, and then asked for their
+mode (AI summaries for approval, or rss.item events for the rules). The work is done by
+`automation.sources`; this module parses and renders."""
+
+from __future__ import annotations
+
+import logging
+from zoneinfo import ZoneInfo
+
+import httpx
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from automation import sources as service
+from automation.feeds import FeedError
+from bot import views
+from bot.callbacks import SourceAct, SourceCb
+from bot.keyboards import choice_keyboard, confirm_keyboard, sources_keyboard
+from bot.settings import Settings
+from bot.texts import Html, Texts
+from storage.crypto import Vault
+from storage.models import Source
+
+log = logging.getLogger(__name__)
+
+
+class SourceStates(StatesGroup):
+    webhook_name = State()
+    feed_mode = State()
+
+
+def base_url(settings: Settings) -> str:
+    """Where this server is reached from outside: NEXUS_PUBLIC_URL, else host and port."""
+    return settings.public_url or f"http://{settings.http_host}:{settings.http_port}"
+
+
+def _line(t: Texts, source: Source, settings: Settings, tz: ZoneInfo) -> str:
+    if source.kind != "feed":
+        kind = t.plain("src.kind_github" if source.kind == "github" else "src.kind_webhook")
+        url = service.webhook_url(base_url(settings), source.name)
+        return t("src.line_webhook", name=source.name, kind=kind, url=url)
+    polled = views.short_when(source.polled_at, tz) if source.polled_at else t.plain("src.never")
+    line = t(
+        "src.line_feed",
+        name=source.name,
+        url=source.url or "",
+        mode=t.plain(f"src.mode_{source.mode}"),
+        polled=polled,
+    )
+    if source.last_error:
+        line += "\n" + t("src.last_error", error=source.last_error, failures=source.failures)
+    return line
+
+
+async def _overview(
+    session: AsyncSession, t: Texts, settings: Settings, tz: ZoneInfo
+) -> tuple[str, InlineKeyboardMarkup]:
+    sources = await service.list_sources(session)
+    await session.commit()
+    lines = "\n\n".join(_line(t, s, settings, tz) for s in sources) or t("src.none")
+    text = t("src.list", lines=Html(lines), minutes=settings.feed_poll_minutes)
+    return text, sources_keyboard(t, [(s.id, s.name) for s in sources])
+
+
+async def on_sources(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    t: Texts,
+    tz: ZoneInfo,
+    state: FSMContext,
+    settings: Settings,
+    http: httpx.AsyncClient,
+) -> None:
+    """/sources, or /sources add <feed url>."""
+    await state.clear()
+    words = (command.args or "").split()
+    if words and words[0].lower() == "add":
+        await _check_feed(message, t, state, http, words[1] if len(words) > 1 else "")
+        return
+    text, markup = await _overview(session, t, settings, tz)
+    await message.answer(text, reply_markup=markup)
+
+
+async def _check_feed(
+    message: Message, t: Texts, state: FSMContext, http: httpx.AsyncClient, url: str
+) -> None:
+    if not url.startswith(("http://", "https://")):
+        await message.answer(t("src.add_usage"))
+        return
+    await message.answer(t("src.checking", url=url))
+    try:
+        fetched = await service.check_feed(http, url)
+    except FeedError as exc:
+        await message.answer(t("src.feed_bad", url=url, reason=str(exc)))
+        return
+    await state.set_state(SourceStates.feed_mode)
+    await state.set_data({"url": url})
+    markup = choice_keyboard(
+        [
+            (t.plain("src.btn.mode_draft"), SourceCb(act=SourceAct.FEED_DRAFT)),
+            (t.plain("src.btn.mode_rules"), SourceCb(act=SourceAct.FEED_RULES)),
+        ]
+    )
+    await message.answer(
+        t("src.feed_ok", title=fetched.title, count=len(fetched.items)), reply_markup=markup
+    )
+
+
+async def on_source_button(
+    query: CallbackQuery,
+    callback_data: SourceCb,
+    session: AsyncSession,
+    t: Texts,
+    tz: ZoneInfo,
+    state: FSMContext,
+    settings: Settings,
+    http: httpx.AsyncClient,
+) -> None:
+    act = callback_data.act
+    message = query.message
+    if not isinstance(message, Message):
+        await query.answer()
+        return
+    if act is SourceAct.ADD_WEBHOOK:
+        await query.answer()
+        markup = choice_keyboard(
+            [
+                (t.plain("src.btn.plain"), SourceCb(act=SourceAct.PLAIN)),
+                (t.plain("src.btn.github"), SourceCb(act=SourceAct.GITHUB)),
+            ]
+        )
+        await message.answer(t("src.ask_kind"), reply_markup=markup)
+    elif act in (SourceAct.PLAIN, SourceAct.GITHUB):
+        await query.answer()
+        await state.set_state(SourceStates.webhook_name)
+        await state.set_data({"kind": "github" if act is SourceAct.GITHUB else "webhook"})
+        await message.edit_text(t("src.ask_name"))
+    elif act in (SourceAct.FEED_DRAFT, SourceAct.FEED_RULES):
+        await _add_feed(query, message, session, t, state, settings, http, act)
+    elif act is SourceAct.DELETE:
+        source = await session.get(Source, callback_data.id)
+        await session.commit()
+        if source is None:
+            await query.answer(t.plain("src.gone"), show_alert=True)
+            return
+        await query.answer()
+        await message.edit_text(
+            t("src.confirm_delete", name=source.name),
+            reply_markup=confirm_keyboard(
+                t, SourceCb(act=SourceAct.DELETE_YES, id=source.id), SourceCb(act=SourceAct.LIST)
+            ),
+        )
+    else:  # DELETE_YES, LIST
+        if act is SourceAct.DELETE_YES:
+            gone = await service.delete_source(session, callback_data.id)
+            await query.answer(t.plain("src.deleted", name=gone.name) if gone else None)
+        else:
+            await query.answer()
+        text, markup = await _overview(session, t, settings, tz)
+        await message.edit_text(text, reply_markup=markup)
+
+
+async def _add_feed(
+    query: CallbackQuery,
+    message: Message,
+    session: AsyncSession,
+    t: Texts,
+    state: FSMContext,
+    settings: Settings,
+    http: httpx.AsyncClient,
+    act: SourceAct,
+) -> None:
+    url = (await state.get_data()).get("url")
+    if await state.get_state() != SourceStates.feed_mode.state or not url:
+        await query.answer(t.plain("src.expired"), show_alert=True)
+        return
+    await query.answer()
+    await state.clear()
+    mode = "draft" if act is SourceAct.FEED_DRAFT else "rules"
+    try:
+        fetched = await service.check_feed(http, url)  # fresh entries and validators
+        source = await service.add_feed(session, fetched, url, mode)
+    except FeedError as exc:
+        await message.edit_text(t("src.feed_bad", url=url, reason=str(exc)))
+        return
+    await message.edit_text(
+        t(
+            f"src.feed_added_{mode}",
+            name=source.name,
+            count=len(fetched.items),
+            minutes=settings.feed_poll_minutes,
+        )
+    )
+
+
+async def on_webhook_name(
+    message: Message,
+    session: AsyncSession,
+    t: Texts,
+    state: FSMContext,
+    settings: Settings,
+    vault: Vault,
+) -> None:
+    kind = (await state.get_data()).get("kind", "webhook")
+    try:
+        source, secret = await service.add_webhook(session, vault, kind, message.text or "")
+    except service.SourceError as exc:
+        await session.rollback()
+        await message.answer(t("src.bad_name", reason=str(exc)))
+        return
+    await state.clear()
+    log.info("added a %s source %s", kind, source.name)  # never the secret
+    url = service.webhook_url(base_url(settings), source.name)
+    key = "src.webhook_added_github" if kind == "github" else "src.webhook_added"
+    await message.answer(t(key, name=source.name, url=url, secret=secret))
+
+
+def router() -> Router:
+    r = Router(name="sources")
+    r.message.register(on_sources, Command("sources"))
+    r.callback_query.register(on_source_button, SourceCb.filter())
+    r.message.register(on_webhook_name, SourceStates.webhook_name, F.text)
+    return r

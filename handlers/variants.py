@@ -1,0 +1,111 @@
+"""A draft's targets one by one: see each platform's variant with its count, switch between
+them, edit one, or leave a target out of this post."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ai.service import DraftChanged, edit_variant, toggle_target
+from bot import views
+from bot.callbacks import VariantAct, VariantCb
+from bot.keyboards import variant_keyboard
+from bot.texts import Texts
+from handlers.previews import post_in, send_new_preview, show, variant_check
+from storage import repositories as repo
+from storage.models import Post, PostStatus, PostVariant
+
+
+class VariantStates(StatesGroup):
+    editing = State()
+
+
+def _shown(post: Post) -> list[PostVariant]:
+    return [v for v in post.variants if v.account.enabled]
+
+
+async def show_variant(
+    bot: Bot, session: AsyncSession, t: Texts, post: Post, account_id: int, *, chat_id: int
+) -> None:
+    """Put one target's variant into the preview message, with the switch/edit/off buttons."""
+    variants = _shown(post)
+    current = next((v for v in variants if v.account_id == account_id), variants[0])
+    line = views.target_line(t, current.account, variant_check(session, post, current))
+    ids = [v.account_id for v in variants]
+    text = views.variant(
+        t, post, current.account, current.text, line, ids.index(current.account_id) + 1, len(ids)
+    )
+    markup = variant_keyboard(
+        t, post.id, post.version, ids, current.account_id, enabled=current.enabled
+    )
+    await show(bot, session, post, text, markup, chat_id=chat_id)
+
+
+async def on_variant_button(
+    query: CallbackQuery,
+    callback_data: VariantCb,
+    bot: Bot,
+    session: AsyncSession,
+    t: Texts,
+    state: FSMContext,
+) -> None:
+    chat_id = query.from_user.id
+    post = await post_in(query, session, t, callback_data.post, PostStatus.DRAFT)
+    if post is None:
+        return
+    if post.version != callback_data.v:
+        await query.answer(t.plain("draft.stale", post_id=post.id))
+        await send_new_preview(bot, session, t, post, chat_id=chat_id)
+        return
+    variant = next((v for v in _shown(post) if v.account_id == callback_data.acc), None)
+    if variant is None:
+        await query.answer(t.plain("variant.gone", post_id=post.id), show_alert=True)
+        return
+    await query.answer()
+    if callback_data.act is VariantAct.EDIT:
+        await state.set_state(VariantStates.editing)
+        await state.update_data(post=post.id, account=variant.account_id)
+        clipped = variant.text if len(variant.text) <= 3000 else variant.text[:3000] + "…"
+        name = views.target_name(variant.account)
+        await bot.send_message(chat_id, t("variant.ask", post_id=post.id, name=name, text=clipped))
+        return
+    if callback_data.act is VariantAct.TOGGLE:
+        try:
+            post = await toggle_target(session, post, variant.account_id)
+        except DraftChanged:
+            await query.answer(t.plain("draft.changed", post_id=post.id))
+            return
+    await show_variant(bot, session, t, post, variant.account_id, chat_id=chat_id)
+
+
+async def on_variant_text(
+    message: Message, bot: Bot, session: AsyncSession, t: Texts, state: FSMContext
+) -> None:
+    text = (message.text or "").strip()
+    if not text:
+        await message.answer(t("edit.not_text" if not message.text else "edit.empty"))
+        return
+    data = await state.get_data()
+    await state.clear()
+    post_id, account_id = int(data["post"]), int(data["account"])
+    post = await repo.get_post(session, post_id)
+    if post is None or post.status != PostStatus.DRAFT:
+        await message.answer(t("draft.gone"))
+        return
+    try:
+        post = await edit_variant(session, post, account_id, text)
+    except DraftChanged:
+        await message.answer(t("draft.changed", post_id=post_id))
+        return
+    await send_new_preview(bot, session, t, post, chat_id=message.chat.id)
+    await show_variant(bot, session, t, post, account_id, chat_id=message.chat.id)
+
+
+def router() -> Router:
+    r = Router(name="variants")
+    r.message.register(on_variant_text, VariantStates.editing)
+    r.callback_query.register(on_variant_button, VariantCb.filter())
+    return r

@@ -1,0 +1,367 @@
+"""The daily digest: one message a day per owner about yesterday and today.
+
+What it says (all days are the owner's local days, in `User.timezone` or NEXUS_TIMEZONE):
+what was published yesterday (count per platform, links), yesterday's engagement against the
+median of the 7 days before, the top post, yesterday's failures, and today's queue (count and
+first times), with a chart of the last eight days as a photo. A day with nothing published,
+nothing failed and nothing queued gets a short "quiet day" digest, still sent, so silence
+always means the bot is down rather than "nothing to say".
+
+When: a job runs every minute (`Digests.run_due`) and sends the digest of every owner whose
+local digest time (`User.digest_at` or NEXUS_DIGEST_AT) has passed today. Exactly once a day per
+owner: the key `digest:<user>:<local date>` is claimed (`claim_period`, a unique row) and
+committed before sending, so several workers, or a restart around that minute, send it once.
+A restart late in the day still sends today's digest; yesterday's is never sent late, because
+only today's key is ever looked at. `/digest` sends one on demand without touching the key.
+
+The numbers come from `metrics.stats` (the same queries as /stats); this module adds only what
+the digest alone needs: yesterday's failures and today's queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from metrics.chart import render_chart
+from metrics.stats import DayPoint, PeriodStats, PostLine, published_lines, summarize
+from scheduler.clock import Clock
+from scheduler.notify import Link, Notifier, OwnerReport, ReportLine, line
+from storage import repositories as repo
+from storage.models import (
+    Account,
+    PeriodLock,
+    Post,
+    PostStatus,
+    Publication,
+    PublicationStatus,
+    User,
+)
+
+log = logging.getLogger(__name__)
+
+#: Days before yesterday that make the engagement baseline.
+BASELINE_DAYS = 7
+#: At most this many links, failures and queue times are listed (the rest are counted).
+MAX_LINKS = 8
+MAX_FAILURES = 5
+MAX_QUEUE_TIMES = 3
+
+#: (language, catalogue key) → plain text; the bot passes its catalogue in, so the chart's
+#: labels are translated without `metrics` importing `bot`.
+Translate = Callable[[str, str], str]
+
+
+@dataclass(frozen=True)
+class Failure:
+    post_id: int
+    target: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DigestNumbers:
+    """Everything a digest reports, before it is put into words."""
+
+    day: date
+    #: Yesterday's publications with their counters, oldest first.
+    lines: tuple[PostLine, ...]
+    yesterday: PeriodStats
+    #: Median engagement per publication over the `BASELINE_DAYS` days before yesterday.
+    baseline: float | None
+    #: Publications and engagement per day, the baseline days and yesterday (the chart).
+    series: tuple[DayPoint, ...]
+    failures: tuple[Failure, ...]
+    #: Due times of the posts still scheduled for today, soonest first.
+    queue: tuple[datetime, ...]
+
+    @property
+    def quiet(self) -> bool:
+        return not self.lines and not self.failures and not self.queue
+
+    @property
+    def change(self) -> float | None:
+        """Yesterday's median engagement against the baseline, as a fraction (+0.4 = 40% up)."""
+        median = self.yesterday.median_engagement
+        if median is None or not self.baseline:
+            return None
+        return (median - self.baseline) / self.baseline
+
+
+def midnight(day: date, tz: ZoneInfo) -> datetime:
+    """The start of a local day, as a UTC instant."""
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+
+async def digest_numbers(session: AsyncSession, *, now: datetime, tz: ZoneInfo) -> DigestNumbers:
+    """The digest of the local day before `now`'s, read in one session (nothing is written)."""
+    today = now.astimezone(tz).date()
+    day = today - timedelta(days=1)
+    start, end = midnight(day, tz), midnight(today, tz)
+    since = midnight(day - timedelta(days=BASELINE_DAYS), tz)
+    week = await published_lines(session, since=since, until=end)
+    lines = [pub for pub in week if pub.published_at >= start]
+    before = [pub for pub in week if pub.published_at < start]
+    return DigestNumbers(
+        day=day,
+        lines=tuple(lines),
+        yesterday=summarize(lines, since=start, until=end, tz=tz),
+        baseline=summarize(before, since=since, until=start, tz=tz).median_engagement,
+        series=summarize(week, since=since, until=end, tz=tz).days,
+        failures=tuple(await failures_between(session, start, end)),
+        queue=tuple(await queued_between(session, now, midnight(today + timedelta(days=1), tz))),
+    )
+
+
+async def failures_between(
+    session: AsyncSession, since: datetime, until: datetime
+) -> list[Failure]:
+    """Publications that failed for good in [since, until) (the moment they were last
+    changed), oldest first."""
+    rows = await session.execute(
+        select(Publication.post_id, Account.title, Account.handle, Publication.last_error)
+        .join(Account, Account.id == Publication.account_id)
+        .where(
+            Publication.status == PublicationStatus.FAILED,
+            Publication.updated_at >= since,
+            Publication.updated_at < until,
+        )
+        .order_by(Publication.updated_at, Publication.id)
+    )
+    return [
+        Failure(post_id, title or handle, error or "?") for post_id, title, handle, error in rows
+    ]
+
+
+async def queued_between(session: AsyncSession, since: datetime, until: datetime) -> list[datetime]:
+    """Due times of the posts scheduled in [since, until), soonest first."""
+    rows = await session.scalars(
+        select(Post.scheduled_at)
+        .where(
+            Post.status == PostStatus.SCHEDULED,
+            Post.scheduled_at >= since,
+            Post.scheduled_at < until,
+        )
+        .order_by(Post.scheduled_at, Post.id)
+    )
+    return [when for when in rows if when is not None]
+
+
+def format_change(change: float) -> str:
+    """+40%, -55%: how a change against the baseline is written."""
+    return f"{change:+.0%}"
+
+
+def format_number(value: float) -> str:
+    """A median without a needless ".0"."""
+    return f"{value:g}" if value == int(value) else f"{value:.1f}"
+
+
+def compose(
+    numbers: DigestNumbers, *, tz: ZoneInfo, at: str, photo: bytes | None = None
+) -> OwnerReport:
+    """The digest as catalogue lines (the bot words and formats them)."""
+    lines: list[ReportLine] = [line("digest.title", day=numbers.day)]
+    if numbers.quiet:
+        lines.append(line("digest.quiet"))
+    else:
+        lines += _published(numbers)
+        lines += _failures(numbers.failures)
+        lines += _queue(numbers.queue, tz)
+    lines.append(line("digest.footer", at=at, tz=tz.key))
+    return OwnerReport(tuple(lines), photo=photo)
+
+
+def _published(numbers: DigestNumbers) -> list[ReportLine]:
+    stats = numbers.yesterday
+    if not stats.publications:
+        return [line("digest.none")]
+    platforms = ", ".join(f"{p.platform} {p.posts}" for p in stats.platforms)
+    out = [line("digest.published", count=stats.publications, platforms=platforms)]
+    linked = [pub for pub in numbers.lines if pub.url]
+    for pub in linked[:MAX_LINKS]:
+        assert pub.url is not None
+        out.append(line("digest.link", target=pub.target, post=Link(f"#{pub.post_id}", pub.url)))
+    if len(linked) > MAX_LINKS:
+        out.append(line("digest.more", count=len(linked) - MAX_LINKS))
+    median = stats.median_engagement
+    assert median is not None  # there are publications
+    if numbers.change is not None and numbers.baseline is not None:
+        out.append(
+            line(
+                "digest.engagement",
+                total=stats.total_engagement,
+                median=format_number(median),
+                change=format_change(numbers.change),
+                baseline=format_number(numbers.baseline),
+            )
+        )
+    else:
+        out.append(line("digest.engagement_new", total=stats.total_engagement))
+    best = stats.best
+    if best is not None:
+        post: str | Link = Link(f"#{best.post_id}", best.url) if best.url else f"#{best.post_id}"
+        out.append(line("digest.top", post=post, target=best.target, score=best.engagement))
+    return out
+
+
+def _failures(failures: Sequence[Failure]) -> list[ReportLine]:
+    if not failures:
+        return []
+    out = [line("digest.failures", count=len(failures))]
+    for failure in failures[:MAX_FAILURES]:
+        out.append(
+            line(
+                "digest.failure",
+                post_id=failure.post_id,
+                target=failure.target,
+                reason=failure.reason,
+            )
+        )
+    if len(failures) > MAX_FAILURES:
+        out.append(line("digest.more", count=len(failures) - MAX_FAILURES))
+    return out
+
+
+def _queue(queue: Sequence[datetime], tz: ZoneInfo) -> list[ReportLine]:
+    if not queue:
+        return [line("digest.queue_empty")]
+    times = ", ".join(when.astimezone(tz).strftime("%H:%M") for when in queue[:MAX_QUEUE_TIMES])
+    if len(queue) > MAX_QUEUE_TIMES:
+        times += ", …"
+    return [line("digest.queue", count=len(queue), times=times)]
+
+
+@dataclass(frozen=True)
+class DigestSchedule:
+    enabled: bool
+    at: str
+
+
+class Digests:
+    """Sends digests: the daily one (`run_due`, every minute) and on demand (`send_now`)."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        notifier: Notifier,
+        clock: Clock,
+        owner_ids: Iterable[int],
+        *,
+        default_tz: str,
+        default_at: str,
+        translate: Translate | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.notifier = notifier
+        self.clock = clock
+        self.owner_ids = frozenset(owner_ids)
+        self.default_tz = default_tz
+        self.default_at = default_at
+        self.translate = translate
+
+    def _zone(self, user: User) -> ZoneInfo:
+        return ZoneInfo(user.timezone or self.default_tz)
+
+    def _at(self, user: User) -> str:
+        return user.digest_at or self.default_at
+
+    async def run_due(self) -> int:
+        """Send today's digest to every owner whose digest time has passed and who has not had
+        it yet; returns how many were sent."""
+        now = self.clock.now()
+        async with self.sessions() as session:
+            users = list(
+                await session.scalars(
+                    select(User)
+                    .where(User.id.in_(self.owner_ids), User.digest_enabled)
+                    .order_by(User.id)
+                )
+            )
+        sent = 0
+        for user in users:
+            try:
+                sent += await self._send_daily(user, now)
+            except Exception:  # one owner's failure must not keep the others' digests back
+                log.exception("daily digest of %s failed", user.id)
+        return sent
+
+    async def _send_daily(self, user: User, now: datetime) -> bool:
+        tz = self._zone(user)
+        local = now.astimezone(tz)
+        hour, minute = (int(part) for part in self._at(user).split(":"))
+        if local.time() < time(hour, minute):
+            return False
+        key = f"digest:{user.id}:{local.date().isoformat()}"
+        async with self.sessions() as session:
+            if await session.get(PeriodLock, key) is not None:
+                return False  # the cheap check; the claim below is the real guard
+            report = await self._report(session, user, now)
+            await session.rollback()  # end the read before the claim's write
+            if not await repo.claim_period(session, key):
+                return False
+            await session.commit()
+        await self.notifier.send_report(user.id, report)
+        return True
+
+    async def send_now(self, user_id: int) -> bool:
+        """The digest as of now, on demand (it does not count as the daily one)."""
+        async with self.sessions() as session:
+            user = await session.get(User, user_id)
+            if user is None:
+                return False
+            report = await self._report(session, user, self.clock.now())
+        return await self.notifier.send_report(user_id, report)
+
+    async def _report(self, session: AsyncSession, user: User, now: datetime) -> OwnerReport:
+        tz = self._zone(user)
+        numbers = await digest_numbers(session, now=now, tz=tz)
+        photo = None
+        if not numbers.quiet:  # rendering is CPU work: keep it off the event loop
+            photo = await asyncio.to_thread(self._chart, numbers, user.language)
+        return compose(numbers, tz=tz, at=self._at(user), photo=photo)
+
+    def _chart(self, numbers: DigestNumbers, language: str) -> bytes | None:
+        if self.translate is None:
+            return None
+
+        def say(key: str) -> str:
+            assert self.translate is not None
+            return self.translate(language, key)
+
+        try:
+            return render_chart(
+                numbers.series,
+                title=say("digest.chart.title"),
+                engagement_label=say("digest.chart.engagement"),
+                posts_label=say("digest.chart.posts"),
+            )
+        except Exception:  # a digest without its picture beats no digest
+            log.exception("digest chart failed")
+            return None
+
+    async def configure(
+        self,
+        session: AsyncSession,
+        user_id: int,
+        *,
+        enabled: bool | None = None,
+        at: str | None = None,
+    ) -> DigestSchedule:
+        """Turn the owner's daily digest on or off and/or move it to `at` ("HH:MM", already
+        validated); returns the schedule in force."""
+        user = await session.get(User, user_id)
+        assert user is not None, "the session middleware records every user"
+        if at is not None:
+            user.digest_at = at
+        if enabled is not None:
+            user.digest_enabled = enabled
+        await session.commit()
+        return DigestSchedule(user.digest_enabled, self._at(user))

@@ -1,0 +1,244 @@
+"""Publish image posts to an Instagram professional account (Instagram Graph API over raw httpx).
+
+Instagram takes no uploads and no text-only posts: every post is one image or a carousel of 2–10,
+which Meta's servers download from a public ``image_url``. The publisher gets those addresses
+from its :class:`~publishers.media.MediaHost` (Nexus's own HTTP server under
+``NEXUS_PUBLIC_URL``); without one, an image post is ``Permanent`` before any request.
+
+Posting, for user ``user_id`` (the IG professional account id):
+
+1. ``GET /{user_id}/content_publishing_limit?fields=config,quota_usage``: an account may publish
+   only ``quota_total`` posts (50, lately 100) through the API in a rolling 24 h; when they are
+   used up the post is refused with :class:`RateLimited` at once instead of creating containers
+   that can't be published (Meta does not say when a slot frees, so the wait is one hour);
+2. ``POST /{user_id}/media`` with ``image_url`` and ``caption`` (one image), or one container per
+   image with ``is_carousel_item=true`` and then ``media_type=CAROUSEL&children=<ids>&caption``;
+3. ``GET /{container_id}?fields=status_code`` until FINISHED (IN_PROGRESS: wait
+   ``container_poll_interval`` seconds, at most ``container_poll_attempts`` times; ERROR →
+   ``Permanent``; EXPIRED → ``Transient``; see :func:`publishers.graph.wait_until_finished`);
+4. ``POST /{user_id}/media_publish`` with ``creation_id`` → the media id;
+5. ``GET /{media_id}?fields=permalink`` for the post's address (``None`` if that fails).
+
+Limits checked by :meth:`validate` before anything is sent: caption at most 2200 characters and
+30 hashtags, at least one and at most 10 images. Images must be JPEG
+(:data:`INSTAGRAM_MEDIA_LIMITS`, with the 4:5…1.91:1 aspect range that
+:func:`publishers.images.fit` pads into).
+
+There is no split post: a caption that is too long is a validation problem, and
+``already_posted`` (non-empty only if the post went out) just returns that post again.
+Instagram's API cannot delete posts: :meth:`delete` says so.
+
+Metrics: ``GET /{media_id}?fields=like_count,comments_count`` (likes and replies).
+
+Errors in Graph format (:func:`publishers.graph.graph_error`): 190 → ``AuthExpired``; 4, 17, 32,
+613 and subcode 2207042 (the publishing limit) → ``RateLimited``; 1, 2 and 5xx → ``Transient``;
+others → ``Permanent`` with Meta's message. The access token travels in request bodies and query
+strings only; it never appears in a reason or repr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import httpx
+
+from publishers.base import MediaLimits, Metrics, PublishResult
+from publishers.errors import Permanent, PublishError, RateLimited
+from publishers.graph import graph_call, graph_error, wait_until_finished
+from publishers.media import MediaHost, MediaItem, load_media, no_public_address
+from publishers.parts import validate_media
+
+INSTAGRAM_API = "https://graph.facebook.com/v21.0"
+INSTAGRAM_CAPTION_LIMIT = 2200
+INSTAGRAM_HASHTAG_LIMIT = 30
+INSTAGRAM_MEDIA_LIMITS = MediaLimits(
+    max_count=10,
+    max_bytes=8 * 1024 * 1024,
+    max_side=1440,
+    formats=("image/jpeg",),
+    required=True,
+    aspect=(4 / 5, 1.91),
+)
+"""JPEG only, at most 8 MB; Instagram stores at most 1440 px wide; 4:5 to 1.91:1."""
+PUBLISHING_LIMIT_SUBCODE = 2207042
+PUBLISHING_LIMIT_WAIT = 3600.0
+_HASHTAG_RE = re.compile(r"(?<![\w&])#\w+")
+
+
+def count_hashtags(text: str) -> int:
+    return len(_HASHTAG_RE.findall(text))
+
+
+class InstagramPublisher:
+    """Posts as the Instagram professional account ``user_id`` that ``access_token`` manages."""
+
+    platform = "instagram"
+    media_limits = INSTAGRAM_MEDIA_LIMITS
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        user_id: str,
+        access_token: str,
+        base_url: str = INSTAGRAM_API,
+        media_host: MediaHost | None = None,
+        container_poll_attempts: int = 20,
+        container_poll_interval: float = 3.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._client = client
+        self._base_url = base_url.rstrip("/")
+        self._token = access_token
+        self.user_id = str(user_id)
+        self._media_host = media_host
+        self._poll_attempts = container_poll_attempts
+        self._poll_interval = container_poll_interval
+        self._sleep = sleep
+        self.name = f"Instagram account {self.user_id}"
+        """``"@username on Instagram"`` once :meth:`verify` ran."""
+
+    def __repr__(self) -> str:  # never show the token
+        return f"InstagramPublisher(user_id={self.user_id!r})"
+
+    # ------------------------------------------------------------------ protocol
+    def validate(self, text: str, *, media_count: int = 0) -> list[str]:
+        problems = validate_media("Instagram", self.media_limits, media_count)
+        if len(text) > INSTAGRAM_CAPTION_LIMIT:
+            problems.append(
+                f"Instagram captions take at most {INSTAGRAM_CAPTION_LIMIT} characters; "
+                f"this one has {len(text)}"
+            )
+        if (tags := count_hashtags(text)) > INSTAGRAM_HASHTAG_LIMIT:
+            problems.append(
+                f"Instagram takes at most {INSTAGRAM_HASHTAG_LIMIT} hashtags; this post has {tags}"
+            )
+        return problems
+
+    async def publish(
+        self,
+        text: str,
+        *,
+        already_posted: Sequence[str] = (),
+        media: Sequence[MediaItem] = (),
+    ) -> PublishResult:
+        """Post ``media`` (1 image, or a carousel of 2–10) with ``text`` as the caption."""
+        if already_posted:
+            first = str(already_posted[0])
+            return PublishResult(first, await self.permalink(first), (first,))
+        if problems := self.validate(text, media_count=len(media)):
+            raise Permanent(problems[0])
+        if self._media_host is None:
+            raise no_public_address("Instagram")
+        files = [load_media(item) for item in media]
+        urls = [await self._media_host.public_url(data, mime) for data, _, mime in files]
+        await self._check_quota()
+        container_id = await self._container(text, urls)
+        published = await self._call(
+            "POST", f"/{self.user_id}/media_publish", {"creation_id": container_id}
+        )
+        media_id = str(published["id"])
+        return PublishResult(media_id, await self.permalink(media_id), (media_id,))
+
+    async def fetch_metrics(self, result: PublishResult) -> Metrics:
+        media = await self._call(
+            "GET", f"/{result.external_id}", {"fields": "like_count,comments_count"}
+        )
+        return Metrics(
+            likes=int(media.get("like_count") or 0), replies=int(media.get("comments_count") or 0)
+        )
+
+    async def delete(self, external_id: str) -> None:
+        raise Permanent(
+            "Instagram does not allow deleting posts through the API; delete it in the app"
+        )
+
+    async def verify(self) -> str:
+        """Check the token and account; return ``"@username on Instagram"``."""
+        me = await self._call("GET", f"/{self.user_id}", {"fields": "username"})
+        self.name = f"@{me['username']} on Instagram"
+        return self.name
+
+    async def permalink(self, media_id: str) -> str | None:
+        """The post's web address, or ``None`` if Instagram won't say."""
+        try:
+            media = await self._call("GET", f"/{media_id}", {"fields": "permalink"})
+        except PublishError:
+            return None
+        return str(media.get("permalink") or "") or None
+
+    # ------------------------------------------------------------------ helpers
+    async def _check_quota(self) -> None:
+        answer = await self._call(
+            "GET",
+            f"/{self.user_id}/content_publishing_limit",
+            {"fields": "config,quota_usage"},
+        )
+        [usage] = answer.get("data") or [{}]
+        total = int((usage.get("config") or {}).get("quota_total") or 0)
+        used = int(usage.get("quota_usage") or 0)
+        if total and used >= total:
+            raise RateLimited(
+                PUBLISHING_LIMIT_WAIT,
+                f"this Instagram account has used all {total} API posts of the last 24 hours; "
+                "will try again in an hour",
+            )
+
+    async def _container(self, caption: str, urls: list[str]) -> str:
+        path = f"/{self.user_id}/media"
+        if len(urls) == 1:
+            params = {"image_url": urls[0]}
+        else:
+            children = []
+            for url in urls:
+                child = {"image_url": url, "is_carousel_item": "true"}
+                children.append(str((await self._call("POST", path, child))["id"]))
+            for child_id in children:
+                await self._wait_for(child_id)
+            params = {"media_type": "CAROUSEL", "children": ",".join(children)}
+        if caption:
+            params["caption"] = caption
+        container_id = str((await self._call("POST", path, params))["id"])
+        await self._wait_for(container_id)
+        return container_id
+
+    async def _wait_for(self, container_id: str) -> None:
+        async def status() -> tuple[str, str]:
+            answer = await self._call("GET", f"/{container_id}", {"fields": "status_code,status"})
+            return str(answer.get("status_code") or ""), str(answer.get("status") or "")
+
+        await wait_until_finished(
+            status,
+            platform="Instagram",
+            attempts=self._poll_attempts,
+            interval=self._poll_interval,
+            sleep=self._sleep,
+        )
+
+    async def _call(self, method: str, path: str, params: dict[str, str]) -> Any:
+        return await graph_call(
+            self._client,
+            method,
+            self._base_url + path,
+            params,
+            token=self._token,
+            platform="Instagram",
+            error=self._error,
+        )
+
+    def _error(self, status: int, error: dict[str, Any] | None) -> PublishError:
+        subcode = str((error or {}).get("error_subcode"))
+        return graph_error(
+            status,
+            error,
+            platform="Instagram",
+            token=self._token,
+            account=f"account {self.user_id}",
+            rate_limit_subcodes={PUBLISHING_LIMIT_SUBCODE},
+            rate_limit_wait=PUBLISHING_LIMIT_WAIT
+            if subcode == str(PUBLISHING_LIMIT_SUBCODE)
+            else 60.0,
+        )
