@@ -16,6 +16,10 @@ work does not share the server's event loop. Each request is a unique, correctly
 
 The baseline is a bare aiohttp handler that only answers 200, measured the same way.
 
+By default the rules engine is not subscribed (``Nexus.event_listeners`` emptied): this measures
+the intake. ``--with-rules`` keeps it, so every accepted event is also claimed, matched against
+the (empty) rule set and marked done, as in production.
+
     python -m bench.webhooks [--quick] [--rates 250 500 …] [--seconds S] [--events N]
 
 The last line is machine-readable:
@@ -166,8 +170,9 @@ class BareSubject(Subject):
 class NexusSubject(Subject):
     name = "nexus"
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, with_rules: bool = False) -> None:
         self.workdir = workdir
+        self.with_rules = with_rules
         self.app: Nexus | None = None
 
     async def start(self) -> None:
@@ -188,6 +193,8 @@ class NexusSubject(Subject):
                 Source(kind="webhook", name=SOURCE, secret=app.vault.encrypt({"secret": SECRET}))
             )
             await session.commit()
+        if not self.with_rules:
+            app.event_listeners.clear()  # the intake alone: the rules engine is not woken
         await app.http_server.start()
         freeze_startup_objects()  # as `nexus run` does
         self.url = f"{app.http_server.url}/webhooks/{SOURCE}"
@@ -297,6 +304,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, help="length of each open-loop run (4)")
     parser.add_argument("--events", type=int, help="events in the unthrottled run (5000)")
     parser.add_argument("--concurrency", type=int, default=64, help="connections (64)")
+    parser.add_argument(
+        "--with-rules",
+        action="store_true",
+        help="keep the rules engine subscribed (each accepted event is then also processed)",
+    )
     args = parser.parse_args(argv)
     args.rates = args.rates or [250.0, 500.0, 1000.0, 2000.0]
     if LATENCY_RATE not in args.rates:
@@ -311,14 +323,16 @@ async def amain(args: argparse.Namespace) -> int:
     print(
         f"webhooks: open loop at {', '.join(f'{r:g}' for r in args.rates)} events/s for "
         f"{args.seconds:g} s each, then {args.events} unthrottled ({args.concurrency} in flight); "
-        "load from a separate process over loopback; SQLite file (WAL, synchronous=NORMAL)"
+        "load from a separate process over loopback; SQLite file (WAL, synchronous=NORMAL); "
+        + ("the rules engine processes every event" if args.with_rules else "intake only")
     )
     spawn = multiprocessing.get_context("spawn")
     with (
         concurrent.futures.ProcessPoolExecutor(1, mp_context=spawn) as pool,
         tempfile.TemporaryDirectory(prefix="nexus-bench-") as workdir,
     ):
-        subjects: list[Subject] = [BareSubject(), NexusSubject(Path(workdir))]
+        nexus = NexusSubject(Path(workdir), with_rules=args.with_rules)
+        subjects: list[Subject] = [BareSubject(), nexus]
         try:
             for subject in subjects:
                 await subject.start()

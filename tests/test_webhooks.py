@@ -662,6 +662,22 @@ async def test_the_app_serves_webhooks_health_and_media(
         assert received == [accepted.json()["id"]]
         assert (await client.get(f"/media/{NAME}.png")).content == PNG
 
+        # a burst wakes one pass of the rules engine, which processes every event exactly once
+        async def post(i: int) -> httpx.Response:
+            body = json.dumps({"type": "order.paid", "id": f"burst-{i}"}).encode()
+            signature = sign("k", body, int(clock.now().timestamp()))
+            return await client.post(
+                "/webhooks/shop", content=body, headers={"X-Nexus-Signature": signature}
+            )
+
+        burst = await asyncio.gather(*(post(i) for i in range(20)))
+        assert [r.status_code for r in burst] == [202] * 20
+        await app.automation.idle()
+        async with app.sessions() as session:
+            statuses = (await session.scalars(select(Event.status))).all()
+        assert sorted(statuses) == ["done"] * 21
+        assert len(received) == 21
+
         ready = await client.get("/health/ready")
         assert ready.status_code == 200, ready.text
         assert ready.json()["checks"] == {"database": "ok", "telegram": "ok", "scheduler": "ok"}
