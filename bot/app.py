@@ -3,8 +3,8 @@
 `build_app` makes the Bot, the Dispatcher (with its routers, middlewares and dependencies), the
 database engine, the drafter, the HTTP client for publishers and the HTTP server (webhooks,
 health, media), which the startup hook of `nexus run` starts: the webhook server lives in the bot
-process, `nexus worker` serves no HTTP. Nothing here holds business
-rules; it only connects the rooms.
+process, `nexus worker` serves no HTTP. Nothing here holds business rules; it only connects the
+rooms.
 """
 
 from __future__ import annotations
@@ -161,8 +161,8 @@ class Nexus:
     feeds: FeedPoller
     #: Webhooks, health and media; `http_server.port` is the bound port (NEXUS_HTTP_PORT=0).
     http_server: HttpServer
-    #: Called with each webhook event's id after its commit: `automation.submit` first (the
-    #: HTTP server's `on_event`); tests may add their own.
+    #: Called with each webhook event's id after its commit (the HTTP server's `on_event`):
+    #: first the wake-up of the rules engine's pass; tests may add their own.
     event_listeners: list[Callable[[int], None]] = field(default_factory=list)
     new_key_file: Path | None = None
     _closed: bool = field(default=False, repr=False)
