@@ -5,11 +5,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    NEXUS_DATA_DIR=/data
+    NEXUS_DATA_DIR=/data \
+    NEXUS_HTTP_HOST=0.0.0.0
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY ai ./ai
+COPY automation ./automation
 COPY bot ./bot
 COPY handlers ./handlers
 COPY publishers ./publishers
@@ -22,4 +24,10 @@ RUN pip install . \
 
 USER nexus
 VOLUME ["/data"]
+# Webhooks, /health and /media. Inside a container the server must listen on 0.0.0.0 (set above;
+# 127.0.0.1 would be unreachable from outside); publish it with `-p 8080:8080`.
+EXPOSE 8080
+# Liveness through /health; slim images have no curl, so Python's urllib asks (non-2xx fails).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('NEXUS_HTTP_PORT', '8080') + '/health', timeout=4)"
 CMD ["nexus", "run"]

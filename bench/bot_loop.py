@@ -214,6 +214,7 @@ class NexusSubject(Subject):
             NEXUS_DATA_DIR=str(data),
             NEXUS_DATABASE_URL=f"sqlite+aiosqlite:///{data / 'nexus.db'}",
             NEXUS_SECRET_KEY=generate_key(),  # no key file, no "back it up" warning
+            NEXUS_HTTP_PORT=0,  # the webhook server starts with the bot: any free port
         )
         await prepare_database(settings)
         # Telegram's own limits (30 sends/s) would cap any bot at 15 drafts/s (a reply and an

@@ -1,8 +1,10 @@
 """The one factory that wires Nexus together, used by `nexus run` and by the tests alike.
 
 `build_app` makes the Bot, the Dispatcher (with its routers, middlewares and dependencies), the
-database engine, the drafter and the HTTP client for publishers. Nothing here holds business
-rules; it only connects the rooms.
+database engine, the drafter, the HTTP client for publishers and the HTTP server (webhooks,
+health, media), which the startup hook of `nexus run` starts: the webhook server lives in the bot
+process, `nexus worker` serves no HTTP. Nothing here holds business rules; it only connects the
+rooms.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from ai import make_drafter
 from ai.drafter import Drafter
 from automation.engine import AutomationEngine
 from automation.feeds import FeedPoller
+from automation.server import CachedProbe, HttpConfig, HttpServer, Probe, build_http_app
 from bot.keys import open_vault
 from bot.middlewares import OwnerGate, SessionMiddleware
 from bot.notifier import BotNotifier
@@ -153,9 +156,14 @@ class Nexus:
     alerts: Alerts
     digests: Digests
     runtime: SchedulerRuntime | None
-    #: Runs the rules on stored events (the HTTP server's `on_event` is `automation.submit`).
+    #: Runs the rules on stored events.
     automation: AutomationEngine
     feeds: FeedPoller
+    #: Webhooks, health and media; `http_server.port` is the bound port (NEXUS_HTTP_PORT=0).
+    http_server: HttpServer
+    #: Called with each webhook event's id after its commit (the HTTP server's `on_event`):
+    #: first the wake-up of the rules engine's pass; tests may add their own.
+    event_listeners: list[Callable[[int], None]] = field(default_factory=list)
     new_key_file: Path | None = None
     _closed: bool = field(default=False, repr=False)
 
@@ -181,6 +189,7 @@ class Nexus:
         if self._closed:
             return
         self._closed = True
+        await self.http_server.stop()  # first: queued webhook events still need the database
         if self.runtime is not None:
             await self.runtime.shutdown()
         await self.automation.idle()
@@ -239,6 +248,7 @@ async def _on_startup(app: Nexus) -> None:
     await app.start_scheduler()
     if app.runtime is not None:
         app.automation.spawn(app.automation.process_pending())  # events a crash left behind
+    await app.http_server.start()  # after the scheduler, so readiness holds from the first hit
     for language in CATALOGUE:
         t = Texts(language)
         commands = [BotCommand(command=c, description=t.plain(f"cmd.{c}")) for c in MENU_COMMANDS]
@@ -291,6 +301,82 @@ def _runtime(
         periodic={"evergreen": (EVERGREEN_EVERY_S, evergreen), **jobs},
     )
     return runtime
+
+
+def _one_drain_at_a_time(
+    engine: AutomationEngine, closing: Callable[[], bool]
+) -> Callable[[int], None]:
+    """The webhook server's `on_event`: wake one background pass over the events still "new"
+    rather than start a task per event.
+
+    A task per event (`engine.submit`) lets a burst of webhooks start hundreds of rule runs at
+    once, each queueing for the database (one connection on SQLite) ahead of the intake's next
+    commit: accepted events/s fell from ~2,500 to ~120 and p99 at 500/s to seconds
+    (bench/webhooks.py --with-rules). One pass at a time keeps the rules' share of the database
+    bounded; events arriving meanwhile are picked up by the same pass or one more, never lost
+    (they are stored before this is called) and never run twice (the engine claims each one).
+    The pass stops between batches once `closing()` says the app is shutting down; what is left
+    stays "new" for the next start's catch-up.
+    """
+    state = {"running": False, "wanted": False}
+
+    async def drain() -> None:
+        try:
+            while state["wanted"] and not closing():
+                state["wanted"] = False
+                while not closing() and await engine.process_pending():
+                    pass
+        finally:
+            state["running"] = False
+
+    def on_event(event_id: int) -> None:
+        state["wanted"] = True
+        if not state["running"]:
+            state["running"] = True
+            engine.spawn(drain())
+
+    return on_event
+
+
+#: How long a Telegram getMe result stands for /health/ready, and how long it may take.
+TELEGRAM_PROBE_TTL_S, TELEGRAM_PROBE_TIMEOUT_S = 30.0, 3
+
+
+def _http_server(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    vault: Vault,
+    clock: Clock,
+    bot: Bot,
+    runtime: SchedulerRuntime | None,
+    listeners: list[Callable[[int], None]],
+) -> HttpServer:
+    """The webhook/health/media server, with readiness probes for what only `bot/` knows."""
+
+    async def telegram() -> None:
+        await bot.get_me(request_timeout=TELEGRAM_PROBE_TIMEOUT_S)
+
+    probes: dict[str, Probe] = {
+        "telegram": CachedProbe(
+            telegram, clock, ttl=TELEGRAM_PROBE_TTL_S, timeout=TELEGRAM_PROBE_TIMEOUT_S
+        )
+    }
+    if runtime is not None:
+        scheduler = runtime.scheduler
+
+        async def scheduler_running() -> None:
+            if not scheduler.running:
+                raise RuntimeError("the scheduler is not running")
+
+        probes["scheduler"] = scheduler_running
+
+    def on_event(event_id: int) -> None:
+        for listener in listeners:
+            listener(event_id)
+
+    config = HttpConfig(webhook_rate=settings.webhook_rate, media_dir=settings.data_dir / "public")
+    app = build_http_app(sessions, vault, clock, config, on_event=on_event, probes=probes)
+    return HttpServer(app, settings.http_host, settings.http_port)
 
 
 def build_app(
@@ -387,6 +473,8 @@ def build_app(
                 "events": (EVENTS_CATCH_UP_S, automation.process_pending),
             },
         )
+    # `app` is bound below, before the server can call this
+    listeners = [_one_drain_at_a_time(automation, closing=lambda: app._closed)]
     app = Nexus(
         settings=settings,
         bot=bot,
@@ -405,6 +493,8 @@ def build_app(
         runtime=runtime,
         automation=automation,
         feeds=feeds,
+        http_server=_http_server(settings, sessions, vault, clock, bot, runtime, listeners),
+        event_listeners=listeners,
         new_key_file=new_key_file,
     )
     dp = app.dp

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from automation.server import HttpServerError
 from bot.keys import open_vault, secret_values
 from bot.logs import configure_logging
 from bot.settings import ConfigError, Settings, load_settings
@@ -244,8 +245,10 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser(
         "run",
-        help="run the bot and the scheduler (applies migrations first)",
-        description="Run the bot (long polling) with the embedded scheduler.",
+        help="run the bot, the scheduler and the webhook server (applies migrations first)",
+        description="Run the bot (long polling) with the embedded scheduler, and the HTTP "
+        "server for webhooks, health checks and public images on NEXUS_HTTP_HOST:"
+        "NEXUS_HTTP_PORT (only this process serves HTTP; workers do not).",
     )
     run.add_argument(
         "--no-scheduler",
@@ -297,6 +300,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CryptoError as exc:
         print(f"Nexus cannot continue: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except HttpServerError as exc:
+        print(f"Nexus cannot start its HTTP server: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except (SQLAlchemyError, OSError) as exc:
         print(f"Nexus cannot reach its database: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -125,6 +125,8 @@ def make_settings(tg: FakeTelegram, database_url: str, tmp_path: Path) -> Callab
             "NEXUS_CHANNEL": CHANNEL,
             "NEXUS_DATA_DIR": str(tmp_path / "data"),
             "NEXUS_DATABASE_URL": database_url,
+            # a free port: tests (and engineers) run side by side, 8080 may be taken
+            "NEXUS_HTTP_PORT": "0",
         }
         values.update(overrides)
         return Settings(_env_file=None, **{k: v for k, v in values.items() if v is not None})
