@@ -96,14 +96,19 @@ async def save_voice(session: AsyncSession, **fields: str) -> BrandVoice:
 async def ensure_account(
     session: AsyncSession, platform: str, handle: str, title: str = ""
 ) -> Account:
-    """The account for (platform, handle), created if missing."""
-    account = await session.scalar(
-        select(Account).where(Account.platform == platform, Account.handle == handle)
-    )
-    if account is None:
-        account = Account(platform=platform, handle=handle, title=title or handle)
-        session.add(account)
-        await session.flush()
+    """The account for (platform, handle), created if missing. Two processes starting together
+    may both create it: the unique constraint lets one win, the other reads the winner's row."""
+    found = select(Account).where(Account.platform == platform, Account.handle == handle)
+    account = await session.scalar(found)
+    if account is not None:
+        return account
+    try:
+        async with session.begin_nested():
+            account = Account(platform=platform, handle=handle, title=title or handle)
+            session.add(account)
+    except IntegrityError:
+        account = await session.scalar(found)
+        assert account is not None
     return account
 
 

@@ -51,8 +51,8 @@ async def test_photo_with_caption_is_a_brief_with_its_image(
     assert stored.is_file() and stored.read_bytes()[:3] == b"\xff\xd8\xff"
 
     await tap(tg, preview, "Approve")
-    await nexus.dispatcher.run_once()
-    [post] = tg.messages(CHANNEL)
+    await nexus.dispatcher.run_once()  # (or the embedded scheduler, woken by the tap)
+    post = await tg.wait_message(CHANNEL)
     assert post.photo and "new logo" in (post.text or "").lower()  # the caption
     with Image.open(io.BytesIO(post.file or b"")) as sent_image:
         assert max(sent_image.size) <= 2560  # fitted to Telegram's limits on the way out
@@ -84,6 +84,8 @@ async def test_an_album_joins_one_draft_and_goes_out_as_an_album(
 
     await tap(tg, preview, "Approve")
     await nexus.dispatcher.run_once()
+    await tg.wait_for(lambda: len(tg.messages(CHANNEL)) == 3)
+    await tg.wait_message(OWNER, lambda m: "is published" in m.text)
     channel = tg.messages(CHANNEL)
     assert [m.photo for m in channel] == [True, True, True]
     assert len({m.media_group_id for m in channel}) == 1  # one album

@@ -94,9 +94,12 @@ async def publications(nexus: Nexus) -> dict[str, Publication]:
 
 
 async def publish(tg: FakeTelegram, nexus: Nexus, preview: FakeMessage) -> FakeMessage:
+    """Approve and wait for this post's record (the dispatcher runs here or in the embedded
+    scheduler the tap wakes)."""
     await tap(tg, preview, "Approve")
     await nexus.dispatcher.run_once()
-    return await tg.wait_message(OWNER, lambda m: "published" in m.text and "#" in m.text)
+    number = preview.text.split("#", 1)[1].split()[0].strip("</b>")
+    return await tg.wait_message(OWNER, lambda m: "published" in m.text and f"#{number}" in m.text)
 
 
 LONG_IDEA = (
