@@ -14,6 +14,7 @@ No reason ever contains the access token.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
@@ -128,10 +129,16 @@ class GraphContainers:
     request helper, image/carousel containers and the wait for Meta to fetch the images.
 
     A subclass sets what differs between the two APIs (the class attributes below) and
-    ``_error``; its ``__init__`` stores the shared state through ``_init_graph``.
+    ``_error``.
     """
 
     title: str
+    #: The API's public base URL (``base_url`` replaces it: a proxy, a test server).
+    api_url: str
+    #: How often a container is polled before giving up (Meta takes longer for Instagram).
+    poll_attempts: int
+    #: The target's name until ``verify`` learns the username.
+    unnamed: str
     #: The edge containers are created on: ``/{user_id}/<edge>``.
     media_edge: str
     #: Extra parameters of an image container (Threads wants ``media_type=IMAGE``).
@@ -141,26 +148,31 @@ class GraphContainers:
     #: The container fields holding (status, detail), as the API names them.
     status_fields: tuple[str, str]
 
-    def _init_graph(
+    def __init__(
         self,
         client: httpx.AsyncClient,
         *,
-        base_url: str,
-        access_token: str,
         user_id: str,
-        media_host: MediaHost | None,
-        poll_attempts: int,
-        poll_interval: float,
-        sleep: Callable[[float], Awaitable[None]],
+        access_token: str,
+        base_url: str | None = None,
+        media_host: MediaHost | None = None,
+        container_poll_attempts: int | None = None,
+        container_poll_interval: float = 3.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._client = client
-        self._base_url = base_url.rstrip("/")
+        self._base_url = (base_url or self.api_url).rstrip("/")
         self._token = access_token
         self.user_id = str(user_id)
         self._media_host = media_host
-        self._poll_attempts = poll_attempts
-        self._poll_interval = poll_interval
+        self._poll_attempts = container_poll_attempts or self.poll_attempts
+        self._poll_interval = container_poll_interval
         self._sleep = sleep
+        self.name = self.unnamed.format(user_id=self.user_id)
+        """The username once :meth:`verify` ran."""
+
+    def __repr__(self) -> str:  # never show the token
+        return f"{type(self).__name__}(user_id={self.user_id!r})"
 
     def _error(self, status: int, error: dict[str, Any] | None) -> PublishError:
         raise NotImplementedError

@@ -38,17 +38,14 @@ strings only; it never appears in a reason or repr.
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
-
-import httpx
 
 from publishers.base import MediaLimits, Metrics, PublishResult
 from publishers.errors import Permanent, PublishError, RateLimited
 from publishers.graph import GraphContainers, graph_error
-from publishers.media import MediaHost, MediaItem
+from publishers.media import MediaItem
 from publishers.parts import validate_media
 
 INSTAGRAM_API = "https://graph.facebook.com/v21.0"
@@ -78,37 +75,12 @@ class InstagramPublisher(GraphContainers):
     platform = "instagram"
     media_limits = INSTAGRAM_MEDIA_LIMITS
     title = "Instagram"
+    api_url = INSTAGRAM_API
+    poll_attempts = 20
+    unnamed = "Instagram account {user_id}"
     media_edge = "media"
     text_param = "caption"
     status_fields = ("status_code", "status")
-
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        *,
-        user_id: str,
-        access_token: str,
-        base_url: str = INSTAGRAM_API,
-        media_host: MediaHost | None = None,
-        container_poll_attempts: int = 20,
-        container_poll_interval: float = 3.0,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self._init_graph(
-            client,
-            base_url=base_url,
-            access_token=access_token,
-            user_id=user_id,
-            media_host=media_host,
-            poll_attempts=container_poll_attempts,
-            poll_interval=container_poll_interval,
-            sleep=sleep,
-        )
-        self.name = f"Instagram account {self.user_id}"
-        """``"@username on Instagram"`` once :meth:`verify` ran."""
-
-    def __repr__(self) -> str:  # never show the token
-        return f"InstagramPublisher(user_id={self.user_id!r})"
 
     # ------------------------------------------------------------------ protocol
     def validate(self, text: str, *, media_count: int = 0) -> list[str]:

@@ -40,11 +40,8 @@ temporary service error) → :class:`Transient`; 100 (invalid parameter) and any
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
-
-import httpx
 
 from publishers.base import MediaLimits, Metrics, PublishResult
 from publishers.errors import Permanent, PublishError
@@ -53,7 +50,7 @@ from publishers.graph import (
     GraphContainers,
     graph_error,
 )
-from publishers.media import MediaHost, MediaItem, no_public_address
+from publishers.media import MediaItem, no_public_address
 from publishers.parts import already_posted_parts, note_posted, validate_post
 from publishers.text import split_text
 
@@ -71,38 +68,13 @@ class ThreadsPublisher(GraphContainers):
     platform = "threads"
     media_limits = THREADS_MEDIA_LIMITS
     title = "Threads"
+    api_url = "https://graph.threads.net/v1.0"
+    poll_attempts = 10
+    unnamed = "threads user {user_id}"
     media_edge = "threads"
     image_params = {"media_type": "IMAGE"}
     text_param = "text"
     status_fields = ("status", "error_message")
-
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        *,
-        base_url: str = "https://graph.threads.net/v1.0",
-        access_token: str,
-        user_id: str,
-        media_host: MediaHost | None = None,
-        container_poll_attempts: int = 10,
-        container_poll_interval: float = 3.0,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self._init_graph(
-            client,
-            base_url=base_url,
-            access_token=access_token,
-            user_id=user_id,
-            media_host=media_host,
-            poll_attempts=container_poll_attempts,
-            poll_interval=container_poll_interval,
-            sleep=sleep,
-        )
-        self.name = f"threads user {self.user_id}"
-        """``"@username"`` once :meth:`verify` ran."""
-
-    def __repr__(self) -> str:  # never show the token
-        return f"ThreadsPublisher(user_id={self.user_id!r})"
 
     # ------------------------------------------------------------------ protocol
     def validate(self, text: str, *, media_count: int = 0) -> list[str]:
