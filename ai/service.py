@@ -166,6 +166,43 @@ async def regenerate_draft(
     return await _committed(session, post.id)
 
 
+async def regenerate_variant(
+    session: AsyncSession,
+    drafter: Drafter,
+    post: Post,
+    account_id: int,
+    *,
+    instruction: str | None,
+    max_chars: int,
+) -> Post:
+    """A new text for one target alone, rewritten from its current one; the main text and the
+    other targets stay as they are, and this target then keeps its text when the main one is
+    edited (as after an edit by hand)."""
+    variant = next((v for v in post.variants if v.account_id == account_id), None)
+    if variant is None:
+        raise DraftChanged(post.id)
+    platform = variant.account.platform
+    title = PLATFORMS[platform].title if platform in PLATFORMS else platform
+    scope = f"This is the {title} version of the post; rewrite it for {title}."
+    request, _accounts = await _request(
+        session,
+        post.brief,
+        max_chars,
+        previous_draft=variant.text,
+        instruction=f"{scope} {instruction}" if instruction else scope,
+    )
+    only_this = [target for target in request.targets if target.platform == platform]
+    draft = await drafter.draft(request.model_copy(update={"targets": only_this}))
+    text = draft.compose() if platform == MAIN_PLATFORM else variant_for(draft, platform)
+    if not await repo.bump_draft(session, post.id, post.version) or not await repo.update_variant(
+        session, post.id, account_id, text=text, edited=True
+    ):
+        await session.rollback()
+        raise DraftChanged(post.id)
+    await _record_usage(session, draft, "regenerate")
+    return await _committed(session, post.id)
+
+
 async def edit_draft(
     session: AsyncSession, post: Post, text: str, *, offline: bool | None = None
 ) -> Post:
@@ -207,6 +244,21 @@ async def _committed(session: AsyncSession, post_id: int) -> Post:
     fresh = await repo.get_post(session, post_id)
     assert fresh is not None
     return fresh
+
+
+async def detach_images(
+    session: AsyncSession, post: Post, media_ids: Sequence[int] | None = None
+) -> Post:
+    """Take images off a draft: those with ``media_ids``, or all of them. Raises
+    ``DraftChanged`` if the draft moved on, or if one of them is no longer attached."""
+    wanted = None if media_ids is None else set(media_ids)
+    expected = len(post.media) if wanted is None else len(wanted)
+    if not await repo.bump_draft(session, post.id, post.version) or (
+        await repo.remove_media(session, post.id, wanted) != expected
+    ):
+        await session.rollback()
+        raise DraftChanged(post.id)
+    return await _committed(session, post.id)
 
 
 async def attach_images(

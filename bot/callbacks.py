@@ -22,6 +22,7 @@ class DraftAct(StrEnum):
     RESTORE = "u"
     BACK = "b"
     VARIANTS = "v"
+    IMAGES = "i"
 
 
 class DraftCb(CallbackData, prefix="d"):
@@ -36,6 +37,7 @@ class VariantAct(StrEnum):
     SHOW = "s"
     EDIT = "e"
     TOGGLE = "t"
+    REGENERATE = "g"
 
 
 class VariantCb(CallbackData, prefix="vr"):
@@ -49,11 +51,29 @@ class VariantCb(CallbackData, prefix="vr"):
 
 
 class RegenCb(CallbackData, prefix="g"):
-    """A regeneration choice: a preset instruction (index into REGEN_PRESETS), -1 = own words."""
+    """A regeneration choice: a preset instruction (index into REGEN_PRESETS), -1 = own words;
+    `acc` names the one target (an account id) to rewrite, 0 the whole draft."""
 
     post: int
     v: int
     preset: int
+    acc: int = 0
+
+
+class ImageAct(StrEnum):
+    SHOW = "s"
+    REMOVE = "r"
+    CLEAR = "c"
+
+
+class ImageCb(CallbackData, prefix="im"):
+    """A button of a draft's images view: send them to the chat, remove image `media` (a
+    post_media id), or remove them all; `v` is the draft version the view shows."""
+
+    act: ImageAct
+    post: int
+    v: int
+    media: int = 0
 
 
 class RetryDraftCb(CallbackData, prefix="rd"):

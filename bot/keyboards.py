@@ -12,6 +12,8 @@ from bot.callbacks import (
     DraftAct,
     DraftCb,
     DraftsPageCb,
+    ImageAct,
+    ImageCb,
     MuteCb,
     OpenDraftCb,
     PlatformCb,
@@ -61,9 +63,10 @@ def _rows(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
 
 
 def draft_keyboard(
-    t: Texts, post_id: int, version: int, *, variants: bool = False
+    t: Texts, post_id: int, version: int, *, variants: bool = False, images: int = 0
 ) -> InlineKeyboardMarkup:
-    """The preview's buttons; ``variants`` adds the way into the per-target view."""
+    """The preview's buttons; ``variants`` adds the way into the per-target view, ``images``
+    (how many are attached) the way into the images view."""
 
     def cb(act: DraftAct) -> DraftCb:
         return DraftCb(act=act, post=post_id, v=version)
@@ -79,8 +82,13 @@ def draft_keyboard(
             _button(t.plain("btn.reject"), cb(DraftAct.REJECT)),
         ],
     ]
+    extra = []
     if variants:
-        rows.append([_button(t.plain("btn.variants"), cb(DraftAct.VARIANTS))])
+        extra.append(_button(t.plain("btn.variants"), cb(DraftAct.VARIANTS)))
+    if images:
+        extra.append(_button(t.plain("btn.images", count=images), cb(DraftAct.IMAGES)))
+    if extra:
+        rows.append(extra)
     return _rows(*rows)
 
 
@@ -107,25 +115,68 @@ def variant_keyboard(
     rows.append(
         [
             _button(t.plain("btn.edit_variant"), cb(VariantAct.EDIT)),
-            _button(
-                t.plain("btn.target_off" if enabled else "btn.target_on"), cb(VariantAct.TOGGLE)
-            ),
+            _button(t.plain("btn.regenerate_variant"), cb(VariantAct.REGENERATE)),
         ]
+    )
+    rows.append(
+        [_button(t.plain("btn.target_off" if enabled else "btn.target_on"), cb(VariantAct.TOGGLE))]
     )
     rows.append([_button(t.plain("btn.back"), DraftCb(act=DraftAct.BACK, post=post_id, v=version))])
     return _rows(*rows)
 
 
-def regenerate_keyboard(t: Texts, post_id: int, version: int) -> InlineKeyboardMarkup:
+def regenerate_keyboard(
+    t: Texts, post_id: int, version: int, *, account: int = 0
+) -> InlineKeyboardMarkup:
+    """The ways to rewrite a draft, or only its text for target ``account`` (0: the whole
+    draft); Back returns to where the owner came from."""
+
+    def cb(preset: int) -> RegenCb:
+        return RegenCb(post=post_id, v=version, preset=preset, acc=account)
+
     builder = InlineKeyboardBuilder()
     for index, (key, _instruction) in enumerate(REGEN_PRESETS):
-        builder.add(_button(t.plain(key), RegenCb(post=post_id, v=version, preset=index)))
-    builder.add(
-        _button(t.plain("regen.own"), RegenCb(post=post_id, v=version, preset=REGEN_ASK_OWN))
+        builder.add(_button(t.plain(key), cb(index)))
+    builder.add(_button(t.plain("regen.own"), cb(REGEN_ASK_OWN)))
+    back: CallbackData = (
+        VariantCb(act=VariantAct.SHOW, post=post_id, v=version, acc=account)
+        if account
+        else DraftCb(act=DraftAct.BACK, post=post_id, v=version)
     )
-    builder.add(_button(t.plain("btn.back"), DraftCb(act=DraftAct.BACK, post=post_id, v=version)))
+    builder.add(_button(t.plain("btn.back"), back))
     builder.adjust(2, 2, 2, 1, 1)
     return builder.as_markup()
+
+
+#: Remove buttons per row in the images view (Telegram shows up to 8; 5 stay tappable).
+IMAGE_BUTTONS_PER_ROW = 5
+
+
+def images_keyboard(
+    t: Texts, post_id: int, version: int, media_ids: list[int]
+) -> InlineKeyboardMarkup:
+    """🗑 1 … 🗑 N (one per attached image, in order), then Show and Remove all, then Back."""
+
+    def cb(act: ImageAct, media: int = 0) -> ImageCb:
+        return ImageCb(act=act, post=post_id, v=version, media=media)
+
+    removes = [
+        _button(t.plain("btn.image_remove", number=number), cb(ImageAct.REMOVE, media_id))
+        for number, media_id in enumerate(media_ids, start=1)
+    ]
+    rows = [
+        removes[i : i + IMAGE_BUTTONS_PER_ROW]
+        for i in range(0, len(removes), IMAGE_BUTTONS_PER_ROW)
+    ]
+    if media_ids:
+        rows.append(
+            [
+                _button(t.plain("btn.images_show"), cb(ImageAct.SHOW)),
+                _button(t.plain("btn.images_clear"), cb(ImageAct.CLEAR)),
+            ]
+        )
+    rows.append([_button(t.plain("btn.back"), DraftCb(act=DraftAct.BACK, post=post_id, v=version))])
+    return _rows(*rows)
 
 
 def single_button(text: str, callback: CallbackData) -> InlineKeyboardMarkup:

@@ -112,6 +112,19 @@ EN: dict[str, str] = {
     "media.too_many": "🖼 Draft #{post_id} already has {count} images; 10 is the most a post takes.",
     "media.bad": "🖼 I could not use that file: {reason}. Send it as a photo (JPEG or PNG).",
     "media.too_big": "🖼 That photo is too large for Telegram to hand to bots (20 MB at most).",
+    "images.title": "🖼 <b>Draft #{post_id}</b>: {count} image(s), in the order they go out",
+    "images.line": "{number}. {width}×{height} {kind}, {size} KB",
+    "images.hint": (
+        "🗑 <i>N</i> takes that image off this draft; the others keep their order. Send "
+        "another photo to add one (up to 10)."
+    ),
+    "images.none": "🖼 <b>Draft #{post_id}</b> has no images now. Send a photo to attach one.",
+    "images.removed": "Image {number} is off draft #{post_id}.",
+    "images.cleared": "Every image is off draft #{post_id}.",
+    "images.missing": (
+        "🖼 An image of draft #{post_id} is missing from the data dir ({path}); remove it here "
+        "and send the photo again."
+    ),
     "btn.approve": "✅ Approve & publish",
     "btn.edit": "✏️ Edit",
     "btn.regenerate": "🔄 Regenerate",
@@ -120,6 +133,11 @@ EN: dict[str, str] = {
     "btn.prev_target": "◀",
     "btn.next_target": "▶",
     "btn.edit_variant": "✏️ Edit this one",
+    "btn.regenerate_variant": "🔄 Rewrite this one",
+    "btn.images": "🖼 Images ({count})",
+    "btn.image_remove": "🗑 {number}",
+    "btn.images_show": "👁 Show them",
+    "btn.images_clear": "🗑 Remove all",
     "btn.target_off": "⏸ Leave out",
     "btn.target_on": "▶️ Include",
     "btn.restore": "↩️ Restore",
@@ -136,6 +154,15 @@ EN: dict[str, str] = {
     "regen.again": "Just another take",
     "regen.own": "✍️ My own instruction",
     "regen.choose": "How should I rewrite draft #{post_id}?",
+    "regen.choose_variant": (
+        "How should I rewrite the {name} text of draft #{post_id}? The other targets stay as "
+        "they are."
+    ),
+    "regen.ask_variant": (
+        "Tell me how to change the {name} text of draft #{post_id}, e.g. <i>shorter, no "
+        "hashtags</i>. /cancel keeps it as it is."
+    ),
+    "regenerating_variant": "🔄 Rewriting the {name} text of draft #{post_id}…",
     "regen.ask": (
         "Tell me how to change draft #{post_id}, e.g. <i>shorter, mention the beta</i>. "
         "/cancel keeps it as it is."
@@ -690,6 +717,20 @@ RU: dict[str, str] = {
         "🖼 Не получилось использовать этот файл: {reason}. Пришлите его как фото (JPEG или PNG)."
     ),
     "media.too_big": "🖼 Фото слишком большое: Telegram отдаёт ботам файлы до 20 МБ.",
+    "images.title": "🖼 <b>Черновик #{post_id}</b>: изображений {count}, в порядке публикации",
+    "images.line": "{number}. {width}×{height} {kind}, {size} КБ",
+    "images.hint": (
+        "🗑 <i>N</i> убирает это изображение из черновика, остальные сохраняют порядок. "
+        "Пришлите ещё фото, чтобы добавить (до 10)."
+    ),
+    "images.none": "🖼 В <b>черновике #{post_id}</b> больше нет изображений. Пришлите фото, "
+    "чтобы прикрепить.",
+    "images.removed": "Изображение {number} убрано из черновика #{post_id}.",
+    "images.cleared": "Все изображения убраны из черновика #{post_id}.",
+    "images.missing": (
+        "🖼 Изображения черновика #{post_id} нет в папке данных ({path}); уберите его здесь "
+        "и пришлите фото снова."
+    ),
     "btn.approve": "✅ Одобрить и опубликовать",
     "btn.edit": "✏️ Изменить",
     "btn.regenerate": "🔄 Переписать",
@@ -698,6 +739,11 @@ RU: dict[str, str] = {
     "btn.prev_target": "◀",
     "btn.next_target": "▶",
     "btn.edit_variant": "✏️ Изменить этот",
+    "btn.regenerate_variant": "🔄 Переписать этот",
+    "btn.images": "🖼 Фото ({count})",
+    "btn.image_remove": "🗑 {number}",
+    "btn.images_show": "👁 Показать",
+    "btn.images_clear": "🗑 Убрать все",
     "btn.target_off": "⏸ Не публиковать",
     "btn.target_on": "▶️ Публиковать",
     "btn.restore": "↩️ Вернуть",
@@ -714,6 +760,14 @@ RU: dict[str, str] = {
     "regen.again": "Другой вариант",
     "regen.own": "✍️ Своё указание",
     "regen.choose": "Как переписать черновик #{post_id}?",
+    "regen.choose_variant": (
+        "Как переписать текст для {name} в черновике #{post_id}? Остальные площадки не изменятся."
+    ),
+    "regen.ask_variant": (
+        "Напишите, что изменить в тексте для {name} (черновик #{post_id}), например "
+        "<i>короче, без хештегов</i>. /cancel оставит как есть."
+    ),
+    "regenerating_variant": "🔄 Переписываю текст для {name} в черновике #{post_id}…",
     "regen.ask": (
         "Напишите, что изменить в черновике #{post_id}, например <i>короче, упомяни бету</i>. "
         "/cancel оставит его как есть."

@@ -116,6 +116,26 @@ def variant(
     return "\n".join([head, line, "", body])
 
 
+def images(t: Texts, post: Post) -> str:
+    """A draft's images, numbered in the order they go out, with size and format."""
+    if not post.media:
+        return t("images.none", post_id=post.id)
+    lines = [t("images.title", post_id=post.id, count=len(post.media))]
+    for number, media in enumerate(post.media, start=1):
+        kind = media.mime.removeprefix("image/").upper()
+        lines.append(
+            t(
+                "images.line",
+                number=number,
+                width=media.width,
+                height=media.height,
+                kind=kind,
+                size=max(1, round(media.size / 1024)),
+            )
+        )
+    return "\n".join([*lines, "", t("images.hint")])
+
+
 def publish_report(t: Texts, report: PublishReport, post: Post) -> str:
     """The preview turned into a record: what went where, with links, then the post itself."""
     lines = []

@@ -30,6 +30,7 @@ from ai.service import (
     create_draft,
     edit_draft,
     regenerate_draft,
+    regenerate_variant,
 )
 from bot import views
 from bot.callbacks import DraftAct, DraftCb, DraftsPageCb, OpenDraftCb, RegenCb, RetryDraftCb
@@ -42,6 +43,7 @@ from bot.keyboards import (
     single_button,
 )
 from bot.texts import Texts
+from handlers.images import show_images
 from handlers.previews import (
     post_in,
     remember_preview,
@@ -50,7 +52,7 @@ from handlers.previews import (
     show_preview,
     show_schedule_menu,
 )
-from handlers.variants import show_variant
+from handlers.variants import show_variant, target_of
 from publishers.errors import Permanent
 from publishers.text import TELEGRAM_TEXT_LIMIT
 from scheduler.clock import Clock
@@ -266,6 +268,9 @@ async def on_draft_button(
     elif act is DraftAct.BACK:
         await query.answer()
         await show_preview(bot, session, t, post, chat_id=chat_id)
+    elif act is DraftAct.IMAGES:
+        await query.answer()
+        await show_images(bot, session, t, post, chat_id=chat_id)
     elif act is DraftAct.VARIANTS and post.variants:
         await query.answer()
         await show_variant(bot, session, t, post, post.variants[0].account_id, chat_id=chat_id)
@@ -373,15 +378,34 @@ async def _regenerate(
     on_error_reply_to: Message,
     retry: RegenCb,
 ) -> None:
-    await show(bot, session, post, t("regenerating", post_id=post.id), None, chat_id=chat_id)
+    """Rewrite the whole draft, or only the text of target ``retry.acc`` when it is set; the
+    preview (or that target's view) shows the result, an AI failure a Retry button."""
+    account = retry.acc
+    variant = target_of(post, account) if account else None
+    progress = (
+        t("regenerating_variant", post_id=post.id, name=views.target_name(variant.account))
+        if variant
+        else t("regenerating", post_id=post.id)
+    )
+    await show(bot, session, post, progress, None, chat_id=chat_id)
     async with ChatActionSender.typing(bot=bot, chat_id=chat_id):
         try:
-            post = await regenerate_draft(
-                session, drafter, post, instruction=instruction, max_chars=TELEGRAM_TEXT_LIMIT
-            )
+            if account:
+                post = await regenerate_variant(
+                    session,
+                    drafter,
+                    post,
+                    account,
+                    instruction=instruction,
+                    max_chars=TELEGRAM_TEXT_LIMIT,
+                )
+            else:
+                post = await regenerate_draft(
+                    session, drafter, post, instruction=instruction, max_chars=TELEGRAM_TEXT_LIMIT
+                )
         except AIError as exc:
             log.warning("regenerating post %s failed: %s", post.id, exc)
-            await show_preview(bot, session, t, post, chat_id=chat_id)
+            await _show_draft(bot, session, t, post, account, chat_id)
             await on_error_reply_to.reply(
                 views.ai_error(t, exc), reply_markup=single_button(t.plain("btn.retry"), retry)
             )
@@ -392,7 +416,17 @@ async def _regenerate(
             if fresh is not None:
                 await show_preview(bot, session, t, fresh, chat_id=chat_id)
             return
-    await show_preview(bot, session, t, post, chat_id=chat_id)
+    await _show_draft(bot, session, t, post, account, chat_id)
+
+
+async def _show_draft(
+    bot: Bot, session: AsyncSession, t: Texts, post: Post, account: int, chat_id: int
+) -> None:
+    """The preview, or target ``account``'s view when a single target was being rewritten."""
+    if account and target_of(post, account):
+        await show_variant(bot, session, t, post, account, chat_id=chat_id)
+    else:
+        await show_preview(bot, session, t, post, chat_id=chat_id)
 
 
 async def on_regenerate(
@@ -408,12 +442,21 @@ async def on_regenerate(
     if post is None or not isinstance(query.message, Message):
         return
     chat_id = query.from_user.id
-    preset = callback_data.preset
+    preset, account = callback_data.preset, callback_data.acc
+    variant = target_of(post, account) if account else None
+    if account and variant is None:
+        await query.answer(t.plain("variant.gone", post_id=post.id), show_alert=True)
+        return
     if preset == REGEN_ASK_OWN:
         await query.answer()
         await state.set_state(DraftStates.instructing)
-        await state.update_data(post=post.id)
-        await bot.send_message(chat_id, t("regen.ask", post_id=post.id))
+        await state.update_data(post=post.id, account=account)
+        ask = (
+            t("regen.ask_variant", post_id=post.id, name=views.target_name(variant.account))
+            if variant
+            else t("regen.ask", post_id=post.id)
+        )
+        await bot.send_message(chat_id, ask)
         return
     if preset == REGEN_REPLIED:
         replied = query.message.reply_to_message
@@ -453,7 +496,8 @@ async def on_instruction(
     if not message.text or not message.text.strip():
         await message.answer(t("edit.not_text"))
         return
-    post_id = int((await state.get_data())["post"])
+    data = await state.get_data()
+    post_id, account = int(data["post"]), int(data.get("account") or 0)
     await state.clear()
     post = await repo.get_post(session, post_id)
     if post is None or post.status != PostStatus.DRAFT:
@@ -472,7 +516,7 @@ async def on_instruction(
         instruction=message.text.strip(),
         chat_id=message.chat.id,
         on_error_reply_to=message,
-        retry=RegenCb(post=post.id, v=post.version, preset=REGEN_REPLIED),
+        retry=RegenCb(post=post.id, v=post.version, preset=REGEN_REPLIED, acc=account),
     )
 
 

@@ -143,7 +143,7 @@ async def show_preview(
         )
         lines = target_lines(session, t, post) if several else None
         text = views.preview(t, post, names, lines)
-        markup = draft_keyboard(t, post.id, post.version, variants=several)
+        markup = draft_keyboard(t, post.id, post.version, variants=several, images=len(post.media))
     await show(bot, session, post, text, markup, chat_id=chat_id, new_message=new_message)
 
 

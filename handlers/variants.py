@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ai.service import DraftChanged, edit_variant, toggle_target
 from bot import views
 from bot.callbacks import VariantAct, VariantCb
-from bot.keyboards import variant_keyboard
+from bot.keyboards import regenerate_keyboard, variant_keyboard
 from bot.texts import Texts
 from handlers.previews import post_in, send_new_preview, show, variant_check
 from storage import repositories as repo
@@ -25,6 +25,11 @@ class VariantStates(StatesGroup):
 
 def _shown(post: Post) -> list[PostVariant]:
     return [v for v in post.variants if v.account.enabled]
+
+
+def target_of(post: Post, account_id: int) -> PostVariant | None:
+    """The draft's variant for account ``account_id``, if that account still takes posts."""
+    return next((v for v in _shown(post) if v.account_id == account_id), None)
 
 
 async def show_variant(
@@ -60,7 +65,7 @@ async def on_variant_button(
         await query.answer(t.plain("draft.stale", post_id=post.id))
         await send_new_preview(bot, session, t, post, chat_id=chat_id)
         return
-    variant = next((v for v in _shown(post) if v.account_id == callback_data.acc), None)
+    variant = target_of(post, callback_data.acc)
     if variant is None:
         await query.answer(t.plain("variant.gone", post_id=post.id), show_alert=True)
         return
@@ -71,6 +76,17 @@ async def on_variant_button(
         clipped = variant.text if len(variant.text) <= 3000 else variant.text[:3000] + "…"
         name = views.target_name(variant.account)
         await bot.send_message(chat_id, t("variant.ask", post_id=post.id, name=name, text=clipped))
+        return
+    if callback_data.act is VariantAct.REGENERATE:
+        name = views.target_name(variant.account)
+        await show(
+            bot,
+            session,
+            post,
+            t("regen.choose_variant", post_id=post.id, name=name),
+            regenerate_keyboard(t, post.id, post.version, account=variant.account_id),
+            chat_id=chat_id,
+        )
         return
     if callback_data.act is VariantAct.TOGGLE:
         try:

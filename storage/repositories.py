@@ -325,13 +325,28 @@ async def bump_draft(session: AsyncSession, post_id: int, version: int) -> bool:
 
 
 async def add_media(session: AsyncSession, post_id: int, **fields: Any) -> PostMedia:
-    position = await session.scalar(
-        select(func.count()).select_from(PostMedia).where(PostMedia.post_id == post_id)
+    """Attach an image after the post's last one (positions may have gaps after a removal)."""
+    last = await session.scalar(
+        select(func.max(PostMedia.position)).where(PostMedia.post_id == post_id)
     )
-    media = PostMedia(post_id=post_id, position=int(position or 0), **fields)
+    media = PostMedia(post_id=post_id, position=0 if last is None else last + 1, **fields)
     session.add(media)
     await session.flush()
     return media
+
+
+async def remove_media(
+    session: AsyncSession, post_id: int, media_ids: Iterable[int] | None = None
+) -> int:
+    """Detach images ``media_ids`` (all of them if None) from a post; how many went. The
+    files stay: they are shared by content with other posts, published ones included."""
+    stmt = delete(PostMedia).where(PostMedia.post_id == post_id)
+    if media_ids is not None:
+        stmt = stmt.where(PostMedia.id.in_(list(media_ids)))
+    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+        stmt.execution_options(synchronize_session=False)
+    )
+    return result.rowcount
 
 
 async def copy_attachments(session: AsyncSession, source_id: int, target_id: int) -> None:

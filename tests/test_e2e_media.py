@@ -19,7 +19,7 @@ from tests.conftest import CHANNEL, OWNER
 from tests.fakes.fixtures import picture
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.telegram import FakeTelegram
-from tests.test_e2e_drafts import is_preview, tap
+from tests.test_e2e_drafts import button, is_preview, tap
 
 StartNexus = Callable[..., Awaitable[Nexus]]
 
@@ -114,3 +114,114 @@ async def test_a_photo_without_a_draft_or_a_broken_file_is_explained(
     preview = await tg.wait_message(OWNER, is_preview)  # the draft itself is kept, imageless
     assert "image(s) attached" not in preview.text
     assert await stored_media(nexus) == []
+
+
+def colour_of(data: bytes | None) -> str:
+    """ "red", "green", "blue" or "yellow": the colour of a plain test picture after JPEG."""
+    with Image.open(io.BytesIO(data or b"")) as image:
+        r, g, b = image.convert("RGB").getpixel((image.width // 2, image.height // 2))
+    names = {"red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255), "yellow": (255, 255, 0)}
+    return min(
+        names, key=lambda n: sum(abs(a - c) for a, c in zip(names[n], (r, g, b), strict=True))
+    )
+
+
+async def answer_to(tg: FakeTelegram, query_id: str) -> str:
+    await tg.wait_for(lambda: query_id in tg.callback_answers)
+    return str(tg.callback_answers[query_id].get("text", ""))
+
+
+async def media_colours(nexus: Nexus, tmp_path: Path) -> list[str]:
+    async with nexus.sessions() as session:
+        rows = list(await session.scalars(select(PostMedia).order_by(PostMedia.position)))
+    assert len({m.position for m in rows}) == len(rows)  # the order is never a tie
+    return [colour_of((tmp_path / "data" / m.path).read_bytes()) for m in rows]
+
+
+async def test_images_view_takes_one_off_and_the_post_goes_out_without_it(
+    tg: FakeTelegram, nexus: Nexus, tmp_path: Path
+) -> None:
+    red, green, blue, yellow = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)
+    await tg.user_sends_photo(
+        OWNER, "three shots from the launch", image=picture(colour=red), media_group_id="g1"
+    )
+    for colour in (green, blue):
+        await tg.user_sends_photo(OWNER, image=picture(colour=colour), media_group_id="g1")
+    preview = await tg.wait_message(OWNER, lambda m: is_preview(m) and "3 image(s)" in m.text)
+
+    await tap(tg, preview, "Images (3)")
+    view = await tg.wait_message(
+        OWNER, lambda m: m.message_id == preview.message_id and "in the order they go out" in m.text
+    )
+    assert "1. 64×48 JPEG" in view.text and "3. 64×48 JPEG" in view.text
+    labels = [label for label, _ in view.buttons()]
+    assert labels[:3] == ["🗑 1", "🗑 2", "🗑 3"] and "🗑 Remove all" in labels
+    stale_remove_first = button(view, "🗑 1")
+
+    answer = await answer_to(tg, await tap(tg, view, "🗑 2"))
+    assert "Image 2 is off draft" in answer
+    after = await tg.wait_message(
+        OWNER, lambda m: m.message_id == preview.message_id and "2 image(s)" in m.text
+    )
+    assert "3. " not in after.text and [label for label, _ in after.buttons()][:2] == ["🗑 1", "🗑 2"]
+    assert await media_colours(nexus, tmp_path) == ["red", "blue"]
+
+    # a tap on the view as it was before does nothing but say so
+    answer = await answer_to(
+        tg, await tg.user_taps(OWNER, preview.message_id, stale_remove_first, force=True)
+    )
+    assert "out of date" in answer
+    assert await media_colours(nexus, tmp_path) == ["red", "blue"]
+
+    # a photo sent now goes after the others, not into the removed one's place
+    await tg.user_sends_photo(OWNER, image=picture(colour=yellow))
+    fresh = await tg.wait_message(OWNER, lambda m: is_preview(m) and "3 image(s)" in m.text)
+    assert await media_colours(nexus, tmp_path) == ["red", "blue", "yellow"]
+
+    # 👁 sends them into the chat, numbered, and the images view comes back under them
+    shown_from = max(m.message_id for m in tg.messages(OWNER))
+    await tap(tg, fresh, "Images (3)")
+    view = await tg.wait_message(OWNER, lambda m: "in the order they go out" in m.text)
+    await tap(tg, view, "Show them")
+    await tg.wait_for(
+        lambda: len([m for m in tg.messages(OWNER) if m.photo and m.message_id > shown_from]) == 3
+    )
+    album = [m for m in tg.messages(OWNER) if m.photo and m.message_id > shown_from]
+    assert [m.text for m in album] == ["1", "2", "3"]
+    assert [colour_of(m.file) for m in album] == ["red", "blue", "yellow"]
+    below = await tg.wait_message(
+        OWNER,
+        lambda m: m.message_id > album[-1].message_id and "in the order they go out" in m.text,
+    )
+
+    await tap(tg, below, "Back")
+    back = await tg.wait_message(
+        OWNER, lambda m: m.message_id == below.message_id and is_preview(m)
+    )
+    await tap(tg, back, "Approve")
+    await nexus.dispatcher.run_once()
+    await tg.wait_for(lambda: len(tg.messages(CHANNEL)) == 3)
+    assert [colour_of(m.file) for m in tg.messages(CHANNEL)] == ["red", "blue", "yellow"]
+
+
+async def test_remove_all_leaves_a_text_post(tg: FakeTelegram, nexus: Nexus) -> None:
+    await tg.user_sends_photo(OWNER, "a post that needs no picture", image=picture())
+    preview = await tg.wait_message(OWNER, lambda m: is_preview(m) and "1 image(s)" in m.text)
+    await tap(tg, preview, "Images (1)")
+    view = await tg.wait_message(OWNER, lambda m: "in the order they go out" in m.text)
+    answer = await answer_to(tg, await tap(tg, view, "Remove all"))
+    assert "Every image is off draft" in answer
+    empty = await tg.wait_message(
+        OWNER, lambda m: m.message_id == preview.message_id and "has no images now" in m.text
+    )
+    assert [label for label, _ in empty.buttons()] == ["« Back"]
+    assert await stored_media(nexus) == []
+
+    await tap(tg, empty, "Back")
+    back = await tg.wait_message(
+        OWNER, lambda m: m.message_id == preview.message_id and is_preview(m)
+    )
+    assert "image(s)" not in back.text and not any("Images" in b for b, _ in back.buttons())
+    await tap(tg, back, "Approve")
+    post = await tg.wait_message(CHANNEL)
+    assert not post.photo and "no picture" in post.text

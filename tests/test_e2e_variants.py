@@ -340,3 +340,136 @@ async def test_accounts_warn_before_a_token_runs_out(
         OWNER, lambda m: "Accounts" in m.text and m.message_id > soon.message_id
     )
     assert "token expired on 2027-01-21" in gone.text
+
+
+def user_text(request: dict[str, Any]) -> str:
+    content = request["messages"][0]["content"]
+    return content if isinstance(content, str) else " ".join(b.get("text", "") for b in content)
+
+
+def system_text(request: dict[str, Any]) -> str:
+    system = request["system"]
+    return system if isinstance(system, str) else " ".join(b["text"] for b in system)
+
+
+async def open_x_variant(tg: FakeTelegram, preview: FakeMessage) -> FakeMessage:
+    """Targets → ▶ ▶: the X target's view (the third of four)."""
+    await tap(tg, preview, "Targets")
+    view = await tg.wait_message(OWNER, lambda m: "(1/4)" in m.text)
+    for step in ("(2/4)", "(3/4)"):
+        await tap(tg, view, "▶")
+        view = await tg.wait_message(OWNER, lambda m, s=step: s in m.text)  # type: ignore[misc]
+    assert "X @nexus_x" in view.text.splitlines()[0]
+    return view
+
+
+async def test_one_target_is_rewritten_alone(
+    tg: FakeTelegram,
+    ai: FakeAnthropic,
+    nexus_factory: StartNexus,
+    mastodon: FakeMastodon,
+    x: FakeX,
+    linkedin: FakeLinkedIn,
+) -> None:
+    nexus = await start_with_targets(
+        nexus_factory,
+        mastodon,
+        x,
+        linkedin,
+        ANTHROPIC_API_KEY=ai.api_key,
+        ANTHROPIC_BASE_URL=ai.base_url,
+    )
+    ai.reply_tool(
+        {
+            "text": "Nexus 3.0 is out: threads everywhere.",
+            "variants": [
+                {"platform": "x", "text": "Nexus 3.0 ships threads on every network you use 🧵"},
+                {"platform": "linkedin", "text": "Today we release Nexus 3.0. Here is why."},
+            ],
+        }
+    )
+    preview = await preview_for(tg, "announce nexus 3.0")
+    view = await open_x_variant(tg, preview)
+
+    await tap(tg, view, "Rewrite this one")
+    menu = await tg.wait_message(
+        OWNER, lambda m: m.message_id == view.message_id and "rewrite the X @nexus_x text" in m.text
+    )
+    ai.reply_tool(
+        {
+            "text": "Nexus 3.0: threads everywhere.",
+            "variants": [{"platform": "x", "text": "Nexus 3.0: threads everywhere 🧵"}],
+        }
+    )
+    await tap(tg, menu, "Shorter")
+    rewritten = await tg.wait_message(
+        OWNER, lambda m: "(3/4)" in m.text and "Nexus 3.0: threads everywhere 🧵" in m.text
+    )
+    # Claude saw the X text as the draft to rewrite, for X alone
+    asked = ai.requests[-1]
+    assert "Nexus 3.0 ships threads on every network you use 🧵" in user_text(asked)
+    assert "This is the X version" in user_text(asked) and "shorter" in user_text(asked)
+    assert "x (X): up to 280" in system_text(asked) and "linkedin (" not in system_text(asked)
+
+    # the main text changes later: the rewritten X text stays, the others follow
+    await tap(tg, rewritten, "Back")
+    back = await tg.wait_message(
+        OWNER, lambda m: m.message_id == rewritten.message_id and "Approve" in str(m.buttons())
+    )
+    assert "Nexus 3.0 is out: threads everywhere." in back.text  # the main post is untouched
+    await tap(tg, back, "Edit")
+    await tg.wait_message(OWNER, lambda m: "Send the new text for draft" in m.text)
+    await tg.user_sends(OWNER, "Nexus 3.0 is here.")
+    fresh = await tg.wait_message(
+        OWNER, lambda m: "Nexus 3.0 is here." in m.text and "Approve" in str(m.buttons())
+    )
+    await publish(tg, nexus, fresh)
+    assert [p.text for p in x.posts] == ["Nexus 3.0: threads everywhere 🧵"]
+    assert linkedin.posts[0].commentary == "Nexus 3.0 is here."  # not chosen by hand: follows
+    assert mastodon.posts[0].text == "Nexus 3.0 is here."
+    assert tg.messages(CHANNEL)[0].text == "Nexus 3.0 is here."
+    async with nexus.sessions() as session:
+        usage = await session.scalars(select(AiUsage).order_by(AiUsage.id))
+        assert [u.purpose for u in usage] == ["draft", "regenerate"]
+
+
+async def test_a_target_rewrite_in_own_words_that_fails_can_be_retried(
+    tg: FakeTelegram,
+    ai: FakeAnthropic,
+    nexus_factory: StartNexus,
+    mastodon: FakeMastodon,
+    x: FakeX,
+    linkedin: FakeLinkedIn,
+) -> None:
+    await start_with_targets(
+        nexus_factory,
+        mastodon,
+        x,
+        linkedin,
+        ANTHROPIC_API_KEY=ai.api_key,
+        ANTHROPIC_BASE_URL=ai.base_url,
+    )
+    ai.reply_tool({"text": "The spring sale starts today: 30% off every plan."})
+    preview = await preview_for(tg, "announce the spring sale")
+    view = await open_x_variant(tg, preview)
+    before = view.text
+    await tap(tg, view, "Rewrite this one")
+    menu = await tg.wait_message(OWNER, lambda m: "rewrite the X @nexus_x text" in m.text)
+    await tap(tg, menu, "My own instruction")
+    await tg.wait_message(OWNER, lambda m: "change the X @nexus_x text of draft" in m.text)
+    ai.fail(400, "invalid_request_error", "prompt is too long")
+    instruction = await tg.user_sends(OWNER, "make it playful, one emoji")
+    error = await tg.wait_message(
+        OWNER, lambda m: "Retry" in str(m.buttons()) and "Claude" in m.text
+    )
+    # nothing changed, and the X view is back as it was
+    await tg.wait_message(OWNER, lambda m: m.message_id == view.message_id and m.text == before)
+
+    ai.reply_tool(
+        {"text": "Spring sale!", "variants": [{"platform": "x", "text": "Spring sale 🌷 30% off"}]}
+    )
+    await tap(tg, error, "Retry")
+    await tg.wait_message(OWNER, lambda m: "(3/4)" in m.text and "Spring sale 🌷 30% off" in m.text)
+    assert "make it playful, one emoji" in user_text(ai.requests[-1])
+    assert instruction["message_id"] < error.message_id
+    assert error.deleted  # the error is handled

@@ -1,0 +1,99 @@
+"""A draft's images: see them listed in the order they go out, send them into the chat, take
+one off or all of them. Adding is done by sending a photo (``handlers.media``)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from aiogram import Bot, Router
+from aiogram.types import BufferedInputFile, CallbackQuery, InputMediaPhoto
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ai.service import DraftChanged, detach_images
+from bot import views
+from bot.callbacks import ImageAct, ImageCb
+from bot.keyboards import images_keyboard
+from bot.settings import Settings
+from bot.texts import Texts
+from handlers.previews import post_in, send_new_preview, show
+from storage.models import Post, PostStatus
+
+log = logging.getLogger(__name__)
+
+
+async def show_images(
+    bot: Bot, session: AsyncSession, t: Texts, post: Post, *, chat_id: int
+) -> None:
+    """Put the images view into the draft's preview message."""
+    markup = images_keyboard(t, post.id, post.version, [m.id for m in post.media])
+    await show(bot, session, post, views.images(t, post), markup, chat_id=chat_id)
+
+
+async def _send_images(bot: Bot, t: Texts, post: Post, data_dir: Path, chat_id: int) -> None:
+    """The draft's images as one album (one photo alone), numbered as in the list."""
+    photos = []
+    for number, media in enumerate(post.media, start=1):
+        try:
+            data = (data_dir / media.path).read_bytes()
+        except OSError:
+            log.warning("image %s of post %s is missing", media.path, post.id)
+            await bot.send_message(chat_id, t("images.missing", post_id=post.id, path=media.path))
+            return
+        photos.append(
+            InputMediaPhoto(
+                media=BufferedInputFile(data, filename=Path(media.path).name), caption=str(number)
+            )
+        )
+    if len(photos) == 1:
+        await bot.send_photo(chat_id, photos[0].media, caption=photos[0].caption)
+    else:
+        await bot.send_media_group(chat_id, photos)  # type: ignore[arg-type]
+
+
+async def on_image_button(
+    query: CallbackQuery,
+    callback_data: ImageCb,
+    bot: Bot,
+    session: AsyncSession,
+    settings: Settings,
+    t: Texts,
+) -> None:
+    chat_id = query.from_user.id
+    post = await post_in(query, session, t, callback_data.post, PostStatus.DRAFT)
+    if post is None:
+        return
+    if post.version != callback_data.v:
+        await query.answer(t.plain("draft.stale", post_id=post.id))
+        await send_new_preview(bot, session, t, post, chat_id=chat_id)
+        return
+    if callback_data.act is ImageAct.SHOW:
+        await query.answer()
+        if post.media:
+            await _send_images(bot, t, post, settings.data_dir, chat_id)
+            await send_new_preview(bot, session, t, post, chat_id=chat_id)
+            await show_images(bot, session, t, post, chat_id=chat_id)
+        return
+    ids = [m.id for m in post.media]
+    if callback_data.act is ImageAct.REMOVE and callback_data.media not in ids:
+        await query.answer(t.plain("draft.stale", post_id=post.id))
+        await show_images(bot, session, t, post, chat_id=chat_id)
+        return
+    remove = [callback_data.media] if callback_data.act is ImageAct.REMOVE else None
+    try:
+        post = await detach_images(session, post, remove)
+    except DraftChanged:
+        await query.answer(t.plain("draft.changed", post_id=callback_data.post), show_alert=True)
+        return
+    if remove is None:
+        await query.answer(t.plain("images.cleared", post_id=post.id))
+    else:
+        number = ids.index(callback_data.media) + 1
+        await query.answer(t.plain("images.removed", number=number, post_id=post.id))
+    await show_images(bot, session, t, post, chat_id=chat_id)
+
+
+def router() -> Router:
+    r = Router(name="images")
+    r.callback_query.register(on_image_button, ImageCb.filter())
+    return r
