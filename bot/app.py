@@ -509,6 +509,7 @@ def build_app(
         clock=app.clock,
         wake=app.wake,
         publishers=publishers,
+        publisher_for=publishers.for_account,
         vault=vault,
         alerts=alerts,
         digests=digests,

@@ -52,10 +52,10 @@ class VariantCb(CallbackData, prefix="vr"):
 
 class RegenCb(CallbackData, prefix="g"):
     """A regeneration choice: a preset instruction (index into REGEN_PRESETS), -1 = own words;
-    `acc` names the one target (an account id) to rewrite, 0 the whole draft."""
+    `acc` names the one target (an account id) to rewrite, 0 the whole draft. It rewrites the
+    draft as it is when tapped, so it carries no version."""
 
     post: int
-    v: int
     preset: int
     acc: int = 0
 
@@ -182,6 +182,19 @@ class StatsCb(CallbackData, prefix="st"):
 
     days: int
     pf: str = ""
+
+
+class TakeDownAct(StrEnum):
+    ASK = "a"
+    YES = "y"
+    NO = "n"
+
+
+class TakeDownCb(CallbackData, prefix="td"):
+    """🗑 under a published post: ask, then delete it from every platform (or keep it)."""
+
+    act: TakeDownAct
+    post: int
 
 
 class PostStatsCb(CallbackData, prefix="ps"):

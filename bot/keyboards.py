@@ -31,6 +31,8 @@ from bot.callbacks import (
     SourceAct,
     SourceCb,
     StatsCb,
+    TakeDownAct,
+    TakeDownCb,
     TimezoneCb,
     VariantAct,
     VariantCb,
@@ -132,7 +134,7 @@ def regenerate_keyboard(
     draft); Back returns to where the owner came from."""
 
     def cb(preset: int) -> RegenCb:
-        return RegenCb(post=post_id, v=version, preset=preset, acc=account)
+        return RegenCb(post=post_id, preset=preset, acc=account)
 
     builder = InlineKeyboardBuilder()
     for index, (key, _instruction) in enumerate(REGEN_PRESETS):
@@ -355,9 +357,22 @@ def stats_keyboard(
     return InlineKeyboardMarkup(inline_keyboard=[periods, *builder.export()])
 
 
-def post_stats_button(t: Texts, post_id: int) -> list[InlineKeyboardButton]:
-    """A row with "📊 Stats" for a published post."""
-    return [_button(t.plain("btn.stats"), PostStatsCb(post=post_id))]
+def published_buttons(t: Texts, post_id: int) -> list[InlineKeyboardButton]:
+    """A row with "📊 Stats" and "🗑 Delete…" for a published post."""
+    return [
+        _button(t.plain("btn.stats"), PostStatsCb(post=post_id)),
+        _button(t.plain("btn.take_down"), TakeDownCb(act=TakeDownAct.ASK, post=post_id)),
+    ]
+
+
+def take_down_keyboard(t: Texts, post_id: int) -> InlineKeyboardMarkup:
+    """The last step before a published post is deleted everywhere."""
+    return _rows(
+        [
+            _button(t.plain("btn.take_down_yes"), TakeDownCb(act=TakeDownAct.YES, post=post_id)),
+            _button(t.plain("btn.keep"), TakeDownCb(act=TakeDownAct.NO, post=post_id)),
+        ]
+    )
 
 
 def mute_keyboard(t: Texts, kind: AlertKind, choices: tuple[int, ...]) -> InlineKeyboardMarkup:

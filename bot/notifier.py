@@ -21,7 +21,7 @@ from bot.keyboards import (
     failure_keyboard,
     mute_keyboard,
     overdue_keyboard,
-    post_stats_button,
+    published_buttons,
     unsure_keyboard,
 )
 from bot.texts import Texts
@@ -85,7 +85,7 @@ class BotNotifier:
             markup = failure_keyboard(t, post.id, can_edit=report.status == PostStatus.FAILED)
         if report.status != PostStatus.FAILED:  # something went out: its numbers can be asked for
             rows = markup.inline_keyboard if markup else []
-            markup = InlineKeyboardMarkup(inline_keyboard=[*rows, post_stats_button(t, post.id)])
+            markup = InlineKeyboardMarkup(inline_keyboard=[*rows, published_buttons(t, post.id)])
         if post.immediate and await self._edit_preview(post, text, markup):
             return
         await self._send(post.author_id, text, markup)

@@ -406,6 +406,23 @@ EN: dict[str, str] = {
     # --- stats (metrics) ---
     "cmd.stats": "Numbers: posts, engagement, best time",
     "btn.stats": "📊 Stats",
+    "btn.take_down": "🗑 Delete…",
+    "btn.take_down_yes": "🗑 Yes, delete everywhere",
+    "btn.keep": "« Keep it",
+    "takedown.ask": (
+        "🗑 Delete post #{post_id} from every platform it went out to?\n{targets}\n\n"
+        "This can't be undone; Nexus keeps the post as a record."
+    ),
+    "takedown.none": "Post #{post_id} is not live anywhere any more: nothing to delete.",
+    "takedown.deleting": "🗑 Deleting post #{post_id}…",
+    "takedown.done": "🗑 Post #{post_id} is deleted:\n{lines}",
+    "takedown.partial": (
+        "🗑 Post #{post_id} could not be deleted everywhere:\n{lines}\n\n"
+        "Tap 🗑 Delete… under the post to try the rest again."
+    ),
+    "takedown.line_ok": "✓ {target}: deleted",
+    "takedown.line_failed": "✗ {target}: {reason}",
+    "takedown.kept": "Post #{post_id} stays up.",
     "btn.stats_days": "{days} days",
     "btn.stats_all": "All",
     "stats.all": "all platforms",
@@ -1009,6 +1026,23 @@ RU: dict[str, str] = {
     # --- stats (metrics) ---
     "cmd.stats": "Цифры: посты, вовлечённость, лучшее время",
     "btn.stats": "📊 Статистика",
+    "btn.take_down": "🗑 Удалить…",
+    "btn.take_down_yes": "🗑 Да, удалить везде",
+    "btn.keep": "« Оставить",
+    "takedown.ask": (
+        "🗑 Удалить пост #{post_id} со всех площадок, куда он ушёл?\n{targets}\n\n"
+        "Это нельзя отменить; в Nexus пост останется как запись."
+    ),
+    "takedown.none": "Пост #{post_id} уже нигде не опубликован: удалять нечего.",
+    "takedown.deleting": "🗑 Удаляю пост #{post_id}…",
+    "takedown.done": "🗑 Пост #{post_id} удалён:\n{lines}",
+    "takedown.partial": (
+        "🗑 Пост #{post_id} удалён не везде:\n{lines}\n\n"
+        "Нажмите 🗑 Удалить… под постом, чтобы попробовать ещё раз."
+    ),
+    "takedown.line_ok": "✓ {target}: удалён",
+    "takedown.line_failed": "✗ {target}: {reason}",
+    "takedown.kept": "Пост #{post_id} остаётся.",
     "btn.stats_days": "{days} дней",
     "btn.stats_all": "Все",
     "stats.all": "все платформы",

@@ -516,7 +516,7 @@ async def on_instruction(
         instruction=message.text.strip(),
         chat_id=message.chat.id,
         on_error_reply_to=message,
-        retry=RegenCb(post=post.id, v=post.version, preset=REGEN_REPLIED, acc=account),
+        retry=RegenCb(post=post.id, preset=REGEN_REPLIED, acc=account),
     )
 
 

@@ -73,7 +73,8 @@ class PublicationStatus(StrEnum):
     """pending ─claim→ publishing ─→ published | failed, or back to pending for a retry.
     held: fell due while Nexus was down, longer ago than the misfire grace; the owner decides.
     unknown: found in publishing after a crash; the owner says whether it went out.
-    dropped: the owner gave up on this target."""
+    dropped: the owner gave up on this target.
+    deleted: published, then taken down again by the owner (``scheduler.removal``)."""
 
     PENDING = "pending"
     PUBLISHING = "publishing"
@@ -82,11 +83,17 @@ class PublicationStatus(StrEnum):
     HELD = "held"
     UNKNOWN = "unknown"
     DROPPED = "dropped"
+    DELETED = "deleted"
 
 
 #: Publication states that need nothing more from the dispatcher.
 FINAL_PUBLICATION_STATES = frozenset(
-    {PublicationStatus.PUBLISHED, PublicationStatus.FAILED, PublicationStatus.DROPPED}
+    {
+        PublicationStatus.PUBLISHED,
+        PublicationStatus.FAILED,
+        PublicationStatus.DROPPED,
+        PublicationStatus.DELETED,
+    }
 )
 
 

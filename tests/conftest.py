@@ -20,7 +20,11 @@ from bot.settings import Settings
 from storage.db import create_engine
 from tests.clock import FakeClock
 from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.fixtures import serve
+from tests.fakes.linkedin import FakeLinkedIn
+from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.telegram import FakeTelegram
+from tests.fakes.x import FakeX
 
 OWNER = 1001
 CHANNEL = "@nexus_channel"
@@ -106,6 +110,12 @@ async def tg() -> AsyncIterator[FakeTelegram]:
 async def ai() -> AsyncIterator[FakeAnthropic]:
     async with FakeAnthropic() as server:
         yield server
+
+
+#: Loopback platform servers for the end-to-end tests (publisher contract tests set up their own).
+mastodon = serve(FakeMastodon)
+x = serve(FakeX)
+linkedin = serve(FakeLinkedIn)
 
 
 @pytest.fixture

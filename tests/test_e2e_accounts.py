@@ -3,9 +3,6 @@ secret deleted from the chat and stored only encrypted, then a post goes out eve
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from sqlalchemy import select
 
 from bot.app import Nexus
@@ -14,14 +11,6 @@ from tests.conftest import CHANNEL, OWNER
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.telegram import FakeTelegram
 from tests.test_e2e_drafts import preview_for, tap
-
-
-@pytest.fixture
-async def mastodon() -> AsyncIterator[FakeMastodon]:
-    server = FakeMastodon()
-    await server.start()
-    yield server
-    await server.close()
 
 
 async def connect_mastodon(tg: FakeTelegram, instance: str, token: str) -> dict:

@@ -55,7 +55,10 @@ async def test_offline_brief_to_channel_post_with_link(tg: FakeTelegram, nexus: 
     assert record.message_id == preview.message_id  # the preview became the record
     link = f"https://t.me/nexus_channel/{post.message_id}"
     assert any(e.get("url") == link for e in record.entities)
-    assert [label for label, _ in record.buttons()] == ["📊 Stats"]  # the only thing left to do
+    assert [label for label, _ in record.buttons()] == [
+        "📊 Stats",
+        "🗑 Delete…",
+    ]  # what is left to do
 
 
 async def test_claude_drafts_in_the_brand_voice(

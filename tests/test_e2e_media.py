@@ -5,10 +5,9 @@ with the post, fitted to each platform (Telegram's album, Mastodon's attachments
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import pytest
 from PIL import Image
 from sqlalchemy import select
 
@@ -22,12 +21,6 @@ from tests.fakes.telegram import FakeTelegram
 from tests.test_e2e_drafts import button, is_preview, tap
 
 StartNexus = Callable[..., Awaitable[Nexus]]
-
-
-@pytest.fixture
-async def mastodon() -> AsyncIterator[FakeMastodon]:
-    async with FakeMastodon() as server:
-        yield server
 
 
 async def stored_media(nexus: Nexus) -> list[PostMedia]:

@@ -5,11 +5,10 @@ Telegram, Anthropic, Mastodon, X and LinkedIn servers (NEXUS_API_URLS points at 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from bot.app import Nexus, ensure_channel
@@ -25,24 +24,6 @@ from tests.fakes.x import FakeX
 from tests.test_e2e_drafts import preview_for, tap
 
 StartNexus = Callable[..., Awaitable[Nexus]]
-
-
-@pytest.fixture
-async def mastodon() -> AsyncIterator[FakeMastodon]:
-    async with FakeMastodon() as server:
-        yield server
-
-
-@pytest.fixture
-async def x() -> AsyncIterator[FakeX]:
-    async with FakeX() as server:
-        yield server
-
-
-@pytest.fixture
-async def linkedin() -> AsyncIterator[FakeLinkedIn]:
-    async with FakeLinkedIn() as server:
-        yield server
 
 
 async def connect(nexus: Nexus, platform: str, handle: str, credentials: dict[str, Any]) -> int:

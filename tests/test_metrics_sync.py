@@ -17,7 +17,7 @@ from tests.clock import FakeClock
 from tests.conftest import OWNER
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.telegram import FakeTelegram
-from tests.test_e2e_accounts import connect_mastodon, mastodon  # noqa: F401 (fixture)
+from tests.test_e2e_accounts import connect_mastodon
 from tests.test_e2e_stats import publish
 
 
@@ -44,7 +44,7 @@ async def snapshots_of(app: Nexus, pub_id: int) -> list[tuple[int, int, int]]:
 
 async def test_mastodon_counters_by_stage_and_failures(
     tg: FakeTelegram,
-    mastodon: FakeMastodon,  # noqa: F811
+    mastodon: FakeMastodon,
     nexus: Nexus,
     clock: FakeClock,
 ) -> None:
@@ -102,7 +102,7 @@ async def test_mastodon_counters_by_stage_and_failures(
 
 async def test_two_workers_never_sync_the_same_publication(
     tg: FakeTelegram,
-    mastodon: FakeMastodon,  # noqa: F811
+    mastodon: FakeMastodon,
     nexus: Nexus,
     clock: FakeClock,
 ) -> None:

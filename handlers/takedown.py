@@ -1,0 +1,75 @@
+"""🗑 Delete… under a published post: one confirmation, then the post is deleted from every
+platform it went out to, with one line per target saying how that went."""
+
+from __future__ import annotations
+
+import html
+
+from aiogram import Router
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import views
+from bot.callbacks import TakeDownAct, TakeDownCb
+from bot.keyboards import take_down_keyboard
+from bot.texts import Html, Texts
+from scheduler.dispatcher import PublisherFor
+from scheduler.removal import Removal, delete_everywhere, published_targets
+
+
+def _linked(name: str, url: str | None) -> str:
+    name = html.escape(name)
+    return f'<a href="{html.escape(url)}">{name}</a>' if url else name
+
+
+def _result(t: Texts, post_id: int, removals: list[Removal]) -> str:
+    if not removals:
+        return t("takedown.none", post_id=post_id)
+    lines = [
+        t("takedown.line_ok", target=views.target_name(r.account))
+        if r.error is None
+        else t("takedown.line_failed", target=views.target_name(r.account), reason=r.error)
+        for r in removals
+    ]
+    key = "takedown.done" if all(r.error is None for r in removals) else "takedown.partial"
+    return t(key, post_id=post_id, lines=Html("\n".join(lines)))
+
+
+async def on_take_down(
+    query: CallbackQuery,
+    callback_data: TakeDownCb,
+    session: AsyncSession,
+    publisher_for: PublisherFor,
+    t: Texts,
+) -> None:
+    post_id, message = callback_data.post, query.message
+    if not isinstance(message, Message):
+        await query.answer()
+        return
+    if callback_data.act is TakeDownAct.NO:
+        await query.answer(t.plain("takedown.kept", post_id=post_id))
+        await message.delete()
+        return
+    if callback_data.act is TakeDownAct.ASK:
+        live = await published_targets(session, post_id)
+        await session.commit()
+        if not live:
+            await query.answer(t.plain("takedown.none", post_id=post_id), show_alert=True)
+            return
+        await query.answer()
+        targets = "\n".join("• " + _linked(views.target_name(p.account), p.url) for p in live)
+        await message.reply(
+            t("takedown.ask", post_id=post_id, targets=Html(targets)),
+            reply_markup=take_down_keyboard(t, post_id),
+        )
+        return
+    await query.answer()
+    await message.edit_text(t("takedown.deleting", post_id=post_id))
+    removals = await delete_everywhere(session, publisher_for, post_id)
+    await message.edit_text(_result(t, post_id, removals))
+
+
+def router() -> Router:
+    r = Router(name="takedown")
+    r.callback_query.register(on_take_down, TakeDownCb.filter())
+    return r
