@@ -188,6 +188,11 @@ class TelegramPublisher:
         except Permanent as exc:
             if "message to delete not found" in exc.reason:
                 return  # already gone: deleting is idempotent
+            if "message can't be deleted" in exc.reason:
+                raise Permanent(
+                    "Telegram lets bots delete only messages younger than 48 hours; delete "
+                    "it in the channel"
+                ) from exc
             raise
 
     async def verify(self) -> str:

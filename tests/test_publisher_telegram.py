@@ -194,6 +194,18 @@ async def test_delete_is_idempotent(tg: FakeTelegram, publisher) -> None:
     await pub.delete(result.external_id)
 
 
+async def test_a_message_older_than_48_hours_cannot_be_deleted(
+    tg: FakeTelegram, publisher
+) -> None:
+    pub = publisher()
+    result = await pub.publish("posted the day before yesterday")
+    [message] = tg.messages("@nexus_channel")
+    message.date -= 49 * 3600
+    with pytest.raises(Permanent, match="younger than 48 hours; delete it in the channel"):
+        await pub.delete(result.external_id)
+    assert tg.messages("@nexus_channel") == [message]
+
+
 async def test_validate_in_plain_words(publisher) -> None:
     pub = publisher()
     assert pub.validate("fine") == []

@@ -46,6 +46,10 @@ class ApiError(Exception):
         self.code, self.description, self.parameters = code, description, parameters
 
 
+#: Bots may delete a message only while it is younger than 48 hours.
+DELETE_WINDOW_S = 48 * 3600
+
+
 def _bad(description: str) -> ApiError:
     return ApiError(400, f"Bad Request: {description}")
 
@@ -880,7 +884,10 @@ class FakeTelegram:
             if user_message["from"]["id"] == chat["id"] and key not in self.deleted_user_messages:
                 self.deleted_user_messages.add(key)
                 return True
-        self._find(params, "delete").deleted = True
+        message = self._find(params, "delete")
+        if time.time() - message.date > DELETE_WINDOW_S:
+            raise _bad("message can't be deleted")
+        message.deleted = True
         return True
 
     async def _m_answercallbackquery(self, params: dict, files: dict) -> bool:
