@@ -51,6 +51,7 @@ from scheduler.clock import Clock, SystemClock
 from scheduler.dispatcher import DispatchConfig, PublicationDispatcher
 from scheduler.runtime import SchedulerRuntime
 from scheduler.series import recycle_evergreen
+from scheduler.tokens import RENEW_EVERY, TokenKeeper
 from storage import repositories as repo
 from storage.crypto import Vault
 from storage.db import create_engine, make_session_factory
@@ -153,6 +154,8 @@ class Nexus:
     publishers: TargetPublishers
     dispatcher: PublicationDispatcher
     metrics: MetricsSync
+    #: Renews the tokens that platforms let Nexus extend.
+    tokens: TokenKeeper
     alerts: Alerts
     digests: Digests
     runtime: SchedulerRuntime | None
@@ -414,6 +417,7 @@ def build_app(
         ),
     )
     metrics = MetricsSync(sessions, publishers.for_account, clock)
+    tokens = TokenKeeper(sessions, publishers.for_account, clock)
     alerts = Alerts(
         sessions,
         notifier,
@@ -469,6 +473,7 @@ def build_app(
                 "digest": (DIGEST_EVERY_S, digests.run_due),
                 "alerts": (ALERTS_EVERY_S, alerts.run_checks),
                 "health": (HEALTH_EVERY.total_seconds(), alerts.check_accounts),
+                "tokens": (RENEW_EVERY.total_seconds(), tokens.renew_due),
                 "feeds": (settings.feed_poll_minutes * 60, feeds.poll_all),
                 "events": (EVENTS_CATCH_UP_S, automation.process_pending),
             },
@@ -488,6 +493,7 @@ def build_app(
         publishers=publishers,
         dispatcher=dispatcher,
         metrics=metrics,
+        tokens=tokens,
         alerts=alerts,
         digests=digests,
         runtime=runtime,

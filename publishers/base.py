@@ -113,3 +113,14 @@ class HasAudience(Protocol):
     async def audience(self) -> int:
         """The current number of members or followers."""
         ...
+
+
+@runtime_checkable
+class RenewsToken(Protocol):
+    """A publisher whose long-lived token can be extended before it runs out (Threads). The
+    renewed credentials are handed to the publisher's ``on_tokens`` hook to be stored."""
+
+    async def renew_token(self) -> float:
+        """Extend the access token; how many seconds the new one lasts. Raises a
+        ``PublishError`` subclass (``AuthExpired`` once it can no longer be renewed)."""
+        ...

@@ -224,10 +224,13 @@ class GraphContainers:
         )
 
     async def _call(self, method: str, path: str, params: dict[str, str]) -> Any:
+        return await self._call_url(method, self._base_url + path, params)
+
+    async def _call_url(self, method: str, url: str, params: dict[str, str]) -> Any:
         return await graph_call(
             self._client,
             method,
-            self._base_url + path,
+            url,
             params,
             token=self._token,
             platform=self.title,

@@ -117,8 +117,9 @@ class Platform:
     fields: tuple[Field, ...]
     build: Builder
     text: TextRules
-    #: How long a token lasts where the platform gives no way to renew it on our own: the owner
-    #: is warned before it runs out (LinkedIn, Meta long-lived tokens: 60 days).
+    #: How long a token lasts from when it is connected (LinkedIn, Meta long-lived tokens: 60
+    #: days): the owner is warned before it runs out, unless Nexus extends it first (a publisher
+    #: that is ``RenewsToken``: Threads).
     token_lifetime: timedelta | None = None
 
 
@@ -193,8 +194,16 @@ def _linkedin(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
 
 
 def _threads(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
+    """Threads: a renewed long-lived token replaces the old one in the stored credentials."""
+    save = ctx.save_credentials
+
+    async def on_tokens(tokens: dict[str, str]) -> None:
+        if save is not None:
+            await save({**creds, "access_token": tokens["access_token"]})
+
     return ThreadsPublisher(
         ctx.http,
+        on_tokens=on_tokens,
         access_token=creds["access_token"],
         user_id=creds["user_id"],
         media_host=_media_host(ctx, "Threads"),

@@ -29,6 +29,11 @@ image container is polled (``GET /{id}?fields=status``) until FINISHED before it
 Metrics: ``GET /{media_id}/insights?metric=likes,replies,reposts,views``, answered as
 ``{"data": [{"name": "likes", "period": "lifetime", "values": [{"value": N}], ...}]}``.
 
+Tokens: a long-lived token lasts 60 days and can be extended once it is 24 hours old with
+``GET /refresh_access_token?grant_type=th_refresh_token`` (at the API's root, outside the
+version path), answered as ``{"access_token", "token_type", "expires_in"}``; :meth:`renew_token`
+does it, uses the new token from then on and hands it to ``on_tokens`` to be stored.
+
 Errors come in Graph format ``{"error": {"message", "type", "code", "error_subcode"}}``:
 190 → :class:`AuthExpired`; 4, 17, 32, 613 (application/user/page/custom rate limits) →
 :class:`RateLimited` after 60 s (Graph gives no reset time in the body); 1, 2 (unknown /
@@ -40,11 +45,14 @@ temporary service error) → :class:`Transient`; 100 (invalid parameter) and any
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+import httpx
+
 from publishers.base import MediaLimits, Metrics, PublishResult
-from publishers.errors import Permanent, PublishError
+from publishers.errors import Permanent, PublishError, Transient
 from publishers.graph import (
     GRAPH_RATE_LIMIT_CODES,
     GraphContainers,
@@ -63,7 +71,8 @@ THREADS_MEDIA_LIMITS = MediaLimits(
 
 
 class ThreadsPublisher(GraphContainers):
-    """Posts as the Threads user ``user_id`` that owns ``access_token``."""
+    """Posts as the Threads user ``user_id`` that owns ``access_token``; ``on_tokens`` receives
+    ``{"access_token": …}`` after a renewal."""
 
     platform = "threads"
     media_limits = THREADS_MEDIA_LIMITS
@@ -75,6 +84,30 @@ class ThreadsPublisher(GraphContainers):
     image_params = {"media_type": "IMAGE"}
     text_param = "text"
     status_fields = ("status", "error_message")
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        on_tokens: Callable[[dict[str, str]], Awaitable[None]] | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(client, **options)
+        self._on_tokens = on_tokens
+
+    async def renew_token(self) -> float:
+        """Extend the long-lived token for another 60 days; its lifetime in seconds."""
+        root = re.sub(r"/v\d+(\.\d+)?$", "", self._base_url)
+        answer = await self._call_url(
+            "GET", f"{root}/refresh_access_token", {"grant_type": "th_refresh_token"}
+        )
+        token, lifetime = answer.get("access_token"), answer.get("expires_in")
+        if not isinstance(token, str) or not token or not isinstance(lifetime, int | float):
+            raise Transient("Threads sent an unreadable answer while renewing the token")
+        self._token = token
+        if self._on_tokens is not None:
+            await self._on_tokens({"access_token": token})
+        return float(lifetime)
 
     # ------------------------------------------------------------------ protocol
     def validate(self, text: str, *, media_count: int = 0) -> list[str]:

@@ -139,6 +139,19 @@ async def store_credentials(session: AsyncSession, account_id: int, credentials:
     )
 
 
+async def set_account_health(
+    session: AsyncSession, account_id: int, **values: datetime | str | None
+) -> None:
+    """Record what upkeep learnt of an account: ``token_expires_at``, ``last_error``,
+    ``checked_at``."""
+    await session.execute(
+        update(Account)
+        .where(Account.id == account_id)
+        .values(**values, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def disconnect_account(session: AsyncSession, account_id: int) -> Account | None:
     """Forget an account's credentials and stop posting to it; its history stays."""
     account = await session.get(Account, account_id)

@@ -194,9 +194,7 @@ async def test_delete_is_idempotent(tg: FakeTelegram, publisher) -> None:
     await pub.delete(result.external_id)
 
 
-async def test_a_message_older_than_48_hours_cannot_be_deleted(
-    tg: FakeTelegram, publisher
-) -> None:
+async def test_a_message_older_than_48_hours_cannot_be_deleted(tg: FakeTelegram, publisher) -> None:
     pub = publisher()
     result = await pub.publish("posted the day before yesterday")
     [message] = tg.messages("@nexus_channel")

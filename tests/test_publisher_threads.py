@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from publishers.base import Publisher, PublishResult
+from publishers.base import Publisher, PublishResult, RenewsToken
 from publishers.errors import AuthExpired, Permanent, PublishError, RateLimited, Transient
 from publishers.threads import THREADS_TEXT_LIMIT, ThreadsPublisher
 from tests.fakes import fixtures
@@ -156,6 +156,35 @@ async def test_permalink_failure_still_returns_the_post(th: FakeThreads, publish
     result = await publisher().publish("hi")
     th.fail_next(f"/{result.external_id}", 2)
     assert await publisher().permalink(result.external_id) is None
+
+
+async def test_renew_token_extends_it_and_hands_the_new_one_over(
+    th: FakeThreads, client: httpx.AsyncClient
+) -> None:
+    stored: list[dict[str, str]] = []
+
+    async def keep(tokens: dict[str, str]) -> None:
+        stored.append(tokens)
+
+    pub = ThreadsPublisher(
+        client, base_url=th.base_url, access_token=th.token, user_id=th.user_id, on_tokens=keep
+    )
+    old = th.token
+    assert isinstance(pub, RenewsToken)
+    assert await pub.renew_token() == 5184000  # 60 days
+    assert stored == [{"access_token": th.token}] and th.token != old
+    [call] = th.calls_to("GET", "/refresh_access_token")  # at the root, not under /v1.0
+    assert call.params["grant_type"] == "th_refresh_token"
+    assert await pub.verify() == "@nexus.daily"  # the publisher goes on with the new token
+
+
+async def test_a_token_that_cannot_be_renewed_is_auth_expired(th: FakeThreads, publisher) -> None:
+    th.token_age_hours = 3  # Threads refreshes only tokens 24 hours or older
+    with pytest.raises(AuthExpired, match="reconnect"):
+        await publisher().renew_token()
+    with pytest.raises(AuthExpired):
+        await publisher(token="THAAG-someone-else").renew_token()
+    assert th.refreshes == 0
 
 
 async def test_verify_names_the_account(publisher) -> None:

@@ -15,7 +15,11 @@ It serves, on 127.0.0.1 and a random port (``base_url`` is ``http://127.0.0.1:N/
 * ``GET /v1.0/{media_id}/insights?metric=...`` in Meta's ``{"data": [{"name", "values":
   [{"value"}]}]}`` form (tests set ``post.insights``);
 * ``GET /v1.0/{media_id}?fields=permalink`` and ``GET /v1.0/me?fields=username``;
-* ``DELETE /v1.0/{media_id}`` → ``{"success": true}``.
+* ``DELETE /v1.0/{media_id}`` → ``{"success": true}``;
+* ``GET /refresh_access_token?grant_type=th_refresh_token&access_token=…`` (at the root, no
+  version) → ``{"access_token", "token_type": "bearer", "expires_in": 5184000}``: a new
+  token replaces ``token`` (the old one stops working here, which shows it was stored); a token
+  younger than 24 hours (``token_age_hours``) is refused with code 190.
 
 Every call needs ``access_token`` (query or form) equal to ``token``: otherwise code 190. Errors
 come in Graph format ``{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}``
@@ -112,6 +116,9 @@ class FakeThreads(LoopbackServer):
         """How many status reads answer IN_PROGRESS before an image container is FINISHED."""
         self.media: dict[str, ThreadsPost] = {}
         self._ids = itertools.count(18_028_000_000_000_001)
+        self.token_age_hours = 24 * 30
+        """How old the current token is; Threads refreshes only tokens 24 hours or older."""
+        self.refreshes = 0
 
     # ------------------------------------------------------------ scenario control
     def fail_next(
@@ -159,6 +166,9 @@ class FakeThreads(LoopbackServer):
         )
 
     async def _handle(self, request: web.Request) -> web.Response:
+        if request.path == "/refresh_access_token":
+            self.calls.append(Call(request.method, request.path, dict(request.query)))
+            return self._refresh(dict(request.query))
         if not request.path.startswith("/v1.0/"):
             return self._error(100, "Unknown path components", 2500)
         path = request.path.removeprefix("/v1.0")
@@ -210,6 +220,19 @@ class FakeThreads(LoopbackServer):
                 )
             return answer
         raise _GraphError(100, "Unknown path components", 2500)
+
+    def _refresh(self, params: dict[str, str]) -> web.Response:
+        if params.get("grant_type") != "th_refresh_token":
+            return self._error(100, "Invalid grant_type: expected th_refresh_token")
+        if params.get("access_token") != self.token:
+            return self._error(190, GRAPH_ERRORS[190][0])
+        if self.token_age_hours < 24:
+            return self._error(190, "The access token must be at least 24 hours old to refresh")
+        self.refreshes += 1
+        self.token, self.token_age_hours = f"THAAG-renewed-{self.refreshes}", 0
+        return web.json_response(
+            {"access_token": self.token, "token_type": "bearer", "expires_in": 5184000}
+        )
 
     def _check_user(self, user_id: str) -> None:
         if user_id not in (self.user_id, "me"):
