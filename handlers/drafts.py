@@ -45,6 +45,7 @@ from bot.keyboards import (
 from bot.texts import Texts
 from handlers.images import show_images
 from handlers.previews import (
+    current_draft,
     post_in,
     remember_preview,
     send_new_preview,
@@ -229,12 +230,8 @@ async def on_draft_button(
     if act is DraftAct.RESTORE:
         await _restore(query, bot, session, t, callback_data.post, chat_id)
         return
-    post = await post_in(query, session, t, callback_data.post, PostStatus.DRAFT)
+    post = await current_draft(query, bot, session, t, callback_data.post, callback_data.v)
     if post is None:
-        return
-    if post.version != callback_data.v:
-        await query.answer(t.plain("draft.stale", post_id=post.id))
-        await send_new_preview(bot, session, t, post, chat_id=chat_id)
         return
     if act is DraftAct.APPROVE:
         await _approve(query, bot, session, clock, wake, t, post)

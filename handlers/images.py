@@ -16,8 +16,8 @@ from bot.callbacks import ImageAct, ImageCb
 from bot.keyboards import images_keyboard
 from bot.settings import Settings
 from bot.texts import Texts
-from handlers.previews import post_in, send_new_preview, show
-from storage.models import Post, PostStatus
+from handlers.previews import current_draft, send_new_preview, show
+from storage.models import Post
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +60,8 @@ async def on_image_button(
     t: Texts,
 ) -> None:
     chat_id = query.from_user.id
-    post = await post_in(query, session, t, callback_data.post, PostStatus.DRAFT)
+    post = await current_draft(query, bot, session, t, callback_data.post, callback_data.v)
     if post is None:
-        return
-    if post.version != callback_data.v:
-        await query.answer(t.plain("draft.stale", post_id=post.id))
-        await send_new_preview(bot, session, t, post, chat_id=chat_id)
         return
     if callback_data.act is ImageAct.SHOW:
         await query.answer()

@@ -120,6 +120,20 @@ async def post_in(
     return post
 
 
+async def current_draft(
+    query: CallbackQuery, bot: Bot, session: AsyncSession, t: Texts, post_id: int, version: int
+) -> Post | None:
+    """The draft a button was tapped on, if it is still a draft at the ``version`` that button
+    showed; otherwise the tap is answered with why not (an out-of-date view gets the current
+    preview as the newest message)."""
+    post = await post_in(query, session, t, post_id, PostStatus.DRAFT)
+    if post is None or post.version == version:
+        return post
+    await query.answer(t.plain("draft.stale", post_id=post.id))
+    await send_new_preview(bot, session, t, post, chat_id=query.from_user.id)
+    return None
+
+
 async def show_preview(
     bot: Bot,
     session: AsyncSession,

@@ -14,7 +14,7 @@ from bot import views
 from bot.callbacks import VariantAct, VariantCb
 from bot.keyboards import regenerate_keyboard, variant_keyboard
 from bot.texts import Texts
-from handlers.previews import post_in, send_new_preview, show, variant_check
+from handlers.previews import current_draft, send_new_preview, show, variant_check
 from storage import repositories as repo
 from storage.models import Post, PostStatus, PostVariant
 
@@ -58,12 +58,8 @@ async def on_variant_button(
     state: FSMContext,
 ) -> None:
     chat_id = query.from_user.id
-    post = await post_in(query, session, t, callback_data.post, PostStatus.DRAFT)
+    post = await current_draft(query, bot, session, t, callback_data.post, callback_data.v)
     if post is None:
-        return
-    if post.version != callback_data.v:
-        await query.answer(t.plain("draft.stale", post_id=post.id))
-        await send_new_preview(bot, session, t, post, chat_id=chat_id)
         return
     variant = target_of(post, callback_data.acc)
     if variant is None:
