@@ -23,8 +23,6 @@ def _linked(name: str, url: str | None) -> str:
 
 
 def _result(t: Texts, post_id: int, removals: list[Removal]) -> str:
-    if not removals:
-        return t("takedown.none", post_id=post_id)
     lines = [
         t("takedown.line_ok", target=views.target_name(r.account))
         if r.error is None
@@ -50,20 +48,19 @@ async def on_take_down(
         await query.answer(t.plain("takedown.kept", post_id=post_id))
         await message.delete()
         return
+    live = await published_targets(session, post_id)
+    await session.commit()
+    if not live:  # (also the second of two quick taps on Yes: the first one's answer stays)
+        await query.answer(t.plain("takedown.none", post_id=post_id), show_alert=True)
+        return
+    await query.answer()
     if callback_data.act is TakeDownAct.ASK:
-        live = await published_targets(session, post_id)
-        await session.commit()
-        if not live:
-            await query.answer(t.plain("takedown.none", post_id=post_id), show_alert=True)
-            return
-        await query.answer()
         targets = "\n".join("• " + _linked(views.target_name(p.account), p.url) for p in live)
         await message.reply(
             t("takedown.ask", post_id=post_id, targets=Html(targets)),
             reply_markup=take_down_keyboard(t, post_id),
         )
         return
-    await query.answer()
     await message.edit_text(t("takedown.deleting", post_id=post_id))
     removals = await delete_everywhere(session, publisher_for, post_id)
     await message.edit_text(_result(t, post_id, removals))

@@ -55,10 +55,15 @@ async def test_a_published_post_is_deleted_everywhere_after_one_confirmation(
     assert tg.messages(CHANNEL) and x.posts and mastodon.posts and linkedin.posts
 
     ask = await ask_to_delete(tg, record)
-    await tap(tg, ask, "Yes, delete everywhere")
+    first = await tap(tg, ask, "Yes, delete everywhere")
+    second = await tap(tg, ask, "Yes, delete everywhere")  # a quick double tap
     done = await tg.wait_message(
         OWNER, lambda m: m.message_id == ask.message_id and "is deleted" in m.text
     )
+    assert await answer_to(tg, first) == ""
+    assert "not live anywhere" in await answer_to(tg, second)
+    [kept] = [m for m in tg.messages(OWNER) if m.message_id == ask.message_id]
+    assert "is deleted" in kept.text  # the second tap leaves the first one's answer
     assert done.text.count("✓") == 4 and "✗" not in done.text
     assert tg.messages(CHANNEL) == [] and x.posts == []
     assert mastodon.posts == [] and linkedin.posts == []
