@@ -116,7 +116,8 @@ async def test_reserved_characters_are_escaped(li: FakeLinkedIn, publisher) -> N
 )
 @given(
     text=st.text(
-        st.sampled_from(LITTLE_TEXT_RESERVED + " \n\t") | st.characters(),
+        # any character text can hold (a lone surrogate is no text: UTF-8 cannot encode it)
+        st.sampled_from(LITTLE_TEXT_RESERVED + " \n\t") | st.characters(exclude_categories=("Cs",)),
         min_size=1,
         max_size=300,
     ).filter(lambda t: t.strip(BREAKABLE_SPACE))
