@@ -1,8 +1,9 @@
 """Keeping long-lived tokens alive where the platform allows it (Threads), so the owner never
 has to reconnect an account that Nexus could have kept.
 
-A token is renewed once it has ``RENEW_WITHIN`` or less left (Threads extends only tokens at
-least 24 hours old, which a 60-day token is by then, and an expired one not at all). A renewal
+A token is renewed once a day: Threads extends tokens that are at least 24 hours old (and
+not yet expired), and the age of a token pasted in /accounts is unknown to Nexus, so renewing
+daily keeps every token about 60 days from its end whatever its real age was. A renewal
 stores the new token encrypted at once, through the publisher's ``on_tokens`` hook, and the
 new expiry here, so the 🔑 expiry warning never comes for it. A refusal (``AuthExpired``, a
 ``Permanent`` error) becomes the account's last error, which the alerts report to the owner in
@@ -25,8 +26,8 @@ from storage import repositories as repo
 
 log = logging.getLogger(__name__)
 
-#: Renew a token once it has this little left (well before the 3-day expiry warning).
-RENEW_WITHIN = timedelta(days=30)
+#: Renew a token once it has this little left: a day after it was connected or renewed.
+RENEW_WITHIN = timedelta(days=59)
 #: How often the accounts are looked at.
 RENEW_EVERY = timedelta(hours=6)
 

@@ -1,5 +1,5 @@
-"""Tokens Nexus can extend are extended before they run out: a Threads account connected 31
-days ago gets a new 60-day token, stored encrypted, used from then on, and no expiry warning;
+"""Tokens Nexus can extend are extended long before they run out: a Threads account connected a
+day ago or more gets a new 60-day token, stored encrypted, used from then on, and no expiry warning;
 one Threads refuses to extend becomes a 🔑 alert in plain words. The real app runs against the
 loopback Telegram and Threads servers (NEXUS_API_URLS points at the fake)."""
 
@@ -44,15 +44,15 @@ async def account_row(nexus: Nexus, account_id: int) -> Account:
         return account
 
 
-async def test_a_threads_token_is_extended_a_month_before_it_runs_out(
+async def test_a_threads_token_is_extended_daily_long_before_it_runs_out(
     nexus_factory: StartNexus, clock: FakeClock, th: FakeThreads, tg: FakeTelegram
 ) -> None:
     nexus = await nexus_factory(NEXUS_API_URLS=f"threads={th.base_url}")
     account_id = await threads_account(nexus, th, clock)
-    assert await nexus.tokens.renew_due() == 0  # 60 days left: not yet
+    assert await nexus.tokens.renew_due() == 0  # just connected: Threads wants it a day old
     assert th.refreshes == 0
 
-    clock.advance(days=31)
+    clock.advance(days=1)
     assert await nexus.tokens.renew_due() == 1
     assert th.refreshes == 1
     account = await account_row(nexus, account_id)
@@ -64,10 +64,14 @@ async def test_a_threads_token_is_extended_a_month_before_it_runs_out(
 
     assert await nexus.tokens.renew_due() == 0  # once per period, however many workers
     clock.advance(hours=6)
-    assert await nexus.tokens.renew_due() == 0  # 60 days left again
+    assert await nexus.tokens.renew_due() == 0  # renewed less than a day ago
     assert th.refreshes == 1
 
-    clock.advance(days=27)  # the first token would be 2 days from its end now: no warning
+    for _day in range(60):  # two months on, the daily renewals have kept it alive
+        clock.advance(days=1)
+        th.token_age_hours += 24
+        assert await nexus.tokens.renew_due() == 1
+    assert th.refreshes == 61
     await tg.user_sends(OWNER, "/accounts")
     overview = await tg.wait_message(OWNER, lambda m: "Accounts" in m.text)
     assert "Threads" in overview.text and "expires" not in overview.text
