@@ -3,8 +3,10 @@
 Posting: ``POST {webhook_url}?wait=true`` (JSON ``{"content", "allowed_mentions": {"parse":
 []}}``; ``wait=true`` makes Discord answer with the created message). ``allowed_mentions``
 with an empty ``parse`` list means ``@everyone``, ``@here``, role and user mentions in AI text
-are shown but never ping anyone. No ``embeds`` are sent: Discord unfurls the first links in
-``content`` into preview embeds by itself.
+are shown but never ping anyone. No ``embeds`` of our own are sent: Discord unfurls the links
+in ``content`` into preview embeds by itself. The messages after the first of a split post
+carry ``flags`` = SUPPRESS_EMBEDS (4), so a long post shows one preview, under its first
+message, not one per part (as on Telegram, where later parts have link previews off).
 
 Length: 2000 characters (code points) per message; longer text goes out as consecutive
 messages, cut at whitespace (:func:`publishers.text.split_text`). Between parts, when Discord
@@ -57,6 +59,8 @@ DISCORD_MESSAGE_LIMIT = 2000
 DEFAULT_RATE_LIMIT_WAIT = 5.0
 UNKNOWN_WEBHOOK = 10015
 UNKNOWN_MESSAGE = 10008
+#: Message flag: Discord shows no link preview embeds under the message.
+SUPPRESS_EMBEDS = 1 << 2
 DISCORD_MEDIA_LIMITS = MediaLimits(
     max_count=10,
     max_bytes=10 * 1024 * 1024,
@@ -141,6 +145,8 @@ class DiscordWebhookPublisher:
                     "content": parts[index],
                     "allowed_mentions": {"parse": []},
                 }
+                if index > 0:
+                    payload["flags"] = SUPPRESS_EMBEDS
                 upload = files if index == 0 else []
                 response = await self._execute(payload, upload)
                 message = self._result(response)

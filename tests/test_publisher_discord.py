@@ -74,6 +74,8 @@ async def test_long_text_goes_out_as_consecutive_messages(
     assert result.part_ids == tuple(m.id for m in messages)
     assert all(len(m.content) <= 2000 for m in messages)
     assert " ".join(m.content for m in messages).split() == text.split()
+    # one link preview for the post, under its first message: the later parts suppress theirs
+    assert [m.flags for m in messages] == [0] + [4] * (len(messages) - 1)
     # the bucket (5 per window) ran dry after the 5th message: waited before the 6th
     assert sleeps.waits == [0.8]
 
@@ -143,6 +145,8 @@ async def test_the_fake_checks_what_discord_checks(
     assert empty.json() == {"message": "Cannot send an empty message", "code": 50006}
     pinged = await client.post(url, json={"content": "@everyone"})
     assert pinged.json()["mention_everyone"] is True  # which is why the publisher opts out
+    crossposted = await client.post(url, json={"content": "hi", "flags": 2})
+    assert crossposted.status_code == 400 and crossposted.json()["code"] == 50035
     no_wait = await client.post(discord.webhook_url, json={"content": "fire and forget"})
     assert no_wait.status_code == 204
 

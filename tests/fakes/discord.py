@@ -3,7 +3,8 @@
 It serves, on 127.0.0.1 and a random port, one webhook at ``/api/webhooks/{id}/{token}``
 (``/api/v10/webhooks/...`` too):
 
-* ``POST`` executes it: JSON ``content`` / ``embeds`` / ``allowed_mentions``; 204 without
+* ``POST`` executes it: JSON ``content`` / ``embeds`` / ``allowed_mentions`` / ``flags`` (a
+  webhook may set only SUPPRESS_EMBEDS, 4, and SUPPRESS_NOTIFICATIONS, 4096); 204 without
   ``?wait=true``, the created message with it. It checks what Discord checks: content at most
   2000 characters (50035 "Invalid Form Body" with the nested ``errors`` tree), not empty
   (50006 "Cannot send an empty message"), ``allowed_mentions.parse`` values; it records whether
@@ -65,7 +66,12 @@ class Message:
     reactions: dict[str, int] = field(default_factory=dict)
     """Emoji → how many people reacted with it (set by tests with :meth:`FakeDiscord.react`)."""
     deleted: bool = False
+    flags: int = 0
+    """SUPPRESS_EMBEDS (4): Discord shows no link previews under this message."""
 
+
+#: The message flags a webhook execute may set.
+WEBHOOK_FLAGS = 4 | 4096
 
 RATE_LIMITED = {"message": "You are being rate limited.", "retry_after": 1.5, "global": False}
 
@@ -206,6 +212,9 @@ class FakeDiscord(LoopbackServer):
             return web.json_response(
                 {"message": "Cannot send an empty message", "code": 50006}, status=400
             )
+        flags = body.get("flags", 0)
+        if not isinstance(flags, int) or flags & ~WEBHOOK_FLAGS:
+            return _form_error("flags", "MESSAGE_FLAGS_INVALID", "Invalid flags for a webhook.")
         allowed = body.get("allowed_mentions")
         parse = ["everyone", "roles", "users"]
         if allowed is not None:
@@ -220,7 +229,9 @@ class FakeDiscord(LoopbackServer):
                 )
         text = content or ""
         everyone = "everyone" in parse and ("@everyone" in text or "@here" in text)
-        message = Message(str(next(self._ids)), text, list(embeds), allowed, everyone, files)
+        message = Message(
+            str(next(self._ids)), text, list(embeds), allowed, everyone, files, flags=flags
+        )
         self.messages_by_id[message.id] = message
         self._executions += 1
         remaining = self.bucket_size - 1 - (self._executions - 1) % self.bucket_size
@@ -242,6 +253,7 @@ class FakeDiscord(LoopbackServer):
             "channel_id": self.channel_id,
             "author": {"id": self.webhook_id, "username": self.name, "bot": True},
             "embeds": message.embeds,
+            "flags": message.flags,
             "attachments": [
                 {
                     "id": str(1_400_000_000_000_000_000 + n),
