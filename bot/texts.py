@@ -99,6 +99,7 @@ EN: dict[str, str] = {
     "preview.target_thread": "✓ {name} {count}/{limit}: goes out as {parts} posts",
     "preview.target_bad": "✗ {name} {count}/{limit}: {reason}",
     "preview.target_off": "⏸ {name}: off for this post",
+    "preview.own_text": " · ✏️ own text",
     "variant.title": "🎯 <b>Draft #{post_id}</b> · {name} ({index}/{total})",
     "variant.ask": (
         "✏️ Send the new text for {name} (draft #{post_id}). Only this target changes; "
@@ -717,6 +718,7 @@ RU: dict[str, str] = {
     "preview.target_thread": "✓ {name} {count}/{limit}: уйдёт {parts} постами",
     "preview.target_bad": "✗ {name} {count}/{limit}: {reason}",
     "preview.target_off": "⏸ {name}: для этого поста выключено",
+    "preview.own_text": " · ✏️ свой текст",
     "variant.title": "🎯 <b>Черновик #{post_id}</b> · {name} ({index}/{total})",
     "variant.ask": (
         "✏️ Пришлите новый текст для {name} (черновик #{post_id}). Изменится только эта "

@@ -70,18 +70,23 @@ def target_name(account: Account) -> str:
     return f"{platform} {account.title or account.handle}"
 
 
-def target_line(t: Texts, account: Account, check: VariantCheck | None) -> str:
+def target_line(
+    t: Texts, account: Account, check: VariantCheck | None, *, own_text: bool = False
+) -> str:
     """One target of a draft: its count against the limit and whether it can go out;
-    ``check`` is None for a target switched off."""
+    ``check`` is None for a target switched off. ``own_text`` marks a text the owner chose for
+    this target alone (edited or rewritten): it differs from the main text shown above."""
     name = target_name(account)
     if check is None:
         return t("preview.target_off", name=name)
     figures = {"name": name, "count": check.count, "limit": check.limit}
     if check.problems:
-        return t("preview.target_bad", **figures, reason="; ".join(check.problems))
-    if check.parts > 1:
-        return t("preview.target_thread", **figures, parts=check.parts)
-    return t("preview.target_ok", **figures)
+        line = t("preview.target_bad", **figures, reason="; ".join(check.problems))
+    elif check.parts > 1:
+        line = t("preview.target_thread", **figures, parts=check.parts)
+    else:
+        line = t("preview.target_ok", **figures)
+    return line + t("preview.own_text") if own_text else line
 
 
 def preview(

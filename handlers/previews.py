@@ -59,7 +59,7 @@ def variant_check(session: AsyncSession, post: Post, variant: PostVariant) -> Va
 
 def target_lines(session: AsyncSession, t: Texts, post: Post) -> list[str]:
     return [
-        views.target_line(t, v.account, variant_check(session, post, v))
+        views.target_line(t, v.account, variant_check(session, post, v), own_text=v.edited)
         for v in post.variants
         if v.account.enabled
     ]

@@ -38,7 +38,8 @@ async def show_variant(
     """Put one target's variant into the preview message, with the switch/edit/off buttons."""
     variants = _shown(post)
     current = next((v for v in variants if v.account_id == account_id), variants[0])
-    line = views.target_line(t, current.account, variant_check(session, post, current))
+    check = variant_check(session, post, current)
+    line = views.target_line(t, current.account, check, own_text=current.edited)
     ids = [v.account_id for v in variants]
     text = views.variant(
         t, post, current.account, current.text, line, ids.index(current.account_id) + 1, len(ids)

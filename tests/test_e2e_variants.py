@@ -207,6 +207,9 @@ async def test_switch_edit_and_leave_out_targets(
     back = await tg.wait_message(
         OWNER, lambda m: m.message_id == edited.message_id and "⏸ X" in m.text
     )
+    # the preview tells which target has a text of its own (the body above is the main text)
+    marked = [line for line in back.text.splitlines() if line.endswith("✏️ own text")]
+    assert len(marked) == 1 and marked[0].startswith("✓ LinkedIn")
     await tap(tg, back, "Edit")
     await tg.wait_message(OWNER, lambda m: "Send the new text for draft" in m.text)
     await tg.user_sends(OWNER, "The spring sale starts today.")
@@ -398,6 +401,9 @@ async def test_one_target_is_rewritten_alone(
         OWNER, lambda m: m.message_id == rewritten.message_id and "Approve" in str(m.buttons())
     )
     assert "Nexus 3.0 is out: threads everywhere." in back.text  # the main post is untouched
+    assert any(
+        line.startswith("✓ X") and line.endswith("✏️ own text") for line in back.text.splitlines()
+    )
     await tap(tg, back, "Edit")
     await tg.wait_message(OWNER, lambda m: "Send the new text for draft" in m.text)
     await tg.user_sends(OWNER, "Nexus 3.0 is here.")
