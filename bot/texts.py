@@ -121,6 +121,7 @@ EN: dict[str, str] = {
     ),
     "images.none": "🖼 <b>Draft #{post_id}</b> has no images now. Send a photo to attach one.",
     "images.removed": "Image {number} is off draft #{post_id}.",
+    "images.below": "🖼 Draft #{post_id}: its images and buttons are below.",
     "images.cleared": "Every image is off draft #{post_id}.",
     "images.missing": (
         "🖼 An image of draft #{post_id} is missing from the data dir ({path}); remove it here "
@@ -745,6 +746,7 @@ RU: dict[str, str] = {
     "images.none": "🖼 В <b>черновике #{post_id}</b> больше нет изображений. Пришлите фото, "
     "чтобы прикрепить.",
     "images.removed": "Изображение {number} убрано из черновика #{post_id}.",
+    "images.below": "🖼 Черновик #{post_id}: изображения и кнопки ниже.",
     "images.cleared": "Все изображения убраны из черновика #{post_id}.",
     "images.missing": (
         "🖼 Изображения черновика #{post_id} нет в папке данных ({path}); уберите его здесь "

@@ -3,6 +3,7 @@ one off or all of them. Adding is done by sending a photo (``handlers.media``)."
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -16,30 +17,38 @@ from bot.callbacks import ImageAct, ImageCb
 from bot.keyboards import images_keyboard
 from bot.settings import Settings
 from bot.texts import Texts
-from handlers.previews import current_draft, send_new_preview, show
+from handlers.previews import current_draft, show
 from storage.models import Post
 
 log = logging.getLogger(__name__)
 
 
 async def show_images(
-    bot: Bot, session: AsyncSession, t: Texts, post: Post, *, chat_id: int
+    bot: Bot,
+    session: AsyncSession,
+    t: Texts,
+    post: Post,
+    *,
+    chat_id: int,
+    new_message: bool = False,
 ) -> None:
-    """Put the images view into the draft's preview message."""
+    """Put the images view into the draft's preview message (or a new one that becomes it)."""
     markup = images_keyboard(t, post.id, post.version, [m.id for m in post.media])
-    await show(bot, session, post, views.images(t, post), markup, chat_id=chat_id)
+    text = views.images(t, post)
+    await show(bot, session, post, text, markup, chat_id=chat_id, new_message=new_message)
 
 
-async def _send_images(bot: Bot, t: Texts, post: Post, data_dir: Path, chat_id: int) -> None:
-    """The draft's images as one album (one photo alone), numbered as in the list."""
+async def _send_images(bot: Bot, t: Texts, post: Post, data_dir: Path, chat_id: int) -> bool:
+    """The draft's images as one album (one photo alone), numbered as in the list; False
+    (and the owner told why) when a file is missing."""
     photos = []
     for number, media in enumerate(post.media, start=1):
         try:
-            data = (data_dir / media.path).read_bytes()
+            data = await asyncio.to_thread((data_dir / media.path).read_bytes)
         except OSError:
             log.warning("image %s of post %s is missing", media.path, post.id)
             await bot.send_message(chat_id, t("images.missing", post_id=post.id, path=media.path))
-            return
+            return False
         photos.append(
             InputMediaPhoto(
                 media=BufferedInputFile(data, filename=Path(media.path).name), caption=str(number)
@@ -49,6 +58,7 @@ async def _send_images(bot: Bot, t: Texts, post: Post, data_dir: Path, chat_id: 
         await bot.send_photo(chat_id, photos[0].media, caption=photos[0].caption)
     else:
         await bot.send_media_group(chat_id, photos)  # type: ignore[arg-type]
+    return True
 
 
 async def on_image_button(
@@ -65,10 +75,11 @@ async def on_image_button(
         return
     if callback_data.act is ImageAct.SHOW:
         await query.answer()
-        if post.media:
-            await _send_images(bot, t, post, settings.data_dir, chat_id)
-            await send_new_preview(bot, session, t, post, chat_id=chat_id)
-            await show_images(bot, session, t, post, chat_id=chat_id)
+        if post.media and await _send_images(bot, t, post, settings.data_dir, chat_id):
+            # the view moves below the album; the old message points to it
+            pointer = t("images.below", post_id=post.id)
+            await show(bot, session, post, pointer, None, chat_id=chat_id)
+            await show_images(bot, session, t, post, chat_id=chat_id, new_message=True)
         return
     ids = [m.id for m in post.media]
     if callback_data.act is ImageAct.REMOVE and callback_data.media not in ids:

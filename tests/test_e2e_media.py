@@ -186,6 +186,8 @@ async def test_images_view_takes_one_off_and_the_post_goes_out_without_it(
         OWNER,
         lambda m: m.message_id > album[-1].message_id and "in the order they go out" in m.text,
     )
+    [pointer] = [m for m in tg.messages(OWNER) if m.message_id == view.message_id]
+    assert "its images and buttons are below" in pointer.text and pointer.buttons() == []
 
     await tap(tg, below, "Back")
     back = await tg.wait_message(
