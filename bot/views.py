@@ -159,6 +159,12 @@ def publish_report(t: Texts, report: PublishReport, post: Post) -> str:
     return head + "\n\n" + _clip(post.text, TELEGRAM_TEXT_LIMIT - _PREVIEW_CHROME * 2, t)
 
 
+def taken_down(t: Texts, post: Post) -> str:
+    """The record of a post once it is deleted from every platform: no dead links left."""
+    head = t("takedown.record", post_id=post.id)
+    return head + "\n\n" + _clip(post.text, TELEGRAM_TEXT_LIMIT - _PREVIEW_CHROME, t)
+
+
 def ai_error(t: Texts, exc: AIError) -> str:
     for cls, key in _AI_ERROR_KEYS:
         if isinstance(exc, cls):

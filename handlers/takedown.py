@@ -4,8 +4,10 @@ platform it went out to, with one line per target saying how that went."""
 from __future__ import annotations
 
 import html
+import logging
 
 from aiogram import Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +17,9 @@ from bot.keyboards import take_down_keyboard
 from bot.texts import Html, Texts
 from scheduler.dispatcher import PublisherFor
 from scheduler.removal import Removal, delete_everywhere, published_targets
+from storage import repositories as repo
+
+log = logging.getLogger(__name__)
 
 
 def _linked(name: str, url: str | None) -> str:
@@ -64,6 +69,23 @@ async def on_take_down(
     await message.edit_text(t("takedown.deleting", post_id=post_id))
     removals = await delete_everywhere(session, publisher_for, post_id)
     await message.edit_text(_result(t, post_id, removals))
+    if all(r.error is None for r in removals):
+        await _retire_record(message.reply_to_message, session, t, post_id)
+
+
+async def _retire_record(
+    record: Message | None, session: AsyncSession, t: Texts, post_id: int
+) -> None:
+    """The published record (the message the question answered) loses its dead links and
+    buttons once nothing of the post is live."""
+    post = await repo.get_post(session, post_id)
+    await session.commit()
+    if record is None or post is None:
+        return
+    try:
+        await record.edit_text(views.taken_down(t, post), reply_markup=None)
+    except TelegramBadRequest as exc:  # too old to edit, or already gone: the answer stands
+        log.info("record of post %s not updated: %s", post_id, exc)
 
 
 def router() -> Router:

@@ -16,7 +16,7 @@ from tests.fakes.linkedin import FakeLinkedIn
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.telegram import FakeMessage, FakeTelegram
 from tests.fakes.x import FakeX
-from tests.test_e2e_drafts import preview_for, tap
+from tests.test_e2e_drafts import button, preview_for, tap
 from tests.test_e2e_variants import LONG_IDEA, connect, publications, publish, start_with_targets
 
 StartNexus = Callable[..., Awaitable[Nexus]]
@@ -43,6 +43,7 @@ async def test_a_published_post_is_deleted_everywhere_after_one_confirmation(
 ) -> None:
     nexus = await start_with_targets(nexus_factory, mastodon, x, linkedin)
     record = await publish(tg, nexus, await preview_for(tg, LONG_IDEA))
+    delete_button = button(record, "Delete…")
     assert len(x.posts) > 1  # a thread: every part must go
     assert tg.messages(CHANNEL) and mastodon.posts and linkedin.posts
 
@@ -71,9 +72,15 @@ async def test_a_published_post_is_deleted_everywhere_after_one_confirmation(
     assert {p.status for p in pubs.values()} == {PublicationStatus.DELETED}
     assert all(p.metrics_due_at is None for p in pubs.values())  # no more syncs
 
-    # the old button now only says there is nothing left
-    answer = await answer_to(tg, await tap(tg, record, "Delete…"))
-    assert "not live anywhere" in answer
+    # the record above loses its dead links and buttons
+    retired = await tg.wait_message(
+        OWNER, lambda m: m.message_id == record.message_id and "then deleted" in m.text
+    )
+    assert retired.buttons() == [] and "href" not in (retired.html or "")
+    assert "published, then deleted from every platform" in retired.text
+    # a tap that was already on its way only says there is nothing left
+    stale = await tg.user_taps(OWNER, record.message_id, delete_button, force=True)
+    assert "not live anywhere" in await answer_to(tg, stale)
 
 
 async def test_a_platform_that_fails_keeps_its_post_for_another_try(
@@ -96,6 +103,8 @@ async def test_a_platform_that_fails_keeps_its_post_for_another_try(
     await tap(tg, await ask_to_delete(tg, record), "Yes, delete everywhere")
     partial = await tg.wait_message(OWNER, lambda m: "could not be deleted everywhere" in m.text)
     assert "✓ Telegram" in partial.text and "✗ Mastodon" in partial.text
+    [kept] = [m for m in tg.messages(OWNER) if m.message_id == record.message_id]
+    assert "Delete…" in str(kept.buttons())  # something is still live: the record stays as it is
     assert tg.messages(CHANNEL) == [] and mastodon.posts == [status]
     async with nexus.sessions() as session:
         pubs = {p.account.platform: p for p in await session.scalars(select(Publication))}
@@ -111,3 +120,4 @@ async def test_a_platform_that_fails_keeps_its_post_for_another_try(
         OWNER, lambda m: m.message_id == again.message_id and "is deleted" in m.text
     )
     assert mastodon.posts == []
+    await tg.wait_message(OWNER, lambda m: m.message_id == record.message_id and not m.buttons())
