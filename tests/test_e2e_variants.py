@@ -37,9 +37,19 @@ async def connect(nexus: Nexus, platform: str, handle: str, credentials: dict[st
 
 
 async def start_with_targets(
-    nexus_factory: StartNexus, mastodon: FakeMastodon, x: FakeX, linkedin: FakeLinkedIn, **env: str
+    nexus_factory: StartNexus,
+    mastodon: FakeMastodon,
+    x: FakeX,
+    linkedin: FakeLinkedIn,
+    *,
+    ai: FakeAnthropic | None = None,
+    **env: str,
 ) -> Nexus:
+    """The app with the channel, Mastodon, X and LinkedIn connected; drafting with Claude (the
+    fake) when ``ai`` is given, else offline."""
     apis = f"x={x.base_url},linkedin={linkedin.base_url}"
+    if ai is not None:
+        env |= {"ANTHROPIC_API_KEY": ai.api_key, "ANTHROPIC_BASE_URL": ai.base_url}
     nexus = await nexus_factory(NEXUS_API_URLS=apis, **env)
     await ensure_channel(nexus)  # the channel is the first target, as after any first start
     await connect(
@@ -123,14 +133,7 @@ async def test_claude_writes_a_variant_per_platform(
     x: FakeX,
     linkedin: FakeLinkedIn,
 ) -> None:
-    nexus = await start_with_targets(
-        nexus_factory,
-        mastodon,
-        x,
-        linkedin,
-        ANTHROPIC_API_KEY=ai.api_key,
-        ANTHROPIC_BASE_URL=ai.base_url,
-    )
+    nexus = await start_with_targets(nexus_factory, mastodon, x, linkedin, ai=ai)
     ai.reply_tool(
         {
             "text": "Nexus 3.0 is out: threads everywhere.",
@@ -355,14 +358,7 @@ async def test_one_target_is_rewritten_alone(
     x: FakeX,
     linkedin: FakeLinkedIn,
 ) -> None:
-    nexus = await start_with_targets(
-        nexus_factory,
-        mastodon,
-        x,
-        linkedin,
-        ANTHROPIC_API_KEY=ai.api_key,
-        ANTHROPIC_BASE_URL=ai.base_url,
-    )
+    nexus = await start_with_targets(nexus_factory, mastodon, x, linkedin, ai=ai)
     ai.reply_tool(
         {
             "text": "Nexus 3.0 is out: threads everywhere.",
@@ -428,14 +424,7 @@ async def test_a_target_rewrite_in_own_words_that_fails_can_be_retried(
     x: FakeX,
     linkedin: FakeLinkedIn,
 ) -> None:
-    await start_with_targets(
-        nexus_factory,
-        mastodon,
-        x,
-        linkedin,
-        ANTHROPIC_API_KEY=ai.api_key,
-        ANTHROPIC_BASE_URL=ai.base_url,
-    )
+    await start_with_targets(nexus_factory, mastodon, x, linkedin, ai=ai)
     ai.reply_tool({"text": "The spring sale starts today: 30% off every plan."})
     preview = await preview_for(tg, "announce the spring sale")
     view = await open_x_variant(tg, preview)
