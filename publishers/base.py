@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from publishers.media import MediaItem
+from publishers.thread import OnConfirmed
 
 
 @dataclass(frozen=True)
@@ -82,13 +83,19 @@ class Publisher(Protocol):
         *,
         already_posted: Sequence[str] = (),
         media: Sequence[MediaItem] = (),
+        key: str = "",
+        on_confirmed: OnConfirmed | None = None,
     ) -> PublishResult:
         """Publish plain ``text`` with ``media`` (already fitted to ``media_limits``); raise a
         ``PublishError`` subclass on failure.
 
-        ``already_posted`` holds the parts of a split post that went out before a failure
-        (``PublishError.posted_part_ids``): only the rest is sent, and media go with the
-        first part only.
+        ``already_posted`` holds the confirmed parts of a split post, by index
+        (``PublishError.posted_part_ids`` of the failed attempt): only the rest is sent, and
+        media go with the first part only. ``key`` names this publication the same way in every
+        process and after a restart (the dispatcher passes ``"pub-<id>"``); platforms that
+        dedup by a key we choose derive each part's key from it, so a resend cannot duplicate.
+        A part that may have gone out on a platform without that raises ``OutcomeUnknown``.
+        ``on_confirmed`` hears the complete confirmed prefix after each part of a split post.
         """
         ...
 

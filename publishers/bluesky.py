@@ -23,9 +23,11 @@ post. At most 4 images of at most 1,000,000 bytes each; larger or more are refus
 :class:`Permanent` before anything is uploaded.
 
 External ids are the posts' ``at://`` URIs; retrying with ``already_posted`` fetches the cids it
-needs for reply refs with ``com.atproto.repo.getRecord``. Bluesky has no idempotency key: a post
-whose ``createRecord`` timed out may have been created; the error is :class:`Transient` and a
-blind retry can duplicate that one part (documented limitation).
+needs for reply refs with ``com.atproto.repo.getRecord``. Exactly once: given the publication's
+``key``, every part is created under a record key of our choosing (:func:`record_key`, a TID
+derived from the key and the part's index). A PDS never holds two records under one key, so a
+``createRecord`` that timed out is simply resent; if it (or the resend) fails, the record under
+that key is looked up, and if it exists, that is the part.
 
 Errors: 400 ``InvalidRequest`` (and other 4xx) → :class:`Permanent` with the server's message;
 401/``ExpiredToken`` → refresh as above; 429 → :class:`RateLimited` after ``ratelimit-reset``
@@ -66,8 +68,9 @@ from publishers.http import json_result, send
 from publishers.media import MediaItem, load_media
 from publishers.media import sniff_image_type as sniff_image_type  # re-exported
 from publishers.metrics import check_media_count, media_count_problems, post_deleted, read_metrics
-from publishers.parts import already_posted_parts, note_posted, validate_parts
+from publishers.parts import validate_parts
 from publishers.text import split_text
+from publishers.thread import OnConfirmed, confirmed_parts, harmless, key_digest, post_thread
 
 try:  # pragma: no cover - which branch runs depends on the environment
     import regex as _regex
@@ -260,6 +263,22 @@ def build_facets(spans: Sequence[Span], dids: dict[str, str | None]) -> list[dic
 
 
 # ---------------------------------------------------------------- the publisher
+_TID_CHARS = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable
+_TID_EPOCH_US = 1_600_000_000_000_000  # 2020-09-13: a record key's clock part lies in the past
+_TID_SPAN_US = 100_000_000_000_000  # ~3 years
+
+
+def record_key(key: str, index: int) -> str:
+    """The record key of part ``index`` of the publication ``key``: a TID (13 base32-sortable
+    characters of a 64-bit number, top bit 0: microseconds then a 10-bit clock id), the only
+    key ``app.bsky.feed.post`` accepts, derived from the key alone so that every process and
+    every retry picks the same one."""
+    digest = int(key_digest("nexus-bluesky-v1", key, str(index))[:16], 16)
+    micros = _TID_EPOCH_US + digest % _TID_SPAN_US
+    n = (micros << 10) | (digest >> 54)
+    return "".join(_TID_CHARS[(n >> (5 * shift)) & 31] for shift in range(12, -1, -1))
+
+
 def _rkey(uri: str) -> str:
     return uri.rstrip("/").rsplit("/", 1)[-1]
 
@@ -315,16 +334,20 @@ class BlueskyPublisher:
         already_posted: Sequence[str] = (),
         media: Sequence[MediaItem] = (),
         alt_texts: Sequence[str] = (),
+        key: str = "",
+        on_confirmed: OnConfirmed | None = None,
     ) -> PublishResult:
         """Post ``text`` (a thread if it is too long), with up to 4 images on the first post.
 
-        ``already_posted``: the ``posted_part_ids`` (at:// URIs) of a failed earlier attempt with
+        ``already_posted``: the confirmed parts (at:// URIs) of a failed earlier attempt with
         the *same* text; only the remaining posts are created, replying to those. ``alt_texts``
-        gives the images' descriptions, in order (missing ones are empty).
+        gives the images' descriptions, in order (missing ones are empty). ``key`` (the
+        publication's): each part goes under a record key derived from it, so a part that
+        timed out is resent safely; without it a timeout raises ``OutcomeUnknown``.
         """
         parts = self.split(text)
-        posted = already_posted_parts(parts, already_posted, "messages")
-        images = [load_media(m) for m in media] if not posted else []
+        confirmed_parts(parts, already_posted, "posts")
+        images = [load_media(m) for m in media] if not already_posted else []
         check_media_count("Bluesky", self.media_limits, len(images))
         for index, (data, name, mime) in enumerate(images, 1):
             if len(data) > BLUESKY_IMAGE_MAX_BYTES:
@@ -334,33 +357,31 @@ class BlueskyPublisher:
                 )
             if not mime.startswith("image/"):
                 raise Permanent(f"image {index} ({name}) is not an image Bluesky accepts")
-        try:
+        with harmless():  # logging in, looking up and uploading publish nothing
             repo = await self._did()
-            refs: list[dict[str, str]] = []
-            if posted:
-                refs.append(await self._strong_ref(posted[0]))
-                if len(posted) > 1:
-                    refs.append(await self._strong_ref(posted[-1]))
+            root = await self._strong_ref(already_posted[0]) if already_posted else None
+            parent = await self._strong_ref(already_posted[-1]) if len(already_posted) > 1 else root
             embed = await self._upload_images(images, alt_texts) if images else None
-            for index in range(len(posted), len(parts)):
-                record = await self._record(parts[index])
-                if index == 0 and embed:
-                    record["embed"] = embed
-                if index > 0:
-                    record["reply"] = {"root": refs[0], "parent": refs[-1]}
-                created = await self._xrpc(
-                    "POST",
-                    "com.atproto.repo.createRecord",
-                    json={"repo": repo, "collection": POST_COLLECTION, "record": record},
-                )
-                ref = {"uri": str(created["uri"]), "cid": str(created["cid"])}
-                posted.append(ref["uri"])
-                if not refs:
-                    refs.append(ref)
-                refs[1:] = [ref]
-        except PublishError as exc:
-            note_posted(exc, posted, len(parts))
-            raise
+
+        async def send_part(index: int, previous: str | None) -> str:
+            nonlocal root, parent
+            record = await self._record(parts[index])
+            if index == 0 and embed:
+                record["embed"] = embed
+            if root is not None and parent is not None:
+                record["reply"] = {"root": root, "parent": parent}
+            ref = await self._create_post(repo, record, record_key(key, index) if key else None)
+            root, parent = root or ref, ref
+            return ref["uri"]
+
+        posted = await post_thread(
+            parts,
+            already_posted,
+            send_part,
+            noun="posts",
+            resend_is_safe=bool(key),
+            on_confirmed=on_confirmed,
+        )
         return PublishResult(
             external_id=posted[0], url=self.web_url(posted[0]), part_ids=tuple(posted)
         )
@@ -442,6 +463,38 @@ class BlueskyPublisher:
             return None  # no such handle: the mention stays plain text
         did = answer.get("did")
         return str(did) if did else None
+
+    async def _create_post(
+        self, repo: str, record: dict[str, Any], rkey: str | None
+    ) -> dict[str, str]:
+        """``createRecord``, under the record key ``rkey`` when given; the post's strong ref.
+
+        A PDS refuses a second record under a taken key (with HTTP 500 today, a
+        ``RecordAlreadyExists``-style 4xx on newer versions), so a resend after a timeout cannot
+        duplicate the post: when the create fails in any way that is not final, the record
+        under ``rkey`` is looked up, and if it is there, that is the post.
+        """
+        body: dict[str, Any] = {"repo": repo, "collection": POST_COLLECTION, "record": record}
+        if rkey is not None:
+            body["rkey"] = rkey
+        try:
+            created = await self._xrpc("POST", "com.atproto.repo.createRecord", json=body)
+        except (Transient, Permanent) as exc:
+            if rkey is None or isinstance(exc, RateLimited):
+                raise
+            with harmless():
+                found = await self._find_post(repo, rkey)
+            if found is None:
+                raise
+            return found
+        return {"uri": str(created["uri"]), "cid": str(created["cid"])}
+
+    async def _find_post(self, repo: str, rkey: str) -> dict[str, str] | None:
+        """The strong ref of our post under ``rkey``, or None if there is none."""
+        try:
+            return await self._strong_ref(f"at://{repo}/{POST_COLLECTION}/{rkey}")
+        except _RecordNotFound:
+            return None
 
     async def _strong_ref(self, uri: str) -> dict[str, str]:
         if not uri.startswith("at://"):
@@ -536,6 +589,7 @@ class BlueskyPublisher:
             method,
             url,
             platform="Bluesky",
+            idempotent=nsid != "com.atproto.repo.createRecord",  # the one call that posts
             json=json,
             params=params,
             content=content,
@@ -574,7 +628,13 @@ class BlueskyPublisher:
             return _TokenRejected(message)
         if status == 413:
             return Permanent("Bluesky refused the upload: the file is too large")
+        if error == "RecordNotFound":
+            return _RecordNotFound(f"Bluesky could not find it: {message}")
         return Permanent(f"Bluesky refused the request: {message}")
+
+
+class _RecordNotFound(Permanent):
+    """A ``getRecord`` for a record that is not there (``_find_post`` reads it as "none")."""
 
 
 class _TokenRejected(PublishError):

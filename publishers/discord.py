@@ -52,8 +52,9 @@ from publishers.errors import (
 )
 from publishers.http import json_result, send
 from publishers.media import MediaItem, load_media
-from publishers.parts import already_posted_parts, note_posted, validate_post
+from publishers.parts import validate_post
 from publishers.text import split_text
+from publishers.thread import OnConfirmed, post_thread
 
 DISCORD_MESSAGE_LIMIT = 2000
 DEFAULT_RATE_LIMIT_WAIT = 5.0
@@ -126,38 +127,39 @@ class DiscordWebhookPublisher:
         *,
         already_posted: Sequence[str] = (),
         media: Sequence[MediaItem] = (),
+        key: str = "",
+        on_confirmed: OnConfirmed | None = None,
     ) -> PublishResult:
         """Send ``text`` as one message or several consecutive ones; ``media`` are attached
         to the first.
 
-        ``already_posted``: the ``posted_part_ids`` of a failed attempt with the same text;
-        only the rest is sent (the first message, and so the images, went out already).
+        ``already_posted``: the confirmed parts of a failed attempt with the same text; only
+        the rest is sent (the first message, and so the images, went out already). Webhooks
+        take no idempotency key: a message that may have gone out raises ``OutcomeUnknown``
+        (``key`` is unused).
         """
         files = [load_media(item) for item in media]
         if len(files) > self.media_limits.max_count:
             raise Permanent(self.validate(text, media_count=len(files))[0])
         parts = self.split(text) if text.strip() or not files else [""]
-        posted = already_posted_parts(parts, already_posted, "messages")
         first: dict[str, Any] | None = None
-        try:
-            for index in range(len(posted), len(parts)):
-                payload: dict[str, Any] = {
-                    "content": parts[index],
-                    "allowed_mentions": {"parse": []},
-                }
-                if index > 0:
-                    payload["flags"] = SUPPRESS_EMBEDS
-                upload = files if index == 0 else []
-                response = await self._execute(payload, upload)
-                message = self._result(response)
-                posted.append(str(message["id"]))
-                if index == 0:
-                    first = message
-                if index + 1 < len(parts):
-                    await self._respect_bucket(response)
-        except PublishError as exc:
-            note_posted(exc, posted, len(parts))
-            raise
+
+        async def send_part(index: int, previous: str | None) -> str:
+            nonlocal first
+            payload: dict[str, Any] = {"content": parts[index], "allowed_mentions": {"parse": []}}
+            if index > 0:
+                payload["flags"] = SUPPRESS_EMBEDS
+            response = await self._execute(payload, files if index == 0 else [])
+            message = self._result(response)
+            if index == 0:
+                first = message
+            if index + 1 < len(parts):
+                await self._respect_bucket(response)
+            return str(message["id"])
+
+        posted = await post_thread(
+            parts, already_posted, send_part, noun="messages", on_confirmed=on_confirmed
+        )
         guild = (first or {}).get("guild_id") or self.guild_id
         channel = (first or {}).get("channel_id") or self.channel_id
         url = f"https://discord.com/channels/{guild}/{channel}/{posted[0]}"

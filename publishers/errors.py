@@ -6,14 +6,24 @@ owner as is::
 
     PublishError                  .reason: plain words for the owner, never a token or URL
     ├── RateLimited               .retry_after: seconds the platform asked us to wait
-    ├── Transient                 network trouble, timeouts, 5xx: retry with backoff
+    ├── Transient                 the request did not get through (connect error, 5xx): retry
+    │   └── OutcomeUnknown        it may have got through (timeout or dropped connection after
+    │                             sending): never resent blindly; see below
     ├── Permanent                 the request itself is wrong: retrying won't help
     │   └── TextTooLong           a single word or link is longer than a whole message
     └── AuthExpired               the credentials were rejected: the owner must reconnect
 
+``OutcomeUnknown`` is a ``Transient`` so code that only reads (metrics, verify, delete) may
+retry it like any network trouble; a *publish* raising it means the post may be live. Where the
+platform makes a resend safe (an idempotency key, a chosen record key, a container's status)
+the publisher resends itself and turns the unknown into a plain ``Transient`` (a later attempt
+with the same ``key`` cannot duplicate); where it does not, ``publish`` raises
+``OutcomeUnknown`` and the scheduler asks the owner instead of retrying.
+
 Split posts: when a long text goes out as several messages and part k fails, parts before it
-are already public. The error then carries ``posted_part_ids`` (ids of the parts that went
-out, in order) and the reason says so. Store them and pass them back as
+are already public. The error then carries ``posted_part_ids``: the *complete* list of parts
+confirmed so far, by index (those passed in as ``already_posted`` included), and the reason
+says so. Store it as it is (replace, never append) and pass it back as
 ``publish(text, already_posted=...)`` on retry: only the missing parts are sent, so nothing
 appears twice. An error raised before anything was posted has ``posted_part_ids == ()``.
 """
@@ -58,6 +68,11 @@ class RateLimited(PublishError):
 
 class Transient(PublishError):
     """A temporary failure (network, timeout, server error); retrying later may succeed."""
+
+
+class OutcomeUnknown(Transient):
+    """The request may have reached the platform (a timeout or a dropped connection after it was
+    sent): the post may be live. Resend only where the platform makes that safe."""
 
 
 class Permanent(PublishError):

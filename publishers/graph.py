@@ -10,6 +10,14 @@ download), wait until its status is ``FINISHED``, then publish it. The mapping o
     anything else                 → Permanent with Meta's own message
 
 No reason ever contains the access token.
+
+Exactly once: a container publishes at most once, and its status says whether it did. When the
+publish call's answer is lost (:class:`~publishers.errors.OutcomeUnknown`), the container's
+status is read: still ``FINISHED`` → it was not published, so the *same* container is published
+again (it cannot become two posts); ``PUBLISHED`` → it is live, but Meta does not give the new
+post's id with the status, so the outcome stays unknown and the owner is asked. Creating a
+container publishes nothing (an unused one expires in 24 hours), so a timeout there is a plain
+``Transient``.
 """
 
 from __future__ import annotations
@@ -20,9 +28,17 @@ from typing import Any
 
 import httpx
 
-from publishers.errors import AuthExpired, Permanent, PublishError, RateLimited, Transient
+from publishers.errors import (
+    AuthExpired,
+    OutcomeUnknown,
+    Permanent,
+    PublishError,
+    RateLimited,
+    Transient,
+)
 from publishers.http import parse_json, send
 from publishers.media import MediaHost, MediaItem, load_media, no_public_address
+from publishers.thread import harmless
 
 GRAPH_RATE_LIMIT_CODES = frozenset({4, 17, 32, 613})
 GRAPH_RATE_LIMIT_WAIT = 60.0
@@ -147,6 +163,8 @@ class GraphContainers:
     text_param: str
     #: The container fields holding (status, detail), as the API names them.
     status_fields: tuple[str, str]
+    #: The edge a container is published on: ``/{user_id}/<edge>``.
+    publish_edge: str
 
     def __init__(
         self,
@@ -207,16 +225,33 @@ class GraphContainers:
         await self._wait_for(container_id)
         return container_id
 
-    async def _wait_for(self, container_id: str) -> None:
+    async def _publish(self, container_id: str) -> str:
+        """Publish a container; the new post's id. See the module docstring for a lost answer."""
+        path = f"/{self.user_id}/{self.publish_edge}"
+        try:
+            return str((await self._call("POST", path, {"creation_id": container_id}))["id"])
+        except OutcomeUnknown as exc:
+            with harmless():
+                status, _detail = await self._status(container_id)
+            if status == "PUBLISHED":
+                raise OutcomeUnknown(
+                    f"{exc.reason}; {self.title} says it was published but did not give its id"
+                ) from exc
+            if status != "FINISHED":
+                raise Transient(f"{exc.reason}; it was not published ({status})") from exc
+        # certainly not published yet: the same container again (it publishes at most once)
+        return str((await self._call("POST", path, {"creation_id": container_id}))["id"])
+
+    async def _status(self, container_id: str) -> tuple[str, str]:
+        """A container's (status, detail)."""
         status_field, detail_field = self.status_fields
+        fields = f"{status_field},{detail_field}"
+        answer = await self._call("GET", f"/{container_id}", {"fields": fields})
+        return str(answer.get(status_field) or ""), str(answer.get(detail_field) or "")
 
-        async def status() -> tuple[str, str]:
-            fields = f"{status_field},{detail_field}"
-            answer = await self._call("GET", f"/{container_id}", {"fields": fields})
-            return str(answer.get(status_field) or ""), str(answer.get(detail_field) or "")
-
+    async def _wait_for(self, container_id: str) -> None:
         await wait_until_finished(
-            status,
+            lambda: self._status(container_id),
             platform=self.title,
             attempts=self._poll_attempts,
             interval=self._poll_interval,

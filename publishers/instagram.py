@@ -16,7 +16,8 @@ Posting, for user ``user_id`` (the IG professional account id):
 3. ``GET /{container_id}?fields=status_code`` until FINISHED (IN_PROGRESS: wait
    ``container_poll_interval`` seconds, at most ``container_poll_attempts`` times; ERROR →
    ``Permanent``; EXPIRED → ``Transient``; see :func:`publishers.graph.wait_until_finished`);
-4. ``POST /{user_id}/media_publish`` with ``creation_id`` → the media id;
+4. ``POST /{user_id}/media_publish`` with ``creation_id`` → the media id (a lost answer is
+   resolved by the container's status, see :mod:`publishers.graph`);
 5. ``GET /{media_id}?fields=permalink`` for the post's address (``None`` if that fails).
 
 Limits checked by :meth:`validate` before anything is sent: caption at most 2200 characters and
@@ -47,6 +48,7 @@ from publishers.errors import Permanent, PublishError, RateLimited
 from publishers.graph import GraphContainers, graph_error
 from publishers.media import MediaItem
 from publishers.parts import validate_media
+from publishers.thread import OnConfirmed, harmless
 
 INSTAGRAM_API = "https://graph.facebook.com/v21.0"
 INSTAGRAM_CAPTION_LIMIT = 2200
@@ -81,6 +83,7 @@ class InstagramPublisher(GraphContainers):
     media_edge = "media"
     text_param = "caption"
     status_fields = ("status_code", "status")
+    publish_edge = "media_publish"
 
     # ------------------------------------------------------------------ protocol
     def validate(self, text: str, *, media_count: int = 0) -> list[str]:
@@ -102,20 +105,22 @@ class InstagramPublisher(GraphContainers):
         *,
         already_posted: Sequence[str] = (),
         media: Sequence[MediaItem] = (),
+        key: str = "",
+        on_confirmed: OnConfirmed | None = None,
     ) -> PublishResult:
-        """Post ``media`` (1 image, or a carousel of 2–10) with ``text`` as the caption."""
+        """Post ``media`` (1 image, or a carousel of 2–10) with ``text`` as the caption. A lost
+        publish answer is resolved by the container's status (:mod:`publishers.graph`); ``key``
+        is unused."""
         if already_posted:
             first = str(already_posted[0])
             return PublishResult(first, await self.permalink(first), (first,))
         if problems := self.validate(text, media_count=len(media)):
             raise Permanent(problems[0])
         urls = await self._public_urls(media)
-        await self._check_quota()
-        container_id = await self._container(text, urls)
-        published = await self._call(
-            "POST", f"/{self.user_id}/media_publish", {"creation_id": container_id}
-        )
-        media_id = str(published["id"])
+        with harmless():  # a container nobody publishes expires by itself
+            await self._check_quota()
+            container_id = await self._container(text, urls)
+        media_id = await self._publish(container_id)
         return PublishResult(media_id, await self.permalink(media_id), (media_id,))
 
     async def fetch_metrics(self, result: PublishResult) -> Metrics:

@@ -57,6 +57,7 @@ from publishers.http import parse_json, send
 from publishers.media import MediaItem, load_media
 from publishers.metrics import check_media_count, media_count_problems, post_deleted, read_metrics
 from publishers.text import BREAKABLE_SPACE
+from publishers.thread import OnConfirmed, harmless
 
 LINKEDIN_TEXT_LIMIT = 3000
 LINKEDIN_MAX_IMAGES = 20
@@ -137,11 +138,14 @@ class LinkedInPublisher:
         already_posted: Sequence[str] = (),
         media: Sequence[MediaItem] = (),
         alt_texts: Sequence[str] = (),
+        key: str = "",
+        on_confirmed: OnConfirmed | None = None,
     ) -> PublishResult:
         """Post ``text`` (never split) with up to 20 images.
 
         ``already_posted``: a LinkedIn post is one part, so a non-empty value means it is
-        already out; its result is returned and nothing is sent.
+        already out; its result is returned and nothing is sent. LinkedIn has no idempotency
+        key: a post that may have gone out raises ``OutcomeUnknown`` (``key`` is unused).
         """
         if already_posted:
             urn = str(already_posted[0])
@@ -154,10 +158,14 @@ class LinkedInPublisher:
         for index, (_, name, mime) in enumerate(files, 1):
             if not mime.startswith("image/"):
                 raise Permanent(f"attachment {index} ({name}) is not an image LinkedIn accepts")
-        images = [
-            {"id": await self._upload(data), "altText": alt_texts[i] if i < len(alt_texts) else ""}
-            for i, (data, _, _) in enumerate(files)
-        ]
+        with harmless():  # an image no post uses is never seen
+            images = [
+                {
+                    "id": await self._upload(data),
+                    "altText": alt_texts[i] if i < len(alt_texts) else "",
+                }
+                for i, (data, _, _) in enumerate(files)
+            ]
         body: dict[str, Any] = {
             "author": self.author_urn,
             "commentary": escape_little_text(text.strip(BREAKABLE_SPACE)),

@@ -1,12 +1,12 @@
 """Publish posts to a Mastodon account (REST API over raw httpx).
 
 Posting: ``POST /api/v1/statuses`` (JSON) with ``Authorization: Bearer`` and an
-``Idempotency-Key`` header. The key is derived from the whole text, the part's position and the
-part's text (plus an optional caller-supplied ``idempotency_key``), so resending the same part
-after a timeout returns the status that was already created instead of posting it twice.
-Mastodon remembers keys for about an hour per account, so publishing the *identical* text again
-within that hour returns the earlier status; pass ``idempotency_key=<publication id>`` to tell
-deliberate repeats apart.
+``Idempotency-Key`` header. The key is derived from the publication's ``key``, the whole text,
+the part's position and the part's text, so resending the same part after a timeout returns the
+status that was already created instead of posting it twice: a part that timed out is resent
+once at once, and then left to the scheduler's next attempt (a plain ``Transient``). Mastodon
+remembers keys for about an hour per account (Redis, ``idempotency:<account>:<key>``), longer
+than the scheduler's retries take; two publications of one text have different keys.
 
 Length: the limit is read once per publisher from ``GET /api/v2/instance``
 (``configuration.statuses.max_characters``, default 500; also ``characters_reserved_per_url``,
@@ -37,7 +37,6 @@ access token.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -60,8 +59,9 @@ from publishers.errors import (
 from publishers.http import json_result, send
 from publishers.media import MediaItem, load_media
 from publishers.metrics import check_media_count, media_count_problems, post_deleted, read_metrics
-from publishers.parts import already_posted_parts, note_posted, validate_parts
+from publishers.parts import validate_parts
 from publishers.text import split_text
+from publishers.thread import OnConfirmed, harmless, key_digest, post_thread
 
 MASTODON_DEFAULT_LIMIT = 500
 MASTODON_URL_LENGTH = 23
@@ -116,11 +116,7 @@ def mastodon_length(text: str, url_length: int = MASTODON_URL_LENGTH) -> int:
 
 def make_idempotency_key(text: str, index: int, part: str, seed: str = "") -> str:
     """The ``Idempotency-Key`` for part ``index`` (text ``part``) of ``text``: deterministic."""
-    digest = hashlib.sha256()
-    for piece in ("nexus-mastodon-v1", seed, text, str(index), part):
-        digest.update(piece.encode())
-        digest.update(b"\x00")
-    return digest.hexdigest()
+    return key_digest("nexus-mastodon-v1", seed, text, str(index), part)
 
 
 class MastodonPublisher:
@@ -204,42 +200,49 @@ class MastodonPublisher:
         already_posted: Sequence[str] = (),
         media: Sequence[MediaItem] = (),
         alt_texts: Sequence[str] = (),
-        idempotency_key: str = "",
+        key: str = "",
+        on_confirmed: OnConfirmed | None = None,
     ) -> PublishResult:
         """Post ``text`` as one status or a thread, with up to 4 attachments on the first one.
 
-        ``already_posted``: the ``posted_part_ids`` of a failed attempt with the *same* text;
-        only the rest is posted, replying to the last of them. ``alt_texts``: the attachments'
-        descriptions, in order. ``idempotency_key``: optional seed (e.g. the publication id)
-        mixed into every part's ``Idempotency-Key``.
+        ``already_posted``: the confirmed parts of a failed attempt with the *same* text; only
+        the rest is posted, replying to the last of them. ``alt_texts``: the attachments'
+        descriptions, in order. ``key`` (the publication's, e.g. ``"pub-7"``) is mixed into
+        every part's ``Idempotency-Key``: a part that timed out is resent at once under the same
+        key, and Mastodon answers with the status it already made instead of a second one.
         """
         await self.max_characters()
         parts = self.split(text)
-        posted = already_posted_parts(parts, already_posted, "statuses")
-        files = [load_media(m) for m in media] if not posted else []
+        files = [load_media(m) for m in media] if not already_posted else []
         check_media_count("Mastodon", self.media_limits, len(files))
         first_url: str | None = None
-        try:
+        with harmless():  # an attachment nobody posted is never seen
             media_ids = [
                 await self._upload(data, name, mime, alt_texts[i] if i < len(alt_texts) else "")
                 for i, (data, name, mime) in enumerate(files)
             ]
-            for index in range(len(posted), len(parts)):
-                payload: dict[str, Any] = {"status": parts[index], "visibility": self.visibility}
-                if posted:
-                    payload["in_reply_to_id"] = posted[-1]
-                if index == 0 and media_ids:
-                    payload["media_ids"] = media_ids
-                key = make_idempotency_key(text, index, parts[index], idempotency_key)
-                status = await self._call(
-                    "POST", "/api/v1/statuses", json=payload, headers={"Idempotency-Key": key}
-                )
-                posted.append(str(status["id"]))
-                if index == 0:
-                    first_url = status.get("url") or status.get("uri")
-        except PublishError as exc:
-            note_posted(exc, posted, len(parts))
-            raise
+
+        async def send_part(index: int, previous: str | None) -> str:
+            nonlocal first_url
+            payload: dict[str, Any] = {"status": parts[index], "visibility": self.visibility}
+            if previous is not None:
+                payload["in_reply_to_id"] = previous
+            if index == 0 and media_ids:
+                payload["media_ids"] = media_ids
+            headers = {"Idempotency-Key": make_idempotency_key(text, index, parts[index], key)}
+            status = await self._call("POST", "/api/v1/statuses", json=payload, headers=headers)
+            if index == 0:
+                first_url = status.get("url") or status.get("uri")
+            return str(status["id"])
+
+        posted = await post_thread(
+            parts,
+            already_posted,
+            send_part,
+            noun="statuses",
+            resend_is_safe=True,
+            on_confirmed=on_confirmed,
+        )
         if first_url is None:
             first_url = await self._status_url(posted[0])
         return PublishResult(external_id=posted[0], url=first_url, part_ids=tuple(posted))

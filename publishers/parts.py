@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from publishers.base import MediaLimits
-from publishers.errors import Permanent, PublishError, TextTooLong
+from publishers.errors import TextTooLong
 
 
 def validate_parts(text: str, split: Callable[[str], list[str]]) -> list[str]:
@@ -43,29 +43,3 @@ def validate_post(
     if media_count and not text.strip():
         return problems
     return problems + validate_parts(text, split)
-
-
-def already_posted_parts(
-    parts: Sequence[str], already_posted: Sequence[str], noun: str
-) -> list[str]:
-    """The ids of the parts already out, checked against ``parts`` (``noun``: "messages")."""
-    if not parts:
-        raise Permanent("the post is empty")
-    posted = [str(i) for i in already_posted]
-    if len(posted) > len(parts):
-        raise Permanent(
-            f"{len(posted)} parts were recorded as posted but the text now has only "
-            f"{len(parts)}: delete the posted {noun} and publish again"
-        )
-    return posted
-
-
-def note_posted(exc: PublishError, posted: Sequence[str], total: int) -> None:
-    """Record on ``exc`` the parts that went out before it, and say so in its reason."""
-    if posted:
-        exc.posted_part_ids = tuple(posted)
-        exc.reason = (
-            f"{exc.reason} ({len(posted)} of {total} parts were already posted; "
-            f"a retry sends only the rest)"
-        )
-        exc.args = (exc.reason,)

@@ -50,7 +50,7 @@ from publishers.errors import (
 )
 from publishers.http import send
 from publishers.media import MediaItem, load_media
-from publishers.parts import already_posted_parts, note_posted, validate_post
+from publishers.parts import validate_post
 from publishers.telegram_limits import FloodWait, TelegramLimits
 from publishers.text import (
     TELEGRAM_CAPTION_LIMIT,
@@ -59,6 +59,7 @@ from publishers.text import (
     split_text,
     utf16_len,
 )
+from publishers.thread import OnConfirmed, post_thread
 
 _ADMIN_HINT = "add it as an administrator with the right to post"
 
@@ -118,6 +119,8 @@ class TelegramPublisher:
         *,
         already_posted: Sequence[str] = (),
         media: Sequence[MediaItem] = (),
+        key: str = "",
+        on_confirmed: OnConfirmed | None = None,
     ) -> PublishResult:
         """Send ``text`` as one message, or as several in order if it is too long; with
         ``media``, the photo (or album) comes first.
@@ -126,7 +129,8 @@ class TelegramPublisher:
         photo; a longer one follows as messages of its own. ``already_posted``: the
         ``posted_part_ids`` of a failed earlier attempt with the *same* text and media; those
         messages are not sent again (an album is one step: all its ids or none) and their ids
-        lead the result.
+        lead the result. Telegram has no idempotency key: a message that may have gone out
+        raises ``OutcomeUnknown`` (``key`` is unused).
         """
         files = [load_media(item) for item in media]
         if len(files) > self.media_limits.max_count:
@@ -136,21 +140,18 @@ class TelegramPublisher:
         if files and len(parts) == 1 and _caption_fits(parts[0]):
             caption, parts = parts[0], []
         posted = [str(i) for i in already_posted]
-        try:
-            if files and not posted:
-                posted += await self._send_media(files, caption)
-            elif files and len(posted) < len(files):
-                raise Permanent(
-                    f"{len(posted)} messages were recorded as posted but the album has "
-                    f"{len(files)} photos: delete them and publish again"
-                )
-        except PublishError as exc:
-            note_posted(exc, posted, len(files) + len(parts))
-            raise
+        if files and not posted:
+            posted = await self._send_media(files, caption)  # one step: all its ids or none
+            if parts and on_confirmed is not None:
+                await on_confirmed(tuple(posted))
+        elif files and len(posted) < len(files):
+            raise Permanent(
+                f"{len(posted)} messages were recorded as posted but the album has "
+                f"{len(files)} photos: delete them and publish again"
+            )
         media_ids, texts_posted = posted[: len(files)], posted[len(files) :]
-        if parts or not files:
-            texts_posted = already_posted_parts(parts, texts_posted, "messages")
-        for index in range(len(texts_posted), len(parts)):
+
+        async def send_part(index: int, previous: str | None) -> str:
             payload: dict[str, Any] = {
                 "chat_id": self.chat,
                 "text": escape_html(parts[index]),
@@ -158,12 +159,18 @@ class TelegramPublisher:
             }
             if index > 0 or files:
                 payload["link_preview_options"] = {"is_disabled": True}
-            try:
-                message = await self._send("sendMessage", payload)
-            except PublishError as exc:
-                note_posted(exc, media_ids + texts_posted, len(files) + len(parts))
-                raise
-            texts_posted.append(str(message["message_id"]))
+            message = await self._send("sendMessage", payload)
+            return str(message["message_id"])
+
+        if parts or not files:
+            texts_posted = await post_thread(
+                parts,
+                texts_posted,
+                send_part,
+                noun="messages",
+                lead=media_ids,
+                on_confirmed=on_confirmed,
+            )
         posted = media_ids + texts_posted
         return PublishResult(
             external_id=posted[0], url=self._url(posted[0]), part_ids=tuple(posted)
@@ -286,7 +293,14 @@ class TelegramPublisher:
         """A Bot API call: JSON, or multipart form fields plus ``files`` when uploading."""
         url = f"{self._base_url}/bot{self._token}/{method}"
         body: dict[str, Any] = {"data": payload, "files": files} if files else {"json": payload}
-        response = await send(self._client, "POST", url, platform="Telegram", **body)
+        response = await send(
+            self._client,
+            "POST",
+            url,
+            platform="Telegram",
+            idempotent=not method.startswith("send"),  # every Bot API call is a POST
+            **body,
+        )
         try:
             body = response.json()
         except ValueError as exc:

@@ -9,9 +9,10 @@ as the Graph API wants).
 Length: 500 characters per post (counted with ``len``: code points). A longer text becomes a
 reply chain: each later part is created with ``reply_to_id`` = the previous part's media id.
 ``already_posted`` holds the media ids of the parts that went out; a retry continues the chain
-from the last of them. Threads has no idempotency key: if ``threads_publish`` times out the part
-may be live, and a blind retry can duplicate that one part (an unpublished container is
-harmless; it expires by itself).
+from the last of them. Threads has no idempotency key, but a container publishes at most once:
+if ``threads_publish`` times out, the container's status tells whether to publish it again
+(FINISHED) or to ask the owner (PUBLISHED: live, but its id is unknown); see
+:mod:`publishers.graph`.
 
 The post's page comes from ``GET /{media_id}?fields=permalink`` (``url`` is ``None`` when that
 call fails; the post itself is out). ``verify`` calls ``GET /me?fields=username`` and returns
@@ -59,8 +60,9 @@ from publishers.graph import (
     graph_error,
 )
 from publishers.media import MediaItem, no_public_address
-from publishers.parts import already_posted_parts, note_posted, validate_post
+from publishers.parts import validate_post
 from publishers.text import split_text
+from publishers.thread import OnConfirmed, harmless, post_thread
 
 THREADS_TEXT_LIMIT = 500
 THREADS_RATE_LIMIT_CODES = GRAPH_RATE_LIMIT_CODES
@@ -84,6 +86,7 @@ class ThreadsPublisher(GraphContainers):
     image_params = {"media_type": "IMAGE"}
     text_param = "text"
     status_fields = ("status", "error_message")
+    publish_edge = "threads_publish"
 
     def __init__(
         self,
@@ -125,36 +128,37 @@ class ThreadsPublisher(GraphContainers):
         *,
         already_posted: Sequence[str] = (),
         media: Sequence[MediaItem] = (),
+        key: str = "",
+        on_confirmed: OnConfirmed | None = None,
     ) -> PublishResult:
         """Post ``text`` (a reply chain if too long), ``media`` on the first post (one image, or
         a carousel of 2–20).
 
-        ``already_posted``: the ``posted_part_ids`` of a failed attempt with the *same* text;
-        only the rest is posted, replying to the last of them.
+        ``already_posted``: the confirmed parts of a failed attempt with the *same* text; only
+        the rest is posted, replying to the last of them. A lost publish answer is resolved by
+        the container's status (:mod:`publishers.graph`); ``key`` is unused.
         """
         if len(media) > self.media_limits.max_count:
             raise Permanent(self.validate(text, media_count=len(media))[0])
         parts = self.split(text) if text.strip() or not media else [""]
-        posted = already_posted_parts(parts, already_posted, "posts")
-        if media and not posted and self._media_host is None:
+        if media and not already_posted and self._media_host is None:
             raise no_public_address("Threads")
-        try:
-            for index in range(len(posted), len(parts)):
+
+        async def send_part(index: int, previous: str | None) -> str:
+            with harmless():  # a container nobody publishes expires by itself
                 if index == 0 and media:
                     creation_id = await self._container(parts[0], await self._public_urls(media))
                 else:
                     params = {"media_type": "TEXT", "text": parts[index]}
-                    if posted:
-                        params["reply_to_id"] = posted[-1]
+                    if previous is not None:
+                        params["reply_to_id"] = previous
                     container = await self._call("POST", f"/{self.user_id}/threads", params)
                     creation_id = str(container["id"])
-                published = await self._call(
-                    "POST", f"/{self.user_id}/threads_publish", {"creation_id": creation_id}
-                )
-                posted.append(str(published["id"]))
-        except PublishError as exc:
-            note_posted(exc, posted, len(parts))
-            raise
+            return await self._publish(creation_id)
+
+        posted = await post_thread(
+            parts, already_posted, send_part, noun="posts", on_confirmed=on_confirmed
+        )
         return PublishResult(
             external_id=posted[0], url=await self.permalink(posted[0]), part_ids=tuple(posted)
         )

@@ -6,9 +6,10 @@ the body, never in a URL.
 
 Posting: ``wall.post`` with ``owner_id=-group_id`` and ``from_group=1`` (the post appears as the
 community, not as the admin), ``message`` and optionally ``attachments``. Each post carries a
-``guid`` derived from the whole text, the part's position and the part's text (plus an optional
-caller-supplied ``idempotency_key``): VK refuses to create a second post with the same ``guid``
-and answers with the first one's id, so resending a part after a timeout does not duplicate it.
+``guid`` derived from the publication's ``key``, the whole text, the part's position and the
+part's text: VK refuses to create a second post with the same ``guid`` and answers with the
+first one's id, so a part whose answer timed out is resent once at once (then left to the
+scheduler's next attempt as a plain ``Transient``) and never appears twice.
 The message limit is 16384 characters (counted with ``len``: code points); a longer text becomes
 several wall posts, in order (VK walls have no reply chains), the attachments on the first one.
 
@@ -50,7 +51,6 @@ community's name.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -68,8 +68,9 @@ from publishers.errors import (
 from publishers.http import parse_json, send
 from publishers.media import MediaItem, load_media
 from publishers.metrics import check_media_count, media_count_problems, post_deleted, read_metrics
-from publishers.parts import already_posted_parts, note_posted, validate_parts
+from publishers.parts import validate_parts
 from publishers.text import split_text
+from publishers.thread import OnConfirmed, harmless, key_digest, post_thread
 
 VK_MESSAGE_LIMIT = 16384
 VK_MAX_ATTACHMENTS = 10
@@ -84,11 +85,7 @@ VK_CAPTCHA_REASON = "VK asks for a captcha; post manually once"
 
 def make_guid(text: str, index: int, part: str, seed: str = "") -> str:
     """The ``guid`` of wall post ``index`` (text ``part``) of ``text``: deterministic."""
-    digest = hashlib.sha256()
-    for piece in ("nexus-vk-v1", seed, text, str(index), part):
-        digest.update(piece.encode())
-        digest.update(b"\x00")
-    return digest.hexdigest()[:32]
+    return key_digest("nexus-vk-v1", seed, text, str(index), part)[:32]
 
 
 class VKPublisher:
@@ -141,37 +138,45 @@ class VKPublisher:
         *,
         already_posted: Sequence[str] = (),
         media: Sequence[MediaItem] = (),
-        idempotency_key: str = "",
+        key: str = "",
+        on_confirmed: OnConfirmed | None = None,
     ) -> PublishResult:
         """Post ``text`` as one wall post (several if too long), photos on the first one.
 
-        ``already_posted``: the ``posted_part_ids`` of a failed attempt with the *same* text;
-        only the rest is posted. ``idempotency_key``: optional seed (e.g. the publication id)
-        mixed into every post's ``guid``, so deliberate repeats of one text are told apart.
+        ``already_posted``: the confirmed parts of a failed attempt with the *same* text; only
+        the rest is posted. ``key`` (the publication's, e.g. ``"pub-7"``) is mixed into every
+        post's ``guid``: a post that timed out is resent at once with the same ``guid`` and VK
+        answers with the post it already made; deliberate repeats of one text are told apart.
         """
         parts = self.split(text)
-        posted = already_posted_parts(parts, already_posted, "wall posts")
-        files = [load_media(m) for m in media] if not posted else []
+        files = [load_media(m) for m in media] if not already_posted else []
         check_media_count("VK", self.media_limits, len(files))
         for index, (_, name, mime) in enumerate(files, 1):
             if not mime.startswith("image/"):
                 raise Permanent(f"attachment {index} ({name}) is not an image VK accepts")
-        try:
+        with harmless():  # a saved photo nobody posted is never seen
             attachments = [await self._upload_photo(data, name, mime) for data, name, mime in files]
-            for index in range(len(posted), len(parts)):
-                params: dict[str, Any] = {
-                    "owner_id": -self.group_id,
-                    "from_group": 1,
-                    "message": parts[index],
-                    "guid": make_guid(text, index, parts[index], idempotency_key),
-                }
-                if index == 0 and attachments:
-                    params["attachments"] = ",".join(attachments)
-                answer = await self._call("wall.post", params)
-                posted.append(str(answer["post_id"]))
-        except PublishError as exc:
-            note_posted(exc, posted, len(parts))
-            raise
+
+        async def send_part(index: int, previous: str | None) -> str:
+            params: dict[str, Any] = {
+                "owner_id": -self.group_id,
+                "from_group": 1,
+                "message": parts[index],
+                "guid": make_guid(text, index, parts[index], key),
+            }
+            if index == 0 and attachments:
+                params["attachments"] = ",".join(attachments)
+            answer = await self._call("wall.post", params)
+            return str(answer["post_id"])
+
+        posted = await post_thread(
+            parts,
+            already_posted,
+            send_part,
+            noun="wall posts",
+            resend_is_safe=True,
+            on_confirmed=on_confirmed,
+        )
         return PublishResult(
             external_id=posted[0], url=self.post_url(posted[0]), part_ids=tuple(posted)
         )
@@ -264,7 +269,12 @@ class VKPublisher:
         form = {k: str(v) for k, v in params.items() if v is not None}
         form.update(access_token=self._token, v=self.api_version)
         response = await send(
-            self._client, "POST", f"{self._base_url}/{method}", platform="VK", data=form
+            self._client,
+            "POST",
+            f"{self._base_url}/{method}",
+            platform="VK",
+            idempotent=method != "wall.post",  # every method is a POST; only this one posts
+            data=form,
         )
         if response.status_code >= 500:
             raise Transient(f"VK had a server error (HTTP {response.status_code}); will retry")

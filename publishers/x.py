@@ -69,8 +69,9 @@ from publishers.errors import (
 from publishers.http import json_result, send
 from publishers.media import MediaItem, load_media
 from publishers.metrics import check_media_count, media_count_problems, post_deleted, read_metrics
-from publishers.parts import already_posted_parts, note_posted, validate_parts
+from publishers.parts import validate_parts
 from publishers.text import split_text
+from publishers.thread import OnConfirmed, confirmed_parts, harmless, post_thread
 
 X_WEIGHTED_LIMIT = 280
 X_URL_LENGTH = 23
@@ -293,30 +294,35 @@ class XPublisher:
         *,
         already_posted: Sequence[str] = (),
         media: Sequence[MediaItem] = (),
+        key: str = "",
+        on_confirmed: OnConfirmed | None = None,
     ) -> PublishResult:
         """Post ``text`` as one post or a reply thread; up to 4 images on the first post.
 
-        ``already_posted``: the ``posted_part_ids`` of a failed attempt with the *same* text;
-        only the rest is posted, the first of them replying to the last posted part (images are
-        not uploaded again: they went with the first part).
+        ``already_posted``: the confirmed parts of a failed attempt with the *same* text; only
+        the rest is posted, the first of them replying to the last confirmed part (images are
+        not uploaded again: they went with the first part). X has no idempotency key: a part
+        that may have gone out raises ``OutcomeUnknown`` (``key`` is unused).
         """
         parts = self.split(text)
-        posted = already_posted_parts(parts, already_posted, "posts")
+        posted = confirmed_parts(parts, already_posted, "posts")
         files = [load_media(m) for m in media] if not posted else []
         self._check_images(files)
-        try:
+        with harmless():
             media_ids = [await self._upload(data, name, mime) for data, name, mime in files]
-            for index in range(len(posted), len(parts)):
-                payload: dict[str, Any] = {"text": parts[index]}
-                if posted:
-                    payload["reply"] = {"in_reply_to_tweet_id": posted[-1]}
-                if index == 0 and media_ids:
-                    payload["media"] = {"media_ids": media_ids}
-                body = await self._call("POST", self._base_url + "/2/tweets", json=payload)
-                posted.append(str(_data(body)["id"]))
-        except PublishError as exc:
-            note_posted(exc, posted, len(parts))
-            raise
+
+        async def send_part(index: int, previous: str | None) -> str:
+            payload: dict[str, Any] = {"text": parts[index]}
+            if previous is not None:
+                payload["reply"] = {"in_reply_to_tweet_id": previous}
+            if index == 0 and media_ids:
+                payload["media"] = {"media_ids": media_ids}
+            body = await self._call("POST", self._base_url + "/2/tweets", json=payload)
+            return str(_data(body)["id"])
+
+        posted = await post_thread(
+            parts, posted, send_part, noun="posts", on_confirmed=on_confirmed
+        )
         return PublishResult(
             external_id=posted[0], url=self.post_url(posted[0]), part_ids=tuple(posted)
         )
@@ -413,7 +419,8 @@ class XPublisher:
                 and attempt == 1
                 and isinstance(sent_auth, OAuth2UserAuth)
             ):
-                await self._refresh(sent_auth)
+                with harmless():  # a token refresh publishes nothing
+                    await self._refresh(sent_auth)
                 continue
             return self._result(response)
         raise AssertionError("unreachable")  # pragma: no cover

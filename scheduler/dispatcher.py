@@ -12,7 +12,14 @@ One pass:
 3. **Deliver** the claimed publications concurrently through their publishers, and record each
    outcome with a conditional update from `publishing`: published; a transient failure or a rate
    limit goes back to pending with a later `next_attempt_at` (exponential backoff with jitter, or
-   the platform's own wait) until `max_attempts`; a permanent or auth failure fails at once.
+   the platform's own wait) until `max_attempts`; a permanent or auth failure fails at once; an
+   `OutcomeUnknown` (the post may be live and the platform offers no safe resend) becomes
+   `unknown` and the owner is asked, never resent blindly. Each send carries the key
+   ``pub-<id>`` (stable across processes and restarts), from which platforms that dedup
+   (Mastodon, VK, Bluesky) derive each part's key. A split post's confirmed parts are stored
+   after every part (a crash loses at most one), and an outcome's `posted_part_ids` *replace*
+   what was stored: they are the complete confirmed prefix, and the next attempt resumes after
+   it.
    Before a send, the target's text and images are checked with the platform's own rules
    (``validate``): a variant the platform cannot take fails that target at once, with the
    reason, while the other targets go out. Images are fitted to the platform's limits on the
@@ -39,7 +46,7 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from publishers.base import Publisher, PublishResult
-from publishers.errors import Permanent, PublishError, RateLimited, Transient
+from publishers.errors import OutcomeUnknown, Permanent, PublishError, RateLimited, Transient
 from publishers.images import fit
 from scheduler.clock import Clock
 from scheduler.notify import Notifier, PublishReport, TargetOutcome
@@ -272,7 +279,13 @@ class PublicationDispatcher:
                     )
                 )
             ]
-            result = await publisher.publish(job.text, already_posted=job.already, media=images)
+            result = await publisher.publish(
+                job.text,
+                already_posted=job.already,
+                media=images,
+                key=f"pub-{job.pub_id}",
+                on_confirmed=lambda part_ids: self._store_parts(job.pub_id, part_ids),
+            )
         except PublishError as exc:
             return _Outcome(job, error=exc)
         except Exception:
@@ -281,6 +294,18 @@ class PublicationDispatcher:
             log.exception("publication %s failed unexpectedly", job.pub_id)
             return _Outcome(job, unsure=True)
         return _Outcome(job, result=result)
+
+    async def _store_parts(self, pub_id: int, part_ids: Sequence[str]) -> None:
+        """Store the confirmed parts of a split post mid-send (while we still hold it)."""
+        async with self.sessions() as session:
+            await repo.transition_publication(
+                session,
+                pub_id,
+                [PublicationStatus.PUBLISHING],
+                PublicationStatus.PUBLISHING,
+                part_ids=",".join(part_ids) or None,
+            )
+            await session.commit()
 
     async def _record(self, outcomes: Sequence[_Outcome]) -> None:
         """Write a group of outcomes in one transaction (each a conditional update)."""
@@ -302,6 +327,17 @@ class PublicationDispatcher:
                         when=now,
                         metrics_due_at=now + FIRST_METRICS_SYNC,
                     )
+                elif isinstance(outcome.error, OutcomeUnknown):
+                    log.warning("publication %s: %s; asking the owner", job.pub_id, outcome.error)
+                    if await repo.transition_publication(
+                        session,
+                        job.pub_id,
+                        [PublicationStatus.PUBLISHING],
+                        PublicationStatus.UNKNOWN,
+                        last_error=outcome.error.reason,
+                        part_ids=",".join(_confirmed(job, outcome.error)) or None,
+                    ):
+                        unsure.append(job.pub_id)
                 elif outcome.error is not None:
                     await self._record_failure(session, job, outcome.error, now)
                 elif await repo.transition_publication(
@@ -315,7 +351,7 @@ class PublicationDispatcher:
     async def _record_failure(
         self, session: AsyncSession, job: _Job, exc: PublishError, now: datetime
     ) -> None:
-        part_ids = job.already + exc.posted_part_ids
+        part_ids = _confirmed(job, exc)
         retryable = isinstance(exc, RateLimited | Transient)
         if retryable and job.attempts < self.config.max_attempts:
             if isinstance(exc, RateLimited):
@@ -373,6 +409,13 @@ class PublicationDispatcher:
             await session.commit()
         for report in reports:
             await self.notifier.post_settled(report)
+
+
+def _confirmed(job: _Job, exc: PublishError) -> tuple[str, ...]:
+    """The parts confirmed after a failed send: the error's list is complete (it includes what
+    the job started from), so it replaces; an error raised before any part (a login, an upload)
+    carries none, and what was stored stays."""
+    return exc.posted_part_ids or job.already
 
 
 async def _settle(

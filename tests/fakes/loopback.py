@@ -5,15 +5,24 @@ there) and, at its start, records the call in ``calls`` and awaits :meth:`_check
 request's route key (a path, an XRPC nsid, a VK method...): that waits the delay set with
 :meth:`delay` and returns the next failure queued with :meth:`_queue_failure`, or ``None``.
 Each fake keeps its own ``fail_next`` signature, a thin wrapper that builds its failure object.
+
+Faults *after* the request was processed (the post is made, the answer is lost) are common to
+every fake: :meth:`LoopbackServer.lose_answer` makes the next requests to a route key either
+drop the connection without answering (``"drop"``: the client sees the server disconnect) or
+answer only after ``seconds`` (``"slow"``: the client times out first), or never answer until
+released (``"hang"``: a process that dies while waiting). :attr:`LoopbackServer.processed`
+counts the requests each key fully processed, answered or not.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+from collections import Counter
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from aiohttp import web
 
@@ -30,6 +39,10 @@ class HttpFailure:
         return web.json_response(self.body, status=self.status, headers=self.headers)
 
 
+LostAnswer = Literal["drop", "slow", "hang"]
+_route_key: contextvars.ContextVar[Hashable] = contextvars.ContextVar("route_key")
+
+
 class LoopbackServer:
     client_max_size = 1024**2
     """The largest request body the app accepts (aiohttp's default unless a fake raises it)."""
@@ -44,13 +57,19 @@ class LoopbackServer:
         self.calls: list[Any] = []
         self._failures: dict[Hashable, list[Any | None]] = {}
         self._delays: dict[Hashable, float] = {}
+        self._lost: dict[Hashable, list[tuple[LostAnswer, float] | None]] = {}
+        self.processed: Counter[Hashable] = Counter()
+        """How many requests each route key processed (answered or not)."""
+        self.hanging = asyncio.Event()
+        """Set while a ``"hang"`` request holds its answer (its work is done)."""
+        self._release = asyncio.Event()
         self._closed = asyncio.Event()
         self._runner: web.AppRunner | None = None
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         app = web.Application(client_max_size=self.client_max_size)
-        app.router.add_route("*", self.route, self._handle)
+        app.router.add_route("*", self.route, self._serve)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -61,6 +80,7 @@ class LoopbackServer:
 
     async def close(self) -> None:
         self._closed.set()
+        self._release.set()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -77,6 +97,25 @@ class LoopbackServer:
         """Make every request to ``key`` wait ``seconds`` before answering (0 removes it)."""
         self._delays[key] = seconds
 
+    def lose_answer(
+        self,
+        key: Any,
+        how: LostAnswer = "drop",
+        *,
+        seconds: float = 1.0,
+        times: int = 1,
+        after: int = 0,
+    ) -> None:
+        """Process the next ``times`` requests to ``key`` (after ``after`` normal ones) and lose
+        their answers ``how`` (see the module docstring; ``seconds``: how slow ``"slow"`` is)."""
+        queue = self._lost.setdefault(key, [])
+        queue.extend([None] * after)
+        queue.extend([(how, seconds)] * times)
+
+    def release(self) -> None:
+        """Let a ``"hang"`` request end (its answer goes to a client that is gone)."""
+        self._release.set()
+
     def _queue_failure(self, key: Hashable, failure: Any, *, times: int, after: int) -> None:
         """Make ``times`` requests to ``key`` answer ``failure``, after ``after`` succeed."""
         queue = self._failures.setdefault(key, [])
@@ -87,12 +126,36 @@ class LoopbackServer:
     async def _checkpoint(self, key: Hashable) -> Any | None:
         """Wait the delay set for ``key`` (cut short by :meth:`close`), then return the next
         failure queued for it, or ``None`` to answer normally."""
+        _route_key.set(key)
         if seconds := self._delays.get(key):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closed.wait(), seconds)
         if queue := self._failures.get(key):
             return queue.pop(0)
         return None
+
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
+        """``_handle`` the request, then lose its answer if :meth:`lose_answer` asked for it."""
+        response = await self._handle(request)
+        key = _route_key.get(None)
+        if key is None or response.status >= 400:  # an injected or refused request did nothing
+            return response
+        self.processed[key] += 1
+        lost = self._lost.get(key)
+        fault = lost.pop(0) if lost else None
+        if fault is None:
+            return response
+        how, seconds = fault
+        if how == "hang":
+            self.hanging.set()
+            await self._release.wait()
+        elif how == "slow":
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closed.wait(), seconds)
+        else:
+            assert request.transport is not None
+            request.transport.close()  # the post is made; the client hears nothing
+        return response
 
     async def _handle(self, request: web.Request) -> web.Response:
         raise NotImplementedError
