@@ -16,6 +16,8 @@ the lexicon rejects. ``createRecord`` checks what the PDS and the lexicon check:
 graphemes and 3000 UTF-8 bytes, a parseable ``createdAt``, facet byte ranges inside the UTF-8
 text and on character boundaries with known features, reply refs (uri *and* cid) that point to
 existing records, image embeds (at most 4, uploaded blobs of at most 1,000,000 bytes, ``alt``).
+A record key given with ``rkey`` must be a TID; a key already taken is refused with HTTP 500
+``InternalServerError``, as the PDS does today, and never makes a second record.
 
 Tests inspect ``posts`` / ``calls``, inject trouble with ``fail_next(nsid, status, body,
 headers)`` and slow answers with ``delay(nsid, seconds)``.
@@ -26,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -52,6 +55,9 @@ _FEATURES = {
     "app.bsky.richtext.facet#mention": "did",
     "app.bsky.richtext.facet#tag": "tag",
 }
+
+
+_TID_RE = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
 
 
 class XrpcError(Exception):
@@ -276,7 +282,13 @@ class FakeBluesky(LoopbackServer):
         if not isinstance(record, dict):
             raise XrpcError(400, "InvalidRequest", "Input/record must be an object")
         self._validate_post(record, did)
-        uri = f"at://{did}/{POST}/{self._tid()}"
+        rkey = params.get("rkey")
+        if rkey is not None and not _TID_RE.match(str(rkey)):
+            raise XrpcError(400, "InvalidRequest", "Invalid record key for a post (must be a TID)")
+        uri = f"at://{did}/{POST}/{rkey or self._tid()}"
+        if uri in self.records and not self.records[uri].deleted:  # a taken key: what the PDS
+            # answers today (bluesky-social/atproto#3718): no second record, a 500
+            raise XrpcError(500, "InternalServerError", "Internal Server Error")
         cid = (
             "bafyrei"
             + hashlib.sha256(

@@ -9,7 +9,8 @@ It serves, on 127.0.0.1 and a random port (``base_url`` is ``http://127.0.0.1:N/
   caption may hold at most 2200 characters and 30 hashtags. The fake DOWNLOADS ``image_url``
   as Meta does: an address that does not answer is error 9004/2207052, anything but a JPEG is
   refused, and an aspect ratio outside 4:5…1.91:1 is 36003/2207009;
-* ``GET /{container_id}?fields=status_code`` → IN_PROGRESS ``processing_polls`` times, then
+* ``GET /{container_id}?fields=status_code`` → PUBLISHED once published, else IN_PROGRESS
+  ``processing_polls`` times, then
   FINISHED (or ERROR for a container named in ``broken_containers``);
 * ``POST /{ig_user_id}/media_publish`` with ``creation_id`` (a FINISHED container; otherwise
   9007/2207027; over the quota 4/2207042);
@@ -241,7 +242,11 @@ class FakeInstagram(LoopbackServer):
         if object_id == self.user_id:
             return {"id": self.user_id, "username": self.username}
         if container := self.containers.get(object_id):
-            return {"id": object_id, "status_code": self._status(container)}
+            published = container.media_id is not None
+            return {
+                "id": object_id,
+                "status_code": "PUBLISHED" if published else self._status(container),
+            }
         post = self.media.get(object_id)
         if post is None:
             raise _GraphError(100, f"Object with ID '{object_id}' does not exist", 33)

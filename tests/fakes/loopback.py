@@ -40,62 +40,23 @@ class HttpFailure:
 
 
 LostAnswer = Literal["drop", "slow", "hang"]
-_route_key: contextvars.ContextVar[Hashable] = contextvars.ContextVar("route_key")
+_NO_KEY = object()
+_route_key: contextvars.ContextVar[Hashable] = contextvars.ContextVar("route_key", default=_NO_KEY)
 
 
-class LoopbackServer:
-    client_max_size = 1024**2
-    """The largest request body the app accepts (aiohttp's default unless a fake raises it)."""
-    route = "/{path:.*}"
-    """The route every method is served on (a catch-all unless a fake narrows it)."""
-    base_path = ""
-    """Appended to the server's root to make ``base_url`` (e.g. ``"/v1.0"``)."""
+class LosesAnswers:
+    """Faults after a request was processed, for any aiohttp fake (see the module docstring).
+
+    A fake calls :meth:`_deliver` with the answer it made; it returns the answer, or loses it.
+    """
 
     def __init__(self) -> None:
-        self.root = ""
-        self.base_url = ""
-        self.calls: list[Any] = []
-        self._failures: dict[Hashable, list[Any | None]] = {}
-        self._delays: dict[Hashable, float] = {}
         self._lost: dict[Hashable, list[tuple[LostAnswer, float] | None]] = {}
         self.processed: Counter[Hashable] = Counter()
-        """How many requests each route key processed (answered or not)."""
+        """How many requests each route key processed successfully (answered or not)."""
         self.hanging = asyncio.Event()
         """Set while a ``"hang"`` request holds its answer (its work is done)."""
         self._release = asyncio.Event()
-        self._closed = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-
-    # ------------------------------------------------------------ lifecycle
-    async def start(self) -> None:
-        app = web.Application(client_max_size=self.client_max_size)
-        app.router.add_route("*", self.route, self._serve)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.root = f"http://127.0.0.1:{port}"
-        self.base_url = self.root + self.base_path
-
-    async def close(self) -> None:
-        self._closed.set()
-        self._release.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    # ------------------------------------------------------------ scenario control
-    def delay(self, key: Any, seconds: float) -> None:
-        """Make every request to ``key`` wait ``seconds`` before answering (0 removes it)."""
-        self._delays[key] = seconds
 
     def lose_answer(
         self,
@@ -115,6 +76,78 @@ class LoopbackServer:
     def release(self) -> None:
         """Let a ``"hang"`` request end (its answer goes to a client that is gone)."""
         self._release.set()
+
+    async def _deliver(
+        self, request: web.Request, key: Hashable, response: web.Response, closed: asyncio.Event
+    ) -> web.Response:
+        if response.status >= 400:  # a refused request did nothing
+            return response
+        self.processed[key] += 1
+        lost = self._lost.get(key)
+        fault = lost.pop(0) if lost else None
+        if fault is None:
+            return response
+        how, seconds = fault
+        if how == "hang":
+            self.hanging.set()
+            await self._release.wait()
+        elif how == "slow":
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(closed.wait(), seconds)
+        else:
+            assert request.transport is not None
+            request.transport.close()  # the work is done; the client hears nothing
+        return response
+
+
+class LoopbackServer(LosesAnswers):
+    client_max_size = 1024**2
+    """The largest request body the app accepts (aiohttp's default unless a fake raises it)."""
+    route = "/{path:.*}"
+    """The route every method is served on (a catch-all unless a fake narrows it)."""
+    base_path = ""
+    """Appended to the server's root to make ``base_url`` (e.g. ``"/v1.0"``)."""
+
+    def __init__(self) -> None:
+        self.root = ""
+        self.base_url = ""
+        self.calls: list[Any] = []
+        self._failures: dict[Hashable, list[Any | None]] = {}
+        self._delays: dict[Hashable, float] = {}
+        LosesAnswers.__init__(self)
+        self._closed = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+
+    # ------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        app = web.Application(client_max_size=self.client_max_size)
+        app.router.add_route("*", self.route, self._serve)
+        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.root = f"http://127.0.0.1:{port}"
+        self.base_url = self.root + self.base_path
+
+    async def close(self) -> None:
+        self._closed.set()
+        self.release()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------ scenario control
+    def delay(self, key: Any, seconds: float) -> None:
+        """Make every request to ``key`` wait ``seconds`` before answering (0 removes it)."""
+        self._delays[key] = seconds
 
     def _queue_failure(self, key: Hashable, failure: Any, *, times: int, after: int) -> None:
         """Make ``times`` requests to ``key`` answer ``failure``, after ``after`` succeed."""
@@ -137,25 +170,10 @@ class LoopbackServer:
     async def _serve(self, request: web.Request) -> web.StreamResponse:
         """``_handle`` the request, then lose its answer if :meth:`lose_answer` asked for it."""
         response = await self._handle(request)
-        key = _route_key.get(None)
-        if key is None or response.status >= 400:  # an injected or refused request did nothing
+        key = _route_key.get()
+        if key is _NO_KEY:
             return response
-        self.processed[key] += 1
-        lost = self._lost.get(key)
-        fault = lost.pop(0) if lost else None
-        if fault is None:
-            return response
-        how, seconds = fault
-        if how == "hang":
-            self.hanging.set()
-            await self._release.wait()
-        elif how == "slow":
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closed.wait(), seconds)
-        else:
-            assert request.transport is not None
-            request.transport.close()  # the post is made; the client hears nothing
-        return response
+        return await self._deliver(request, key, response, self._closed)
 
     async def _handle(self, request: web.Request) -> web.Response:
         raise NotImplementedError

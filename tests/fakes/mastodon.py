@@ -246,7 +246,10 @@ class FakeMastodon(LoopbackServer):
 
     def _post(self, params: dict[str, Any], key: str | None) -> dict[str, Any]:
         if key and key in self._keys:
-            return self._status_json(self.statuses[self._keys[key]])
+            earlier = self.statuses[self._keys[key]]
+            if earlier.deleted:  # Mastodon looks the remembered status up: gone is a 404
+                raise _Error(404, "Record not found")
+            return self._status_json(earlier)
         text = str(params.get("status") or "")
         media_ids = params.get("media_ids[]") or params.get("media_ids") or []
         if isinstance(media_ids, str):

@@ -34,6 +34,8 @@ from typing import Any
 from aiohttp import web
 from PIL import Image
 
+from tests.fakes.loopback import LosesAnswers
+
 _MAX_TEXT = 4096
 _MAX_CAPTION = 1024
 
@@ -257,10 +259,11 @@ _ACTIONS = set(
 )
 
 
-class FakeTelegram:
+class FakeTelegram(LosesAnswers):
     def __init__(
         self, token: str = "123456:TEST-TOKEN", bot_username: str = "nexus_test_bot"
     ) -> None:
+        LosesAnswers.__init__(self)
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
         self.bot_username = bot_username
@@ -308,6 +311,7 @@ class FakeTelegram:
     async def close(self) -> None:
         self._closing = True
         self._closed.set()
+        self.release()
         self._notify()  # wakes pending long polls so they answer [] at once
         if self._runner is not None:
             await self._runner.cleanup()
@@ -649,7 +653,9 @@ class FakeTelegram:
             status = err.code
         finally:
             self._notify()
-        return web.json_response(body, status=status)
+        return await self._deliver(
+            request, method.lower(), web.json_response(body, status=status), self._closed
+        )
 
     def _markup(self, params: dict) -> dict | None:
         markup = params.get("reply_markup")

@@ -10,7 +10,8 @@ It serves, on 127.0.0.1 and a random port (``base_url`` is ``http://127.0.0.1:N/
   ``media_type=IMAGE`` with an ``image_url`` that the fake downloads (JPEG or PNG, ≤ 8 MB,
   else the container's status is ERROR), optionally ``is_carousel_item=true``;
   ``media_type=CAROUSEL`` with ``children`` (2–20 finished carousel items);
-* ``GET /v1.0/{container_id}?fields=status`` (IN_PROGRESS ``processing_polls`` times, then
+* ``GET /v1.0/{container_id}?fields=status`` (PUBLISHED once published; IN_PROGRESS
+  ``processing_polls`` times, then
   FINISHED); publishing a container that is not FINISHED is error 9007;
 * ``GET /v1.0/{media_id}/insights?metric=...`` in Meta's ``{"data": [{"name", "values":
   [{"value"}]}]}`` form (tests set ``post.insights``);
@@ -297,7 +298,8 @@ class FakeThreads(LoopbackServer):
                 container.polls_left -= 1
             else:
                 container.status = "FINISHED"
-        answer: dict[str, Any] = {"id": container.id, "status": container.status}
+        status = "PUBLISHED" if container.media_id is not None else container.status
+        answer: dict[str, Any] = {"id": container.id, "status": status}
         if container.error_message:
             answer["error_message"] = container.error_message
         return answer
