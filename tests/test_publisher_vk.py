@@ -79,7 +79,7 @@ async def test_a_resent_post_is_not_duplicated(vk: FakeVK, publisher) -> None:
     first = await pub.publish("exactly once")
     again = await pub.publish("exactly once")
     assert again == first and len(vk.posts) == 1
-    other = await pub.publish("exactly once", idempotency_key="publication-2")
+    other = await pub.publish("exactly once", key="publication-2")
     assert other.external_id != first.external_id and len(vk.posts) == 2
 
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from publishers.base import Metrics, Publisher, PublishResult
 from publishers.errors import (
     AuthExpired,
+    OutcomeUnknown,
     Permanent,
     PublishError,
     RateLimited,
@@ -400,7 +401,7 @@ async def test_server_error_and_timeout_are_transient(x: FakeX, publisher) -> No
         await publisher().publish("hi")
     x.delay("/2/tweets", 1.0)
     async with httpx.AsyncClient(timeout=0.05) as impatient:
-        with pytest.raises(Transient, match="in time") as err:
+        with pytest.raises(OutcomeUnknown, match="in time") as err:  # it may be out
             await publisher(c=impatient).publish("hi")
     assert isinstance(err.value.__cause__, httpx.TimeoutException)
     x.delay("/2/tweets", 0)

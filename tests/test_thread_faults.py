@@ -222,14 +222,15 @@ def thread_text(parts: int, limit: int, seed: int) -> str:
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file, copied for every example (migrating each time would be slow)."""
     path = tmp_path_factory.mktemp("db") / "template.sqlite3"
-
-    async def migrate() -> None:
-        engine = create_engine(f"sqlite+aiosqlite:///{path}")
-        await upgrade(engine)
-        await engine.dispose()
-
-    asyncio.run(migrate())
+    asyncio.run(migrate_to(path))
     return path
+
+
+async def migrate_to(path: Path) -> None:
+    """A SQLite file at ``path`` with the schema up to date."""
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    await upgrade(engine)
+    await engine.dispose()
 
 
 class Owner(SilentNotifier):
@@ -250,7 +251,8 @@ async def scenario(
     sessions = make_session_factory(engine)
     owner = Owner()
     fake = rig.fake()
-    async with fake, httpx.AsyncClient(timeout=5.0) as http:
+    timeout = 0.1 if fault == "slow" else 5.0  # "slow": the answer comes after the timeout
+    async with fake, httpx.AsyncClient(timeout=timeout) as http:
         if isinstance(fake, FakeTelegram):
             fake.add_channel("nexus_channel")
         publisher = rig.publisher(fake, http)
@@ -274,6 +276,8 @@ async def scenario(
         assert isinstance(fake, LosesAnswers)
         if fault == "lost":
             fake.lose_answer(create, "drop", after=at)
+        elif fault == "slow":
+            fake.lose_answer(create, "slow", seconds=1.0, after=at)
         elif fault == "crash":
             fake.lose_answer(create, "hang", after=at)
         else:
