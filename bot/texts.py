@@ -259,8 +259,8 @@ EN: dict[str, str] = {
         "Should it go out now?"
     ),
     "alert.unsure": (
-        "❓ <b>Post #{post_id}</b> was being sent to {target} when Nexus stopped, so I can't "
-        "tell whether it went out. Is it there?"
+        "❓ <b>Post #{post_id}</b>: sending to {target} was cut off before it was confirmed "
+        "(no answer in time, or Nexus stopped), so I can't tell whether it went out. Is it there?"
     ),
     "unsure.posted": "Noted: post #{post_id} is on {target}.",
     "unsure.again": "Sending post #{post_id} to {target} again.",
@@ -882,8 +882,8 @@ RU: dict[str, str] = {
         "Опубликовать сейчас?"
     ),
     "alert.unsure": (
-        "❓ <b>Пост #{post_id}</b> отправлялся в {target}, когда Nexus остановился, и я не знаю, "
-        "вышел ли он. Он там есть?"
+        "❓ <b>Пост #{post_id}</b>: отправка в {target} оборвалась до подтверждения (ответ не "
+        "пришёл вовремя или Nexus остановился), и я не знаю, вышел ли он. Он там есть?"
     ),
     "unsure.posted": "Принято: пост #{post_id} есть в {target}.",
     "unsure.again": "Отправляю пост #{post_id} в {target} снова.",
