@@ -239,8 +239,13 @@ class GraphContainers:
                 ) from exc
             if status != "FINISHED":
                 raise Transient(f"{exc.reason}; it was not published ({status})") from exc
-        # certainly not published yet: the same container again (it publishes at most once)
-        return str((await self._call("POST", path, {"creation_id": container_id}))["id"])
+        # not published when we looked: the same container again (it publishes at most once)
+        try:
+            return str((await self._call("POST", path, {"creation_id": container_id}))["id"])
+        except Permanent as exc:  # "already published": the lost one landed after we looked
+            raise OutcomeUnknown(
+                f"{self.title} refused to publish it again ({exc.reason}); it may be out"
+            ) from exc
 
     async def _status(self, container_id: str) -> tuple[str, str]:
         """A container's (status, detail)."""

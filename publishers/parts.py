@@ -1,4 +1,7 @@
-"""Split posts: what every publisher does around sending a text as several parts."""
+"""Checks every publisher runs before sending: the text splits into parts, the images fit.
+
+Sending the parts themselves is :mod:`publishers.thread`.
+"""
 
 from __future__ import annotations
 

@@ -117,12 +117,6 @@ def harmless() -> Iterator[None]:
         raise Transient(exc.reason, posted_part_ids=exc.posted_part_ids) from exc
 
 
-def part_key(key: str, index: int) -> str:
-    """The stable key of part ``index`` of the publication keyed ``key`` (the dispatcher passes
-    ``"pub-<id>"``): the same in every process and after a restart, never random."""
-    return f"{key}:{index}"
-
-
 def key_digest(*pieces: str) -> str:
     """A hex digest of ``pieces`` for platforms that want a short opaque key."""
     joined = "\x1f".join(pieces)

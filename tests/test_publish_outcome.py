@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from publishers.bluesky import BlueskyPublisher, record_key
 from publishers.errors import OutcomeUnknown, Permanent, PublishError, Transient
+from publishers.http import send
 from publishers.instagram import InstagramPublisher
 from publishers.mastodon import MastodonPublisher
 from publishers.media import FileMediaHost
@@ -97,6 +98,37 @@ async def test_a_lost_answer_to_a_telegram_read_over_post_is_only_transient(
     tg.lose_answer("sendmessage", "drop")
     with pytest.raises(OutcomeUnknown):
         await pub.publish("hello")
+
+
+NEVER_SENT = [httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError]
+MAYBE_SENT = [
+    httpx.ReadTimeout,
+    httpx.WriteTimeout,
+    httpx.ReadError,
+    httpx.WriteError,
+    httpx.RemoteProtocolError,
+    httpx.DecodingError,
+]
+
+
+@pytest.mark.parametrize("error", NEVER_SENT + MAYBE_SENT)
+@pytest.mark.parametrize("method", ["POST", "GET"])
+async def test_every_transport_failure_is_mapped_by_whether_it_may_have_acted(
+    error: type[httpx.HTTPError], method: str
+) -> None:
+    """The whole table (httpx's transport raises each failure; the real servers above show the
+    common ones end to end)."""
+
+    def fail(request: httpx.Request) -> httpx.Response:
+        raise error("boom", request=request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(fail)) as c:
+        with pytest.raises(Transient) as err:
+            await send(c, method, "https://example.test/post", platform="Example")
+    maybe = error in MAYBE_SENT and method == "POST"
+    assert isinstance(err.value, OutcomeUnknown) == maybe
+    assert isinstance(err.value.__cause__, error)
+    assert "boom" not in err.value.reason  # httpx's text (a URL, a token) stays in the cause
 
 
 # ---------------------------------------------------------------- safe resends

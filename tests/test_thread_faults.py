@@ -82,11 +82,12 @@ class Rig:
     limit: int  # characters per part, roughly (the texts are made to split into n parts)
     fake: Callable[[], Any]
     publisher: Callable[[Any, httpx.AsyncClient], Publisher]
-    create: Any  # the route key of the request that makes a part
-    refuse: Callable[[Any, str, int], None]  # (fake, "5xx" | "429", after)
     record: Callable[[Any], list[Part]]  # the live parts, in the order they were made
-    chained: bool  # whether later parts reply to the previous one
-    safe_resend: bool  # a lost answer is resolved without asking the owner
+    create: Callable[[Any], Any]  # the route key of the request that makes a part
+    #: (fake, "5xx" | "429", after); None: the fake's ``fail_next(create, 503 | 429)``
+    refuse: Callable[[Any, str, int], None] | None = None
+    chained: bool = False  # whether later parts reply to the previous one
+    safe_resend: bool = False  # a lost answer is resolved without asking the owner
 
 
 def _tg_refuse(fake: FakeTelegram, kind: str, after: int) -> None:
@@ -106,6 +107,11 @@ def _bsky_record(fake: FakeBluesky) -> list[Part]:
     return parts
 
 
+def _x(f: FakeX, c: httpx.AsyncClient) -> XPublisher:
+    auth = OAuth2UserAuth(f.access_token, f.refresh_token, f.client_id, f.client_secret)
+    return XPublisher(c, base_url=f.base_url, auth=auth)
+
+
 RIGS = {
     "telegram": Rig(
         "telegram",
@@ -114,31 +120,18 @@ RIGS = {
         lambda f, c: TelegramPublisher(
             c, token=f.token, chat="@nexus_channel", base_url=f.base_url
         ),
-        "sendmessage",
-        _tg_refuse,
         lambda f: [Part(str(m.message_id), m.text, None) for m in f.messages("@nexus_channel")],
-        chained=False,
-        safe_resend=False,
+        create=lambda f: "sendmessage",
+        refuse=_tg_refuse,
     ),
     "x": Rig(
         "x",
         280,
         FakeX,
-        lambda f, c: XPublisher(
-            c,
-            base_url=f.base_url,
-            auth=OAuth2UserAuth(f.access_token, f.refresh_token, f.client_id, f.client_secret),
-        ),
-        "/2/tweets",
-        lambda f, kind, after: f.fail_next(
-            "/2/tweets",
-            503 if kind == "5xx" else 429,
-            headers={} if kind == "5xx" else {"x-rate-limit-reset": "0"},
-            after=after,
-        ),
+        _x,
         lambda f: [Part(t.id, t.text, t.in_reply_to) for t in f.posts],
+        create=lambda f: "/2/tweets",
         chained=True,
-        safe_resend=False,
     ),
     "bluesky": Rig(
         "bluesky",
@@ -147,11 +140,8 @@ RIGS = {
         lambda f, c: BlueskyPublisher(
             c, service=f.base_url, handle=f.handle, app_password=f.app_password
         ),
-        "com.atproto.repo.createRecord",
-        lambda f, kind, after: f.fail_next(
-            "com.atproto.repo.createRecord", 502 if kind == "5xx" else 429, after=after
-        ),
         _bsky_record,
+        create=lambda f: "com.atproto.repo.createRecord",
         chained=True,
         safe_resend=True,
     ),
@@ -159,14 +149,9 @@ RIGS = {
         "mastodon",
         500,
         FakeMastodon,
-        lambda f, c: MastodonPublisher(
-            c, base_url=f.base_url, access_token=f.token, sleep=_no_sleep
-        ),
-        "/api/v1/statuses",
-        lambda f, kind, after: f.fail_next(
-            "/api/v1/statuses", 503 if kind == "5xx" else 429, after=after
-        ),
+        lambda f, c: MastodonPublisher(c, base_url=f.base_url, access_token=f.token),
         lambda f: [Part(s.id, s.text, s.in_reply_to_id) for s in f.posts],
+        create=lambda f: "/api/v1/statuses",
         chained=True,
         safe_resend=True,
     ),
@@ -175,23 +160,22 @@ RIGS = {
         2000,
         FakeDiscord,
         lambda f, c: DiscordWebhookPublisher(c, webhook_url=f.webhook_url, sleep=_no_sleep),
-        None,
-        lambda f, kind, after: (
+        lambda f: [Part(m.id, m.content, None) for m in f.messages],
+        create=lambda f: None,  # one webhook: one route
+        refuse=lambda f, kind, after: (
             f.fail_next(502, after=after) if kind == "5xx" else f.rate_limit_next(after=after)
         ),
-        lambda f: [Part(m.id, m.content, None) for m in f.messages],
-        chained=False,
-        safe_resend=False,
     ),
     "vk": Rig(
         "vk",
         16384,
         FakeVK,
         lambda f, c: VKPublisher(c, base_url=f.base_url, access_token=f.token, group_id=f.group_id),
-        "wall.post",
-        lambda f, kind, after: f.fail_next("wall.post", 10 if kind == "5xx" else 6, after=after),
         lambda f: [Part(str(p.id), p.message, None) for p in f.posts],
-        chained=False,
+        create=lambda f: "wall.post",
+        refuse=lambda f, kind, after: f.fail_next(
+            "wall.post", 10 if kind == "5xx" else 6, after=after
+        ),
         safe_resend=True,
     ),
     "threads": Rig(
@@ -201,13 +185,12 @@ RIGS = {
         lambda f, c: ThreadsPublisher(
             c, base_url=f.base_url, access_token=f.token, user_id=f.user_id
         ),
-        None,  # set per fake: the user's threads_publish path
-        lambda f, kind, after: f.fail_next(
+        lambda f: [Part(p.id, p.text, p.reply_to_id) for p in f.media.values() if not p.deleted],
+        create=lambda f: f"/{f.user_id}/threads_publish",
+        refuse=lambda f, kind, after: f.fail_next(
             f"/{f.user_id}/threads_publish", 2 if kind == "5xx" else 4, after=after
         ),
-        lambda f: [Part(p.id, p.text, p.reply_to_id) for p in f.media.values() if not p.deleted],
         chained=True,
-        safe_resend=False,
     ),
 }
 
@@ -272,7 +255,7 @@ async def scenario(
                 sessions, lambda account: publisher, owner, clock, DispatchConfig()
             )
 
-        create = rig.create if rig.platform != "threads" else f"/{fake.user_id}/threads_publish"
+        create = rig.create(fake)
         assert isinstance(fake, LosesAnswers)
         if fault == "lost":
             fake.lose_answer(create, "drop", after=at)
@@ -280,6 +263,8 @@ async def scenario(
             fake.lose_answer(create, "slow", seconds=1.0, after=at)
         elif fault == "crash":
             fake.lose_answer(create, "hang", after=at)
+        elif rig.refuse is None:
+            fake.fail_next(create, 503 if fault == "5xx" else 429, after=at)
         else:
             rig.refuse(fake, fault, at)
 
