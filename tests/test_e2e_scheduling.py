@@ -176,6 +176,7 @@ async def test_interrupted_publication_is_never_resent_silently(
     await tg.wait_for(lambda: len([m for m in tg.messages(OWNER) if "Is it there" in m.text]) == 2)
     asks = [m for m in tg.messages(OWNER) if "Is it there" in m.text]
     assert tg.messages(CHANNEL) == []
+    assert all("Telegram @nexus_channel" in m.text for m in asks)  # the platform is named
 
     await tap(tg, asks[0], "Yes, it is there")
     await tap(tg, asks[1], "Send again")
