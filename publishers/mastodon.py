@@ -229,8 +229,13 @@ class MastodonPublisher:
                 payload["in_reply_to_id"] = previous
             if index == 0 and media_ids:
                 payload["media_ids"] = media_ids
-            headers = {"Idempotency-Key": make_idempotency_key(text, index, parts[index], key)}
-            status = await self._call("POST", "/api/v1/statuses", json=payload, headers=headers)
+            try:
+                status = await self._post_status(payload, text, index, parts[index], key)
+            except _NotFound:
+                # Mastodon remembers the key but its status is gone: the owner deleted a
+                # stray copy and asked to send again. A second key, as stable as the first.
+                again = f"{key}/sent-again"
+                status = await self._post_status(payload, text, index, parts[index], again)
             if index == 0:
                 first_url = status.get("url") or status.get("uri")
             return str(status["id"])
@@ -246,6 +251,12 @@ class MastodonPublisher:
         if first_url is None:
             first_url = await self._status_url(posted[0])
         return PublishResult(external_id=posted[0], url=first_url, part_ids=tuple(posted))
+
+    async def _post_status(
+        self, payload: dict[str, Any], text: str, index: int, part: str, seed: str
+    ) -> Any:
+        headers = {"Idempotency-Key": make_idempotency_key(text, index, part, seed)}
+        return await self._call("POST", "/api/v1/statuses", json=payload, headers=headers)
 
     async def delete(self, external_id: str) -> None:
         """Delete one status; for a thread call it for each of ``part_ids``."""

@@ -300,3 +300,17 @@ def test_a_slow_channel_gets_one_copy_and_the_owner_is_asked(tmp_path: Path) -> 
     texts, record, pub, questions = asyncio.run(scenario(RIGS["telegram"], db, 2, "slow", 0, 3))
     assert [p.text for p in record] == texts  # each part once, in order
     assert questions == 1  # asked, not told "published" on a guess
+
+
+async def test_mastodon_sends_again_after_the_owner_deleted_the_stray_copy(
+    masto: FakeMastodon, client: httpx.AsyncClient
+) -> None:
+    """Asked after a crash, the owner deleted the copy that did go out and tapped Send again:
+    the key still names the deleted status (Mastodon answers 404), so a second stable key is
+    used, and the post appears once."""
+    pub = MastodonPublisher(client, base_url=masto.base_url, access_token=masto.token)
+    first = await pub.publish("once more", key="pub-5")
+    await pub.delete(first.external_id)
+    again = await pub.publish("once more", key="pub-5")
+    assert [s.text for s in masto.posts] == ["once more"] and again.external_id != first.external_id
+    assert await pub.publish("once more", key="pub-5") == again  # and that key is stable too
