@@ -17,6 +17,8 @@ import unicodedata
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from publishers.blank import visible
+
 # Telegram's limit for one text message; the default for a draft.
 TELEGRAM_TEXT_LIMIT = 4096
 
@@ -85,15 +87,23 @@ class DraftRequest(BaseModel):
     #: Other platforms to write a variant for (one each), besides the main post.
     targets: list[Target] = Field(default_factory=list)
 
+    @field_validator("brief")
+    @classmethod
+    def _brief_visible(cls, brief: str) -> str:
+        brief = visible(brief)
+        if not brief:
+            raise ValueError("the brief is empty (only invisible characters)")
+        return brief
+
     @field_validator("recent_posts")
     @classmethod
     def _drop_blank_posts(cls, posts: list[str]) -> list[str]:
-        return [p.strip() for p in posts if p and p.strip()]
+        return [text for text in map(visible, posts) if text]
 
     @field_validator("previous_draft", "instruction")
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
-        return value or None
+        return visible(value) or None
 
     @property
     def is_regeneration(self) -> bool:
@@ -121,7 +131,7 @@ class Draft(BaseModel):
     @field_validator("text")
     @classmethod
     def _text_not_blank(cls, text: str) -> str:
-        text = text.strip()
+        text = visible(text)
         if not text:
             raise ValueError("draft text is empty")
         return text

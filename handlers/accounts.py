@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import AccountAct, AccountCb, PlatformCb
 from bot.keyboards import accounts_keyboard, platforms_keyboard
 from bot.texts import Html, Texts
+from publishers.blank import visible
 from publishers.errors import PublishError
 from publishers.registry import PLATFORMS, Platform, PublisherFactory
 from scheduler.clock import Clock
@@ -153,7 +154,7 @@ async def on_field(
     platform = PLATFORMS[data["platform"]]
     values: dict[str, str] = dict(data["values"])
     field = platform.fields[len(values)]
-    value = (message.text or "").strip()
+    value = visible(message.text)
     if field.secret:
         try:
             await message.delete()
