@@ -12,7 +12,8 @@ from typing import Any
 
 import httpx
 
-from publishers.errors import Transient
+from publishers.errors import Permanent, Transient
+from publishers.outbound import RefusedURL, TooLarge
 
 
 async def send(
@@ -26,11 +27,15 @@ async def send(
 ) -> httpx.Response:
     """``client.request(method, url, **kwargs)``, with transport failures as ``Transient``.
 
+        A URL the hardened client refuses (``publishers.outbound``: a private address, http where
+    https is needed) or an oversized answer is ``Permanent``, with the refusal's plain reason.
     ``platform`` is the name the reasons use (``"Telegram"``); ``name_network_error`` adds the
-    httpx exception's class name to the network-error reason.
+        httpx exception's class name to the network-error reason.
     """
     try:
         return await client.request(method, url, **kwargs)
+    except (RefusedURL, TooLarge) as exc:  # the owner's server URL: retrying will not help
+        raise Permanent(exc.reason) from exc
     except httpx.TimeoutException as exc:
         raise Transient(f"{platform} did not answer in time; will retry") from exc
     except httpx.TransportError as exc:
