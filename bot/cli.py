@@ -33,6 +33,7 @@ from storage.crypto import (
 from storage.db import create_engine, make_session_factory
 from storage.migrate import current_revision, upgrade
 from storage.models import Account
+from storage.permissions import make_private, restrict_umask, too_open
 
 log = logging.getLogger("nexus")
 
@@ -66,6 +67,7 @@ async def _run(settings: Settings, *, with_scheduler: bool) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    restrict_umask()  # the database, its WAL and every image are private from the start
     return asyncio.run(_run(_settings(), with_scheduler=not args.no_scheduler))
 
 
@@ -91,6 +93,7 @@ async def _worker(settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    restrict_umask()
     return asyncio.run(_worker(_settings()))
 
 
@@ -98,13 +101,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 async def _migrate(settings: Settings) -> int:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private(settings.data_dir, settings.database_file)
     engine = create_engine(settings.resolved_database_url)
     try:
         before, head = await current_revision(engine)
         await upgrade(engine)
     finally:
         await engine.dispose()
+    make_private(settings.data_dir, settings.database_file)
     if before == head:
         print(f"database is up to date (revision {head})")
     else:
@@ -113,6 +117,7 @@ async def _migrate(settings: Settings) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    restrict_umask()
     return asyncio.run(_migrate(_settings(require_bot=False)))
 
 
@@ -154,6 +159,8 @@ async def _check(settings: Settings) -> int:
 
     try:
         print("ok    configuration: all variables valid")
+        for loose in too_open(settings.data_dir, settings.database_file):
+            print(f"warn  permissions: {loose.advice()}")
         await step("database", database)
         await step("telegram", telegram)
         await step("channel", channel)
