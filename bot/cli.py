@@ -52,15 +52,19 @@ def _settings(require_bot: bool = True) -> Settings:
 
 async def _run(settings: Settings, *, with_scheduler: bool) -> int:
     from bot.app import build_app, freeze_startup_objects, prepare_database
+    from bot.startup import TokenRefused, reach_telegram
 
     await prepare_database(settings)
     app = build_app(settings, with_scheduler=with_scheduler)
     freeze_startup_objects()
     try:
-        me = await app.bot.get_me()
+        me = await reach_telegram(app.bot, settings.telegram_api_server)  # waits out no network
         mode = "with the scheduler" if with_scheduler else "without the scheduler"
         log.info("Nexus is running as @%s, %s", me.username, mode)
         await app.start_polling(handle_signals=True)
+    except TokenRefused as exc:
+        print(f"Nexus cannot start: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     finally:
         await app.aclose()
     return EXIT_OK
@@ -307,6 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CryptoError as exc:
         print(f"Nexus cannot continue: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+
     except HttpServerError as exc:
         print(f"Nexus cannot start its HTTP server: {exc}", file=sys.stderr)
         return EXIT_FAILED
