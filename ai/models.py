@@ -40,6 +40,14 @@ def clean_hashtag(tag: str) -> str:
     return _HASHTAG_JUNK.sub("", tag.strip().lstrip("#"))
 
 
+def _required(text: str, what: str) -> str:
+    """``text`` without invisible edges; ValueError when nothing visible is left."""
+    text = visible(text)
+    if not text:
+        raise ValueError(f"{what} is empty")
+    return text
+
+
 class BrandVoice(BaseModel):
     """How the owner wants to sound. Every field is optional free text typed in the chat."""
 
@@ -90,10 +98,7 @@ class DraftRequest(BaseModel):
     @field_validator("brief")
     @classmethod
     def _brief_visible(cls, brief: str) -> str:
-        brief = visible(brief)
-        if not brief:
-            raise ValueError("the brief is empty (only invisible characters)")
-        return brief
+        return _required(brief, "the brief")
 
     @field_validator("recent_posts")
     @classmethod
@@ -131,10 +136,7 @@ class Draft(BaseModel):
     @field_validator("text")
     @classmethod
     def _text_not_blank(cls, text: str) -> str:
-        text = visible(text)
-        if not text:
-            raise ValueError("draft text is empty")
-        return text
+        return _required(text, "draft text")
 
     @field_validator("hashtags")
     @classmethod
