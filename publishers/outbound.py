@@ -223,7 +223,10 @@ class GuardedTransport(httpx.AsyncBaseTransport):
                     request.url.copy_with(host=ip),
                     headers=request.headers,  # Host: still the name
                     stream=request.stream,
-                    extensions={**request.extensions, "sni_hostname": request.url.host},
+                    extensions={
+                        **request.extensions,
+                        "sni_hostname": request.url.raw_host.decode("ascii"),  # IDNA form
+                    },
                 )
                 response = await self._inner.handle_async_request(pinned)
         except TimeoutError:
@@ -323,7 +326,7 @@ class GuardedClient:
                         if response.is_redirect and location:
                             target = target.join(location)
                             continue
-                        content = await response.aread()
+                        content = await _read_capped(response, policy.max_bytes)
                     finally:
                         await response.aclose()
                     return Page(response.status_code, response.headers, content, target)
@@ -333,3 +336,14 @@ class GuardedClient:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+async def _read_capped(response: httpx.Response, limit: int) -> bytes:
+    """The decoded body, stopping past ``limit`` bytes: the transport caps what arrives, this
+    caps what it decompresses into (a small gzip body can inflate a thousandfold)."""
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) > limit:
+            raise TooLarge(limit, request=response.request)
+    return bytes(body)

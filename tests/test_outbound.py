@@ -5,6 +5,7 @@ No test sends a packet anywhere but 127.0.0.1: private and public targets are on
 
 from __future__ import annotations
 
+import gzip
 import ipaddress
 import time
 from collections.abc import AsyncIterator
@@ -208,6 +209,17 @@ async def test_an_endless_answer_is_cut_at_the_cap(feeds: FakeFeeds) -> None:
             await client.fetch(feeds.endless("huge.xml"))
         with pytest.raises(TooLarge):  # the API client too, not only fetch()
             await client.http.get(feeds.url("huge.xml"))
+    finally:
+        await client.aclose()
+
+
+async def test_a_small_gzip_body_cannot_inflate_past_the_cap(feeds: FakeFeeds) -> None:
+    bomb = gzip.compress(b" " * (8 * 1024 * 1024))  # 8 MiB of spaces in about 8 KiB
+    client = GuardedClient(OutboundPolicy(exempt=(LOOPBACK,), max_bytes=1024 * 1024))
+    try:
+        url = feeds.serve("bomb.xml", bomb, content_encoding="gzip")
+        with pytest.raises(TooLarge, match="larger than 1024 KiB"):
+            await client.fetch(url)
     finally:
         await client.aclose()
 

@@ -28,6 +28,7 @@ class Page:
     content_type: str
     etag: str
     last_modified: str = LAST_MODIFIED
+    content_encoding: str | None = None
 
 
 @dataclass
@@ -50,11 +51,21 @@ class FakeFeeds(LoopbackServer):
     def url(self, path: str) -> str:
         return f"{self.root}/{path.lstrip('/')}"
 
-    def serve(self, path: str, body: str | bytes, content_type: str = "application/rss+xml") -> str:
-        """Put a document at `path` (a new version gets a new ETag); returns its URL."""
+    def serve(
+        self,
+        path: str,
+        body: str | bytes,
+        content_type: str = "application/rss+xml",
+        *,
+        content_encoding: str | None = None,
+    ) -> str:
+        """Put a document at `path` (a new version gets a new ETag); returns its URL. With
+        `content_encoding` ("gzip"), `body` is sent as already encoded that way."""
         data = body.encode("utf-8") if isinstance(body, str) else body
         etag = '"' + hashlib.sha256(data).hexdigest()[:16] + '"'
-        self.pages["/" + path.lstrip("/")] = Page(data, content_type, etag)
+        self.pages["/" + path.lstrip("/")] = Page(
+            data, content_type, etag, content_encoding=content_encoding
+        )
         return self.url(path)
 
     def redirect(self, path: str, location: str, status: int = 302) -> str:
@@ -97,7 +108,10 @@ class FakeFeeds(LoopbackServer):
         headers = {"ETag": page.etag, "Last-Modified": page.last_modified}
         if request.headers.get("If-None-Match") == page.etag:
             return web.Response(status=304, headers=headers)
-        return web.Response(body=page.body, headers={**headers, "Content-Type": page.content_type})
+        headers["Content-Type"] = page.content_type
+        if page.content_encoding:
+            headers["Content-Encoding"] = page.content_encoding
+        return web.Response(body=page.body, headers=headers)
 
     async def _stream(self, request: web.Request, chunk: int, every: float) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "application/rss+xml"})
