@@ -17,7 +17,8 @@ from tests.fakes.feeds import FakeFeeds, rss
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.telegram import FakeTelegram
 from tests.test_automation import failure_alerts, owner_started
-from tests.test_e2e_drafts import StartNexus, tap
+from tests.test_e2e_accounts import open_mastodon_form
+from tests.test_e2e_drafts import StartNexus
 from tests.test_e2e_rules import say
 
 REFUSED = (
@@ -48,12 +49,7 @@ async def test_a_mastodon_server_inside_the_network_is_not_connected(
     tg: FakeTelegram, mastodon: FakeMastodon, nexus_factory: StartNexus
 ) -> None:
     nexus = await nexus_factory(NEXUS_ALLOW_PRIVATE_URLS="false")
-    await tg.user_sends(OWNER, "/accounts")
-    overview = await tg.wait_message(OWNER, lambda m: "Accounts" in m.text)
-    await tap(tg, overview, "Connect an account")
-    pick = await tg.wait_message(OWNER, lambda m: "Which platform" in m.text)
-    await tap(tg, pick, "Mastodon")
-    await tg.wait_message(OWNER, lambda m: "step 1 of 2" in m.text)
+    await open_mastodon_form(tg)
     await tg.user_sends(OWNER, mastodon.base_url)  # plain http: tokens would travel in clear
     await tg.wait_message(OWNER, lambda m: "not an address starting with https://" in m.text)
     await tg.user_sends(OWNER, mastodon.base_url.replace("http://", "https://"))
