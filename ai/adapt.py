@@ -9,6 +9,7 @@ platform's own rules (``publishers.registry.TextRules``), the same ones the prev
 from __future__ import annotations
 
 from ai.models import Draft
+from publishers.blank import is_blank, visible
 from publishers.registry import PLATFORMS, TextRules
 
 
@@ -18,7 +19,7 @@ def rules_for(platform: str) -> TextRules:
 
 def fit_text(text: str, rules: TextRules) -> str:
     """``text`` if the platform takes it (as one post or a thread), else cut at a word."""
-    text = text.strip()
+    text = visible(text)
     if rules.threads or rules.measure(text) <= rules.limit:
         return text
     words = text.split(" ")
@@ -44,6 +45,6 @@ def adapt(draft: Draft, platform: str) -> str:
 def variant_for(draft: Draft, platform: str) -> str:
     """The drafter's own variant for ``platform`` if it wrote one that fits, else adapted."""
     written = draft.variants.get(platform)
-    if written and written.strip():
+    if written is not None and not is_blank(written):
         return fit_text(written, rules_for(platform))
     return adapt(draft, platform)

@@ -31,6 +31,7 @@ from ai.prompts import (
     build_user_message,
     too_long_feedback,
 )
+from publishers.blank import is_blank
 
 # Room for the JSON around the post and for scripts that take more than one token per character.
 _TOKEN_OVERHEAD = 512
@@ -216,7 +217,7 @@ def _validate(tool_input: object, model: str, *, request_id: str | None) -> Draf
             text=answer.text,
             hashtags=answer.hashtags,
             model=model,
-            variants={v.platform: v.text for v in answer.variants if v.text.strip()},
+            variants={v.platform: v.text for v in answer.variants if not is_blank(v.text)},
         )
     except ValidationError as exc:
         # Field names and error kinds only: the input is model output, not secret, but long.

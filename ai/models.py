@@ -17,6 +17,8 @@ import unicodedata
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from publishers.blank import visible
+
 # Telegram's limit for one text message; the default for a draft.
 TELEGRAM_TEXT_LIMIT = 4096
 
@@ -36,6 +38,14 @@ def clean_hashtag(tag: str) -> str:
     """
     tag = unicodedata.normalize("NFC", tag)
     return _HASHTAG_JUNK.sub("", tag.strip().lstrip("#"))
+
+
+def _required(text: str, what: str) -> str:
+    """``text`` without invisible edges; ValueError when nothing visible is left."""
+    text = visible(text)
+    if not text:
+        raise ValueError(f"{what} is empty")
+    return text
 
 
 class BrandVoice(BaseModel):
@@ -85,15 +95,20 @@ class DraftRequest(BaseModel):
     #: Other platforms to write a variant for (one each), besides the main post.
     targets: list[Target] = Field(default_factory=list)
 
+    @field_validator("brief")
+    @classmethod
+    def _brief_visible(cls, brief: str) -> str:
+        return _required(brief, "the brief")
+
     @field_validator("recent_posts")
     @classmethod
     def _drop_blank_posts(cls, posts: list[str]) -> list[str]:
-        return [p.strip() for p in posts if p and p.strip()]
+        return [text for text in map(visible, posts) if text]
 
     @field_validator("previous_draft", "instruction")
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
-        return value or None
+        return visible(value) or None
 
     @property
     def is_regeneration(self) -> bool:
@@ -121,10 +136,7 @@ class Draft(BaseModel):
     @field_validator("text")
     @classmethod
     def _text_not_blank(cls, text: str) -> str:
-        text = text.strip()
-        if not text:
-            raise ValueError("draft text is empty")
-        return text
+        return _required(text, "draft text")
 
     @field_validator("hashtags")
     @classmethod

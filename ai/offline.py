@@ -18,6 +18,7 @@ import unicodedata
 import zlib
 
 from ai.models import Draft, DraftRequest, text_length
+from publishers.blank import is_blank
 
 OFFLINE_LABEL = "✍️ Offline draft (set ANTHROPIC_API_KEY for AI drafts)"
 
@@ -146,12 +147,12 @@ def _headline(brief: str, request: DraftRequest) -> str:
     text, announcing = brief, False
     for pattern in _REQUEST_PREFIXES:
         stripped = pattern.sub("", text, count=1)
-        if stripped != text and stripped.strip():
+        if stripped != text and not is_blank(stripped):
             text = stripped
             break
     else:
         stripped = _ANNOUNCE.sub("", text, count=1)
-        if stripped != text and stripped.strip():
+        if stripped != text and not is_blank(stripped):
             text, announcing = stripped, not _CYRILLIC.search(stripped)
     if announcing:
         text = "Announcing " + text

@@ -5,8 +5,13 @@ else a hash of title and date); the (source, external id) unique constraint is t
 what was seen, so restarts and several workers never draft an entry twice. The engine then
 drafts a summary ("draft" mode) or runs the rules on it ("rules" mode).
 
-A feed that fails (network, HTTP error, not a feed) counts consecutive failures; the owner is
-told once, when the count reaches `ALERT_AFTER`, not at every poll; a success resets it.
+Feeds are fetched through the hardened client (`publishers.outbound`): a feed URL, or a
+redirect, that points inside the network is refused with the reason, as are answers past the
+size cap or the deadline.
+
+A feed that fails (network, HTTP error, not a feed, a refused address) counts consecutive
+failures; the owner is told once, when the count reaches `ALERT_AFTER`, not at every poll; a
+success resets it.
 
 Errors::
 
@@ -30,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from automation.engine import AutomationEngine, FailureSink
+from publishers.outbound import GuardedClient, RefusedURL, TooLarge
 from scheduler.clock import Clock
 from storage.models import Event, Source
 
@@ -64,7 +70,7 @@ class Fetched:
 
 
 async def fetch_feed(
-    http: httpx.AsyncClient,
+    client: GuardedClient,
     url: str,
     *,
     etag: str | None = None,
@@ -80,7 +86,9 @@ async def fetch_feed(
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     try:
-        response = await http.get(url, headers=headers, follow_redirects=True)
+        response = await client.fetch(url, headers=headers)
+    except (RefusedURL, TooLarge) as exc:
+        raise FeedError(exc.reason) from exc
     except httpx.HTTPError as exc:
         raise FeedError(f"could not fetch it ({type(exc).__name__}: {exc})") from exc
     if response.status_code == 304:
@@ -164,12 +172,12 @@ class FeedPoller:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        http: httpx.AsyncClient,
+        client: GuardedClient,
         engine: AutomationEngine,
         clock: Clock,
     ) -> None:
         self.sessions = sessions
-        self.http = http
+        self.client = client
         self.engine = engine
         self.clock = clock
 
@@ -204,7 +212,7 @@ class FeedPoller:
             return 0
         try:
             fetched = await fetch_feed(
-                self.http, source.url, etag=source.etag, last_modified=source.last_modified
+                self.client, source.url, etag=source.etag, last_modified=source.last_modified
             )
         except FeedError as exc:
             await self._failed(source, str(exc))

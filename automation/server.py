@@ -6,10 +6,13 @@
                               the failed check
     GET  /media/{sha256}.ext  images for platforms that fetch them by URL (Instagram)
 
-Every error is JSON ``{"error": "<plain words>"}``. A rejected webhook stores nothing. The checks
-of a webhook run cheapest first, so junk costs little: the source name (a cached lookup), the
-declared length, the rate limit, the body (read up to the limit only), the signature, the JSON,
-and last the unique event id, which the database enforces in the same transaction as the insert.
+Every error is JSON ``{"error": "<plain words>"}``. No answer names the server software
+(aiohttp's ``Server: Python/… aiohttp/…`` banner is removed: it only helps someone matching
+versions to known bugs), and every answer carries ``X-Content-Type-Options: nosniff``. A
+rejected webhook stores nothing. The checks of a webhook run cheapest first, so junk costs
+little: the source name (a cached lookup), the declared length, the rate limit, the body (read
+up to the limit only), the signature, the JSON, and last the unique event id, which the database
+enforces in the same transaction as the insert.
 
 This module knows nothing of aiogram: readiness checks that need the bot or the scheduler come
 in as named probes from `bot.app`.
@@ -258,8 +261,10 @@ class _Routes:
             path,
             headers={
                 "Content-Type": MEDIA_TYPES[name.rsplit(".", 1)[1]],
-                # the name is the content's hash: it never changes
+                # the name is the content's hash: it never changes, and the images are public
+                # by design (platforms fetch them), so any cache may keep them for a year
                 "Cache-Control": "public, max-age=31536000, immutable",
+                "X-Content-Type-Options": "nosniff",
             },
         )
 
@@ -268,6 +273,13 @@ class _Routes:
         self.writer.start()
         yield
         await self.writer.stop()
+
+
+async def _quiet_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: drop the version banner, forbid content sniffing (a browser must
+    not run an uploaded "image" as HTML)."""
+    response.headers.pop("Server", None)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
 
 
 #: The application's event writer (benchmarks read its batch counters).
@@ -289,6 +301,7 @@ def build_http_app(
     app = web.Application(client_max_size=config.max_body, middlewares=[_json_errors])
     app[WRITER] = routes.writer
     app.cleanup_ctx.append(routes.lifecycle)
+    app.on_response_prepare.append(_quiet_headers)
     app.router.add_post("/webhooks/{source}", routes.receive)
     app.router.add_get("/health", routes.health)
     app.router.add_get("/health/ready", routes.ready)

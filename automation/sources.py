@@ -19,11 +19,11 @@ import secrets
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from automation.feeds import Fetched, fetch_feed, store_items
+from publishers.outbound import GuardedClient
 from storage.crypto import Vault
 from storage.models import Source
 
@@ -67,9 +67,9 @@ async def add_webhook(
     return source, secret
 
 
-async def check_feed(http: httpx.AsyncClient, url: str) -> Fetched:
+async def check_feed(client: GuardedClient, url: str) -> Fetched:
     """Fetch and parse a feed now; FeedError (with the reason) if it cannot be used."""
-    return await fetch_feed(http, url.strip())
+    return await fetch_feed(client, url.strip())
 
 
 def _feed_slug(url: str) -> str:

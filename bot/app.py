@@ -45,6 +45,7 @@ from metrics.digest import Digests
 from metrics.sync import MetricsSync
 from publishers.base import Publisher
 from publishers.media import FileMediaHost
+from publishers.outbound import GuardedClient, OutboundPolicy
 from publishers.registry import Context, build_publisher
 from publishers.telegram_limits import TelegramLimits
 from scheduler.clock import Clock, SystemClock
@@ -57,6 +58,7 @@ from storage.crypto import Vault
 from storage.db import create_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.models import Account
+from storage.permissions import make_private
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +107,7 @@ class TargetPublishers:
         self,
         settings: Settings,
         http: httpx.AsyncClient,
+        servers: httpx.AsyncClient,
         limits: TelegramLimits,
         vault: Vault,
         sessions: async_sessionmaker[AsyncSession],
@@ -112,6 +115,7 @@ class TargetPublishers:
         token = settings.telegram_bot_token
         self.context = Context(
             http=http,
+            servers_http=servers,
             telegram_token=token.get_secret_value() if token else "",
             telegram_api=settings.telegram_api_server or TELEGRAM_API,
             telegram_limits=limits,
@@ -149,6 +153,10 @@ class Nexus:
     sessions: async_sessionmaker[AsyncSession]
     drafter: Drafter
     http: httpx.AsyncClient
+    #: The hardened clients for users' URLs: feeds (and links), and the servers that receive
+    #: credentials (https required).
+    outbound: GuardedClient
+    servers: GuardedClient
     vault: Vault
     clock: Clock
     publishers: TargetPublishers
@@ -198,6 +206,8 @@ class Nexus:
         await self.automation.idle()
         await self.drafter.aclose()
         await self.http.aclose()
+        await self.outbound.aclose()
+        await self.servers.aclose()
         await self.bot.session.close()
         await self.engine.dispose()
 
@@ -212,13 +222,17 @@ def freeze_startup_objects() -> None:
 
 
 async def prepare_database(settings: Settings) -> None:
-    """Create the data dir and bring the schema up to date (run at every start)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """Create the data dir, bring the schema up to date and make both private, 0700/0600
+    (run at every start; `storage.permissions`)."""
+    changed = make_private(settings.data_dir, settings.database_file)
     engine = create_engine(settings.resolved_database_url)
     try:
         await upgrade(engine)
     finally:
         await engine.dispose()
+    changed += make_private(settings.data_dir, settings.database_file)
+    for loose in changed:
+        log.info("made %s private (was %04o)", loose.path, loose.mode)
 
 
 def _make_bot(settings: Settings, limits: TelegramLimits) -> Bot:
@@ -403,7 +417,10 @@ def build_app(
     limits = limits or TelegramLimits()  # one limiter for everything sent with this token
     bot = _make_bot(settings, limits)
     http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
-    publishers = TargetPublishers(settings, http, limits, vault, sessions)
+    allow_private = settings.allow_private_urls
+    outbound = GuardedClient(OutboundPolicy(allow_private=allow_private))
+    servers = GuardedClient(OutboundPolicy(allow_private=allow_private, require_https=True))
+    publishers = TargetPublishers(settings, http, servers.http, limits, vault, sessions)
     notifier = BotNotifier(bot, sessions, settings.timezone, settings.owner_ids)
     dispatcher = PublicationDispatcher(
         sessions,
@@ -461,7 +478,7 @@ def build_app(
         failures=alerts,
         wake=wake,
     )
-    feeds = FeedPoller(sessions, http, automation, clock)
+    feeds = FeedPoller(sessions, outbound, automation, clock)
     if with_scheduler:
         runtime = _runtime(
             settings,
@@ -488,6 +505,8 @@ def build_app(
         sessions=sessions,
         drafter=drafter,
         http=http,
+        outbound=outbound,
+        servers=servers,
         vault=vault,
         clock=clock,
         publishers=publishers,
@@ -520,6 +539,7 @@ def build_app(
         alerts=alerts,
         digests=digests,
         http=http,
+        outbound=outbound,
     )
 
     async def on_startup() -> None:

@@ -33,6 +33,7 @@ from storage.crypto import (
 from storage.db import create_engine, make_session_factory
 from storage.migrate import current_revision, upgrade
 from storage.models import Account
+from storage.permissions import make_private, restrict_umask, too_open
 
 log = logging.getLogger("nexus")
 
@@ -51,21 +52,26 @@ def _settings(require_bot: bool = True) -> Settings:
 
 async def _run(settings: Settings, *, with_scheduler: bool) -> int:
     from bot.app import build_app, freeze_startup_objects, prepare_database
+    from bot.startup import TokenRefused, reach_telegram
 
     await prepare_database(settings)
     app = build_app(settings, with_scheduler=with_scheduler)
     freeze_startup_objects()
     try:
-        me = await app.bot.get_me()
+        me = await reach_telegram(app.bot, settings.telegram_api_server)  # waits out no network
         mode = "with the scheduler" if with_scheduler else "without the scheduler"
         log.info("Nexus is running as @%s, %s", me.username, mode)
         await app.start_polling(handle_signals=True)
+    except TokenRefused as exc:
+        print(f"Nexus cannot start: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     finally:
         await app.aclose()
     return EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    restrict_umask()  # the database, its WAL and every image are private from the start
     return asyncio.run(_run(_settings(), with_scheduler=not args.no_scheduler))
 
 
@@ -91,6 +97,7 @@ async def _worker(settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    restrict_umask()
     return asyncio.run(_worker(_settings()))
 
 
@@ -98,13 +105,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 async def _migrate(settings: Settings) -> int:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private(settings.data_dir, settings.database_file)
     engine = create_engine(settings.resolved_database_url)
     try:
         before, head = await current_revision(engine)
         await upgrade(engine)
     finally:
         await engine.dispose()
+    make_private(settings.data_dir, settings.database_file)
     if before == head:
         print(f"database is up to date (revision {head})")
     else:
@@ -113,6 +121,7 @@ async def _migrate(settings: Settings) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    restrict_umask()
     return asyncio.run(_migrate(_settings(require_bot=False)))
 
 
@@ -154,6 +163,8 @@ async def _check(settings: Settings) -> int:
 
     try:
         print("ok    configuration: all variables valid")
+        for loose in too_open(settings.data_dir, settings.database_file):
+            print(f"warn  permissions: {loose.advice()}")
         await step("database", database)
         await step("telegram", telegram)
         await step("channel", channel)
@@ -300,6 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CryptoError as exc:
         print(f"Nexus cannot continue: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+
     except HttpServerError as exc:
         print(f"Nexus cannot start its HTTP server: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -16,6 +16,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from scheduler.timeparse import parse_clock
+from storage.db import sqlite_file
 
 DEFAULT_AI_MODEL = "claude-sonnet-5-5"
 
@@ -55,6 +56,8 @@ HINTS: dict[str, str] = {
     "NEXUS_AI_BUDGET_USD": "a monthly AI budget in US dollars such as 20, or leave it unset",
     "NEXUS_WEBHOOK_RATE": "events accepted per source per minute, e.g. 100",
     "NEXUS_FEED_POLL_MINUTES": "minutes between two polls of an RSS/Atom feed, e.g. 15",
+    "NEXUS_ALLOW_PRIVATE_URLS": "true to let feeds and Mastodon/Bluesky/Discord servers live "
+    "on this machine or the local network, else leave it unset (false)",
     "NEXUS_API_URLS": "platform=URL pairs separated by commas, e.g. "
     "x=https://x-proxy.example.com,linkedin=http://127.0.0.1:9000",
 }
@@ -92,6 +95,9 @@ class Settings(BaseSettings):
     evergreen_gap_days: int = Field(30, ge=1, le=3650, validation_alias="NEXUS_EVERGREEN_GAP_DAYS")
     public_url: str | None = Field(None, validation_alias="NEXUS_PUBLIC_URL")
     api_urls: Annotated[dict[str, str], NoDecode] = Field({}, validation_alias="NEXUS_API_URLS")
+    #: Feeds and the servers owners connect may be private, loopback or link-local addresses
+    #: (a LAN-hosted instance); off, such URLs and redirects are refused (publishers.outbound).
+    allow_private_urls: bool = Field(False, validation_alias="NEXUS_ALLOW_PRIVATE_URLS")
     http_host: str = Field("127.0.0.1", validation_alias="NEXUS_HTTP_HOST")
     http_port: int = Field(8080, ge=0, le=65535, validation_alias="NEXUS_HTTP_PORT")
     digest_at: str = Field("09:00", validation_alias="NEXUS_DIGEST_AT")
@@ -212,6 +218,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'nexus.db').resolve()}"
+
+    @property
+    def database_file(self) -> Path | None:
+        """The SQLite file (kept private with the data dir); None on PostgreSQL."""
+        return sqlite_file(self.resolved_database_url)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -71,6 +71,10 @@ EN: dict[str, str] = {
     ),
     "new.usage": "Tell me what to post about, e.g. <code>/new announce v2.3 with dark mode</code>",
     "new.not_text": "I draft from text: send me a brief as a message.",
+    "new.empty": (
+        "The brief is empty: it has only invisible characters. Tell me what to post about, "
+        "e.g. <code>/new announce v2.3 with dark mode</code>"
+    ),
     "new.too_long": (
         "That brief is {length} characters long; please keep it under {limit}. Send a shorter one."
     ),
@@ -690,6 +694,10 @@ RU: dict[str, str] = {
     ),
     "new.usage": "Напишите, о чём пост, например <code>/new анонс v2.3 с тёмной темой</code>",
     "new.not_text": "Я пишу по тексту: пришлите тему поста сообщением.",
+    "new.empty": (
+        "Тема пуста: в ней только невидимые символы. Напишите, о чём пост, например "
+        "<code>/new анонс v2.3 с тёмной темой</code>"
+    ),
     "new.too_long": (
         "В теме {length} символов; пожалуйста, уложитесь в {limit}. Пришлите покороче."
     ),

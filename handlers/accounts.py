@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import AccountAct, AccountCb, PlatformCb
 from bot.keyboards import accounts_keyboard, platforms_keyboard
+from bot.settings import Settings
 from bot.texts import Html, Texts
+from publishers.blank import visible
 from publishers.errors import PublishError
 from publishers.registry import PLATFORMS, Platform, PublisherFactory
 from scheduler.clock import Clock
@@ -109,6 +111,12 @@ async def on_account_button(
         await query.message.edit_text(text, reply_markup=markup)
 
 
+def _url_schemes(settings: Settings) -> tuple[str, ...]:
+    """Tokens go to these servers: https only, unless the owner allows LAN servers (which
+    may speak plain http; publishers.outbound refuses http to a public host anyway)."""
+    return ("https://", "http://") if settings.allow_private_urls else ("https://",)
+
+
 def _prompt(t: Texts, platform: Platform, step: int) -> str:
     field = platform.fields[step]
     specific = f"acc.field.{platform.key}.{field.name}"
@@ -148,12 +156,13 @@ async def on_field(
     publishers: PublisherFactory,
     vault: Vault,
     clock: Clock,
+    settings: Settings,
 ) -> None:
     data = await state.get_data()
     platform = PLATFORMS[data["platform"]]
     values: dict[str, str] = dict(data["values"])
     field = platform.fields[len(values)]
-    value = (message.text or "").strip()
+    value = visible(message.text)
     if field.secret:
         try:
             await message.delete()
@@ -161,7 +170,7 @@ async def on_field(
             await message.answer(t("acc.not_deleted"))
     if field.optional and value == SKIP:
         value = ""
-    elif field.url and not value.startswith(("https://", "http://")):
+    elif field.url and not value.startswith(_url_schemes(settings)):
         await message.answer(t("acc.bad_url"))
         return
     elif field.number and not (value.lstrip("-").isascii() and value.lstrip("-").isdigit()):

@@ -54,6 +54,7 @@ from handlers.previews import (
     show_schedule_menu,
 )
 from handlers.variants import show_variant, target_of
+from publishers.blank import is_blank, visible
 from publishers.errors import Permanent
 from publishers.text import TELEGRAM_TEXT_LIMIT
 from scheduler.clock import Clock
@@ -80,10 +81,11 @@ def _brief_of(message: Message | None) -> str | None:
     """The brief in an owner's message: its text without a leading /new."""
     if message is None or not message.text:
         return None
-    text = message.text.strip()
-    if text.split(maxsplit=1)[0].split("@")[0].lower() == "/new":
-        text = text.split(maxsplit=1)[1] if len(text.split(maxsplit=1)) > 1 else ""
-    return text.strip() or None
+    text = visible(message.text)
+    words = text.split(maxsplit=1)
+    if words and words[0].split("@")[0].lower() == "/new":
+        text = words[1] if len(words) > 1 else ""
+    return visible(text) or None
 
 
 # --- new drafts ----------------------------------------------------------------------------------
@@ -174,7 +176,8 @@ async def on_brief(
     await state.clear()
     brief = _brief_of(message)
     if brief is None:
-        await message.answer(t("new.usage"))
+        # text of only invisible characters (zero-width spaces, BOM…) is not a brief either
+        await message.answer(t("new.empty" if is_blank(message.text) else "new.usage"))
         return
     if len(brief) > MAX_BRIEF_CHARS:
         await message.answer(t("new.too_long", length=len(brief), limit=MAX_BRIEF_CHARS))
@@ -336,7 +339,7 @@ async def on_edited_text(
     if not message.text:
         await message.answer(t("edit.not_text"))
         return
-    text = message.text.strip()
+    text = visible(message.text)
     if not text:
         await message.answer(t("edit.empty"))
         return
@@ -490,7 +493,7 @@ async def on_instruction(
     t: Texts,
     state: FSMContext,
 ) -> None:
-    if not message.text or not message.text.strip():
+    if is_blank(message.text):
         await message.answer(t("edit.not_text"))
         return
     data = await state.get_data()
@@ -510,7 +513,7 @@ async def on_instruction(
         drafter,
         t,
         post,
-        instruction=message.text.strip(),
+        instruction=visible(message.text),
         chat_id=message.chat.id,
         on_error_reply_to=message,
         retry=RegenCb(post=post.id, preset=REGEN_REPLIED, acc=account),

@@ -20,6 +20,7 @@ from bot.settings import Settings
 from bot.texts import Texts
 from handlers.drafts import MAX_BRIEF_CHARS, attach_or_explain, draft_and_show
 from handlers.previews import show_preview
+from publishers.blank import visible
 from storage import repositories as repo
 from storage.models import PostStatus
 
@@ -63,7 +64,7 @@ def router() -> Router:
             return
         assert message.from_user is not None
         group = message.media_group_id
-        caption = (message.caption or "").strip()
+        caption = visible(message.caption)
         if caption and not (group and group in albums):
             if len(caption) > MAX_BRIEF_CHARS:
                 await message.answer(t("new.too_long", length=len(caption), limit=MAX_BRIEF_CHARS))

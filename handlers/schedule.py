@@ -26,6 +26,7 @@ from handlers.previews import (
     show_scheduled,
 )
 from metrics.best_time import slot_fallback
+from publishers.blank import visible
 from scheduler import planning
 from scheduler.clock import Clock
 from scheduler.recurrence import describe, parse_repeat
@@ -130,7 +131,7 @@ async def on_time_typed(
     tz: ZoneInfo,
     state: FSMContext,
 ) -> None:
-    text = (message.text or "").strip()
+    text = visible(message.text)
     now = clock.now()
     try:
         when = parse_when(text, now=now, tz=tz)
@@ -297,7 +298,7 @@ async def on_repeat_typed(
     tz: ZoneInfo,
     state: FSMContext,
 ) -> None:
-    text = (message.text or "").strip()
+    text = visible(message.text)
     post_id = int((await state.get_data())["post"])
     post = await repo.get_post(session, post_id)
     if post is None or post.status != PostStatus.SCHEDULED or post.scheduled_at is None:

@@ -10,6 +10,7 @@ from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.texts import Html, Texts
+from publishers.blank import visible
 from scheduler.slots import describe_slots, parse_slots
 from scheduler.timeparse import TimeParseError
 from storage import repositories as repo
@@ -45,7 +46,7 @@ async def _overview(session: AsyncSession, t: Texts, tz: ZoneInfo) -> str:
 async def on_slots(
     message: Message, command: CommandObject, session: AsyncSession, t: Texts, tz: ZoneInfo
 ) -> None:
-    args = (command.args or "").strip()
+    args = visible(command.args)
     if not args:
         await message.answer(await _overview(session, t, tz))
         return
@@ -57,7 +58,7 @@ async def on_slots(
             handles = ", ".join(a.handle for a in accounts) or t.plain("preview.no_target")
             await message.answer(t("slots.unknown_target", target=first, targets=handles))
             return
-        args = rest.strip()
+        args = visible(rest)
     else:
         chosen = list(accounts)
     if args.lower() in CLEAR_WORDS:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 from zoneinfo import ZoneInfo
 
-import httpx
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
@@ -23,6 +22,7 @@ from bot.callbacks import SourceAct, SourceCb
 from bot.keyboards import choice_keyboard, confirm_keyboard, sources_keyboard
 from bot.settings import Settings
 from bot.texts import Html, Texts
+from publishers.outbound import GuardedClient
 from storage.crypto import Vault
 from storage.models import Source
 
@@ -75,27 +75,27 @@ async def on_sources(
     tz: ZoneInfo,
     state: FSMContext,
     settings: Settings,
-    http: httpx.AsyncClient,
+    outbound: GuardedClient,
 ) -> None:
     """/sources, or /sources add <feed url>."""
     await state.clear()
     words = (command.args or "").split()
     if words and words[0].lower() == "add":
-        await _check_feed(message, t, state, http, words[1] if len(words) > 1 else "")
+        await _check_feed(message, t, state, outbound, words[1] if len(words) > 1 else "")
         return
     text, markup = await _overview(session, t, settings, tz)
     await message.answer(text, reply_markup=markup)
 
 
 async def _check_feed(
-    message: Message, t: Texts, state: FSMContext, http: httpx.AsyncClient, url: str
+    message: Message, t: Texts, state: FSMContext, outbound: GuardedClient, url: str
 ) -> None:
     if not url.startswith(("http://", "https://")):
         await message.answer(t("src.add_usage"))
         return
     await message.answer(t("src.checking", url=url))
     try:
-        fetched = await service.check_feed(http, url)
+        fetched = await service.check_feed(outbound, url)
     except FeedError as exc:
         await message.answer(t("src.feed_bad", url=url, reason=str(exc)))
         return
@@ -120,7 +120,7 @@ async def on_source_button(
     tz: ZoneInfo,
     state: FSMContext,
     settings: Settings,
-    http: httpx.AsyncClient,
+    outbound: GuardedClient,
 ) -> None:
     act = callback_data.act
     message = query.message
@@ -142,7 +142,7 @@ async def on_source_button(
         await state.set_data({"kind": "github" if act is SourceAct.GITHUB else "webhook"})
         await message.edit_text(t("src.ask_name"))
     elif act in (SourceAct.FEED_DRAFT, SourceAct.FEED_RULES):
-        await _add_feed(query, message, session, t, state, settings, http, act)
+        await _add_feed(query, message, session, t, state, settings, outbound, act)
     elif act is SourceAct.DELETE:
         source = await session.get(Source, callback_data.id)
         await session.commit()
@@ -173,7 +173,7 @@ async def _add_feed(
     t: Texts,
     state: FSMContext,
     settings: Settings,
-    http: httpx.AsyncClient,
+    outbound: GuardedClient,
     act: SourceAct,
 ) -> None:
     url = (await state.get_data()).get("url")
@@ -184,7 +184,7 @@ async def _add_feed(
     await state.clear()
     mode = "draft" if act is SourceAct.FEED_DRAFT else "rules"
     try:
-        fetched = await service.check_feed(http, url)  # fresh entries and validators
+        fetched = await service.check_feed(outbound, url)  # fresh entries and validators
         source = await service.add_feed(session, fetched, url, mode)
     except FeedError as exc:
         await message.edit_text(t("src.feed_bad", url=url, reason=str(exc)))

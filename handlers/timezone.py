@@ -13,6 +13,7 @@ from bot import views
 from bot.callbacks import TimezoneCb
 from bot.keyboards import timezone_keyboard
 from bot.texts import Texts
+from publishers.blank import visible
 from scheduler.clock import Clock
 from scheduler.timeparse import suggest_timezones
 from storage import repositories as repo
@@ -32,7 +33,7 @@ async def on_timezone(
     t: Texts,
     tz: ZoneInfo,
 ) -> None:
-    query = (command.args or "").strip()
+    query = visible(command.args)
     if not query:
         await message.answer(t("tz.current", tz=tz.key, now=views.when(t, clock.now(), tz)))
         return

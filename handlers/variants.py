@@ -15,6 +15,7 @@ from bot.callbacks import VariantAct, VariantCb
 from bot.keyboards import regenerate_keyboard, variant_keyboard
 from bot.texts import Texts
 from handlers.previews import current_draft, send_new_preview, show, variant_check
+from publishers.blank import visible
 from storage import repositories as repo
 from storage.models import Post, PostStatus, PostVariant
 
@@ -97,7 +98,7 @@ async def on_variant_button(
 async def on_variant_text(
     message: Message, bot: Bot, session: AsyncSession, t: Texts, state: FSMContext
 ) -> None:
-    text = (message.text or "").strip()
+    text = visible(message.text)
     if not text:
         await message.answer(t("edit.not_text" if not message.text else "edit.empty"))
         return

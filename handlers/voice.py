@@ -13,6 +13,7 @@ from ai.service import load_voice
 from bot.callbacks import VoiceCb, VoiceField
 from bot.keyboards import voice_keyboard
 from bot.texts import Texts
+from publishers.blank import visible
 from storage import repositories as repo
 
 #: Longest text for one field; the example post may be a whole post.
@@ -65,7 +66,7 @@ async def on_voice_text(
 ) -> None:
     field = VoiceField((await state.get_data())["field"])
     name = t.plain(f"voice.field.{field.value}")
-    text = (message.text or "").strip()
+    text = visible(message.text)
     if not text:
         await message.answer(t("edit.not_text"))
         return

@@ -25,7 +25,8 @@ from typing import Any
 
 import httpx
 
-from publishers.errors import OutcomeUnknown, Transient
+from publishers.errors import OutcomeUnknown, Permanent, Transient
+from publishers.outbound import RefusedURL, TooLarge
 
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _NEVER_SENT = (
@@ -51,6 +52,10 @@ async def send(
     """``client.request(method, url, **kwargs)``, with transport failures as ``Transient`` or,
     when the request may have been acted on, ``OutcomeUnknown``.
 
+    A URL the hardened client refuses (``publishers.outbound``: a private address, http where
+    https is needed) is ``Permanent``, with the refusal's plain reason: nothing was sent. An
+    oversized answer came after sending, so it is read like any broken answer.
+
     ``platform`` is the name the reasons use (``"Telegram"``); ``name_network_error`` adds the
     httpx exception's class name to the network-error reason. ``idempotent``: whether sending
     the request twice does no harm (default: by HTTP method; VK and Telegram read over POST).
@@ -59,6 +64,8 @@ async def send(
         idempotent = method.upper() in _IDEMPOTENT_METHODS
     try:
         return await client.request(method, url, **kwargs)
+    except RefusedURL as exc:  # refused before connecting: the owner's server URL is the problem
+        raise Permanent(exc.reason) from exc
     except _NEVER_SENT as exc:
         if isinstance(exc, httpx.TimeoutException):
             raise Transient(f"{platform} did not answer in time; will retry") from exc
@@ -69,6 +76,8 @@ async def send(
     except httpx.HTTPError as exc:
         if isinstance(exc, httpx.TimeoutException):
             what = f"{platform} did not answer in time"
+        elif isinstance(exc, TooLarge):
+            what = f"{platform}'s answer was too large ({exc.reason})"
         else:
             what = f"the connection to {platform} broke ({type(exc).__name__})"
         if idempotent:

@@ -42,7 +42,8 @@ class Field:
     name: str
     #: A secret is deleted from the chat as soon as it is read, and stored only encrypted.
     secret: bool = False
-    #: For URLs: the value must start with http(s)://.
+    #: For URLs: the value must start with http(s)://. The publisher reaches it through the
+    #: hardened client (``Context.servers``): https, and no private address unless allowed.
     url: bool = False
     #: The owner may skip it ("-"); the publisher then uses its default.
     optional: bool = False
@@ -63,9 +64,18 @@ class Context:
     #: Stores renewed credentials of the account being built (platforms that rotate tokens);
     #: None when nothing is stored yet (credentials being verified before they are saved).
     save_credentials: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+    #: The hardened client (``publishers.outbound``, https required) for the servers the owner
+    #: names: Mastodon instances, Bluesky services, Discord webhooks. ``None`` only where a
+    #: test builds publishers by hand; then ``http`` serves.
+    servers_http: httpx.AsyncClient | None = None
     #: API base URLs that replace a platform's public one (NEXUS_API_URLS: a proxy, a test
     #: server), by platform key.
     api_urls: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def servers(self) -> httpx.AsyncClient:
+        """The client for a server the owner chose (see ``servers_http``)."""
+        return self.servers_http or self.http
 
     def api(self, platform: str) -> dict[str, Any]:
         """``base_url=…`` for a publisher whose platform has an override, else nothing."""
@@ -135,7 +145,7 @@ def _telegram(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
 
 def _mastodon(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
     return MastodonPublisher(
-        ctx.http, base_url=creds["instance"], access_token=creds["access_token"]
+        ctx.servers, base_url=creds["instance"], access_token=creds["access_token"]
     )
 
 
@@ -172,7 +182,7 @@ def _x_oauth2(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
 
 
 def _discord(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
-    return DiscordWebhookPublisher(ctx.http, webhook_url=creds["webhook_url"])
+    return DiscordWebhookPublisher(ctx.servers, webhook_url=creds["webhook_url"])
 
 
 def _vk(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
@@ -223,7 +233,7 @@ def _instagram(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
 
 def _bluesky(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
     return BlueskyPublisher(
-        ctx.http,
+        ctx.servers,
         service=creds.get("service") or "https://bsky.social",
         handle=creds["handle"],
         app_password=creds["app_password"],

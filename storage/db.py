@@ -25,6 +25,12 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for PostgreSQL or an in-memory database."""
+    database = make_url(url).database if is_sqlite(url) else None
+    return Path(database) if database and database != ":memory:" else None
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine; for SQLite the file's directory is created and the pragmas set."""
     if not is_sqlite(url):

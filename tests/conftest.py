@@ -38,7 +38,7 @@ NEXUS_ENV = (
     "NEXUS_EVERGREEN_GAP_DAYS NEXUS_PUBLIC_URL NEXUS_HTTP_HOST NEXUS_HTTP_PORT NEXUS_DIGEST_AT "
     "NEXUS_ALERT_COOLDOWN_MINUTES "
     "NEXUS_QUEUE_ALERT_AT NEXUS_SILENCE_ALERT_HOURS NEXUS_AI_BUDGET_USD NEXUS_WEBHOOK_RATE "
-    "NEXUS_FEED_POLL_MINUTES NEXUS_API_URLS"
+    "NEXUS_FEED_POLL_MINUTES NEXUS_API_URLS NEXUS_ALLOW_PRIVATE_URLS"
 ).split()
 
 
@@ -137,6 +137,8 @@ def make_settings(tg: FakeTelegram, database_url: str, tmp_path: Path) -> Callab
             "NEXUS_DATABASE_URL": database_url,
             # a free port: tests (and engineers) run side by side, 8080 may be taken
             "NEXUS_HTTP_PORT": "0",
+            # the feeds, Mastodon, Bluesky and Discord fakes listen on 127.0.0.1
+            "NEXUS_ALLOW_PRIVATE_URLS": "true",
         }
         values.update(overrides)
         return Settings(_env_file=None, **{k: v for k, v in values.items() if v is not None})

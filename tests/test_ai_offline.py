@@ -7,8 +7,9 @@ from hypothesis import strategies as st
 
 from ai import OFFLINE_LABEL, BrandVoice, DraftRequest, OfflineDrafter, make_drafter, text_length
 from ai.offline import offline_draft
+from publishers.blank import is_blank
 
-briefs = st.text(min_size=1, max_size=600).filter(lambda s: s.strip())
+briefs = st.text(min_size=1, max_size=600).filter(lambda s: not is_blank(s))
 voices = st.builds(
     BrandVoice,
     tone=st.sampled_from(["", "playful", "formal and professional", "dry"]),
@@ -23,7 +24,9 @@ instructions = st.sampled_from([None, "shorter", "longer", "more formal", "ко�
     brief=briefs,
     voice=voices,
     max_chars=st.integers(min_value=20, max_value=4096),
-    previous=st.one_of(st.none(), st.text(min_size=1, max_size=800).filter(lambda s: s.strip())),
+    previous=st.one_of(
+        st.none(), st.text(min_size=1, max_size=800).filter(lambda s: not is_blank(s))
+    ),
     instruction=instructions,
 )
 def test_any_brief_gives_a_fitting_deterministic_draft(

@@ -277,7 +277,7 @@ async def test_pending_events_are_caught_up_and_interrupted_ones_reported(
 
 async def add_feed(app: Nexus, url: str, mode: str) -> int:
     async with app.sessions() as session:
-        fetched = await source_service.check_feed(app.http, url)
+        fetched = await source_service.check_feed(app.outbound, url)
         return (await source_service.add_feed(session, fetched, url, mode)).id
 
 
@@ -347,7 +347,7 @@ async def test_rules_mode_feeds_emit_rss_item_events(
 
 async def test_feed_with_a_lying_encoding_is_still_read(nexus: Nexus, feeds: FakeFeeds) -> None:
     url = feeds.serve("news.xml", WRONG_ENCODING_RSS)
-    fetched = await source_service.check_feed(nexus.http, url)
+    fetched = await source_service.check_feed(nexus.outbound, url)
     assert [i.payload["link"] for i in fetched.items] == ["https://news.example.ru/2"]
     assert fetched.items[0].key == "https://news.example.ru/2"  # no guid: the link is the key
 
@@ -360,7 +360,7 @@ async def test_entries_without_id_or_link_are_keyed_by_title_and_date(
         .replace("<guid>x</guid>", "")
         .replace("<link>https://blog.example.com/x</link>", "")
     )
-    fetched = await source_service.check_feed(nexus.http, feeds.serve("a.xml", body))
+    fetched = await source_service.check_feed(nexus.outbound, feeds.serve("a.xml", body))
     assert fetched.items[0].key.startswith("sha256:")
 
 
@@ -421,9 +421,9 @@ async def test_html_pages_and_unreachable_urls_are_refused(nexus: Nexus, feeds: 
 
     with pytest.raises(FeedError, match="not an RSS or Atom feed"):
         await source_service.check_feed(
-            nexus.http, feeds.serve("index.html", HTML_PAGE, "text/html")
+            nexus.outbound, feeds.serve("index.html", HTML_PAGE, "text/html")
         )
     with pytest.raises(FeedError, match="HTTP 404"):
-        await source_service.check_feed(nexus.http, feeds.url("missing.xml"))
+        await source_service.check_feed(nexus.outbound, feeds.url("missing.xml"))
     with pytest.raises(FeedError, match="could not fetch"):
-        await source_service.check_feed(nexus.http, "http://127.0.0.1:9/feed.xml")
+        await source_service.check_feed(nexus.outbound, "http://127.0.0.1:9/feed.xml")

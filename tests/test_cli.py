@@ -31,6 +31,7 @@ from storage.crypto import (
 from storage.db import create_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.models import Account
+from storage.permissions import make_private
 from tests.conftest import CHANNEL, OWNER
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.mastodon import FakeMastodon
@@ -198,6 +199,7 @@ async def test_check_against_the_fakes(tg: FakeTelegram, ai: FakeAnthropic, tmp_
         engine = create_engine(sqlite_url(data_dir))
         await upgrade(engine)
         await engine.dispose()
+        make_private(data_dir, data_dir / "nexus.db")  # as `nexus migrate` leaves them
     common = {
         "TELEGRAM_BOT_TOKEN": tg.token,
         "TELEGRAM_API_SERVER": tg.base_url,
@@ -222,6 +224,7 @@ async def test_check_against_the_fakes(tg: FakeTelegram, ai: FakeAnthropic, tmp_
 
     assert good.code == 0, good.both
     lines = good.out.splitlines()
+    assert not any(line.startswith("warn") for line in lines)  # the data dirs are private
     assert [line.split(":")[0].split() for line in lines] == [
         ["ok", "configuration"],
         ["ok", "database"],
@@ -376,6 +379,7 @@ async def test_check_verifies_connected_accounts(tg: FakeTelegram, tmp_path: Pat
             NEXUS_CHANNEL=CHANNEL,
             NEXUS_DATA_DIR=str(data_dir),
             NEXUS_SECRET_KEY=key,
+            NEXUS_ALLOW_PRIVATE_URLS="true",  # the fake Mastodon listens on 127.0.0.1
         )
     finally:
         await mastodon.close()

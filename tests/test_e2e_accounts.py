@@ -13,13 +13,18 @@ from tests.fakes.telegram import FakeTelegram
 from tests.test_e2e_drafts import preview_for, tap
 
 
-async def connect_mastodon(tg: FakeTelegram, instance: str, token: str) -> dict:
+async def open_mastodon_form(tg: FakeTelegram) -> None:
+    """/accounts → Connect → Mastodon, up to the question for the instance's address."""
     await tg.user_sends(OWNER, "/accounts")
     overview = await tg.wait_message(OWNER, lambda m: "Accounts" in m.text)
     await tap(tg, overview, "Connect an account")
     pick = await tg.wait_message(OWNER, lambda m: "Which platform" in m.text)
     await tap(tg, pick, "Mastodon")
     await tg.wait_message(OWNER, lambda m: "step 1 of 2" in m.text)
+
+
+async def connect_mastodon(tg: FakeTelegram, instance: str, token: str) -> dict:
+    await open_mastodon_form(tg)
     await tg.user_sends(OWNER, instance)
     await tg.wait_message(OWNER, lambda m: "step 2 of 2" in m.text and "delete" in m.text)
     return await tg.user_sends(OWNER, token)

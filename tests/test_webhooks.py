@@ -688,3 +688,22 @@ async def test_the_app_serves_webhooks_health_and_media(
         assert down.json()["checks"]["telegram"] != "ok"
         assert down.json()["checks"]["database"] == "ok"
         assert (await client.get("/health")).status_code == 200  # alive all the same
+
+
+async def test_no_answer_names_the_server_software(h: Harness) -> None:
+    """aiohttp's `Server: Python/3.x aiohttp/3.x` helps only someone matching versions to bugs;
+    no answer carries it, errors included, and none may be sniffed into another type."""
+    (h.media_dir / f"{NAME}.png").write_bytes(PNG)
+    answers = [
+        await h.client.get("/health"),
+        await h.client.get("/health/ready"),
+        await h.client.get("/no-such-page"),
+        await h.client.post("/webhooks/nobody", content=b"{}"),
+        await h.client.get(f"/media/{NAME}.png"),
+    ]
+    assert [a.status_code for a in answers][2:] == [404, 404, 200]
+    for answer in answers:
+        assert "server" not in answer.headers, answer.request.url
+        assert answer.headers["x-content-type-options"] == "nosniff"
+    media = answers[-1]
+    assert media.headers["cache-control"] == "public, max-age=31536000, immutable"

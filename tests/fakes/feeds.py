@@ -1,12 +1,17 @@
 """A loopback web server for RSS/Atom feeds: serves whatever bytes a test puts at a path, with
 an ETag and Last-Modified, and answers 304 to a conditional GET that matches them.
 
+Like hostile or broken sites, a path can also redirect anywhere (:meth:`FakeFeeds.redirect`),
+stream without end (:meth:`FakeFeeds.endless`) or trickle a byte at a time
+(:meth:`FakeFeeds.trickle`), to test the hardened client's hops, size cap and deadline.
+
 Sample documents imitate what real sites serve, including the broken ones feed readers must
 cope with: an unescaped ``&``, an encoding declaration that lies, entries without dates.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass
 
@@ -23,6 +28,7 @@ class Page:
     content_type: str
     etag: str
     last_modified: str = LAST_MODIFIED
+    content_encoding: str | None = None
 
 
 @dataclass
@@ -37,22 +43,52 @@ class FakeFeeds(LoopbackServer):
         super().__init__()
         self.pages: dict[str, Page] = {}
         self.calls: list[FeedRequest] = []
+        #: The Host header of every request, in order (what name the client asked for).
+        self.hosts: list[str] = []
+        self._redirects: dict[str, tuple[int, str]] = {}
+        self._streams: dict[str, tuple[int, float]] = {}
 
     def url(self, path: str) -> str:
         return f"{self.root}/{path.lstrip('/')}"
 
-    def serve(self, path: str, body: str | bytes, content_type: str = "application/rss+xml") -> str:
-        """Put a document at `path` (a new version gets a new ETag); returns its URL."""
+    def serve(
+        self,
+        path: str,
+        body: str | bytes,
+        content_type: str = "application/rss+xml",
+        *,
+        content_encoding: str | None = None,
+    ) -> str:
+        """Put a document at `path` (a new version gets a new ETag); returns its URL. With
+        `content_encoding` ("gzip"), `body` is sent as already encoded that way."""
         data = body.encode("utf-8") if isinstance(body, str) else body
         etag = '"' + hashlib.sha256(data).hexdigest()[:16] + '"'
-        self.pages["/" + path.lstrip("/")] = Page(data, content_type, etag)
+        self.pages["/" + path.lstrip("/")] = Page(
+            data, content_type, etag, content_encoding=content_encoding
+        )
+        return self.url(path)
+
+    def redirect(self, path: str, location: str, status: int = 302) -> str:
+        """Answer `path` with a redirect to `location` (anywhere); returns `path`'s URL."""
+        self._redirects["/" + path.lstrip("/")] = (status, location)
+        return self.url(path)
+
+    def endless(self, path: str, chunk: int = 64 * 1024) -> str:
+        """Stream `chunk`-byte pieces of a feed at `path` for ever."""
+        self._streams["/" + path.lstrip("/")] = (chunk, 0.0)
+        return self.url(path)
+
+    def trickle(self, path: str, every: float) -> str:
+        """Send one byte every `every` seconds at `path`, for ever (no read timeout trips)."""
+        self._streams["/" + path.lstrip("/")] = (1, every)
         return self.url(path)
 
     def fail_next(self, path: str, status: int = 500, *, times: int = 1) -> None:
         self._queue_failure("/" + path.lstrip("/"), HttpFailure(status, {}), times=times, after=0)
 
-    async def _handle(self, request: web.Request) -> web.Response:
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path
+        self.hosts.append(request.headers.get("Host", ""))
         self.calls.append(
             FeedRequest(
                 path, request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since")
@@ -61,13 +97,33 @@ class FakeFeeds(LoopbackServer):
         failure = await self._checkpoint(path)
         if failure is not None:
             return web.Response(status=failure.status, text="server error")
+        if path in self._redirects:
+            status, location = self._redirects[path]
+            return web.Response(status=status, headers={"Location": location})
+        if path in self._streams:
+            return await self._stream(request, *self._streams[path])
         page = self.pages.get(path)
         if page is None:
             return web.Response(status=404, text="not found")
         headers = {"ETag": page.etag, "Last-Modified": page.last_modified}
         if request.headers.get("If-None-Match") == page.etag:
             return web.Response(status=304, headers=headers)
-        return web.Response(body=page.body, headers={**headers, "Content-Type": page.content_type})
+        headers["Content-Type"] = page.content_type
+        if page.content_encoding:
+            headers["Content-Encoding"] = page.content_encoding
+        return web.Response(body=page.body, headers=headers)
+
+    async def _stream(self, request: web.Request, chunk: int, every: float) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/rss+xml"})
+        await response.prepare(request)
+        try:
+            await response.write(b"<?xml version='1.0'?><rss><channel>")
+            while not self._closed.is_set():
+                await response.write(b" " * chunk)
+                await asyncio.sleep(every)
+        except ConnectionResetError:  # the client stopped reading: what the test wants
+            pass
+        return response
 
 
 def rss(*items: tuple[str, str], title: str = "Example Blog") -> str:
