@@ -31,7 +31,7 @@ from storage.crypto import (
     write_key_file,
 )
 from storage.db import create_engine, make_session_factory
-from storage.migrate import current_revision, upgrade
+from storage.migrate import MigrationError, current_revision, upgrade
 from storage.models import Account
 
 log = logging.getLogger("nexus")
@@ -302,6 +302,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     except HttpServerError as exc:
         print(f"Nexus cannot start its HTTP server: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except MigrationError as exc:
+        print(f"Nexus cannot bring its database schema up to date: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except (SQLAlchemyError, OSError) as exc:
         print(f"Nexus cannot reach its database: {type(exc).__name__}: {exc}", file=sys.stderr)
