@@ -21,6 +21,7 @@ from automation.server import HttpServerError
 from bot.keys import open_vault, secret_values
 from bot.logs import configure_logging
 from bot.settings import ConfigError, Settings, load_settings
+from publishers.registry import account_label
 from storage import repositories as repo
 from storage.crypto import (
     KEY_FILE_NAME,
@@ -160,7 +161,7 @@ async def _check(settings: Settings) -> int:
         await step("ai", ai)
         for account in await _connected_accounts(app.sessions, settings.channel):
             publisher = app.publishers.for_account(account)
-            await step(f"{account.platform} {account.handle}", publisher.verify)
+            await step(account_label(account), publisher.verify)
     finally:
         await app.aclose()
     return EXIT_FAILED if failures else EXIT_OK

@@ -124,7 +124,7 @@ class BotNotifier:
             post = await repo.get_post(session, pub.post_id)
             assert post is not None
             t, _tz = await self._audience(session, post)
-            target = pub.account.title or pub.account.handle
+            target = views.target_name(pub.account)
         text = t("alert.unsure", post_id=post.id, target=target)
         await self._send(post.author_id, text, unsure_keyboard(t, publication_id))
 
