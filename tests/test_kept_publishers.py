@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -25,6 +26,7 @@ from publishers.telegram_limits import TelegramLimits
 from storage import repositories as repo
 from storage.crypto import Vault, generate_key
 from storage.db import create_engine, make_session_factory
+from storage.migrate import upgrade
 from storage.models import Account
 from tests.clock import FakeClock
 from tests.conftest import OWNER
@@ -252,3 +254,37 @@ async def test_a_token_refused_while_publishing_alerts_the_owner(
     overview = await tg.wait_message(OWNER, lambda m: "⚠️ LinkedIn" in m.text)
     assert f"⚠️ LinkedIn {linkedin.person_name}" in overview.text
     assert all(secret not in m.text for m in tg.messages(OWNER))
+
+
+async def test_a_renewal_lease_has_one_holder_and_a_dead_one_is_overtaken(
+    database_url: str, clock: FakeClock
+) -> None:
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    sessions = make_session_factory(engine)
+    ttl = timedelta(minutes=2)
+
+    async def take(key: str, at: datetime) -> bool:
+        async with sessions() as session:
+            taken = await repo.take_lease(session, key, at, ttl)
+            await session.commit()
+            return taken
+
+    async def release(key: str, taken_at: datetime) -> None:
+        async with sessions() as session:
+            await repo.release_lease(session, key, taken_at)
+            await session.commit()
+
+    try:
+        first = clock.now()
+        assert await take("refresh:1", first)
+        assert not await take("refresh:1", first + timedelta(seconds=30))  # held
+        assert await take("refresh:2", first)  # another account's lease is its own
+        later = first + ttl + timedelta(seconds=1)
+        assert await take("refresh:1", later)  # its holder died: overtaken
+        await release("refresh:1", first)  # the dead holder's late release changes nothing
+        assert not await take("refresh:1", later)
+        await release("refresh:1", later)
+        assert await take("refresh:1", later)
+    finally:
+        await engine.dispose()
