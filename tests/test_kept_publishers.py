@@ -34,8 +34,10 @@ from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.fixtures import serve
 from tests.fakes.linkedin import FakeLinkedIn
+from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.telegram import FakeMessage, FakeTelegram
 from tests.fakes.x import FakeX
+from tests.test_e2e_accounts import connect_mastodon
 from tests.test_e2e_drafts import preview_for, tap
 from tests.test_e2e_stats import publish
 
@@ -288,3 +290,22 @@ async def test_a_renewal_lease_has_one_holder_and_a_dead_one_is_overtaken(
         assert await take("refresh:1", later)
     finally:
         await engine.dispose()
+
+
+async def test_a_token_refused_while_reading_metrics_alerts_the_owner(
+    tg: FakeTelegram, mastodon: FakeMastodon, nexus: Nexus, clock: FakeClock
+) -> None:
+    await connect_mastodon(tg, mastodon.base_url, mastodon.token)
+    await tg.wait_message(OWNER, lambda m: "Connected" in m.text)
+    await publish(tg, "federated news")
+    secret, mastodon.token = mastodon.token, "revoked-in-the-meantime"
+
+    clock.advance(seconds=STAGES[0].total_seconds())
+    await nexus.metrics.run_once()
+
+    alert = await tg.wait_message(OWNER, lambda m: "🔑 <b>Mastodon @" in (m.html or ""))
+    assert "reconnect" in alert.text.lower()
+    async with nexus.sessions() as session:
+        account = await session.scalar(select(Account).where(Account.platform == "mastodon"))
+        assert account is not None and account.last_error
+    assert all(secret not in m.text for m in tg.messages(OWNER))
