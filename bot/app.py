@@ -12,10 +12,9 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 from aiogram import Bot, Dispatcher, methods
@@ -37,16 +36,14 @@ from bot.keys import open_vault
 from bot.middlewares import OwnerGate, SessionMiddleware
 from bot.notifier import BotNotifier
 from bot.settings import Settings
+from bot.targets import TargetPublishers
 from bot.texts import CATALOGUE, Texts
 from bot.throttle import TelegramThrottle
 from handlers import build_routers
 from metrics.alerts import HEALTH_EVERY, AlertConfig, Alerts
 from metrics.digest import Digests
 from metrics.sync import MetricsSync
-from publishers.base import Publisher
-from publishers.media import FileMediaHost
 from publishers.outbound import GuardedClient, OutboundPolicy
-from publishers.registry import Context, build_publisher
 from publishers.telegram_limits import TelegramLimits
 from scheduler.clock import Clock, SystemClock
 from scheduler.dispatcher import DispatchConfig, PublicationDispatcher
@@ -57,12 +54,9 @@ from storage import repositories as repo
 from storage.crypto import Vault
 from storage.db import create_engine, make_session_factory
 from storage.migrate import upgrade
-from storage.models import Account
 from storage.permissions import make_private
 
 log = logging.getLogger(__name__)
-
-TELEGRAM_API = "https://api.telegram.org"
 
 #: aiogram builds `Response[T]` for every call, and pydantic keeps those generic classes only
 #: weakly: after a garbage collection each is rebuilt (6–14 ms, blocking the loop). Holding the
@@ -97,49 +91,6 @@ MENU_COMMANDS = (
     "cancel",
     "help",
 )
-
-
-class TargetPublishers:
-    """Builds the publisher for a target account, decrypting its credentials: one shared HTTP
-    client, and one Telegram limiter shared with the bot itself."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        http: httpx.AsyncClient,
-        servers: httpx.AsyncClient,
-        limits: TelegramLimits,
-        vault: Vault,
-        sessions: async_sessionmaker[AsyncSession],
-    ) -> None:
-        token = settings.telegram_bot_token
-        self.context = Context(
-            http=http,
-            servers_http=servers,
-            telegram_token=token.get_secret_value() if token else "",
-            telegram_api=settings.telegram_api_server or TELEGRAM_API,
-            telegram_limits=limits,
-            api_urls=settings.api_urls,
-            media_host=FileMediaHost(settings.data_dir / "public", settings.public_url),
-        )
-        self.vault = vault
-        self.sessions = sessions
-
-    def for_account(self, account: Account) -> Publisher:
-        credentials = self.vault.decrypt(account.credentials) if account.credentials else {}
-        account_id = account.id
-
-        async def save(renewed: dict[str, Any]) -> None:
-            async with self.sessions() as session:
-                await repo.store_credentials(session, account_id, self.vault.encrypt(renewed))
-                await session.commit()
-
-        context = replace(self.context, save_credentials=save)
-        return build_publisher(context, account.platform, account.handle, credentials)
-
-    def for_credentials(self, platform: str, handle: str, credentials: dict[str, Any]) -> Publisher:
-        """A publisher for credentials not stored yet (to verify them before saving)."""
-        return build_publisher(self.context, platform, handle, credentials)
 
 
 @dataclass
@@ -420,8 +371,14 @@ def build_app(
     allow_private = settings.allow_private_urls
     outbound = GuardedClient(OutboundPolicy(allow_private=allow_private))
     servers = GuardedClient(OutboundPolicy(allow_private=allow_private, require_https=True))
-    publishers = TargetPublishers(settings, http, servers.http, limits, vault, sessions)
+    publishers = TargetPublishers(
+        settings, http, limits, vault, sessions, clock, servers=servers.http
+    )
     notifier = BotNotifier(bot, sessions, settings.timezone, settings.owner_ids)
+
+    async def auth_refused(account_id: int, reason: str) -> None:
+        await alerts.account_refused(account_id, reason)  # `alerts` is bound below, before use
+
     dispatcher = PublicationDispatcher(
         sessions,
         publishers.for_account,
@@ -432,8 +389,9 @@ def build_app(
             misfire_grace=timedelta(minutes=settings.misfire_grace_minutes),
             media_dir=settings.data_dir,
         ),
+        on_auth_refused=auth_refused,
     )
-    metrics = MetricsSync(sessions, publishers.for_account, clock)
+    metrics = MetricsSync(sessions, publishers.for_account, clock, on_auth_refused=auth_refused)
     tokens = TokenKeeper(sessions, publishers.for_account, clock)
     alerts = Alerts(
         sessions,

@@ -21,6 +21,7 @@ from automation.server import HttpServerError
 from bot.keys import open_vault, secret_values
 from bot.logs import configure_logging
 from bot.settings import ConfigError, Settings, load_settings
+from publishers.registry import account_label
 from storage import repositories as repo
 from storage.crypto import (
     KEY_FILE_NAME,
@@ -31,7 +32,7 @@ from storage.crypto import (
     write_key_file,
 )
 from storage.db import create_engine, make_session_factory
-from storage.migrate import current_revision, upgrade
+from storage.migrate import MigrationError, current_revision, upgrade
 from storage.models import Account
 from storage.permissions import make_private, restrict_umask, too_open
 
@@ -171,7 +172,7 @@ async def _check(settings: Settings) -> int:
         await step("ai", ai)
         for account in await _connected_accounts(app.sessions, settings.channel):
             publisher = app.publishers.for_account(account)
-            await step(f"{account.platform} {account.handle}", publisher.verify)
+            await step(account_label(account), publisher.verify)
     finally:
         await app.aclose()
     return EXIT_FAILED if failures else EXIT_OK
@@ -314,6 +315,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     except HttpServerError as exc:
         print(f"Nexus cannot start its HTTP server: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except MigrationError as exc:
+        print(f"Nexus cannot bring its database schema up to date: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except (SQLAlchemyError, OSError) as exc:
         print(f"Nexus cannot reach its database: {type(exc).__name__}: {exc}", file=sys.stderr)

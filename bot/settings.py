@@ -41,7 +41,8 @@ HINTS: dict[str, str] = {
     "NEXUS_AI_MODEL": f"a Claude model id, default {DEFAULT_AI_MODEL}",
     "NEXUS_TIMEZONE": "an IANA time zone such as Europe/Berlin",
     "NEXUS_LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
-    "NEXUS_MISFIRE_GRACE": "whole minutes, e.g. 15",
+    "NEXUS_MISFIRE_GRACE": "whole minutes, at least 1 (with 0 every post, even one published "
+    "at once, would be held as late), e.g. 15",
     "NEXUS_MAX_ATTEMPTS": "a whole number from 1 to 50, e.g. 5",
     "NEXUS_EVERGREEN_GAP_DAYS": "whole days between repeats of an evergreen post, e.g. 30",
     "NEXUS_PUBLIC_URL": "the https:// address where this server is reachable from the internet "
@@ -89,7 +90,7 @@ class Settings(BaseSettings):
     timezone: str = Field("UTC", validation_alias=AliasChoices("NEXUS_TIMEZONE"))
     log_level: str = Field("INFO", validation_alias="NEXUS_LOG_LEVEL")
     misfire_grace_minutes: int = Field(
-        15, ge=0, le=7 * 24 * 60, validation_alias="NEXUS_MISFIRE_GRACE"
+        15, ge=1, le=7 * 24 * 60, validation_alias="NEXUS_MISFIRE_GRACE"
     )
     max_attempts: int = Field(5, ge=1, le=50, validation_alias="NEXUS_MAX_ATTEMPTS")
     evergreen_gap_days: int = Field(30, ge=1, le=3650, validation_alias="NEXUS_EVERGREEN_GAP_DAYS")

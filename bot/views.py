@@ -20,7 +20,7 @@ from ai.errors import (
 from bot.texts import Html, Texts
 from publishers.check import VariantCheck
 from publishers.errors import TextTooLong
-from publishers.registry import PLATFORMS
+from publishers.registry import account_label
 from publishers.text import TELEGRAM_TEXT_LIMIT, split_text, utf16_len
 from scheduler.notify import Link, OwnerReport, PublishReport, ReportValue
 from scheduler.recurrence import RepeatRule, describe
@@ -66,8 +66,7 @@ def length_line(t: Texts, text: str) -> str:
 
 def target_name(account: Account) -> str:
     """ "X @nexus", "Telegram @nexus_channel": the platform, then the account."""
-    platform = PLATFORMS[account.platform].title.removesuffix(" channel")
-    return f"{platform} {account.title or account.handle}"
+    return account_label(account)
 
 
 def target_line(

@@ -21,7 +21,7 @@ from bot.settings import Settings
 from bot.texts import Html, Texts
 from publishers.blank import visible
 from publishers.errors import PublishError
-from publishers.registry import PLATFORMS, Platform, PublisherFactory
+from publishers.registry import PLATFORMS, Platform, PublisherFactory, account_label
 from scheduler.clock import Clock
 from storage import repositories as repo
 from storage.crypto import Vault
@@ -34,10 +34,6 @@ SKIP = "-"
 
 class AccountStates(StatesGroup):
     field = State()
-
-
-def _label(account: Account) -> str:
-    return account.title or account.handle
 
 
 #: A token this close to its end is shown as a warning in /accounts.
@@ -63,16 +59,11 @@ async def _overview(
     visible = [a for a in accounts if a.enabled or a.credentials or a.platform == "telegram"]
     lines = []
     for a in visible:
-        lines.append(
-            t(
-                "acc.line_on" if a.enabled else "acc.line_off",
-                platform=PLATFORMS[a.platform].title if a.platform in PLATFORMS else a.platform,
-                target=_label(a),
-            )
-        )
+        state = "on" if a.enabled and not a.last_error else "error" if a.enabled else "off"
+        lines.append(t(f"acc.line_{state}", target=account_label(a)))
         lines += _health(t, a, now)
     text = t("acc.list", lines=Html("\n".join(lines) or t("acc.none")))
-    markup = accounts_keyboard(t, [(a.id, _label(a), a.enabled) for a in visible])
+    markup = accounts_keyboard(t, [(a.id, account_label(a), a.enabled) for a in visible])
     return text, markup
 
 
@@ -85,7 +76,12 @@ async def on_accounts(
 
 
 async def on_account_button(
-    query: CallbackQuery, callback_data: AccountCb, session: AsyncSession, t: Texts, clock: Clock
+    query: CallbackQuery,
+    callback_data: AccountCb,
+    session: AsyncSession,
+    t: Texts,
+    clock: Clock,
+    publishers: PublisherFactory,
 ) -> None:
     if callback_data.act is AccountAct.CONNECT:
         await query.answer()
@@ -99,11 +95,12 @@ async def on_account_button(
         return
     if callback_data.act is AccountAct.DISCONNECT:
         await repo.disconnect_account(session, account.id)
-        note = t.plain("acc.disconnected", target=_label(account))
+        publishers.forget(account.id)
+        note = t.plain("acc.disconnected", target=account_label(account))
     else:
         account.enabled = not account.enabled
         key = "acc.enabled" if account.enabled else "acc.disabled"
-        note = t.plain(key, target=_label(account))
+        note = t.plain(key, target=account_label(account))
     await session.commit()
     await query.answer(note)
     if isinstance(query.message, Message):

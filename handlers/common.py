@@ -11,13 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ai.service import load_voice
 from bot.settings import Settings
 from bot.texts import Html, Texts
+from publishers.registry import account_label
 from storage import repositories as repo
 
 
 async def start(message: Message, t: Texts, settings: Settings, session: AsyncSession) -> None:
     accounts = await repo.enabled_accounts(session)
     channel = (
-        t("start.channel_ok", channel=", ".join(a.title or a.handle for a in accounts))
+        t("start.channel_ok", channel=", ".join(account_label(a) for a in accounts))
         if accounts
         else t("start.channel_missing")
     )

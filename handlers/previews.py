@@ -22,6 +22,7 @@ from bot.callbacks import DraftAct, DraftCb
 from bot.keyboards import draft_keyboard, schedule_keyboard, scheduled_keyboard, single_button
 from bot.texts import Texts
 from publishers.check import VariantCheck, check_variant
+from publishers.registry import account_label
 from scheduler.clock import Clock
 from scheduler.dispatcher import PublisherFor
 from storage import repositories as repo
@@ -34,7 +35,7 @@ EVENING_HOUR = 18
 
 
 async def targets(session: AsyncSession) -> list[str]:
-    return [a.title or a.handle for a in await repo.enabled_accounts(session)]
+    return [account_label(a) for a in await repo.enabled_accounts(session)]
 
 
 def shows_variants(post: Post) -> bool:
@@ -151,7 +152,7 @@ async def show_preview(
     else:
         several = shows_variants(post)
         names = (
-            [v.account.title or v.account.handle for v in post.variants if v.enabled]
+            [account_label(v.account) for v in post.variants if v.enabled]
             if post.variants
             else await targets(session)
         )

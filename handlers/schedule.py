@@ -27,6 +27,7 @@ from handlers.previews import (
 )
 from metrics.best_time import slot_fallback
 from publishers.blank import visible
+from publishers.registry import account_label
 from scheduler import planning
 from scheduler.clock import Clock
 from scheduler.recurrence import describe, parse_repeat
@@ -259,7 +260,7 @@ async def on_publication_answer(
     if pub is None:
         await query.answer(t.plain("post.gone"), show_alert=True)
         return
-    target = pub.account.title or pub.account.handle
+    target = account_label(pub.account)
     if callback_data.act is PubAct.POSTED:
         done = await planning.confirm_posted(session, pub.id, clock.now())
         note = t.plain("unsure.posted", post_id=pub.post_id, target=target)

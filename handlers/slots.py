@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.texts import Html, Texts
 from publishers.blank import visible
+from publishers.registry import account_label
 from scheduler.slots import describe_slots, parse_slots
 from scheduler.timeparse import TimeParseError
 from storage import repositories as repo
@@ -28,7 +29,7 @@ async def _overview(session: AsyncSession, t: Texts, tz: ZoneInfo) -> str:
     lines = [
         t(
             "slots.line",
-            target=account.title or account.handle,
+            target=account_label(account),
             slots=describe_slots(slots[account.id], names)
             if slots.get(account.id)
             else t.plain("slots.none"),

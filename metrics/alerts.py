@@ -47,6 +47,7 @@ from metrics.digest import digest_numbers, format_change, format_number
 from metrics.stats import ai_spend, month_start
 from publishers.base import Publisher
 from publishers.errors import AuthExpired, Permanent, PublishError
+from publishers.registry import account_label
 from scheduler.clock import Clock
 from scheduler.notify import AlertKind, Notifier, OwnerReport, ReportLine, line
 from storage import repositories as repo
@@ -111,10 +112,6 @@ def _money(amount: float) -> str:
     return f"${amount:,.2f}"
 
 
-def _target(account: Account) -> str:
-    return account.title or account.handle
-
-
 class Alerts:
     """The one place alerts are decided and sent. Safe to run in every worker."""
 
@@ -154,6 +151,18 @@ class Alerts:
             except Exception:  # one broken check must not silence the others
                 log.exception("alert check %s failed", check.__name__)
         return sent
+
+    async def account_refused(self, account_id: int, reason: str) -> bool:
+        """A platform refused an account's credentials while publishing or syncing: mark the
+        account as the health check would (⚠️ in /accounts, its posts at risk) and send the 🔑
+        alert now, once per cooldown. Returns whether an alert went out."""
+        async with self.sessions() as session:
+            await repo.set_account_health(
+                session, account_id, last_error=scrub(reason), checked_at=self.clock.now()
+            )
+            await session.commit()
+            account = await session.get(Account, account_id)
+        return account is not None and await self._alert_auth(account)
 
     async def automation_failed(self, name: str, reason: str) -> bool:
         """An automation rule or event source failed (called by the rules engine): tell the owner,
@@ -262,16 +271,21 @@ class Alerts:
             )
         sent = 0
         for account in accounts:
-            target = _target(account)
+            target = account_label(account)
             if account.last_error is not None:
-                report = line("alert.auth", target=target, reason=scrub(account.last_error))
-                sent += await self._raise(AlertKind.AUTH, str(account.id), [report])
+                sent += await self._alert_auth(account)
             expires = account.token_expires_at
             if expires is not None and expires <= now + EXPIRY_NOTICE:
                 key = "alert.expired" if expires <= now else "alert.expiry"
                 report = line(key, target=target, when=expires)
                 sent += await self._raise(AlertKind.EXPIRY, str(account.id), [report])
         return sent
+
+    async def _alert_auth(self, account: Account) -> bool:
+        """The 🔑 alert of an account whose last error is recorded, once per cooldown."""
+        reason = scrub(account.last_error or "")
+        report = line("alert.auth", target=account_label(account), reason=reason)
+        return await self._raise(AlertKind.AUTH, str(account.id), [report])
 
     async def _check_risk(self) -> int:
         now = self.clock.now()
@@ -296,7 +310,7 @@ class Alerts:
             report = line(
                 "alert.risk",
                 post_id=post_id,
-                target=_target(account),
+                target=account_label(account),
                 when=due,
                 reason=scrub(account.last_error or ""),
             )

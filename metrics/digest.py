@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from metrics.chart import render_chart
 from metrics.stats import DayPoint, PeriodStats, PostLine, published_lines, summarize
+from publishers.registry import target_label
 from scheduler.clock import Clock
 from scheduler.notify import Link, Notifier, OwnerReport, ReportLine, line
 from storage import repositories as repo
@@ -126,7 +127,13 @@ async def failures_between(
     """Publications that failed for good in [since, until) (the moment they were last
     changed), oldest first."""
     rows = await session.execute(
-        select(Publication.post_id, Account.title, Account.handle, Publication.last_error)
+        select(
+            Publication.post_id,
+            Account.platform,
+            Account.title,
+            Account.handle,
+            Publication.last_error,
+        )
         .join(Account, Account.id == Publication.account_id)
         .where(
             Publication.status == PublicationStatus.FAILED,
@@ -136,7 +143,8 @@ async def failures_between(
         .order_by(Publication.updated_at, Publication.id)
     )
     return [
-        Failure(post_id, title or handle, error or "?") for post_id, title, handle, error in rows
+        Failure(post_id, target_label(platform, title, handle), error or "?")
+        for post_id, platform, title, handle, error in rows
     ]
 
 

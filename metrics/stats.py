@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from publishers.registry import account_label, target_label
 from storage.models import (
     Account,
     AccountSnapshot,
@@ -121,10 +122,6 @@ class AiSpend:
 UTC_ZONE = ZoneInfo("UTC")
 
 
-def _target(account: Account) -> str:
-    return account.title or account.handle
-
-
 async def published_lines(
     session: AsyncSession,
     *,
@@ -164,7 +161,7 @@ async def published_lines(
             publication_id=pub_id,
             post_id=post_id,
             platform=plat,
-            target=title or handle,
+            target=target_label(plat, title, handle),
             url=url,
             published_at=published_at or since,  # never None: the WHERE filters on it
             likes=likes or 0,
@@ -270,7 +267,7 @@ async def follower_trends(
         return []
     accounts = await session.scalars(select(Account).where(Account.id.in_(values)))
     trends = [
-        FollowerTrend(a.id, a.platform, _target(a), values[a.id][0], values[a.id][-1])
+        FollowerTrend(a.id, a.platform, account_label(a), values[a.id][0], values[a.id][-1])
         for a in accounts
         if platform is None or a.platform == platform
     ]
@@ -346,7 +343,7 @@ async def post_targets(session: AsyncSession, post_id: int) -> list[PostLine]:
             publication_id=p.id,
             post_id=p.post_id,
             platform=p.account.platform,
-            target=_target(p.account),
+            target=account_label(p.account),
             url=p.url,
             published_at=p.published_at or p.updated_at,
             likes=p.likes,

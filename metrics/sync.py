@@ -45,6 +45,7 @@ from publishers.base import HasAudience, Metrics, Publisher, PublishResult
 from publishers.errors import AuthExpired, Permanent, PublishError, RateLimited
 from scheduler.clock import Clock
 from scheduler.dispatcher import FIRST_METRICS_SYNC
+from scheduler.notify import AuthRefused, report_refusals
 from storage import repositories as repo
 from storage.models import (
     Account,
@@ -124,8 +125,11 @@ class MetricsSync:
         publisher_for: PublisherFor,
         clock: Clock,
         config: SyncConfig | None = None,
+        *,
+        on_auth_refused: AuthRefused | None = None,
     ) -> None:
         self.sessions = sessions
+        self.on_auth_refused = on_auth_refused
         self.publisher_for = publisher_for
         self.clock = clock
         self.config = config or SyncConfig()
@@ -219,6 +223,7 @@ class MetricsSync:
             for outcome in outcomes:
                 await self._record_one(session, outcome, now, report)
             await session.commit()
+        await report_refusals(self.on_auth_refused, ((o.job.account.id, o.error) for o in outcomes))
 
     async def _record_one(
         self, session: AsyncSession, outcome: _Outcome, now: datetime, report: SyncReport

@@ -7,9 +7,10 @@ raised as :mod:`publishers.errors` subclasses.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from publishers.media import MediaItem
 from publishers.thread import OnConfirmed
@@ -131,3 +132,18 @@ class RenewsToken(Protocol):
         """Extend the access token; how many seconds the new one lasts. Raises a
         ``PublishError`` subclass (``AuthExpired`` once it can no longer be renewed)."""
         ...
+
+
+#: Runs a token renewal under a lease that every Nexus process shares, so a single-use refresh
+#: token (X OAuth 2.0, Bluesky) is spent once. Entered, it yields the account's credentials as
+#: stored now: if another process renewed them while this one waited for the lease, they hold
+#: the new tokens, which the publisher adopts instead of renewing again. The renewed credentials
+#: are stored (``on_tokens``) before the lease is left.
+Renewal = Callable[[], AbstractAsyncContextManager[Mapping[str, Any] | None]]
+
+
+@asynccontextmanager
+async def unshared_renewal() -> AsyncIterator[Mapping[str, Any] | None]:
+    """The renewal of a publisher nothing else shares (credentials being verified): no lease,
+    nothing stored to re-read."""
+    yield None

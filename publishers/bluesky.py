@@ -1,10 +1,16 @@
 """Publish posts to Bluesky (AT Protocol XRPC over raw httpx).
 
 Session: ``com.atproto.server.createSession`` (handle + app password) gives an access and a
-refresh JWT; they are kept on the publisher and reused. When a call answers ``ExpiredToken``
-(HTTP 400) or 401, the publisher calls ``com.atproto.server.refreshSession`` with the refresh
-JWT and retries the call once; if the refresh is refused too, it logs in again with the app
-password once, and only if *that* is refused raises :class:`AuthExpired`.
+refresh JWT; they are kept on the publisher, handed to ``on_tokens`` to be stored (encrypted,
+with the account) and given back as ``session`` when a publisher is built again, so a restart
+does not log in again: Bluesky allows 30 logins per 5 minutes and 300 a day. When a call answers
+``ExpiredToken`` (HTTP 400) or 401, the publisher calls ``com.atproto.server.refreshSession``
+with the refresh JWT (single use: it rotates) and retries the call once; if the refresh is
+refused too, it logs in again with the app password once, and only if *that* is refused raises
+:class:`AuthExpired`. A renewal runs once per publisher however many calls need it, and under
+the ``renewal`` lease that every process shares; a session another process stored meanwhile is
+adopted instead. :meth:`verify` checks the session (``getSession``) and logs in only without
+one.
 
 Text: a post holds at most 300 graphemes (user-perceived characters; an emoji family is one)
 and at most 3000 UTF-8 bytes (``app.bsky.feed.post`` lexicon). :func:`post_measure` folds both
@@ -46,17 +52,18 @@ Hangul syllable sequences and CR LF together.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
-from publishers.base import MediaLimits, Metrics, PublishResult
+from publishers.base import MediaLimits, Metrics, PublishResult, Renewal, unshared_renewal
 from publishers.errors import (
     AuthExpired,
     Permanent,
@@ -301,17 +308,26 @@ class BlueskyPublisher:
         service: str = "https://bsky.social",
         handle: str,
         app_password: str,
+        session: Mapping[str, Any] | None = None,
+        on_tokens: Callable[[dict[str, str]], Awaitable[None]] | None = None,
+        renewal: Renewal = unshared_renewal,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """``session``: a stored session (``access_jwt``, ``refresh_jwt``, ``did``) to resume;
+        ``on_tokens`` receives every new one in that shape."""
         self._client = client
         self._service = service.rstrip("/")
         self.handle = handle.strip().lstrip("@").lower()
         self.name = f"@{self.handle}"
         self._password = app_password
         self._clock = clock
+        self._on_tokens = on_tokens
+        self._renewal = renewal
+        self._renewing = asyncio.Lock()
         self._access: str | None = None
         self._refresh: str | None = None
         self.did: str | None = None
+        self._adopt(session or {})
         self._dids: dict[str, str | None] = {}
 
     def __repr__(self) -> str:  # never show the password or tokens
@@ -422,8 +438,12 @@ class BlueskyPublisher:
         )
 
     async def verify(self) -> str:
-        """Log in afresh with the app password; return ``"@handle"``."""
-        await self._create_session()
+        """Check the session (renewed, or a new login, only if it no longer works); return
+        ``"@handle"``."""
+        if self._access is None:
+            await self._renew(None)
+        else:
+            await self._xrpc("GET", "com.atproto.server.getSession")
         return self.name
 
     def web_url(self, uri: str) -> str:
@@ -433,7 +453,7 @@ class BlueskyPublisher:
     # ------------------------------------------------------------------ helpers
     async def _did(self) -> str:
         if self.did is None:
-            await self._create_session()
+            await self._renew(None)
         assert self.did is not None
         return self.did
 
@@ -529,35 +549,57 @@ class BlueskyPublisher:
             json={"identifier": self.handle, "password": self._password},
             token=None,
         )
-        self._take_session(answer)
+        await self._take_session(answer)
 
-    def _take_session(self, answer: Any) -> None:
-        self._access = str(answer["accessJwt"])
-        self._refresh = str(answer["refreshJwt"])
-        self.did = str(answer["did"])
+    def _adopt(self, session: Mapping[str, Any]) -> None:
+        """Use a stored session (``access_jwt``, ``refresh_jwt``, ``did``) if it is complete."""
+        if all(session.get(key) for key in ("access_jwt", "refresh_jwt", "did")):
+            self._access = str(session["access_jwt"])
+            self._refresh = str(session["refresh_jwt"])
+            self.did = str(session["did"])
 
-    async def _renew(self) -> None:
-        """Refresh the session; log in again if the refresh token is refused too."""
-        if self._refresh:
-            try:
-                answer = await self._request(
-                    "POST", "com.atproto.server.refreshSession", token=self._refresh
-                )
-                self._take_session(answer)
-                return
-            except _TokenRejected:
-                pass
-        self._access = self._refresh = None
-        await self._create_session()
+    async def _take_session(self, answer: Any) -> None:
+        session = {
+            "access_jwt": str(answer["accessJwt"]),
+            "refresh_jwt": str(answer["refreshJwt"]),
+            "did": str(answer["did"]),
+        }
+        self._adopt(session)
+        if self._on_tokens is not None:
+            await self._on_tokens(session)
+
+    async def _renew(self, stale: str | None) -> None:
+        """Replace the session whose access JWT ``stale`` was refused (None: there is none yet),
+        once however many calls ask: adopt the one another process stored meanwhile, else
+        refresh it, else log in again."""
+        async with self._renewing:
+            if self._access != stale:
+                return  # another call renewed it meanwhile
+            async with self._renewal() as stored:
+                if stored and stored.get("access_jwt") not in (None, stale):
+                    self._adopt(stored)
+                    return
+                if self._refresh:
+                    try:
+                        answer = await self._request(
+                            "POST", "com.atproto.server.refreshSession", token=self._refresh
+                        )
+                    except _TokenRejected:
+                        self._access = self._refresh = None
+                    else:
+                        await self._take_session(answer)
+                        return
+                await self._create_session()
 
     async def _xrpc(self, method: str, nsid: str, **kwargs: Any) -> Any:
         """An authenticated call: log in if needed, renew the session once on expiry."""
         if self._access is None:
-            await self._create_session()
+            await self._renew(None)
+        sent = self._access
         try:
-            return await self._request(method, nsid, token=self._access, **kwargs)
+            return await self._request(method, nsid, token=sent, **kwargs)
         except _TokenRejected:
-            await self._renew()
+            await self._renew(sent)
         try:
             return await self._request(method, nsid, token=self._access, **kwargs)
         except _TokenRejected as exc:

@@ -21,7 +21,8 @@ Metrics: ``GET {webhook_url}/messages/{id}`` for each part; the counts of its ``
 summed into likes.
 
 URL: ``https://discord.com/channels/{guild_id}/{channel_id}/{message_id}`` when the guild is
-known (from the message, or from the webhook after :meth:`verify`), else ``None``.
+known (from the message, or the webhook's, which :meth:`verify` reads when the account is
+connected and hands to ``on_tokens`` to be stored with it), else ``None``.
 
 Errors: 429 → :class:`RateLimited` after the body's ``retry_after`` (seconds, float), else
 ``X-RateLimit-Reset-After``, else ``Retry-After``; 401 (invalid token) and 404 "Unknown
@@ -89,6 +90,8 @@ class DiscordWebhookPublisher:
         client: httpx.AsyncClient,
         *,
         webhook_url: str,
+        guild_id: str | None = None,
+        on_tokens: Callable[[dict[str, str]], Awaitable[None]] | None = None,
         max_bucket_wait: float = 5.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -104,7 +107,10 @@ class DiscordWebhookPublisher:
         self._token = match.group(2)
         self._max_bucket_wait = max_bucket_wait
         self._sleep = sleep
-        self.guild_id: str | None = None
+        self.guild_id = guild_id or None
+        #: Receives ``{"guild_id": ...}`` when :meth:`verify` learns the webhook's guild, to be
+        #: stored with the account: a webhook's message carries no guild, its link needs it.
+        self._on_tokens = on_tokens
         self.channel_id: str | None = None
         self.name = f"Discord webhook {self.webhook_id}"
         """The webhook's name and channel once :meth:`verify` ran."""
@@ -188,7 +194,10 @@ class DiscordWebhookPublisher:
     async def verify(self) -> str:
         """Check the webhook still exists; return ``'webhook "name" in channel <id>'``."""
         webhook = self._result(await self._request("GET", self._url))
-        self.guild_id = str(webhook["guild_id"]) if webhook.get("guild_id") else None
+        guild = str(webhook["guild_id"]) if webhook.get("guild_id") else None
+        if guild != self.guild_id and guild and self._on_tokens is not None:
+            await self._on_tokens({"guild_id": guild})
+        self.guild_id = guild
         self.channel_id = str(webhook["channel_id"]) if webhook.get("channel_id") else None
         self.name = (
             f'webhook "{webhook.get("name") or self.webhook_id}" in channel {self.channel_id}'

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from publishers.base import Publisher
+from publishers.base import Publisher, Renewal, unshared_renewal
 from publishers.bluesky import BLUESKY_GRAPHEME_LIMIT, BlueskyPublisher, post_measure
 from publishers.discord import DISCORD_MESSAGE_LIMIT, DiscordWebhookPublisher, discord_length
 from publishers.instagram import INSTAGRAM_CAPTION_LIMIT, InstagramPublisher
@@ -68,6 +68,8 @@ class Context:
     #: names: Mastodon instances, Bluesky services, Discord webhooks. ``None`` only where a
     #: test builds publishers by hand; then ``http`` serves.
     servers_http: httpx.AsyncClient | None = None
+    #: Renews the account's tokens under a lease all processes share (see ``Renewal``).
+    renewal: Renewal = unshared_renewal
     #: API base URLs that replace a platform's public one (NEXUS_API_URLS: a proxy, a test
     #: server), by platform key.
     api_urls: Mapping[str, str] = field(default_factory=dict)
@@ -93,11 +95,15 @@ Builder = Callable[[Context, str, dict[str, Any]], Publisher]
 
 
 class PublisherFactory(Protocol):
-    """Builds a publisher for credentials (e.g. to verify them before they are saved)."""
+    """Builds a publisher for credentials (e.g. to verify them before they are saved), and
+    forgets the one kept for an account."""
 
     def for_credentials(
         self, platform: str, handle: str, credentials: dict[str, Any]
     ) -> Publisher: ...
+
+    def forget(self, account_id: int) -> None:
+        """Drop the publisher kept for an account that was disconnected."""
 
 
 @dataclass(frozen=True)
@@ -176,13 +182,32 @@ def _x_oauth2(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
             renewed["refresh_token"] = tokens["refresh_token"]
             await save({**creds, **renewed})
 
-    publisher = XPublisher(ctx.http, auth=auth, on_tokens=on_tokens, **ctx.api("x"))
+    publisher = XPublisher(
+        ctx.http, auth=auth, on_tokens=on_tokens, renewal=ctx.renewal, **ctx.api("x")
+    )
     publisher.platform = "x_oauth2"  # the target's key: its rules and texts are found by it
     return publisher
 
 
+def _store_with(ctx: Context, creds: dict[str, Any]) -> Callable[[dict[str, str]], Awaitable[None]]:
+    """An ``on_tokens`` hook that stores what a publisher learnt (a session, a guild) together
+    with the account's other credentials."""
+    save = ctx.save_credentials
+
+    async def on_tokens(learnt: dict[str, str]) -> None:
+        if save is not None:
+            await save({**creds, **learnt})
+
+    return on_tokens
+
+
 def _discord(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
-    return DiscordWebhookPublisher(ctx.servers, webhook_url=creds["webhook_url"])
+    return DiscordWebhookPublisher(
+        ctx.servers,
+        webhook_url=creds["webhook_url"],
+        guild_id=creds.get("guild_id"),
+        on_tokens=_store_with(ctx, creds),
+    )
 
 
 def _vk(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
@@ -205,15 +230,9 @@ def _linkedin(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
 
 def _threads(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
     """Threads: a renewed long-lived token replaces the old one in the stored credentials."""
-    save = ctx.save_credentials
-
-    async def on_tokens(tokens: dict[str, str]) -> None:
-        if save is not None:
-            await save({**creds, "access_token": tokens["access_token"]})
-
     return ThreadsPublisher(
         ctx.http,
-        on_tokens=on_tokens,
+        on_tokens=_store_with(ctx, creds),
         access_token=creds["access_token"],
         user_id=creds["user_id"],
         media_host=_media_host(ctx, "Threads"),
@@ -237,6 +256,9 @@ def _bluesky(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
         service=creds.get("service") or "https://bsky.social",
         handle=creds["handle"],
         app_password=creds["app_password"],
+        session=creds,
+        on_tokens=_store_with(ctx, creds),
+        renewal=ctx.renewal,
     )
 
 
@@ -345,3 +367,32 @@ def build_publisher(
     except KeyError:
         raise LookupError(f"no publisher for platform {platform!r}") from None
     return spec.build(ctx, handle, credentials)
+
+
+def platform_name(key: str) -> str:
+    """What the owner calls a platform: "Telegram", "X" (either way of signing in)."""
+    spec = PLATFORMS.get(key)
+    return spec.title.removesuffix(" channel").split(" (")[0] if spec else key
+
+
+def target_label(platform: str, title: str | None, handle: str) -> str:
+    """ "X @owner", "Threads @owner", "LinkedIn Owner", "Telegram @channel": the one way every
+    report, preview, alert and /accounts line names a target, so two accounts called alike on
+    different platforms are told apart."""
+    return f"{platform_name(platform)} {title or handle}"
+
+
+class NamedTarget(Protocol):
+    """An account as far as its label goes (storage's ``Account``)."""
+
+    @property
+    def platform(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def handle(self) -> str: ...
+
+
+def account_label(account: NamedTarget) -> str:
+    """:func:`target_label` of an account."""
+    return target_label(account.platform, account.title, account.handle)

@@ -58,7 +58,7 @@ from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 import httpx
 import regex
 
-from publishers.base import MediaLimits, Metrics, PublishResult
+from publishers.base import MediaLimits, Metrics, PublishResult, Renewal, unshared_renewal
 from publishers.errors import (
     AuthExpired,
     Permanent,
@@ -257,6 +257,7 @@ class XPublisher:
         upload_url: str | None = None,
         auth: XAuth,
         on_tokens: TokensCallback | None = None,
+        renewal: Renewal = unshared_renewal,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._client = client
@@ -265,6 +266,7 @@ class XPublisher:
         self._upload_url = (upload_url or base_url).rstrip("/")
         self._auth = auth
         self._on_tokens = on_tokens
+        self._renewal = renewal
         self._clock = clock
         self._refresh_lock = asyncio.Lock()
         self.name = "X"
@@ -429,49 +431,63 @@ class XPublisher:
         return await send(self._client, method, url, platform="X", **kwargs)
 
     async def _refresh(self, stale: OAuth2UserAuth) -> None:
-        """Swap the refresh token for new tokens (once, even when several calls got a 401)."""
+        """Swap the refresh token for new tokens once, even when several calls (or several
+        processes, through the shared ``renewal`` lease) got a 401 at the same time."""
         async with self._refresh_lock:
             if self._auth is not stale:
                 return  # another call renewed them meanwhile
-            form = {"grant_type": "refresh_token", "refresh_token": stale.refresh_token}
-            basic: tuple[str, str] | None = None
-            if stale.client_secret:
-                basic = (stale.client_id, stale.client_secret)
-            else:
-                form["client_id"] = stale.client_id
-            response = await self._send(
-                "POST", self._base_url + "/2/oauth2/token", data=form, auth=basic
+            async with self._renewal() as stored:
+                if stored and stored.get("refresh_token") not in (None, stale.refresh_token):
+                    # another process renewed them while this one waited: use its tokens
+                    self._auth = replace(
+                        stale,
+                        access_token=str(stored["access_token"]),
+                        refresh_token=str(stored["refresh_token"]),
+                    )
+                    return
+                await self._redeem(stale)
+
+    async def _redeem(self, stale: OAuth2UserAuth) -> None:
+        """Spend the refresh token on new tokens and hand them to ``on_tokens`` to be stored."""
+        form = {"grant_type": "refresh_token", "refresh_token": stale.refresh_token}
+        basic: tuple[str, str] | None = None
+        if stale.client_secret:
+            basic = (stale.client_id, stale.client_secret)
+        else:
+            form["client_id"] = stale.client_id
+        response = await self._send(
+            "POST", self._base_url + "/2/oauth2/token", data=form, auth=basic
+        )
+        if response.status_code in (400, 401):
+            raise AuthExpired(
+                "X refused to renew the access (the authorisation was revoked or has "
+                "expired): reconnect the X account"
             )
-            if response.status_code in (400, 401):
-                raise AuthExpired(
-                    "X refused to renew the access (the authorisation was revoked or has "
-                    "expired): reconnect the X account"
-                )
-            body = self._result(response)
-            if not isinstance(body, dict) or not body.get("access_token"):
-                raise Transient("X sent an unreadable answer while renewing the access")
-            new = replace(
-                stale,
-                access_token=str(body["access_token"]),
-                refresh_token=str(body.get("refresh_token") or stale.refresh_token),
-            )
-            self._auth = new
-            if self._on_tokens is not None:
-                tokens: dict[str, Any] = {
-                    "access_token": new.access_token,
-                    "refresh_token": new.refresh_token,
-                    "token_type": body.get("token_type", "bearer"),
-                    "scope": body.get("scope"),
-                    "expires_in": body.get("expires_in"),
-                    "expires_at": (
-                        self._clock() + float(body["expires_in"])
-                        if body.get("expires_in") is not None
-                        else None
-                    ),
-                }
-                outcome = self._on_tokens(tokens)
-                if inspect.isawaitable(outcome):
-                    await outcome
+        body = self._result(response)
+        if not isinstance(body, dict) or not body.get("access_token"):
+            raise Transient("X sent an unreadable answer while renewing the access")
+        new = replace(
+            stale,
+            access_token=str(body["access_token"]),
+            refresh_token=str(body.get("refresh_token") or stale.refresh_token),
+        )
+        self._auth = new
+        if self._on_tokens is not None:
+            tokens: dict[str, Any] = {
+                "access_token": new.access_token,
+                "refresh_token": new.refresh_token,
+                "token_type": body.get("token_type", "bearer"),
+                "scope": body.get("scope"),
+                "expires_in": body.get("expires_in"),
+                "expires_at": (
+                    self._clock() + float(body["expires_in"])
+                    if body.get("expires_in") is not None
+                    else None
+                ),
+            }
+            outcome = self._on_tokens(tokens)
+            if inspect.isawaitable(outcome):
+                await outcome
 
     def _result(self, response: httpx.Response) -> Any:
         return json_result(response, platform="X", error=self._error)

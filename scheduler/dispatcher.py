@@ -48,8 +48,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from publishers.base import Publisher, PublishResult
 from publishers.errors import OutcomeUnknown, Permanent, PublishError, RateLimited, Transient
 from publishers.images import fit
+from publishers.registry import account_label
 from scheduler.clock import Clock
-from scheduler.notify import Notifier, PublishReport, TargetOutcome
+from scheduler.notify import AuthRefused, Notifier, PublishReport, TargetOutcome, report_refusals
 from scheduler.series import schedule_next_occurrence
 from storage import repositories as repo
 from storage.models import (
@@ -123,8 +124,10 @@ class PublicationDispatcher:
         config: DispatchConfig | None = None,
         *,
         rng: random.Random | None = None,
+        on_auth_refused: AuthRefused | None = None,
     ) -> None:
         self.sessions = sessions
+        self.on_auth_refused = on_auth_refused
         self.publisher_for = publisher_for
         self.notifier = notifier
         self.clock = clock
@@ -347,6 +350,7 @@ class PublicationDispatcher:
             await session.commit()
         for pub_id in unsure:
             await self.notifier.publication_unsure(pub_id)
+        await report_refusals(self.on_auth_refused, ((o.job.account.id, o.error) for o in outcomes))
 
     async def _record_failure(
         self, session: AsyncSession, job: _Job, exc: PublishError, now: datetime
@@ -438,7 +442,7 @@ async def _settle(
 
 
 def _outcome(pub: Publication) -> TargetOutcome:
-    target = pub.account.title or pub.account.handle
+    target = account_label(pub.account)
     if pub.status == PublicationStatus.PUBLISHED:
         return TargetOutcome(pub.id, target, True, url=pub.url)
     return TargetOutcome(pub.id, target, False, error=pub.last_error)

@@ -12,11 +12,16 @@ word in one catalogue (`bot/texts.py`) without the jobs importing `bot/`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
+
+from publishers.errors import AuthExpired
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -131,3 +136,24 @@ class SilentNotifier:
 
     async def tell_owner(self, text: str) -> None:
         return None
+
+
+#: Told when a platform refused an account's credentials while publishing or syncing metrics
+#: (the account's id, the reason): `Alerts.account_refused` marks the account and sends the 🔑
+#: alert, so an auth refusal is never silent.
+AuthRefused = Callable[[int, str], Awaitable[object]]
+
+
+async def report_refusals(
+    told: AuthRefused | None, failures: Iterable[tuple[int, BaseException | None]]
+) -> None:
+    """Tell ``told`` once per account whose credentials were refused (``AuthExpired`` among the
+    (account id, error) ``failures``); a failure to tell is logged, never raised into the job."""
+    if told is None:
+        return
+    refused = {a: e.reason for a, e in failures if isinstance(e, AuthExpired)}
+    for account_id, reason in refused.items():
+        try:
+            await told(account_id, reason)
+        except Exception:
+            log.exception("could not report the refused credentials of account %s", account_id)

@@ -1,19 +1,42 @@
 """Apply Alembic migrations programmatically, on SQLite and PostgreSQL alike.
 
-`nexus run` calls `upgrade` at start and `nexus migrate` on demand, so there is no alembic.ini to
-keep next to the install.
+`nexus run`, `nexus worker` and `nexus migrate` call `upgrade` at start, so there is no
+alembic.ini to keep next to the install. A bot and any number of workers may start together on
+an empty database: the migration runs under a lock every process shares (a PostgreSQL advisory
+lock held by the migrating transaction; on SQLite an exclusive `flock` on a file next to the
+database), so one process migrates and the others wait, then find the schema up to date.
+
+Errors: failing to connect is left as SQLAlchemy's (or the OS's) own error: the database cannot
+be reached. Anything that goes wrong once connected, while migrating, is :class:`MigrationError`,
+so a start-up failure names its real cause.
 """
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from alembic.util import CommandError
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+#: The PostgreSQL advisory lock key every Nexus process takes to migrate ("nexus" in ASCII).
+MIGRATION_LOCK_KEY = 0x6E65787573
+#: The lock file next to a SQLite database file (``nexus.db`` → ``nexus.db.migrate.lock``).
+SQLITE_LOCK_SUFFIX = ".migrate.lock"
+
+
+class MigrationError(Exception):
+    """The database was reached but its schema could not be brought up to date."""
 
 
 def _config(connection: Connection) -> Config:
@@ -32,10 +55,44 @@ def _current(connection: Connection) -> tuple[str | None, str | None]:
     return MigrationContext.configure(connection).get_current_revision(), head
 
 
+def _sqlite_lock_path(engine: AsyncEngine) -> Path | None:
+    """The lock file of a SQLite file database; None for PostgreSQL and in-memory SQLite."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    return Path(database).with_name(Path(database).name + SQLITE_LOCK_SUFFIX)
+
+
+@asynccontextmanager
+async def _file_lock(path: Path | None) -> AsyncIterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (waiting in a thread, off the event loop); the
+    kernel releases it if the process dies."""
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        await asyncio.to_thread(fcntl.flock, handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the schema to `revision` (default: the newest) in one transaction."""
-    async with engine.begin() as conn:
-        await conn.run_sync(_upgrade, revision)
+    """Bring the schema to `revision` (default: the newest) in one transaction, under the
+    migration lock; raises :class:`MigrationError` if that fails once the database is reached."""
+    async with _file_lock(_sqlite_lock_path(engine)), engine.connect() as conn:
+        try:
+            async with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    # released with the transaction: the next process then sees the new schema
+                    await conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                    )
+                await conn.run_sync(_upgrade, revision)
+        except (SQLAlchemyError, CommandError) as exc:
+            raise MigrationError(f"{type(exc).__name__}: {exc}") from exc
 
 
 async def current_revision(engine: AsyncEngine) -> tuple[str | None, str | None]:

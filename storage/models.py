@@ -280,7 +280,9 @@ class Slot(Base):
 
 class PeriodLock(Base):
     """Claims a once-per-period job run (e.g. "digest:2026-11-22"): the unique key is the guard
-    that lets several workers and restarts agree on who runs it."""
+    that lets several workers and restarts agree on who runs it. Also holds short leases
+    (``repositories.take_lease``, e.g. "refresh:3" while an account's token is renewed), whose
+    row is deleted when released and overtaken once ``created_at`` is older than the lease."""
 
     __tablename__ = "period_locks"
 

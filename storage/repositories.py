@@ -9,7 +9,7 @@ caller wins each transition, the others learn they lost and change nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -447,6 +447,31 @@ async def claim_period(session: AsyncSession, key: str) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+async def take_lease(session: AsyncSession, key: str, now: datetime, ttl: timedelta) -> bool:
+    """Take the lease ``key`` (e.g. "refresh:3") unless another holder took it less than ``ttl``
+    ago; a holder that died is overtaken once its lease has run out. Commit at once, and
+    :func:`release_lease` with the same ``now`` when done."""
+    try:
+        async with session.begin_nested():
+            session.add(PeriodLock(key=key, created_at=now))
+        return True
+    except IntegrityError:
+        pass
+    overtaken: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+        update(PeriodLock)
+        .where(PeriodLock.key == key, PeriodLock.created_at < now - ttl)
+        .values(created_at=now)
+    )
+    return overtaken.rowcount == 1
+
+
+async def release_lease(session: AsyncSession, key: str, taken_at: datetime) -> None:
+    """Give the lease back (unless it ran out and someone else holds it now)."""
+    await session.execute(
+        delete(PeriodLock).where(PeriodLock.key == key, PeriodLock.created_at == taken_at)
+    )
 
 
 # --- publications ------------------------------------------------------------------------------

@@ -385,6 +385,6 @@ async def test_check_verifies_connected_accounts(tg: FakeTelegram, tmp_path: Pat
         await mastodon.close()
     assert result.code == 1, result.both
     lines = result.out.splitlines()
-    assert any(line.startswith("ok    mastodon @good@m") for line in lines), result.out
-    assert any(line.startswith("FAIL  mastodon @stale@m") for line in lines), result.out
+    assert any(line.startswith("ok    Mastodon @good@m") for line in lines), result.out
+    assert any(line.startswith("FAIL  Mastodon @stale@m") for line in lines), result.out
     assert "revoked" not in result.both and mastodon.token not in result.both

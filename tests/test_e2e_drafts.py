@@ -41,7 +41,7 @@ async def tap(tg: FakeTelegram, message: FakeMessage, label: str) -> str:
 async def test_offline_brief_to_channel_post_with_link(tg: FakeTelegram, nexus: Nexus) -> None:
     preview = await preview_for(tg, "announce v2.3 with dark mode")
     assert "Offline draft" in preview.text
-    assert f"→ {CHANNEL}" in preview.text
+    assert f"→ Telegram {CHANNEL}" in preview.text
     assert "/4096 ✓" in preview.text
 
     await tap(tg, preview, "Approve")

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.settings import ConfigError, Settings, load_settings
+from bot.settings import HINTS, ConfigError, Settings, load_settings
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 
@@ -248,3 +248,28 @@ def test_token_with_surrounding_spaces_is_accepted() -> None:
     with environment(TELEGRAM_BOT_TOKEN=f"  {TOKEN}\n"):
         s = load_settings()
     assert s.telegram_bot_token is not None and s.telegram_bot_token.get_secret_value() == TOKEN
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("NEXUS_MISFIRE_GRACE", "0"),  # every post would be held as "Nexus was not running"
+        ("NEXUS_MISFIRE_GRACE", "-5"),
+        ("NEXUS_MAX_ATTEMPTS", "0"),
+        ("NEXUS_FEED_POLL_MINUTES", "0"),
+        ("NEXUS_ALERT_COOLDOWN_MINUTES", "0"),
+        ("NEXUS_QUEUE_ALERT_AT", "0"),
+        ("NEXUS_WEBHOOK_RATE", "0"),
+        ("NEXUS_EVERGREEN_GAP_DAYS", "0"),
+        ("NEXUS_SILENCE_ALERT_HOURS", "0"),
+        ("NEXUS_HTTP_PORT", "-1"),
+    ],
+)
+def test_values_that_would_break_the_product_are_refused_by_name(name: str, value: str) -> None:
+    report = problems(TELEGRAM_BOT_TOKEN=TOKEN, **{name: value})
+    line = next(line for line in report.splitlines() if line.strip().startswith(name + " "))
+    assert "is invalid" in line and HINTS[name] in line
+
+
+def test_a_misfire_grace_of_one_minute_is_the_smallest_accepted() -> None:
+    assert load(NEXUS_MISFIRE_GRACE="1").misfire_grace_minutes == 1

@@ -3,7 +3,10 @@
 Served at ``{base_url}/xrpc/{nsid}`` on 127.0.0.1 and a random port:
 
 * ``com.atproto.server.createSession`` / ``refreshSession`` (refresh tokens rotate; a used one is
-  dead), ``com.atproto.identity.resolveHandle``;
+  dead) / ``getSession``, ``com.atproto.identity.resolveHandle``. Logins are limited as on
+  bsky.social: 30 ``createSession`` per 5 minutes and 300 a day per account, then 429
+  ``RateLimitExceeded`` with the ``ratelimit-limit``/``-remaining``/``-reset``/``-policy``
+  headers (``now`` is the fake's clock, unix seconds);
 * ``com.atproto.repo.uploadBlob`` (raw body), ``createRecord``, ``getRecord``, ``deleteRecord``;
 * ``app.bsky.feed.getPosts?uris=...`` (authenticated, as the PDS proxies it to the AppView):
   post views with the counters a test set with :meth:`FakeBluesky.set_counts`; a deleted or
@@ -30,6 +33,8 @@ import itertools
 import json
 import re
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -61,9 +66,23 @@ _TID_RE = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}
 
 
 class XrpcError(Exception):
+    headers: dict[str, str] | None = None
+
     def __init__(self, status: int, error: str, message: str) -> None:
         super().__init__(message)
         self.status, self.error, self.message = status, error, message
+
+
+#: (logins, seconds): bsky.social's createSession limits per account.
+LOGIN_LIMITS = ((30, 300), (300, 86_400))
+
+
+class RateLimitedXrpc(XrpcError):
+    """429 RateLimitExceeded, with the rate-limit headers the PDS sends."""
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        super().__init__(429, "RateLimitExceeded", "Rate Limit Exceeded")
+        self.headers = headers
 
 
 def _invalid(message: str) -> XrpcError:
@@ -124,6 +143,8 @@ class FakeBluesky(LoopbackServer):
         self._access: dict[str, tuple[str, bool]] = {}  # token -> (did, expired)
         self._refresh: dict[str, str] = {}  # token -> did
         self._tids = itertools.count(3_000_000_000)
+        self.now: Callable[[], float] = time.time
+        self._logins: dict[str, list[float]] = {}  # did -> createSession times
 
     # ------------------------------------------------------------ scenario control
     def add_account(self, handle: str, did: str | None = None) -> str:
@@ -193,7 +214,7 @@ class FakeBluesky(LoopbackServer):
         try:
             result = await handler(request, params, raw)
         except XrpcError as err:
-            return self._json({"error": err.error, "message": err.message}, err.status)
+            return self._json({"error": err.error, "message": err.message}, err.status, err.headers)
         return self._json(result, 200)
 
     @staticmethod
@@ -236,9 +257,34 @@ class FakeBluesky(LoopbackServer):
         identifier = str(params.get("identifier") or "").lower().lstrip("@")
         for handle, (did, password) in self._accounts.items():
             if identifier in (handle, did) and password is not None:
+                self._count_login(did)
                 if params.get("password") == password:
                     return self._session(did)
         raise XrpcError(401, "AuthenticationRequired", "Invalid identifier or password")
+
+    def _count_login(self, did: str) -> None:
+        """bsky.social's login limits: 30 per 5 minutes, 300 per day, per account."""
+        now = self.now()
+        logins = [t for t in self._logins.get(did, []) if t > now - 86_400]
+        for limit, window in LOGIN_LIMITS:
+            recent = [t for t in logins if t > now - window]
+            if len(recent) >= limit:
+                raise RateLimitedXrpc(
+                    {
+                        "ratelimit-limit": str(limit),
+                        "ratelimit-remaining": "0",
+                        "ratelimit-reset": str(int(recent[0] + window)),
+                        "ratelimit-policy": f"{limit};w={window}",
+                    }
+                )
+        self._logins[did] = [*logins, now]
+
+    async def _x_com_atproto_server_getSession(
+        self, request: web.Request, params: Params, raw: bytes
+    ) -> Params:
+        did = self._authed(request)
+        handle = next(h for h, (d, _) in self._accounts.items() if d == did)
+        return {"handle": handle, "did": did, "active": True}
 
     async def _x_com_atproto_server_refreshSession(
         self, request: web.Request, params: Params, raw: bytes

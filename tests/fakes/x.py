@@ -12,7 +12,8 @@ It serves, on 127.0.0.1 and a random port:
   "resource-not-found" problem in ``errors`` and no ``data``, as X does;
 * ``POST /2/media/upload`` (multipart ``media`` + ``media_category``; images only, ≤ 5 MB);
 * ``POST /2/oauth2/token`` with ``grant_type=refresh_token``: refresh tokens are single use and
-  rotate, as X's do; a confidential client must authenticate with HTTP Basic.
+  rotate, as X's do (a spent one presented again: 400 ``invalid_grant``, counted in
+  ``refresh_reuses``); a confidential client must authenticate with HTTP Basic.
 
 Auth: every API call needs either a live OAuth 2.0 bearer token (``expire_access_token()`` ends
 the current ones, ``revoke()`` ends the refresh token too) or an OAuth 1.0a header whose
@@ -145,6 +146,9 @@ class FakeX(LoopbackServer):
         self.tweets: dict[str, Tweet] = {}
         self.media: dict[str, Media] = {}
         self.refreshes = 0
+        #: Refresh tokens already exchanged, and how often one was presented again.
+        self.spent_refresh_tokens: set[str] = set()
+        self.refresh_reuses = 0
         self._nonces: set[str] = set()
         self._ids = itertools.count(1_860_000_000_000_000_001)
 
@@ -293,9 +297,16 @@ class FakeX(LoopbackServer):
         elif params.get("client_id") != self.client_id:
             return web.json_response(invalid, status=400)
         token = params.get("refresh_token")
+        if token in self.spent_refresh_tokens:  # single use: a second use is refused
+            self.refresh_reuses += 1
+            return web.json_response(
+                {"error": "invalid_grant", "error_description": "Refresh token already used."},
+                status=400,
+            )
         if token not in self.refresh_tokens:
             return web.json_response(invalid, status=400)
         self.refresh_tokens.discard(token)  # single use: X rotates refresh tokens
+        self.spent_refresh_tokens.add(str(token))
         self.access_token, self.refresh_token = self.issue_tokens()
         return web.json_response(
             {
