@@ -193,6 +193,7 @@ class Nexus:
             return
         self._closed = True
         await self.http_server.stop()  # first: queued webhook events still need the database
+        self.automation.stop()  # what is left stays "new" for the next start
         if self.runtime is not None:
             await self.runtime.shutdown()
         await self.automation.idle()
@@ -250,7 +251,7 @@ async def _on_startup(app: Nexus) -> None:
     await ensure_channel(app)
     await app.start_scheduler()
     if app.runtime is not None:
-        app.automation.spawn(app.automation.process_pending())  # events a crash left behind
+        app.automation.drain_soon()  # the whole backlog a crash left behind, at once
     await app.http_server.start()  # after the scheduler, so readiness holds from the first hit
     for language in CATALOGUE:
         t = Texts(language)
@@ -275,7 +276,8 @@ EVERGREEN_EVERY_S = 15 * 60
 METRICS_EVERY_S = 5 * 60
 #: Digests and alerts look every minute: a digest goes out within a minute of its time.
 DIGEST_EVERY_S = ALERTS_EVERY_S = 60
-#: How often events left "new" (stored by a process that crashed) are looked for.
+#: How often events left "new" or abandoned by a dead worker are looked for (start-up and each
+#: webhook drain the backlog at once; this catches events other processes stored).
 EVENTS_CATCH_UP_S = 60
 
 
@@ -304,41 +306,6 @@ def _runtime(
         periodic={"evergreen": (EVERGREEN_EVERY_S, evergreen), **jobs},
     )
     return runtime
-
-
-def _one_drain_at_a_time(
-    engine: AutomationEngine, closing: Callable[[], bool]
-) -> Callable[[int], None]:
-    """The webhook server's `on_event`: wake one background pass over the events still "new"
-    rather than start a task per event.
-
-    A task per event (`engine.submit`) lets a burst of webhooks start hundreds of rule runs at
-    once, each queueing for the database (one connection on SQLite) ahead of the intake's next
-    commit: accepted events/s fell from ~2,500 to ~120 and p99 at 500/s to seconds
-    (bench/webhooks.py --with-rules). One pass at a time keeps the rules' share of the database
-    bounded; events arriving meanwhile are picked up by the same pass or one more, never lost
-    (they are stored before this is called) and never run twice (the engine claims each one).
-    The pass stops between batches once `closing()` says the app is shutting down; what is left
-    stays "new" for the next start's catch-up.
-    """
-    state = {"running": False, "wanted": False}
-
-    async def drain() -> None:
-        try:
-            while state["wanted"] and not closing():
-                state["wanted"] = False
-                while not closing() and await engine.process_pending():
-                    pass
-        finally:
-            state["running"] = False
-
-    def on_event(event_id: int) -> None:
-        state["wanted"] = True
-        if not state["running"]:
-            state["running"] = True
-            engine.spawn(drain())
-
-    return on_event
 
 
 #: How long a Telegram getMe result stands for /health/ready, and how long it may take.
@@ -475,11 +442,10 @@ def build_app(
                 "health": (HEALTH_EVERY.total_seconds(), alerts.check_accounts),
                 "tokens": (RENEW_EVERY.total_seconds(), tokens.renew_due),
                 "feeds": (settings.feed_poll_minutes * 60, feeds.poll_all),
-                "events": (EVENTS_CATCH_UP_S, automation.process_pending),
+                "events": (EVENTS_CATCH_UP_S, automation.drain),
             },
         )
-    # `app` is bound below, before the server can call this
-    listeners = [_one_drain_at_a_time(automation, closing=lambda: app._closed)]
+    listeners: list[Callable[[int], None]] = [automation.drain_soon]
     app = Nexus(
         settings=settings,
         bot=bot,

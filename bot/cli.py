@@ -24,6 +24,7 @@ from bot.settings import ConfigError, Settings, load_settings
 from storage import repositories as repo
 from storage.crypto import (
     KEY_FILE_NAME,
+    OLD_KEY_FILE_NAME,
     STAGED_KEY_FILE_NAME,
     CryptoError,
     Vault,
@@ -31,6 +32,7 @@ from storage.crypto import (
     write_key_file,
 )
 from storage.db import create_engine, make_session_factory
+from storage.encrypted import count_values, rotate_all, unreadable_values
 from storage.migrate import current_revision, upgrade
 from storage.models import Account
 
@@ -152,12 +154,24 @@ async def _check(settings: Settings) -> int:
     async def ai() -> str:
         return await app.drafter.check()
 
+    async def secrets() -> str:
+        async with app.sessions() as session:
+            unreadable = await unreadable_values(session, app.vault)
+            total = await count_values(session)
+        if unreadable:
+            raise CryptoError(
+                f"{len(unreadable)} of {total} encrypted value(s) do not decrypt with the current "
+                f"key: {'; '.join(unreadable)} (restore the old key or re-enter them)"
+            )
+        return f"{total} encrypted value(s) decrypt with the current key"
+
     try:
         print("ok    configuration: all variables valid")
         await step("database", database)
         await step("telegram", telegram)
         await step("channel", channel)
         await step("ai", ai)
+        await step("encrypted values", secrets)
         for account in await _connected_accounts(app.sessions, settings.channel):
             publisher = app.publishers.for_account(account)
             await step(f"{account.platform} {account.handle}", publisher.verify)
@@ -191,14 +205,16 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 
 async def _rotate(settings: Settings, new_key: str) -> int:
-    """Re-encrypt every stored credential under `new_key`, in one transaction.
+    """Re-encrypt every encrypted value (`storage.encrypted`: account credentials, webhook
+    secrets, ...) under `new_key`, in one transaction.
 
     With a key file, the new key is written next to it first (`secret.key.new`, read as a second
-    key by nobody but this command), the rows are re-encrypted and committed, and only then does
-    the new key replace the old file: an interrupted rotation loses nothing.
+    key by nobody but this command), the rows are re-encrypted and committed, the old key is kept
+    as `secret.key.old`, and only then does the new key replace the old file: an interrupted
+    rotation loses nothing, and a failed one leaves the old key and every row as they were.
     """
     try:
-        Vault(new_key)  # validates the key before anything changes
+        new_vault = Vault(new_key)  # validates the key before anything changes
     except CryptoError:
         raise CryptoError(
             "the key given with --new-key is not a valid key (make one with `nexus keygen`)"
@@ -211,21 +227,24 @@ async def _rotate(settings: Settings, new_key: str) -> int:
     engine = create_engine(settings.resolved_database_url)
     try:
         async with make_session_factory(engine)() as session:
-            accounts = (await session.scalars(select(Account))).all()
-            rotated = 0
-            for account in accounts:
-                if account.credentials:
-                    data = old_vault.decrypt(account.credentials)
-                    account.credentials = Vault(new_key).encrypt(data)
-                    rotated += 1
+            counts = await rotate_all(session, old_vault, new_vault)
             await session.commit()
+    except BaseException:
+        if settings.secret_key is None:
+            staged.unlink(missing_ok=True)
+        raise
     finally:
         await engine.dispose()
+    summary = ", ".join(f"{n} in {label}" for label, n in counts.items())
+    rotated = f"re-encrypted {sum(counts.values())} value(s) ({summary})"
     if settings.secret_key is None:
+        backup = settings.data_dir / OLD_KEY_FILE_NAME
+        write_key_file(backup, key_file.read_text().strip())
         staged.replace(key_file)
-        print(f"re-encrypted {rotated} account(s); the new key is in {key_file}: back it up")
+        print(f"{rotated}; the new key is in {key_file}: back it up.")
+        print(f"The old key is kept in {backup}; delete it once the new key is backed up.")
     else:
-        print(f"re-encrypted {rotated} account(s). Set NEXUS_SECRET_KEY to the new key now:")
+        print(f"{rotated}. Set NEXUS_SECRET_KEY to the new key now:")
         print(new_key)
     return EXIT_OK
 
@@ -280,8 +299,9 @@ def parser() -> argparse.ArgumentParser:
     ).set_defaults(func=cmd_keygen)
     rotate = sub.add_parser(
         "rotate-key",
-        help="re-encrypt stored credentials under a new key",
-        description="Re-encrypt every stored credential under a new key, in one transaction. "
+        help="re-encrypt every stored secret under a new key",
+        description="Re-encrypt every stored secret (account credentials, webhook secrets) "
+        "under a new key, in one transaction; the old key file is kept as secret.key.old. "
         "With a key file in the data dir, the file is replaced; with NEXUS_SECRET_KEY, the new "
         "key is printed for you to set.",
     )
