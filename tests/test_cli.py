@@ -319,7 +319,7 @@ async def test_rotate_key(tmp_path: Path) -> None:
 
     # key file: replaced by a new private one that opens every row; the old one opens none
     assert by_file.code == 0, by_file.both
-    assert "2 account(s)" in by_file.out
+    assert "2 in accounts.credentials" in by_file.out
     key_file = file_dir / KEY_FILE_NAME
     new_file_key = key_file.read_text().strip()
     assert new_file_key != file_key
