@@ -20,6 +20,7 @@ import html
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,7 +168,9 @@ class FeedPoller:
         http: httpx.AsyncClient,
         engine: AutomationEngine,
         clock: Clock,
+        observe: Callable[[str], None] = lambda result: None,
     ) -> None:
+        self.observe = observe
         self.sessions = sessions
         self.http = http
         self.engine = engine
@@ -207,8 +210,10 @@ class FeedPoller:
                 self.http, source.url, etag=source.etag, last_modified=source.last_modified
             )
         except FeedError as exc:
+            self.observe("failed")
             await self._failed(source, str(exc))
             return 0
+        self.observe("unchanged" if fetched.not_modified else "fetched")
         async with self.sessions() as session:
             values: dict[str, Any] = {"polled_at": self.clock.now(), "failures": 0}
             values["last_error"] = None

@@ -32,7 +32,15 @@ from ai import make_drafter
 from ai.drafter import Drafter
 from automation.engine import AutomationEngine
 from automation.feeds import FeedPoller
-from automation.server import CachedProbe, HttpConfig, HttpServer, Probe, build_http_app
+from automation.server import (
+    CachedProbe,
+    HttpConfig,
+    HttpServer,
+    MetricsEndpoint,
+    Probe,
+    build_http_app,
+    build_worker_http_app,
+)
 from bot.keys import open_vault
 from bot.middlewares import OwnerGate, SessionMiddleware
 from bot.notifier import BotNotifier
@@ -42,6 +50,7 @@ from bot.throttle import TelegramThrottle
 from handlers import build_routers
 from metrics.alerts import HEALTH_EVERY, AlertConfig, Alerts
 from metrics.digest import Digests
+from metrics.observability import Observability
 from metrics.sync import MetricsSync
 from publishers.base import Publisher
 from publishers.media import FileMediaHost
@@ -162,6 +171,8 @@ class Nexus:
     #: Runs the rules on stored events.
     automation: AutomationEngine
     feeds: FeedPoller
+    #: The Prometheus metrics of this app (GET /metrics).
+    observability: Observability
     #: Webhooks, health and media; `http_server.port` is the bound port (NEXUS_HTTP_PORT=0).
     http_server: HttpServer
     #: Called with each webhook event's id after its commit (the HTTP server's `on_event`):
@@ -320,8 +331,10 @@ def _http_server(
     bot: Bot,
     runtime: SchedulerRuntime | None,
     listeners: list[Callable[[int], None]],
+    observability: Observability,
 ) -> HttpServer:
-    """The webhook/health/media server, with readiness probes for what only `bot/` knows."""
+    """The webhook/health/media/metrics server, with readiness probes for what only `bot/`
+    knows."""
 
     async def telegram() -> None:
         await bot.get_me(request_timeout=TELEGRAM_PROBE_TIMEOUT_S)
@@ -332,21 +345,48 @@ def _http_server(
         )
     }
     if runtime is not None:
-        scheduler = runtime.scheduler
-
-        async def scheduler_running() -> None:
-            if not scheduler.running:
-                raise RuntimeError("the scheduler is not running")
-
-        probes["scheduler"] = scheduler_running
+        probes["scheduler"] = _scheduler_probe(runtime)
 
     def on_event(event_id: int) -> None:
         for listener in listeners:
             listener(event_id)
 
     config = HttpConfig(webhook_rate=settings.webhook_rate, media_dir=settings.data_dir / "public")
-    app = build_http_app(sessions, vault, clock, config, on_event=on_event, probes=probes)
+    app = build_http_app(
+        sessions,
+        vault,
+        clock,
+        config,
+        on_event=on_event,
+        probes=probes,
+        metrics=_metrics_endpoint(settings, sessions, observability),
+        observe_webhook=observability.observe_webhook,
+    )
     return HttpServer(app, settings.http_host, settings.http_port)
+
+
+def _scheduler_probe(runtime: SchedulerRuntime) -> Probe:
+    async def scheduler_running() -> None:
+        if not runtime.scheduler.running:
+            raise RuntimeError("the scheduler is not running")
+
+    return scheduler_running
+
+
+def _metrics_endpoint(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], observability: Observability
+) -> MetricsEndpoint:
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    return MetricsEndpoint(lambda: observability.render(sessions), token)
+
+
+def worker_http_server(app: Nexus, port: int) -> HttpServer:
+    """`nexus worker --http-port`: /health (database and scheduler) and /metrics."""
+    probes = {"scheduler": _scheduler_probe(app.runtime)} if app.runtime is not None else {}
+    metrics = _metrics_endpoint(app.settings, app.sessions, app.observability)
+    return HttpServer(
+        build_worker_http_app(app.sessions, probes, metrics), app.settings.http_host, port
+    )
 
 
 def build_app(
@@ -365,6 +405,7 @@ def build_app(
     engine = create_engine(settings.resolved_database_url)
     sessions = make_session_factory(engine)
     vault, new_key_file = open_vault(settings)
+    observability = Observability()
     api_key = settings.anthropic_api_key
     clock = clock or SystemClock()
     limits = limits or TelegramLimits()  # one limiter for everything sent with this token
@@ -382,6 +423,7 @@ def build_app(
             misfire_grace=timedelta(minutes=settings.misfire_grace_minutes),
             media_dir=settings.data_dir,
         ),
+        observe=observability.observe_publication,
     )
     metrics = MetricsSync(sessions, publishers.for_account, clock)
     tokens = TokenKeeper(sessions, publishers.for_account, clock)
@@ -402,6 +444,7 @@ def build_app(
             tz=settings.tz,
         ),
         publisher_for=publishers.for_account,
+        observe=observability.observe_alert,
     )
     digests = Digests(
         sessions,
@@ -428,7 +471,7 @@ def build_app(
         failures=alerts,
         wake=wake,
     )
-    feeds = FeedPoller(sessions, http, automation, clock)
+    feeds = FeedPoller(sessions, http, automation, clock, observability.observe_feed_poll)
     if with_scheduler:
         runtime = _runtime(
             settings,
@@ -465,7 +508,10 @@ def build_app(
         runtime=runtime,
         automation=automation,
         feeds=feeds,
-        http_server=_http_server(settings, sessions, vault, clock, bot, runtime, listeners),
+        observability=observability,
+        http_server=_http_server(
+            settings, sessions, vault, clock, bot, runtime, listeners, observability
+        ),
         event_listeners=listeners,
         new_key_file=new_key_file,
     )

@@ -13,7 +13,6 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -44,7 +43,7 @@ EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 def _settings(require_bot: bool = True) -> Settings:
 
     settings = load_settings(require_bot=require_bot)
-    configure_logging(settings.log_level, secret_values(settings))
+    configure_logging(settings.log_level, secret_values(settings), settings.log_format)
     return settings
 
 
@@ -71,12 +70,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     return asyncio.run(_run(_settings(), with_scheduler=not args.no_scheduler))
 
 
-async def _worker(settings: Settings) -> int:
-    """The dispatcher and the jobs, without the bot's polling (several may run on PostgreSQL)."""
-    from bot.app import build_app, ensure_channel, freeze_startup_objects, prepare_database
+async def _worker(settings: Settings, http_port: int | None) -> int:
+    """The dispatcher and the jobs, without the bot's polling (several may run on PostgreSQL);
+    with `http_port`, /health and /metrics on that port."""
+    from bot.app import (
+        build_app,
+        ensure_channel,
+        freeze_startup_objects,
+        prepare_database,
+        worker_http_server,
+    )
 
     await prepare_database(settings)
     app = build_app(settings)
+    status = worker_http_server(app, http_port) if http_port is not None else None
     freeze_startup_objects()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -85,15 +92,22 @@ async def _worker(settings: Settings) -> int:
     try:
         await ensure_channel(app)
         await app.start_scheduler()
+        app.automation.drain_soon()  # the backlog a crash left behind, at once
+        if status is not None:
+            await status.start()
         log.info("Nexus worker is running; stop it with Ctrl+C")
         await stop.wait()
     finally:
+        if status is not None:
+            await status.stop()
         await app.aclose()
     return EXIT_OK
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    return asyncio.run(_worker(_settings()))
+    settings = _settings()
+    port = args.http_port if args.http_port is not None else settings.worker_http_port
+    return asyncio.run(_worker(settings, port))
 
 
 # --- migrate -------------------------------------------------------------------------------------
@@ -275,12 +289,19 @@ def parser() -> argparse.ArgumentParser:
         help="run only the bot; `nexus worker` processes publish (PostgreSQL deployments)",
     )
     run.set_defaults(func=cmd_run)
-    sub.add_parser(
+    worker = sub.add_parser(
         "worker",
         help="run the scheduler and publishing without the bot",
         description="Run the dispatcher and scheduled jobs without polling Telegram. On "
         "PostgreSQL any number of workers share the queue; each post goes out once.",
-    ).set_defaults(func=cmd_worker)
+    )
+    worker.add_argument(
+        "--http-port",
+        type=int,
+        help="serve /health (scheduler and database) and /metrics on this port, on "
+        "NEXUS_HTTP_HOST (default: NEXUS_WORKER_HTTP_PORT; unset: none)",
+    )
+    worker.set_defaults(func=cmd_worker)
     sub.add_parser(
         "migrate",
         help="bring the database schema up to date",

@@ -127,7 +127,9 @@ class Alerts:
         config: AlertConfig | None = None,
         *,
         publisher_for: PublisherFor | None = None,
+        observe: Callable[[str], None] = lambda kind: None,
     ) -> None:
+        self.observe = observe
         self.sessions = sessions
         self.notifier = notifier
         self.clock = clock
@@ -392,6 +394,7 @@ class Alerts:
         delivered = [await self.notifier.send_report(owner, report) for owner in owners]
         if not any(delivered):
             log.warning("alert %s reached no owner", key)
+        self.observe(kind.value)
         return True
 
 

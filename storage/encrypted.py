@@ -70,7 +70,7 @@ async def unreadable_values(session: AsyncSession, vault: Vault) -> list[str]:
 
 
 async def count_values(session: AsyncSession) -> int:
-    return sum(len(await _stored(session, target)) for target in encrypted_columns())
+    return sum([len(await _stored(session, target)) for target in encrypted_columns()])
 
 
 async def rotate_all(session: AsyncSession, old: Vault, new: Vault) -> dict[str, int]:
