@@ -62,6 +62,7 @@ from scheduler.runtime import SchedulerRuntime
 from scheduler.series import recycle_evergreen
 from scheduler.tokens import RENEW_EVERY, TokenKeeper
 from storage import repositories as repo
+from storage.backup import RunLock
 from storage.crypto import Vault
 from storage.db import create_engine, make_session_factory
 from storage.migrate import upgrade
@@ -179,6 +180,8 @@ class Nexus:
     #: first the wake-up of the rules engine's pass; tests may add their own.
     event_listeners: list[Callable[[int], None]] = field(default_factory=list)
     new_key_file: Path | None = None
+    #: Held while the app lives: `nexus restore` refuses to replace the database under it.
+    run_lock: RunLock | None = None
     _closed: bool = field(default=False, repr=False)
 
     def wake(self) -> None:
@@ -212,6 +215,8 @@ class Nexus:
         await self.http.aclose()
         await self.bot.session.close()
         await self.engine.dispose()
+        if self.run_lock is not None:
+            self.run_lock.release()
 
 
 def freeze_startup_objects() -> None:
@@ -402,6 +407,7 @@ def build_app(
     (`nexus worker`) publish. `limits` defaults to Telegram's real rate limits (benchmarks lift
     them to measure Nexus rather than Telegram's policy).
     """
+    run_lock = RunLock.acquire(settings.data_dir)  # first: a restore in progress stops us here
     engine = create_engine(settings.resolved_database_url)
     sessions = make_session_factory(engine)
     vault, new_key_file = open_vault(settings)
@@ -514,6 +520,7 @@ def build_app(
         ),
         event_listeners=listeners,
         new_key_file=new_key_file,
+        run_lock=run_lock,
     )
     dp = app.dp
     dp.update.outer_middleware(OwnerGate(settings.owner_ids))

@@ -1,4 +1,4 @@
-"""The `nexus` command: run, migrate, check, keygen, rotate-key.
+"""The `nexus` command: run, worker, migrate, check, keygen, rotate-key, backup, restore.
 
 Exit codes: 0 success, 1 a check or operation failed, 2 the configuration is unusable (with one
 readable message naming each bad variable; never a traceback).
@@ -9,10 +9,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import shlex
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,6 +25,14 @@ from bot.keys import open_vault, secret_values
 from bot.logs import configure_logging
 from bot.settings import ConfigError, Settings, load_settings
 from storage import repositories as repo
+from storage.backup import (
+    BackupError,
+    NexusIsRunning,
+    RunLock,
+    backup_sqlite,
+    default_backup_path,
+    restore_sqlite,
+)
 from storage.crypto import (
     KEY_FILE_NAME,
     OLD_KEY_FILE_NAME,
@@ -267,6 +279,97 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
     return asyncio.run(_rotate(_settings(require_bot=False), args.new_key or generate_key()))
 
 
+# --- backup and restore --------------------------------------------------------------------------
+
+
+def _sqlite_path(settings: Settings) -> Path | None:
+    """The SQLite database file, or None on another database (PostgreSQL)."""
+    url = make_url(settings.resolved_database_url)
+    return Path(url.database or "") if url.get_backend_name() == "sqlite" else None
+
+
+def _postgres_command(settings: Settings, tool: str, file: str) -> str:
+    """The exact pg_dump/pg_restore command, with the password left out (it prompts, or reads
+    PGPASSWORD/~/.pgpass)."""
+    url = make_url(settings.resolved_database_url)
+    bare = URL.create(
+        "postgresql",
+        username=url.username,
+        host=url.host,
+        port=url.port,
+        database=url.database,
+        query=url.query,
+    )  # built afresh: `url.set(password=None)` keeps the password
+    target = bare.render_as_string(hide_password=False)
+    if tool == "pg_dump":
+        return f"pg_dump --format=custom --file={shlex.quote(file)} {shlex.quote(target)}"
+    return f"pg_restore --clean --if-exists --dbname={shlex.quote(target)} {shlex.quote(file)}"
+
+
+def _key_location(settings: Settings) -> str:
+    if settings.secret_key is not None:
+        return "NEXUS_SECRET_KEY"
+    return str((settings.data_dir / KEY_FILE_NAME).resolve())
+
+
+def _key_reminder(settings: Settings) -> str:
+    return (
+        f"The secret key is NOT in the backup: it is in {_key_location(settings)}. Keep a copy "
+        "of it apart from the backup; without it the stored credentials and webhook secrets "
+        "cannot be decrypted."
+    )
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    settings = _settings(require_bot=False)
+    now = datetime.now(UTC)
+    database = _sqlite_path(settings)
+    if database is None:
+        file = args.file or f"nexus-backup-{now:%Y%m%d-%H%M%S}.dump"
+        print("Nexus uses PostgreSQL here: back it up with pg_dump, e.g.")
+        print(_postgres_command(settings, "pg_dump", file))
+        print(_key_reminder(settings))
+        return EXIT_FAILED
+    target = Path(args.file) if args.file else default_backup_path(settings.data_dir, now)
+    try:
+        size = backup_sqlite(database, target)
+    except BackupError as exc:
+        print(f"Backup failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"backed up {database} to {target} ({size:,} bytes, readable by you only)")
+    print(_key_reminder(settings))
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    settings = _settings(require_bot=False)
+    database = _sqlite_path(settings)
+    if database is None:
+        print("Nexus uses PostgreSQL here: restore with pg_restore while Nexus is stopped, e.g.")
+        print(_postgres_command(settings, "pg_restore", args.file))
+        return EXIT_FAILED
+    try:
+        lock = RunLock.acquire(settings.data_dir, exclusive=True)
+        try:
+            revision, kept = restore_sqlite(Path(args.file), database, datetime.now(UTC))
+        finally:
+            lock.release()
+    except BackupError as exc:
+        print(f"Restore refused: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(
+        f"restored {args.file} into {database} (schema revision {revision}; nexus run "
+        "migrates it if it is older)"
+    )
+    if kept is not None:
+        print(f"the database it replaced is kept as {kept}")
+    print(
+        "The restored credentials open only with the secret key they were backed up with: "
+        f"put that key in {_key_location(settings)} before you start Nexus."
+    )
+    return EXIT_OK
+
+
 # --- entry point ---------------------------------------------------------------------------------
 
 
@@ -328,6 +431,28 @@ def parser() -> argparse.ArgumentParser:
     )
     rotate.add_argument("--new-key", help="the new key (default: a fresh random key)")
     rotate.set_defaults(func=cmd_rotate_key)
+    backup = sub.add_parser(
+        "backup",
+        help="copy the SQLite database while Nexus runs (PostgreSQL: prints the pg_dump command)",
+        description="Make a consistent copy of the SQLite database, safe while Nexus runs "
+        "(SQLite's online backup). The file is readable by you only. The secret key is not "
+        "inside: keep the key file (or NEXUS_SECRET_KEY) apart from the backup.",
+    )
+    backup.add_argument(
+        "file",
+        nargs="?",
+        help="where to write it (default: nexus-backup-<time>.db beside the data dir)",
+    )
+    backup.set_defaults(func=cmd_backup)
+    restore = sub.add_parser(
+        "restore",
+        help="put a backup in place of the SQLite database (Nexus must be stopped)",
+        description="Check that FILE is a sound Nexus database, keep the current database as "
+        "a .bak file, and put FILE in its place atomically. Refuses while nexus run or nexus "
+        "worker uses the data dir.",
+    )
+    restore.add_argument("file", help="a file made by nexus backup")
+    restore.set_defaults(func=cmd_restore)
     return p
 
 
@@ -343,6 +468,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     except HttpServerError as exc:
         print(f"Nexus cannot start its HTTP server: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except NexusIsRunning as exc:
+        print(f"Nexus cannot start: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except (SQLAlchemyError, OSError) as exc:
         print(f"Nexus cannot reach its database: {type(exc).__name__}: {exc}", file=sys.stderr)
