@@ -228,6 +228,7 @@ async def test_check_against_the_fakes(tg: FakeTelegram, ai: FakeAnthropic, tmp_
         ["ok", "telegram"],
         ["ok", "channel"],
         ["ok", "ai"],
+        ["ok", "encrypted", "values"],
     ]
     assert f"@{tg.bot_username}" in lines[2]
     assert "nexus_channel" in lines[3]
@@ -236,7 +237,7 @@ async def test_check_against_the_fakes(tg: FakeTelegram, ai: FakeAnthropic, tmp_
     failed = [line for line in not_admin.out.splitlines() if line.startswith("FAIL")]
     assert len(failed) == 1 and failed[0].startswith("FAIL  channel:"), not_admin.out
     assert "admin" in failed[0]
-    assert sum(line.startswith("ok") for line in not_admin.out.splitlines()) == 4
+    assert sum(line.startswith("ok") for line in not_admin.out.splitlines()) == 5
 
     secret_part = tg.token.split(":", 1)[1]
     for result in (good, not_admin):
