@@ -181,9 +181,12 @@ async def _check(settings: Settings) -> int:
         return await app.drafter.check()
 
     async def secrets() -> str:
-        async with app.sessions() as session:
-            unreadable = await unreadable_values(session, app.vault)
-            total = await count_values(session)
+        try:
+            async with app.sessions() as session:
+                unreadable = await unreadable_values(session, app.vault)
+                total = await count_values(session)
+        except SQLAlchemyError:
+            raise RuntimeError("cannot read them (see the database line above)") from None
         if unreadable:
             raise CryptoError(
                 f"{len(unreadable)} of {total} encrypted value(s) do not decrypt with the current "
@@ -245,6 +248,15 @@ async def _rotate(settings: Settings, new_key: str) -> int:
         raise CryptoError(
             "the key given with --new-key is not a valid key (make one with `nexus keygen`)"
         ) from None
+    # a running Nexus keeps using the old key file: with one, refuse until it is stopped
+    lock = RunLock.acquire(settings.data_dir, exclusive=settings.secret_key is None)
+    try:
+        return await _rotate_locked(settings, new_vault, new_key)
+    finally:
+        lock.release()
+
+
+async def _rotate_locked(settings: Settings, new_vault: Vault, new_key: str) -> int:
     old_vault, _ = open_vault(settings)
     key_file = settings.data_dir / KEY_FILE_NAME
     staged = settings.data_dir / STAGED_KEY_FILE_NAME
@@ -383,8 +395,8 @@ def parser() -> argparse.ArgumentParser:
         "run",
         help="run the bot, the scheduler and the webhook server (applies migrations first)",
         description="Run the bot (long polling) with the embedded scheduler, and the HTTP "
-        "server for webhooks, health checks and public images on NEXUS_HTTP_HOST:"
-        "NEXUS_HTTP_PORT (only this process serves HTTP; workers do not).",
+        "server for webhooks, health checks, metrics and public images on NEXUS_HTTP_HOST:"
+        "NEXUS_HTTP_PORT (only this process takes webhooks).",
     )
     run.add_argument(
         "--no-scheduler",
@@ -470,7 +482,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Nexus cannot start its HTTP server: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except NexusIsRunning as exc:
-        print(f"Nexus cannot start: {exc}", file=sys.stderr)
+        print(f"Nexus cannot continue: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except (SQLAlchemyError, OSError) as exc:
         print(f"Nexus cannot reach its database: {type(exc).__name__}: {exc}", file=sys.stderr)

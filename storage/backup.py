@@ -58,8 +58,7 @@ class RunLock:
             handle.close()
             if exclusive:
                 raise NexusIsRunning(
-                    f"Nexus is running on {data_dir} (nexus run or nexus worker): stop it first, "
-                    "then restore"
+                    f"Nexus is running on {data_dir} (nexus run or nexus worker): stop it first"
                 ) from None
             raise NexusIsRunning(
                 f"a restore into {data_dir} is in progress: start Nexus once it has finished"

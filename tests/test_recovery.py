@@ -55,6 +55,13 @@ async def statuses(app: Nexus) -> dict[str, int]:
         return {status: n for status, n in counts}
 
 
+async def ready_for(app: Nexus, tg: FakeTelegram, rules: str) -> int:
+    """The owner has started the bot, `rules` are in place; returns a webhook source's id."""
+    await owner_started(tg)
+    await add_rules(app, rules)
+    return await webhook_source(app)
+
+
 async def left_by_dead_worker(app: Nexus, event_id: int, clock: FakeClock) -> None:
     """What a worker killed mid-event leaves: the event "processing" under its claim."""
     async with app.sessions() as session:
@@ -114,9 +121,7 @@ async def test_a_backlog_of_1500_events_drains_in_one_start_without_a_timer(
 async def test_a_draft_made_before_the_crash_is_not_made_again(
     tg: FakeTelegram, nexus: Nexus, clock: FakeClock
 ) -> None:
-    await owner_started(tg)
-    await add_rules(nexus, DRAFT_RULE)
-    source = await webhook_source(nexus)
+    source = await ready_for(nexus, tg, DRAFT_RULE)
     event_id = await store_event(nexus, source, "github.release.published", RELEASE)
     # the dead worker drafted and announced the post, then died before marking the event done
     assert await nexus.automation.process(event_id)
@@ -139,9 +144,7 @@ async def test_a_draft_made_before_the_crash_is_not_made_again(
 async def test_an_autopublish_cut_between_draft_and_schedule_is_scheduled_once(
     tg: FakeTelegram, nexus: Nexus, clock: FakeClock
 ) -> None:
-    await owner_started(tg)
-    await add_rules(nexus, AUTOPUBLISH_RULE)
-    source = await webhook_source(nexus)
+    source = await ready_for(nexus, tg, AUTOPUBLISH_RULE)
     cut = await store_event(nexus, source, "deploy.done", {"version": "1.4"}, "cut")
     scheduled = await store_event(nexus, source, "deploy.done", {"version": "1.5"}, "done")
     # `scheduled` went all the way before the crash; `cut` only got its draft written
@@ -173,9 +176,7 @@ async def test_an_autopublish_cut_between_draft_and_schedule_is_scheduled_once(
 async def test_a_notification_is_not_sent_again_by_a_rerun(
     tg: FakeTelegram, nexus: Nexus, clock: FakeClock
 ) -> None:
-    await owner_started(tg)
-    await add_rules(nexus, NOTIFY_RULE)
-    source = await webhook_source(nexus)
+    source = await ready_for(nexus, tg, NOTIFY_RULE)
     event_id = await store_event(nexus, source, "github.star.created", {"who": "ann"})
     assert await nexus.automation.process(event_id)
     await tg.wait_message(OWNER, lambda m: "starred by ann" in m.text)
@@ -192,9 +193,7 @@ async def test_a_notification_is_not_sent_again_by_a_rerun(
 async def test_an_event_that_kills_its_worker_every_time_is_given_up_and_reported(
     tg: FakeTelegram, nexus: Nexus, clock: FakeClock
 ) -> None:
-    await owner_started(tg)
-    await add_rules(nexus, DRAFT_RULE)
-    source = await webhook_source(nexus)
+    source = await ready_for(nexus, tg, DRAFT_RULE)
     event_id = await store_event(nexus, source, "github.release.published", RELEASE)
     await left_by_dead_worker(nexus, event_id, clock)
     async with nexus.sessions() as session:

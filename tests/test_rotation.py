@@ -64,7 +64,16 @@ async def test_rotation_keeps_webhooks_verifying_and_accounts_publishing(
         async with app.sessions() as session:
             _source, secret = await source_service.add_webhook(session, app.vault, "webhook", "ci")
             await session.commit()
+        # a running Nexus would go on with the old key file: refused, nothing changes
+        refused = await nexus_command(
+            "rotate-key",
+            cwd=settings.data_dir,
+            NEXUS_DATA_DIR=str(settings.data_dir),
+            NEXUS_DATABASE_URL=settings.resolved_database_url,
+        )
+        assert refused.code == 1 and "Nexus is running" in refused.err, refused.both
     old_key = (settings.data_dir / KEY_FILE_NAME).read_text().strip()
+    assert not (settings.data_dir / STAGED_KEY_FILE_NAME).exists()
 
     rotated = await nexus_command(
         "rotate-key",
