@@ -407,7 +407,6 @@ def build_app(
     (`nexus worker`) publish. `limits` defaults to Telegram's real rate limits (benchmarks lift
     them to measure Nexus rather than Telegram's policy).
     """
-    run_lock = RunLock.acquire(settings.data_dir)  # first: a restore in progress stops us here
     engine = create_engine(settings.resolved_database_url)
     sessions = make_session_factory(engine)
     vault, new_key_file = open_vault(settings)
@@ -495,6 +494,7 @@ def build_app(
             },
         )
     listeners: list[Callable[[int], None]] = [automation.drain_soon]
+    run_lock = RunLock.acquire(settings.data_dir)  # a restore in progress stops us here
     app = Nexus(
         settings=settings,
         bot=bot,

@@ -51,7 +51,7 @@ class RunLock:
     @classmethod
     def acquire(cls, data_dir: Path, *, exclusive: bool = False) -> RunLock:
         data_dir.mkdir(parents=True, exist_ok=True)
-        handle = open(data_dir / LOCK_FILE_NAME, "a+")  # noqa: SIM115 (held for the lifetime)
+        handle = open(data_dir / LOCK_FILE_NAME, "a+")  # held open for the lifetime of the lock
         try:
             fcntl.flock(handle, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
         except BlockingIOError:
