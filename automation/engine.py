@@ -154,6 +154,11 @@ class AutomationEngine:
             self._drain["running"] = True
             self.spawn(self._drain_while_wanted())
 
+    async def catch_up(self) -> None:
+        """The periodic job: wake the one drain (events stored by other processes, leases run
+        out) rather than run a second drain beside it."""
+        self.drain_soon()
+
     async def _drain_while_wanted(self) -> None:
         try:
             while self._drain["wanted"] and not self._stopping:

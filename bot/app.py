@@ -490,7 +490,7 @@ def build_app(
                 "health": (HEALTH_EVERY.total_seconds(), alerts.check_accounts),
                 "tokens": (RENEW_EVERY.total_seconds(), tokens.renew_due),
                 "feeds": (settings.feed_poll_minutes * 60, feeds.poll_all),
-                "events": (EVENTS_CATCH_UP_S, automation.drain),
+                "events": (EVENTS_CATCH_UP_S, automation.catch_up),
             },
         )
     listeners: list[Callable[[int], None]] = [automation.drain_soon]
