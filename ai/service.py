@@ -122,9 +122,11 @@ async def create_draft(
     brief: str,
     max_chars: int,
     origin: str | None = None,
+    origin_key: str | None = None,
 ) -> Post:
     """Draft a post from the owner's brief and store it as a draft, with one variant per
-    enabled target account; `origin` says which rule or feed asked for it (None: the chat)."""
+    enabled target account; `origin` says which rule or feed asked for it (None: the chat),
+    `origin_key` which run of which automation action (unique: a re-run cannot draft twice)."""
     request, accounts = await _request(session, brief, max_chars)
     draft = await drafter.draft(request)
     post = await repo.create_draft(
@@ -134,6 +136,7 @@ async def create_draft(
         text=draft.compose(),
         offline=draft.offline,
         origin=origin,
+        origin_key=origin_key,
     )
     await repo.save_variants(session, post.id, _variant_texts(draft, accounts))
     await _record_usage(session, draft, "draft")

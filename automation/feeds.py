@@ -25,6 +25,7 @@ import html
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,7 +176,9 @@ class FeedPoller:
         client: GuardedClient,
         engine: AutomationEngine,
         clock: Clock,
+        observe: Callable[[str], None] = lambda result: None,
     ) -> None:
+        self.observe = observe
         self.sessions = sessions
         self.client = client
         self.engine = engine
@@ -215,8 +218,10 @@ class FeedPoller:
                 self.client, source.url, etag=source.etag, last_modified=source.last_modified
             )
         except FeedError as exc:
+            self.observe("failed")
             await self._failed(source, str(exc))
             return 0
+        self.observe("unchanged" if fetched.not_modified else "fetched")
         async with self.sessions() as session:
             values: dict[str, Any] = {"polled_at": self.clock.now(), "failures": 0}
             values["last_error"] = None

@@ -5,6 +5,9 @@
     GET  /health/ready        readiness: database, scheduler, Telegram → 200, or 503 naming
                               the failed check
     GET  /media/{sha256}.ext  images for platforms that fetch them by URL (Instagram)
+    GET  /metrics             Prometheus text format, with ``Authorization: Bearer
+                              <NEXUS_METRICS_TOKEN>``; 404 while no token is set (this port
+                              usually faces the internet for webhooks)
 
 Every error is JSON ``{"error": "<plain words>"}``. No answer names the server software
 (aiohttp's ``Server: Python/… aiohttp/…`` banner is removed: it only helps someone matching
@@ -21,6 +24,7 @@ in as named probes from `bot.app`.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import os
@@ -81,6 +85,42 @@ class HttpConfig:
     source_ttl: float = 5.0
     #: The longest any readiness check may take (seconds).
     probe_timeout: float = 3.0
+
+
+#: What each webhook answer is counted as (``observe_webhook``).
+WEBHOOK_ANSWERS = {
+    202: "accepted",
+    400: "invalid",
+    401: "bad_signature",
+    404: "unknown_source",
+    409: "duplicate",
+    413: "too_large",
+    429: "rate_limited",
+    503: "store_failed",
+}
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class MetricsEndpoint:
+    """``GET /metrics``: `render` makes the exposition; only a caller with the token sees it."""
+
+    render: Callable[[], Awaitable[bytes]]
+    token: str | None
+
+    async def handle(self, request: web.Request) -> web.Response:
+        if not self.token:
+            return _error(404, "metrics are off: set NEXUS_METRICS_TOKEN to serve them")
+        given = request.headers.get("Authorization", "").encode()
+        if not hmac.compare_digest(given, f"Bearer {self.token}".encode()):
+            return _error(
+                401,
+                "send Authorization: Bearer <NEXUS_METRICS_TOKEN>",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        return web.Response(
+            body=await self.render(), headers={"Content-Type": METRICS_CONTENT_TYPE}
+        )
 
 
 class ProbeFailed(Exception):
@@ -145,6 +185,42 @@ async def _json_errors(request: web.Request, handler: Any) -> web.StreamResponse
         return _error(500, "internal error")
 
 
+class _Checks:
+    """Readiness: the database and the named probes, run side by side, each with a deadline."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        probes: Mapping[str, Probe],
+        timeout: float,
+    ) -> None:
+        self.sessions, self.timeout = sessions, timeout
+        self.probes: dict[str, Probe] = {"database": self._database, **probes}
+
+    async def _database(self) -> None:
+        async with self.sessions() as session:
+            await session.execute(text("SELECT 1"))
+
+    async def _check(self, probe: Probe) -> str:
+        try:
+            await asyncio.wait_for(probe(), self.timeout)
+        except Exception as exc:
+            return _describe(exc)
+        return "ok"
+
+    async def ready(self, request: web.Request) -> web.Response:
+        names = list(self.probes)
+        outcomes = await asyncio.gather(*(self._check(self.probes[n]) for n in names))
+        checks = dict(zip(names, outcomes, strict=True))
+        failed = [n for n in names if checks[n] != "ok"]
+        if not failed:
+            return web.json_response({"status": "ready", "checks": checks})
+        error = "; ".join(f"{n}: {checks[n]}" for n in failed)
+        return web.json_response(
+            {"status": "not ready", "error": error, "checks": checks}, status=503
+        )
+
+
 class _Routes:
     """The request handlers and the state they share."""
 
@@ -156,15 +232,22 @@ class _Routes:
         config: HttpConfig,
         on_event: Callable[[int], None] | None,
         probes: Mapping[str, Probe],
+        observe_webhook: Callable[[str], None],
     ) -> None:
         self.sessions, self.clock, self.config = sessions, clock, config
+        self.observe_webhook = observe_webhook
         self.sources = SourceDirectory(sessions, vault, clock, ttl=config.source_ttl)
         self.limiter = RateLimiter(config.webhook_rate)
         self.writer = EventWriter(sessions, on_event)
-        self.probes: dict[str, Probe] = {"database": self._database, **probes}
+        self.checks = _Checks(sessions, probes, config.probe_timeout)
 
     # ---------------------------------------------------------------- webhooks
     async def receive(self, request: web.Request) -> web.Response:
+        response = await self._receive(request)
+        self.observe_webhook(WEBHOOK_ANSWERS.get(response.status, str(response.status)))
+        return response
+
+    async def _receive(self, request: web.Request) -> web.Response:
         name = request.match_info["source"]
         source = await self.sources.get(name)
         if source is None:
@@ -222,29 +305,6 @@ class _Routes:
     async def health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
-    async def _database(self) -> None:
-        async with self.sessions() as session:
-            await session.execute(text("SELECT 1"))
-
-    async def _check(self, probe: Probe) -> str:
-        try:
-            await asyncio.wait_for(probe(), self.config.probe_timeout)
-        except Exception as exc:
-            return _describe(exc)
-        return "ok"
-
-    async def ready(self, request: web.Request) -> web.Response:
-        names = list(self.probes)
-        outcomes = await asyncio.gather(*(self._check(self.probes[n]) for n in names))
-        checks = dict(zip(names, outcomes, strict=True))
-        failed = [n for n in names if checks[n] != "ok"]
-        if not failed:
-            return web.json_response({"status": "ready", "checks": checks})
-        error = "; ".join(f"{n}: {checks[n]}" for n in failed)
-        return web.json_response(
-            {"status": "not ready", "error": error, "checks": checks}, status=503
-        )
-
     # ---------------------------------------------------------------- media
     async def media(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]  # the route's pattern has vetted it
@@ -294,18 +354,40 @@ def build_http_app(
     *,
     on_event: Callable[[int], None] | None = None,
     probes: Mapping[str, Probe] | None = None,
+    metrics: MetricsEndpoint | None = None,
+    observe_webhook: Callable[[str], None] = lambda answer: None,
 ) -> web.Application:
     """The aiohttp application. `on_event(event_id)` is called after each event's commit;
-    `probes` are readiness checks besides the database (``{"telegram": …}``)."""
-    routes = _Routes(sessions, vault, clock, config, on_event, probes or {})
+    `probes` are readiness checks besides the database (``{"telegram": …}``); each webhook's
+    answer is counted with `observe_webhook`."""
+    routes = _Routes(sessions, vault, clock, config, on_event, probes or {}, observe_webhook)
     app = web.Application(client_max_size=config.max_body, middlewares=[_json_errors])
     app[WRITER] = routes.writer
     app.cleanup_ctx.append(routes.lifecycle)
     app.on_response_prepare.append(_quiet_headers)
     app.router.add_post("/webhooks/{source}", routes.receive)
     app.router.add_get("/health", routes.health)
-    app.router.add_get("/health/ready", routes.ready)
+    app.router.add_get("/health/ready", routes.checks.ready)
     app.router.add_get("/media/{name:" + MEDIA_NAME + "}", routes.media)
+    if metrics is not None:
+        app.router.add_get("/metrics", metrics.handle)
+    return app
+
+
+def build_worker_http_app(
+    sessions: async_sessionmaker[AsyncSession],
+    probes: Mapping[str, Probe],
+    metrics: MetricsEndpoint,
+    *,
+    probe_timeout: float = 3.0,
+) -> web.Application:
+    """What `nexus worker --http-port` serves: ``GET /health`` (200 only while the database
+    answers and every probe, e.g. the scheduler, passes; 503 naming what failed) and
+    ``GET /metrics``. No webhooks: only `nexus run` takes those."""
+    checks = _Checks(sessions, probes, probe_timeout)
+    app = web.Application(middlewares=[_json_errors])
+    app.router.add_get("/health", checks.ready)
+    app.router.add_get("/metrics", metrics.handle)
     return app
 
 

@@ -31,7 +31,15 @@ from ai import make_drafter
 from ai.drafter import Drafter
 from automation.engine import AutomationEngine
 from automation.feeds import FeedPoller
-from automation.server import CachedProbe, HttpConfig, HttpServer, Probe, build_http_app
+from automation.server import (
+    CachedProbe,
+    HttpConfig,
+    HttpServer,
+    MetricsEndpoint,
+    Probe,
+    build_http_app,
+    build_worker_http_app,
+)
 from bot.keys import open_vault
 from bot.middlewares import OwnerGate, SessionMiddleware
 from bot.notifier import BotNotifier
@@ -42,6 +50,7 @@ from bot.throttle import TelegramThrottle
 from handlers import build_routers
 from metrics.alerts import HEALTH_EVERY, AlertConfig, Alerts
 from metrics.digest import Digests
+from metrics.observability import Observability
 from metrics.sync import MetricsSync
 from publishers.outbound import GuardedClient, OutboundPolicy
 from publishers.telegram_limits import TelegramLimits
@@ -51,6 +60,7 @@ from scheduler.runtime import SchedulerRuntime
 from scheduler.series import recycle_evergreen
 from scheduler.tokens import RENEW_EVERY, TokenKeeper
 from storage import repositories as repo
+from storage.backup import RunLock
 from storage.crypto import Vault
 from storage.db import create_engine, make_session_factory
 from storage.migrate import upgrade
@@ -121,12 +131,16 @@ class Nexus:
     #: Runs the rules on stored events.
     automation: AutomationEngine
     feeds: FeedPoller
+    #: The Prometheus metrics of this app (GET /metrics).
+    observability: Observability
     #: Webhooks, health and media; `http_server.port` is the bound port (NEXUS_HTTP_PORT=0).
     http_server: HttpServer
     #: Called with each webhook event's id after its commit (the HTTP server's `on_event`):
     #: first the wake-up of the rules engine's pass; tests may add their own.
     event_listeners: list[Callable[[int], None]] = field(default_factory=list)
     new_key_file: Path | None = None
+    #: Held while the app lives: `nexus restore` refuses to replace the database under it.
+    run_lock: RunLock | None = None
     _closed: bool = field(default=False, repr=False)
 
     def wake(self) -> None:
@@ -152,6 +166,7 @@ class Nexus:
             return
         self._closed = True
         await self.http_server.stop()  # first: queued webhook events still need the database
+        self.automation.stop()  # what is left stays "new" for the next start
         if self.runtime is not None:
             await self.runtime.shutdown()
         await self.automation.idle()
@@ -161,6 +176,8 @@ class Nexus:
         await self.servers.aclose()
         await self.bot.session.close()
         await self.engine.dispose()
+        if self.run_lock is not None:
+            self.run_lock.release()
 
 
 def freeze_startup_objects() -> None:
@@ -215,7 +232,7 @@ async def _on_startup(app: Nexus) -> None:
     await ensure_channel(app)
     await app.start_scheduler()
     if app.runtime is not None:
-        app.automation.spawn(app.automation.process_pending())  # events a crash left behind
+        app.automation.drain_soon()  # the whole backlog a crash left behind, at once
     await app.http_server.start()  # after the scheduler, so readiness holds from the first hit
     for language in CATALOGUE:
         t = Texts(language)
@@ -240,7 +257,8 @@ EVERGREEN_EVERY_S = 15 * 60
 METRICS_EVERY_S = 5 * 60
 #: Digests and alerts look every minute: a digest goes out within a minute of its time.
 DIGEST_EVERY_S = ALERTS_EVERY_S = 60
-#: How often events left "new" (stored by a process that crashed) are looked for.
+#: How often events left "new" or abandoned by a dead worker are looked for (start-up and each
+#: webhook drain the backlog at once; this catches events other processes stored).
 EVENTS_CATCH_UP_S = 60
 
 
@@ -271,41 +289,6 @@ def _runtime(
     return runtime
 
 
-def _one_drain_at_a_time(
-    engine: AutomationEngine, closing: Callable[[], bool]
-) -> Callable[[int], None]:
-    """The webhook server's `on_event`: wake one background pass over the events still "new"
-    rather than start a task per event.
-
-    A task per event (`engine.submit`) lets a burst of webhooks start hundreds of rule runs at
-    once, each queueing for the database (one connection on SQLite) ahead of the intake's next
-    commit: accepted events/s fell from ~2,500 to ~120 and p99 at 500/s to seconds
-    (bench/webhooks.py --with-rules). One pass at a time keeps the rules' share of the database
-    bounded; events arriving meanwhile are picked up by the same pass or one more, never lost
-    (they are stored before this is called) and never run twice (the engine claims each one).
-    The pass stops between batches once `closing()` says the app is shutting down; what is left
-    stays "new" for the next start's catch-up.
-    """
-    state = {"running": False, "wanted": False}
-
-    async def drain() -> None:
-        try:
-            while state["wanted"] and not closing():
-                state["wanted"] = False
-                while not closing() and await engine.process_pending():
-                    pass
-        finally:
-            state["running"] = False
-
-    def on_event(event_id: int) -> None:
-        state["wanted"] = True
-        if not state["running"]:
-            state["running"] = True
-            engine.spawn(drain())
-
-    return on_event
-
-
 #: How long a Telegram getMe result stands for /health/ready, and how long it may take.
 TELEGRAM_PROBE_TTL_S, TELEGRAM_PROBE_TIMEOUT_S = 30.0, 3
 
@@ -318,8 +301,10 @@ def _http_server(
     bot: Bot,
     runtime: SchedulerRuntime | None,
     listeners: list[Callable[[int], None]],
+    observability: Observability,
 ) -> HttpServer:
-    """The webhook/health/media server, with readiness probes for what only `bot/` knows."""
+    """The webhook/health/media/metrics server, with readiness probes for what only `bot/`
+    knows."""
 
     async def telegram() -> None:
         await bot.get_me(request_timeout=TELEGRAM_PROBE_TIMEOUT_S)
@@ -330,21 +315,48 @@ def _http_server(
         )
     }
     if runtime is not None:
-        scheduler = runtime.scheduler
-
-        async def scheduler_running() -> None:
-            if not scheduler.running:
-                raise RuntimeError("the scheduler is not running")
-
-        probes["scheduler"] = scheduler_running
+        probes["scheduler"] = _scheduler_probe(runtime)
 
     def on_event(event_id: int) -> None:
         for listener in listeners:
             listener(event_id)
 
     config = HttpConfig(webhook_rate=settings.webhook_rate, media_dir=settings.data_dir / "public")
-    app = build_http_app(sessions, vault, clock, config, on_event=on_event, probes=probes)
+    app = build_http_app(
+        sessions,
+        vault,
+        clock,
+        config,
+        on_event=on_event,
+        probes=probes,
+        metrics=_metrics_endpoint(settings, sessions, observability),
+        observe_webhook=observability.observe_webhook,
+    )
     return HttpServer(app, settings.http_host, settings.http_port)
+
+
+def _scheduler_probe(runtime: SchedulerRuntime) -> Probe:
+    async def scheduler_running() -> None:
+        if not runtime.scheduler.running:
+            raise RuntimeError("the scheduler is not running")
+
+    return scheduler_running
+
+
+def _metrics_endpoint(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], observability: Observability
+) -> MetricsEndpoint:
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    return MetricsEndpoint(lambda: observability.render(sessions), token)
+
+
+def worker_http_server(app: Nexus, port: int) -> HttpServer:
+    """`nexus worker --http-port`: /health (database and scheduler) and /metrics."""
+    probes = {"scheduler": _scheduler_probe(app.runtime)} if app.runtime is not None else {}
+    metrics = _metrics_endpoint(app.settings, app.sessions, app.observability)
+    return HttpServer(
+        build_worker_http_app(app.sessions, probes, metrics), app.settings.http_host, port
+    )
 
 
 def build_app(
@@ -363,6 +375,7 @@ def build_app(
     engine = create_engine(settings.resolved_database_url)
     sessions = make_session_factory(engine)
     vault, new_key_file = open_vault(settings)
+    observability = Observability()
     api_key = settings.anthropic_api_key
     clock = clock or SystemClock()
     limits = limits or TelegramLimits()  # one limiter for everything sent with this token
@@ -390,6 +403,7 @@ def build_app(
             media_dir=settings.data_dir,
         ),
         on_auth_refused=auth_refused,
+        observe=observability.observe_publication,
     )
     metrics = MetricsSync(sessions, publishers.for_account, clock, on_auth_refused=auth_refused)
     tokens = TokenKeeper(sessions, publishers.for_account, clock)
@@ -410,6 +424,7 @@ def build_app(
             tz=settings.tz,
         ),
         publisher_for=publishers.for_account,
+        observe=observability.observe_alert,
     )
     digests = Digests(
         sessions,
@@ -436,7 +451,7 @@ def build_app(
         failures=alerts,
         wake=wake,
     )
-    feeds = FeedPoller(sessions, outbound, automation, clock)
+    feeds = FeedPoller(sessions, outbound, automation, clock, observability.observe_feed_poll)
     if with_scheduler:
         runtime = _runtime(
             settings,
@@ -450,11 +465,11 @@ def build_app(
                 "health": (HEALTH_EVERY.total_seconds(), alerts.check_accounts),
                 "tokens": (RENEW_EVERY.total_seconds(), tokens.renew_due),
                 "feeds": (settings.feed_poll_minutes * 60, feeds.poll_all),
-                "events": (EVENTS_CATCH_UP_S, automation.process_pending),
+                "events": (EVENTS_CATCH_UP_S, automation.catch_up),
             },
         )
-    # `app` is bound below, before the server can call this
-    listeners = [_one_drain_at_a_time(automation, closing=lambda: app._closed)]
+    listeners: list[Callable[[int], None]] = [automation.drain_soon]
+    run_lock = RunLock.acquire(settings.data_dir)  # a restore in progress stops us here
     app = Nexus(
         settings=settings,
         bot=bot,
@@ -476,9 +491,13 @@ def build_app(
         runtime=runtime,
         automation=automation,
         feeds=feeds,
-        http_server=_http_server(settings, sessions, vault, clock, bot, runtime, listeners),
+        observability=observability,
+        http_server=_http_server(
+            settings, sessions, vault, clock, bot, runtime, listeners, observability
+        ),
         event_listeners=listeners,
         new_key_file=new_key_file,
+        run_lock=run_lock,
     )
     dp = app.dp
     dp.update.outer_middleware(OwnerGate(settings.owner_ids))

@@ -1,4 +1,4 @@
-"""The `nexus` command: run, migrate, check, keygen, rotate-key.
+"""The `nexus` command: run, worker, migrate, check, keygen, rotate-key, backup, restore.
 
 Exit codes: 0 success, 1 a check or operation failed, 2 the configuration is unusable (with one
 readable message naming each bad variable; never a traceback).
@@ -9,11 +9,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import shlex
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,8 +26,17 @@ from bot.logs import configure_logging
 from bot.settings import ConfigError, Settings, load_settings
 from publishers.registry import account_label
 from storage import repositories as repo
+from storage.backup import (
+    BackupError,
+    NexusIsRunning,
+    RunLock,
+    backup_sqlite,
+    default_backup_path,
+    restore_sqlite,
+)
 from storage.crypto import (
     KEY_FILE_NAME,
+    OLD_KEY_FILE_NAME,
     STAGED_KEY_FILE_NAME,
     CryptoError,
     Vault,
@@ -32,6 +44,7 @@ from storage.crypto import (
     write_key_file,
 )
 from storage.db import create_engine, make_session_factory
+from storage.encrypted import count_values, rotate_all, unreadable_values
 from storage.migrate import MigrationError, current_revision, upgrade
 from storage.models import Account
 from storage.permissions import make_private, restrict_umask, too_open
@@ -44,7 +57,7 @@ EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 def _settings(require_bot: bool = True) -> Settings:
 
     settings = load_settings(require_bot=require_bot)
-    configure_logging(settings.log_level, secret_values(settings))
+    configure_logging(settings.log_level, secret_values(settings), settings.log_format)
     return settings
 
 
@@ -76,12 +89,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     return asyncio.run(_run(_settings(), with_scheduler=not args.no_scheduler))
 
 
-async def _worker(settings: Settings) -> int:
-    """The dispatcher and the jobs, without the bot's polling (several may run on PostgreSQL)."""
-    from bot.app import build_app, ensure_channel, freeze_startup_objects, prepare_database
+async def _worker(settings: Settings, http_port: int | None) -> int:
+    """The dispatcher and the jobs, without the bot's polling (several may run on PostgreSQL);
+    with `http_port`, /health and /metrics on that port."""
+    from bot.app import (
+        build_app,
+        ensure_channel,
+        freeze_startup_objects,
+        prepare_database,
+        worker_http_server,
+    )
 
     await prepare_database(settings)
     app = build_app(settings)
+    status = worker_http_server(app, http_port) if http_port is not None else None
     freeze_startup_objects()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -90,16 +111,23 @@ async def _worker(settings: Settings) -> int:
     try:
         await ensure_channel(app)
         await app.start_scheduler()
+        app.automation.drain_soon()  # the backlog a crash left behind, at once
+        if status is not None:
+            await status.start()
         log.info("Nexus worker is running; stop it with Ctrl+C")
         await stop.wait()
     finally:
+        if status is not None:
+            await status.stop()
         await app.aclose()
     return EXIT_OK
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     restrict_umask()
-    return asyncio.run(_worker(_settings()))
+    settings = _settings()
+    port = args.http_port if args.http_port is not None else settings.worker_http_port
+    return asyncio.run(_worker(settings, port))
 
 
 # --- migrate -------------------------------------------------------------------------------------
@@ -162,6 +190,20 @@ async def _check(settings: Settings) -> int:
     async def ai() -> str:
         return await app.drafter.check()
 
+    async def secrets() -> str:
+        try:
+            async with app.sessions() as session:
+                unreadable = await unreadable_values(session, app.vault)
+                total = await count_values(session)
+        except SQLAlchemyError:
+            raise RuntimeError("cannot read them (see the database line above)") from None
+        if unreadable:
+            raise CryptoError(
+                f"{len(unreadable)} of {total} encrypted value(s) do not decrypt with the current "
+                f"key: {'; '.join(unreadable)} (restore the old key or re-enter them)"
+            )
+        return f"{total} encrypted value(s) decrypt with the current key"
+
     try:
         print("ok    configuration: all variables valid")
         for loose in too_open(settings.data_dir, settings.database_file):
@@ -170,6 +212,7 @@ async def _check(settings: Settings) -> int:
         await step("telegram", telegram)
         await step("channel", channel)
         await step("ai", ai)
+        await step("encrypted values", secrets)
         for account in await _connected_accounts(app.sessions, settings.channel):
             publisher = app.publishers.for_account(account)
             await step(account_label(account), publisher.verify)
@@ -203,18 +246,29 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 
 async def _rotate(settings: Settings, new_key: str) -> int:
-    """Re-encrypt every stored credential under `new_key`, in one transaction.
+    """Re-encrypt every encrypted value (`storage.encrypted`: account credentials, webhook
+    secrets, ...) under `new_key`, in one transaction.
 
     With a key file, the new key is written next to it first (`secret.key.new`, read as a second
-    key by nobody but this command), the rows are re-encrypted and committed, and only then does
-    the new key replace the old file: an interrupted rotation loses nothing.
+    key by nobody but this command), the rows are re-encrypted and committed, the old key is kept
+    as `secret.key.old`, and only then does the new key replace the old file: an interrupted
+    rotation loses nothing, and a failed one leaves the old key and every row as they were.
     """
     try:
-        Vault(new_key)  # validates the key before anything changes
+        new_vault = Vault(new_key)  # validates the key before anything changes
     except CryptoError:
         raise CryptoError(
             "the key given with --new-key is not a valid key (make one with `nexus keygen`)"
         ) from None
+    # a running Nexus keeps using the old key file: with one, refuse until it is stopped
+    lock = RunLock.acquire(settings.data_dir, exclusive=settings.secret_key is None)
+    try:
+        return await _rotate_locked(settings, new_vault, new_key)
+    finally:
+        lock.release()
+
+
+async def _rotate_locked(settings: Settings, new_vault: Vault, new_key: str) -> int:
     old_vault, _ = open_vault(settings)
     key_file = settings.data_dir / KEY_FILE_NAME
     staged = settings.data_dir / STAGED_KEY_FILE_NAME
@@ -223,27 +277,121 @@ async def _rotate(settings: Settings, new_key: str) -> int:
     engine = create_engine(settings.resolved_database_url)
     try:
         async with make_session_factory(engine)() as session:
-            accounts = (await session.scalars(select(Account))).all()
-            rotated = 0
-            for account in accounts:
-                if account.credentials:
-                    data = old_vault.decrypt(account.credentials)
-                    account.credentials = Vault(new_key).encrypt(data)
-                    rotated += 1
+            counts = await rotate_all(session, old_vault, new_vault)
             await session.commit()
+    except BaseException:
+        if settings.secret_key is None:
+            staged.unlink(missing_ok=True)
+        raise
     finally:
         await engine.dispose()
+    summary = ", ".join(f"{n} in {label}" for label, n in counts.items())
+    rotated = f"re-encrypted {sum(counts.values())} value(s) ({summary})"
     if settings.secret_key is None:
+        backup = settings.data_dir / OLD_KEY_FILE_NAME
+        write_key_file(backup, key_file.read_text().strip())
         staged.replace(key_file)
-        print(f"re-encrypted {rotated} account(s); the new key is in {key_file}: back it up")
+        print(f"{rotated}; the new key is in {key_file}: back it up.")
+        print(f"The old key is kept in {backup}; delete it once the new key is backed up.")
     else:
-        print(f"re-encrypted {rotated} account(s). Set NEXUS_SECRET_KEY to the new key now:")
+        print(f"{rotated}. Set NEXUS_SECRET_KEY to the new key now:")
         print(new_key)
     return EXIT_OK
 
 
 def cmd_rotate_key(args: argparse.Namespace) -> int:
     return asyncio.run(_rotate(_settings(require_bot=False), args.new_key or generate_key()))
+
+
+# --- backup and restore --------------------------------------------------------------------------
+
+
+def _sqlite_path(settings: Settings) -> Path | None:
+    """The SQLite database file, or None on another database (PostgreSQL)."""
+    url = make_url(settings.resolved_database_url)
+    return Path(url.database or "") if url.get_backend_name() == "sqlite" else None
+
+
+def _postgres_command(settings: Settings, tool: str, file: str) -> str:
+    """The exact pg_dump/pg_restore command, with the password left out (it prompts, or reads
+    PGPASSWORD/~/.pgpass)."""
+    url = make_url(settings.resolved_database_url)
+    bare = URL.create(
+        "postgresql",
+        username=url.username,
+        host=url.host,
+        port=url.port,
+        database=url.database,
+        query=url.query,
+    )  # built afresh: `url.set(password=None)` keeps the password
+    target = bare.render_as_string(hide_password=False)
+    if tool == "pg_dump":
+        return f"pg_dump --format=custom --file={shlex.quote(file)} {shlex.quote(target)}"
+    return f"pg_restore --clean --if-exists --dbname={shlex.quote(target)} {shlex.quote(file)}"
+
+
+def _key_location(settings: Settings) -> str:
+    if settings.secret_key is not None:
+        return "NEXUS_SECRET_KEY"
+    return str((settings.data_dir / KEY_FILE_NAME).resolve())
+
+
+def _key_reminder(settings: Settings) -> str:
+    return (
+        f"The secret key is NOT in the backup: it is in {_key_location(settings)}. Keep a copy "
+        "of it apart from the backup; without it the stored credentials and webhook secrets "
+        "cannot be decrypted."
+    )
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    settings = _settings(require_bot=False)
+    now = datetime.now(UTC)
+    database = _sqlite_path(settings)
+    if database is None:
+        file = args.file or f"nexus-backup-{now:%Y%m%d-%H%M%S}.dump"
+        print("Nexus uses PostgreSQL here: back it up with pg_dump, e.g.")
+        print(_postgres_command(settings, "pg_dump", file))
+        print(_key_reminder(settings))
+        return EXIT_FAILED
+    target = Path(args.file) if args.file else default_backup_path(settings.data_dir, now)
+    try:
+        size = backup_sqlite(database, target)
+    except BackupError as exc:
+        print(f"Backup failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"backed up {database} to {target} ({size:,} bytes, readable by you only)")
+    print(_key_reminder(settings))
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    settings = _settings(require_bot=False)
+    database = _sqlite_path(settings)
+    if database is None:
+        print("Nexus uses PostgreSQL here: restore with pg_restore while Nexus is stopped, e.g.")
+        print(_postgres_command(settings, "pg_restore", args.file))
+        return EXIT_FAILED
+    try:
+        lock = RunLock.acquire(settings.data_dir, exclusive=True)
+        try:
+            revision, kept = restore_sqlite(Path(args.file), database, datetime.now(UTC))
+        finally:
+            lock.release()
+    except BackupError as exc:
+        print(f"Restore refused: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(
+        f"restored {args.file} into {database} (schema revision {revision}; nexus run "
+        "migrates it if it is older)"
+    )
+    if kept is not None:
+        print(f"the database it replaced is kept as {kept}")
+    print(
+        "The restored credentials open only with the secret key they were backed up with: "
+        f"put that key in {_key_location(settings)} before you start Nexus."
+    )
+    return EXIT_OK
 
 
 # --- entry point ---------------------------------------------------------------------------------
@@ -259,8 +407,8 @@ def parser() -> argparse.ArgumentParser:
         "run",
         help="run the bot, the scheduler and the webhook server (applies migrations first)",
         description="Run the bot (long polling) with the embedded scheduler, and the HTTP "
-        "server for webhooks, health checks and public images on NEXUS_HTTP_HOST:"
-        "NEXUS_HTTP_PORT (only this process serves HTTP; workers do not).",
+        "server for webhooks, health checks, metrics and public images on NEXUS_HTTP_HOST:"
+        "NEXUS_HTTP_PORT (only this process takes webhooks).",
     )
     run.add_argument(
         "--no-scheduler",
@@ -268,12 +416,19 @@ def parser() -> argparse.ArgumentParser:
         help="run only the bot; `nexus worker` processes publish (PostgreSQL deployments)",
     )
     run.set_defaults(func=cmd_run)
-    sub.add_parser(
+    worker = sub.add_parser(
         "worker",
         help="run the scheduler and publishing without the bot",
         description="Run the dispatcher and scheduled jobs without polling Telegram. On "
         "PostgreSQL any number of workers share the queue; each post goes out once.",
-    ).set_defaults(func=cmd_worker)
+    )
+    worker.add_argument(
+        "--http-port",
+        type=int,
+        help="serve /health (scheduler and database) and /metrics on this port, on "
+        "NEXUS_HTTP_HOST (default: NEXUS_WORKER_HTTP_PORT; unset: none)",
+    )
+    worker.set_defaults(func=cmd_worker)
     sub.add_parser(
         "migrate",
         help="bring the database schema up to date",
@@ -292,13 +447,36 @@ def parser() -> argparse.ArgumentParser:
     ).set_defaults(func=cmd_keygen)
     rotate = sub.add_parser(
         "rotate-key",
-        help="re-encrypt stored credentials under a new key",
-        description="Re-encrypt every stored credential under a new key, in one transaction. "
+        help="re-encrypt every stored secret under a new key",
+        description="Re-encrypt every stored secret (account credentials, webhook secrets) "
+        "under a new key, in one transaction; the old key file is kept as secret.key.old. "
         "With a key file in the data dir, the file is replaced; with NEXUS_SECRET_KEY, the new "
         "key is printed for you to set.",
     )
     rotate.add_argument("--new-key", help="the new key (default: a fresh random key)")
     rotate.set_defaults(func=cmd_rotate_key)
+    backup = sub.add_parser(
+        "backup",
+        help="copy the SQLite database while Nexus runs (PostgreSQL: prints the pg_dump command)",
+        description="Make a consistent copy of the SQLite database, safe while Nexus runs "
+        "(SQLite's online backup). The file is readable by you only. The secret key is not "
+        "inside: keep the key file (or NEXUS_SECRET_KEY) apart from the backup.",
+    )
+    backup.add_argument(
+        "file",
+        nargs="?",
+        help="where to write it (default: nexus-backup-<time>.db beside the data dir)",
+    )
+    backup.set_defaults(func=cmd_backup)
+    restore = sub.add_parser(
+        "restore",
+        help="put a backup in place of the SQLite database (Nexus must be stopped)",
+        description="Check that FILE is a sound Nexus database, keep the current database as "
+        "a .bak file, and put FILE in its place atomically. Refuses while nexus run or nexus "
+        "worker uses the data dir.",
+    )
+    restore.add_argument("file", help="a file made by nexus backup")
+    restore.set_defaults(func=cmd_restore)
     return p
 
 
@@ -318,6 +496,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except MigrationError as exc:
         print(f"Nexus cannot bring its database schema up to date: {exc}", file=sys.stderr)
+    except NexusIsRunning as exc:
+        print(f"Nexus cannot continue: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except (SQLAlchemyError, OSError) as exc:
         print(f"Nexus cannot reach its database: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -19,7 +19,12 @@ from storage.crypto import (
 
 def secret_values(settings: Settings) -> list[str]:
     """Everything that must never appear in a log line."""
-    values = [settings.telegram_bot_token, settings.anthropic_api_key, settings.secret_key]
+    values = [
+        settings.telegram_bot_token,
+        settings.anthropic_api_key,
+        settings.secret_key,
+        settings.metrics_token,
+    ]
     return [v.get_secret_value() for v in values if v is not None]
 
 

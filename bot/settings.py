@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
@@ -113,6 +113,15 @@ class Settings(BaseSettings):
     webhook_rate: int = Field(100, ge=1, le=1_000_000, validation_alias="NEXUS_WEBHOOK_RATE")
     feed_poll_minutes: int = Field(
         15, ge=1, le=7 * 24 * 60, validation_alias="NEXUS_FEED_POLL_MINUTES"
+    )
+    #: GET /metrics needs `Authorization: Bearer <this>`; unset, /metrics is off (404).
+    metrics_token: SecretStr | None = Field(
+        None, min_length=16, validation_alias="NEXUS_METRICS_TOKEN"
+    )
+    log_format: Literal["text", "json"] = Field("text", validation_alias="NEXUS_LOG_FORMAT")
+    #: `nexus worker` serves /health and /metrics on this port (unset: no HTTP server).
+    worker_http_port: int | None = Field(
+        None, ge=0, le=65535, validation_alias="NEXUS_WORKER_HTTP_PORT"
     )
 
     @field_validator("telegram_bot_token")

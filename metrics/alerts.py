@@ -124,7 +124,9 @@ class Alerts:
         config: AlertConfig | None = None,
         *,
         publisher_for: PublisherFor | None = None,
+        observe: Callable[[str], None] = lambda kind: None,
     ) -> None:
+        self.observe = observe
         self.sessions = sessions
         self.notifier = notifier
         self.clock = clock
@@ -406,6 +408,7 @@ class Alerts:
         delivered = [await self.notifier.send_report(owner, report) for owner in owners]
         if not any(delivered):
             log.warning("alert %s reached no owner", key)
+        self.observe(kind.value)
         return True
 
 

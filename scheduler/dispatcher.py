@@ -82,6 +82,8 @@ class _Job:
     already: tuple[str, ...]
     #: The post's images, relative to ``DispatchConfig.media_dir``.
     media: tuple[str, ...] = ()
+    #: When it fell due (its scheduled time, or its retry's): what lateness is measured from.
+    due: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,23 @@ class _Outcome:
     result: PublishResult | None = None
     error: PublishError | None = None
     unsure: bool = False
+
+    def observed(self, config: DispatchConfig, now: datetime) -> tuple[str, str, float | None]:
+        """For metrics: the platform; published, retry (back to the queue), failed or unknown;
+        and, once published, the seconds between falling due and going out."""
+        platform = self.job.account.platform
+        if self.result is not None:
+            due = self.job.due
+            return platform, "published", (now - due).total_seconds() if due else None
+        if self.error is None:
+            return platform, "unknown", None
+        retryable = isinstance(self.error, RateLimited | Transient)
+        retry = retryable and self.job.attempts < config.max_attempts
+        return platform, "retry" if retry else "failed", None
+
+
+#: Told of every send's outcome: (platform, published|retry|failed|unknown, seconds late).
+PublishObserver = Callable[[str, str, float | None], None]
 
 
 @dataclass(frozen=True)
@@ -125,7 +144,9 @@ class PublicationDispatcher:
         *,
         rng: random.Random | None = None,
         on_auth_refused: AuthRefused | None = None,
+        observe: PublishObserver = lambda platform, outcome, late_s: None,
     ) -> None:
+        self.observe = observe
         self.sessions = sessions
         self.on_auth_refused = on_auth_refused
         self.publisher_for = publisher_for
@@ -260,6 +281,7 @@ class PublicationDispatcher:
                     p.attempts,
                     tuple(p.part_ids.split(",")) if p.part_ids else (),
                     tuple(media.get(p.post_id, ())),
+                    p.next_attempt_at,
                 )
                 for p in pubs
             ]
@@ -319,6 +341,7 @@ class PublicationDispatcher:
         async with self.sessions() as session:
             for outcome in outcomes:
                 job = outcome.job
+                self.observe(*outcome.observed(self.config, now))
                 if outcome.result is not None:
                     await repo.finish_publication(
                         session,

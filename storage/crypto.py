@@ -18,6 +18,8 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 KEY_FILE_NAME = "secret.key"
 #: The next key, written by `nexus rotate-key` before it re-encrypts and renamed over the old one.
 STAGED_KEY_FILE_NAME = "secret.key.new"
+#: The key a rotation replaced, kept so that a restored old backup can still be opened.
+OLD_KEY_FILE_NAME = "secret.key.old"
 
 
 class CryptoError(Exception):

@@ -101,6 +101,11 @@ class Base(DeclarativeBase):
     pass
 
 
+#: Column ``info`` of every value encrypted with the vault (`storage.encrypted` finds them all:
+#: `nexus rotate-key` re-encrypts them and `nexus check` verifies them).
+ENCRYPTED: dict[str, Any] = {"encrypted": True}
+
+
 class User(Base):
     """A Telegram user who has talked to the bot (owners only get this far)."""
 
@@ -139,7 +144,7 @@ class Account(Base):
     platform: Mapped[str] = mapped_column(String(32))
     handle: Mapped[str] = mapped_column(String(255))
     title: Mapped[str] = mapped_column(String(255), default="")
-    credentials: Mapped[str | None] = mapped_column(Text)
+    credentials: Mapped[str | None] = mapped_column(Text, info=ENCRYPTED)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     #: When the platform's token stops working (None: unknown or never); the owner is warned.
     token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -177,6 +182,9 @@ class Post(Base):
 
     #: Where the post came from: None (the chat), "rule:<id>", "rss:<source id>".
     origin: Mapped[str | None] = mapped_column(String(64))
+    #: The automation action that made it ("event:<id>:rule:<id>:action:<n>"); unique, so a
+    #: re-run of the action after a crash finds this post instead of drafting a second one.
+    origin_key: Mapped[str | None] = mapped_column(String(128), unique=True, index=True)
 
     publications: Mapped[list[Publication]] = relationship(
         back_populates="post", order_by="Publication.id", lazy="selectin"
@@ -352,7 +360,7 @@ class Source(Base):
     #: The URL path segment of a webhook (/webhooks/{name}); a short label for a feed.
     name: Mapped[str] = mapped_column(String(64), unique=True)
     #: Encrypted HMAC secret of a webhook source.
-    secret: Mapped[str | None] = mapped_column(Text)
+    secret: Mapped[str | None] = mapped_column(Text, info=ENCRYPTED)
     url: Mapped[str | None] = mapped_column(String(2048))
     #: Feeds: "draft" (an AI summary for approval) or "rules" (an rss.item event for the rules).
     mode: Mapped[str] = mapped_column(String(16), default="draft", server_default="draft")
@@ -377,10 +385,15 @@ class Event(Base):
     external_id: Mapped[str] = mapped_column(String(255))
     type: Mapped[str] = mapped_column(String(128))
     payload: Mapped[str] = mapped_column(Text)
-    #: "new" → "done" | "failed"
+    #: "new" → "processing" → "done" | "failed" (see `automation.engine`)
     status: Mapped[str] = mapped_column(String(16), default="new", index=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The claim holding a "processing" event (worker id and batch) and until when it holds.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: How many times the event was claimed: a crash relic runs again, a poison event does not.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Rule(Base):

@@ -181,8 +181,16 @@ async def create_draft(
     text: str,
     offline: bool,
     origin: str | None = None,
+    origin_key: str | None = None,
 ) -> Post:
-    post = Post(author_id=author_id, brief=brief, text=text, offline=offline, origin=origin)
+    post = Post(
+        author_id=author_id,
+        brief=brief,
+        text=text,
+        offline=offline,
+        origin=origin,
+        origin_key=origin_key,
+    )
     session.add(post)
     await session.flush()
     return post

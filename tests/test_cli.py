@@ -231,6 +231,7 @@ async def test_check_against_the_fakes(tg: FakeTelegram, ai: FakeAnthropic, tmp_
         ["ok", "telegram"],
         ["ok", "channel"],
         ["ok", "ai"],
+        ["ok", "encrypted", "values"],
     ]
     assert f"@{tg.bot_username}" in lines[2]
     assert "nexus_channel" in lines[3]
@@ -239,7 +240,7 @@ async def test_check_against_the_fakes(tg: FakeTelegram, ai: FakeAnthropic, tmp_
     failed = [line for line in not_admin.out.splitlines() if line.startswith("FAIL")]
     assert len(failed) == 1 and failed[0].startswith("FAIL  channel:"), not_admin.out
     assert "admin" in failed[0]
-    assert sum(line.startswith("ok") for line in not_admin.out.splitlines()) == 4
+    assert sum(line.startswith("ok") for line in not_admin.out.splitlines()) == 5
 
     secret_part = tg.token.split(":", 1)[1]
     for result in (good, not_admin):
@@ -322,7 +323,7 @@ async def test_rotate_key(tmp_path: Path) -> None:
 
     # key file: replaced by a new private one that opens every row; the old one opens none
     assert by_file.code == 0, by_file.both
-    assert "2 account(s)" in by_file.out
+    assert "2 in accounts.credentials" in by_file.out
     key_file = file_dir / KEY_FILE_NAME
     new_file_key = key_file.read_text().strip()
     assert new_file_key != file_key
