@@ -56,9 +56,8 @@ if __package__ in (None, ""):  # `python bench/chaos.py` from the repo root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from PIL import Image
-from sqlalchemy import text
 
-from bench.harness import NexusProcess, Processes, nexus_env
+from bench.harness import NexusProcess, Processes, nexus_env, postgres_problem, reset_postgres
 from bot.texts import Html, Texts
 from scheduler.planning import schedule_post
 from storage import repositories as repo
@@ -326,16 +325,6 @@ class RoundResult:
     restart_s: float = math.nan
 
 
-async def reset_postgres(url: str) -> None:
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-    finally:
-        await engine.dispose()
-
-
 def picture(colour: tuple[int, int, int]) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (320, 240), colour).save(out, "JPEG")
@@ -528,23 +517,9 @@ def p95(values: Sequence[float]) -> float:
     return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
 
 
-async def pg_reachable(url: str) -> str | None:
-    """None if PostgreSQL answers at ``url``, else the reason."""
-    engine = create_engine(url)
-    try:
-        async with asyncio.timeout(5):
-            async with engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-    except Exception as exc:  # any failure means: skip the PostgreSQL rounds, saying why
-        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-    finally:
-        await engine.dispose()
-    return None
-
-
 async def main_async(args: argparse.Namespace) -> int:
     rng = random.Random(args.seed)
-    pg_problem = "--no-pg" if args.no_pg else await pg_reachable(args.pg_url)
+    pg_problem = "--no-pg" if args.no_pg else await postgres_problem(args.pg_url)
     if pg_problem:
         print(f"chaos: PostgreSQL rounds skipped ({pg_problem})", flush=True)
     total_deadline = time.monotonic() + args.total_timeout

@@ -19,6 +19,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Self
 
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from storage.db import create_engine
+
 #: What each command logs once it is up (the CLI's own log line).
 READY_LINES = {"run": "Nexus is running", "worker": "Nexus worker is running"}
 #: Prefixes of the variables Nexus reads: the bench's own environment never leaks into a run.
@@ -165,3 +170,47 @@ class Processes:
 
     async def __aexit__(self, *exc: object) -> None:
         await asyncio.shield(self.kill_all())
+
+
+# ------------------------------------------------------------------ PostgreSQL for bench runs
+async def reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+    finally:
+        await engine.dispose()
+
+
+async def postgres_problem(url: str) -> str | None:
+    """Why PostgreSQL can't be used (None: it can); creates the database if it is missing."""
+    engine = create_engine(url)
+    try:
+        async with asyncio.timeout(5):
+            await _create_database(url)
+        async with asyncio.timeout(5):
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+    finally:
+        await engine.dispose()
+    return None
+
+
+async def _create_database(url: str) -> None:
+    parsed = make_url(url)
+    admin = create_engine(
+        parsed.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
+    try:
+        async with admin.connect() as conn:
+            found = await conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": parsed.database}
+            )
+            if not found:
+                await conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    finally:
+        await admin.dispose()
