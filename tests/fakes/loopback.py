@@ -3,7 +3,8 @@
 A subclass implements :meth:`LoopbackServer._handle` (every request, any method and path, comes
 there) and, at its start, records the call in ``calls`` and awaits :meth:`_checkpoint` with the
 request's route key (a path, an XRPC nsid, a VK method...): that waits the delay set with
-:meth:`delay` (plus the random one set with :meth:`latency`) and returns the next failure queued with :meth:`_queue_failure`, or ``None``.
+:meth:`delay` (plus the random one set with :meth:`latency`) and returns the next failure
+queued with :meth:`_queue_failure`, or ``None``.
 Each fake keeps its own ``fail_next`` signature, a thin wrapper that builds its failure object.
 """
 
