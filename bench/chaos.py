@@ -2,13 +2,13 @@
 went wrong on the platforms.
 
 Each round seeds a fresh database (a SQLite file in a temp dir, or, every third round when
-PostgreSQL is reachable, a fresh schema `public` in ``--pg-url``) with the four targets connected
-(Telegram channel, X, Bluesky, Mastodon, credentials encrypted with the project's vault) and a mix
-of posts due together two seconds later: short ones, long ones that become threads on X, Bluesky
-and Mastodon, and posts with an image (``MIX``). Then it starts `nexus run` (plus `nexus worker`
-on PostgreSQL) as subprocesses against fresh loopback fakes, which answer every request after a
-random 50–300 ms. When the platforms have received a random number k of requests (1 ≤ k ≤ the
-number a whole undisturbed dispatch makes, measured once at the start), the bench SIGKILLs the
+PostgreSQL is reachable, a fresh schema `public` in ``--pg-url``) with five targets connected
+(Telegram channel, X, Bluesky, Mastodon, VK; credentials encrypted with the project's vault) and a
+mix of posts due together two seconds later: short ones, long ones that become threads on X,
+Bluesky and Mastodon, and posts with an image (``MIX``). Then it starts `nexus run` (plus `nexus
+worker` on PostgreSQL) as subprocesses against fresh loopback fakes, which answer every request
+after a random 50–300 ms. When the platforms have received a random number k of requests (1 ≤ k ≤
+the number a whole undisturbed dispatch makes, measured once at the start), the bench SIGKILLs the
 process group of `nexus run` (or, on PostgreSQL, of either process) and starts it again.
 
 Meanwhile it reads the owner's chat on the fake Telegram as a person would: an "is it there?"
@@ -66,8 +66,10 @@ from storage.db import create_engine, make_session_factory
 from storage.files import write_media
 from storage.migrate import upgrade
 from tests.fakes.bluesky import FakeBluesky
+from tests.fakes.loopback import LoopbackServer
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.telegram import FakeMessage, FakeTelegram, parse_html
+from tests.fakes.vk import FakeVK
 from tests.fakes.x import FakeX
 
 OWNER = 4242
@@ -78,6 +80,7 @@ LABELS = {
     "x": "chaos-x",
     "bluesky": "chaos-bluesky",
     "mastodon": "chaos-mastodon",
+    "vk": "chaos-vk",
 }
 #: Platforms where a long post is a reply chain (Telegram sends consecutive messages).
 THREADED = frozenset({"x", "bluesky", "mastodon"})
@@ -154,6 +157,7 @@ class Fakes:
         self.x = FakeX()
         self.bluesky = FakeBluesky()
         self.mastodon = FakeMastodon()
+        self.vk = FakeVK()
         self.rng = rng
         self.channel_id = 0
 
@@ -162,17 +166,21 @@ class Fakes:
         self.tg.add_user(OWNER, "Owner", "en")
         self.channel_id = self.tg.add_channel(CHANNEL.lstrip("@"))
         self.tg.latency(*LATENCY_S, random.Random(self.rng.random()))
-        for fake in (self.x, self.bluesky, self.mastodon):
+        for fake in self.platforms():
             await fake.start()
             fake.latency(*LATENCY_S, random.Random(self.rng.random()))
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        for fake in (self.tg, self.x, self.bluesky, self.mastodon):
+        await self.tg.close()
+        for fake in self.platforms():
             await fake.close()
 
+    def platforms(self) -> tuple[LoopbackServer, ...]:
+        return (self.x, self.bluesky, self.mastodon, self.vk)
+
     def api_urls(self) -> dict[str, str]:
-        return {"x": self.x.base_url}
+        return {"x": self.x.base_url, "vk": self.vk.base_url}
 
     def credentials(self) -> dict[str, dict[str, str]]:
         return {
@@ -188,6 +196,7 @@ class Fakes:
                 "service": self.bluesky.base_url,
             },
             "mastodon": {"instance": self.mastodon.base_url, "access_token": self.mastodon.token},
+            "vk": {"access_token": self.vk.token, "group_id": str(self.vk.group_id)},
         }
 
     def requests(self) -> int:
@@ -198,7 +207,7 @@ class Fakes:
             for c in self.tg.calls
             if c.method.lower().startswith("send") and c.params.get("chat_id") in channel
         )
-        return sends + len(self.x.calls) + len(self.bluesky.calls) + len(self.mastodon.calls)
+        return sends + sum(len(fake.calls) for fake in self.platforms())
 
     def pieces(self, platform: str) -> list[Piece]:
         if platform == "telegram":
@@ -217,6 +226,13 @@ class Fakes:
                     len((r.value.get("embed") or {}).get("images") or []),
                 )
                 for r in self.bluesky.posts
+            ]
+        if platform == "vk":
+            return [
+                Piece(
+                    str(p.id), p.message, images=sum(a.startswith("photo") for a in p.attachments)
+                )
+                for p in self.vk.posts
             ]
         return [
             Piece(s.id, s.text, s.in_reply_to_id, len(s.media_ids)) for s in self.mastodon.posts
@@ -343,7 +359,12 @@ async def seed(database_url: str, data_dir: Path, vault: Vault, fakes: Fakes) ->
         async with sessions() as session:
             await repo.upsert_user(session, OWNER, "en")
             await repo.ensure_account(session, "telegram", CHANNEL)
-            handles = {"x": "@chaos_x", "bluesky": fakes.bluesky.handle, "mastodon": "@chaos@m"}
+            handles = {
+                "x": "@chaos_x",
+                "bluesky": fakes.bluesky.handle,
+                "mastodon": "@chaos@m",
+                "vk": str(fakes.vk.group_id),
+            }
             for platform, creds in fakes.credentials().items():
                 await repo.save_account(
                     session, platform, handles[platform], LABELS[platform], vault.encrypt(creds)
