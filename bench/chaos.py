@@ -490,7 +490,7 @@ class Round:
                 live[role] = await processes.start(role, env, data_dir / f"{role}.log")
                 booting[role] = self.last_kill
             await self._answer(fakes)
-            if kill_at is None and not booting and self._settled(fakes):
+            if not booting and self._settled(fakes):  # also before a kill that never came
                 return RoundResult(Verdict(), self.asks, 0, kill, True, restart_s=restart_s)
             await asyncio.sleep(POLL_S)
         return RoundResult(Verdict(), self.asks, 0, kill, False, restart_s=restart_s)
