@@ -4,7 +4,8 @@ Benchmarks that need the product as a user runs it (its CLI, its settings, its o
 lifetime: `nexus run`, `nexus worker`) share this: the environment a subprocess gets is built in
 one place (:func:`nexus_env`, add a new setting there), and every process runs in its own
 process group, so a SIGKILL reaches whatever it started and nothing outlives the bench
-(:class:`NexusProcess`, :class:`Processes`).
+(:class:`NexusProcess`, :class:`Processes`). The PostgreSQL set-up every bench needs is here too
+(:func:`postgres_problem` creates the database if missing, :func:`reset_postgres` empties it).
 """
 
 from __future__ import annotations
@@ -174,6 +175,7 @@ class Processes:
 
 # ------------------------------------------------------------------ PostgreSQL for bench runs
 async def reset_postgres(url: str) -> None:
+    """A fresh, empty schema ``public`` (everything of an earlier run dropped)."""
     engine = create_engine(url)
     try:
         async with engine.begin() as conn:
