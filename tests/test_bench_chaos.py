@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import random
 import time
+from pathlib import Path
 
 import httpx
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -25,8 +27,11 @@ from bench.chaos import (
     report_lines,
     told,
 )
+from bench.harness import nexus_env
 from bot.keyboards import overdue_keyboard, unsure_keyboard
+from bot.settings import load_settings
 from bot.texts import Html, Texts
+from storage.crypto import generate_key
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.telegram import FakeMessage, FakeTelegram, parse_html
 
@@ -162,3 +167,27 @@ async def test_telegram_latency_spares_the_long_poll() -> None:
         started = time.monotonic()
         await http.post(f"{api}/getUpdates", json={"timeout": 0})
         assert time.monotonic() - started < 0.05
+
+
+def test_the_bench_env_is_a_valid_configuration_and_drops_the_developer_s_own(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("NEXUS_TIMEZONE", "Mars/Olympus")  # would break the run if it leaked
+    env = nexus_env(
+        telegram_token="123456:TEST-TOKEN",
+        telegram_api="http://127.0.0.1:9",
+        owner_ids=[4242],
+        data_dir=tmp_path,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'nexus.db'}",
+        channel="@chaos_channel",
+        api_urls={"x": "http://127.0.0.1:10", "vk": "http://127.0.0.1:11/method"},
+        secret_key=generate_key(),
+    )
+    assert "NEXUS_TIMEZONE" not in env
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("NEXUS_TIMEZONE")
+    settings = load_settings()
+    assert settings.owner_ids == {4242} and settings.channel == "@chaos_channel"
+    assert settings.api_urls["vk"] == "http://127.0.0.1:11/method"
+    assert settings.http_port == 0  # several processes side by side
