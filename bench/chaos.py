@@ -307,6 +307,9 @@ class Verdict:
     lost: int = 0
     duplicated: int = 0
     holes: int = 0
+    #: Whole on the platform, but the owner was neither told it was published nor asked (not
+    #: a loss, but the owner does not know the truth).
+    untold: int = 0
     notes: list[str] = field(default_factory=list)
 
     def add(self, post: Planned, platform: str, seen: Presence, owner: Told) -> None:
@@ -320,6 +323,8 @@ class Verdict:
             self.notes.append(
                 f"{where} lost" + (" (reported published)" if owner.published else "")
             )
+        if seen.state == "whole" and not (owner.published or owner.asked):
+            self.untold += 1
         if seen.state == "partial" and (owner.published or not informed):
             self.holes += 1
             self.notes.append(
@@ -571,6 +576,9 @@ async def main_async(args: argparse.Namespace) -> int:
     holes = sum(r.verdict.holes for r in results)
     crashed = sum(1 for r in results if r.crashed)
     asks = [a for r in results for a in r.asks]
+    untold = sum(r.verdict.untold for r in results)
+    unsettled = sum(1 for r in results if not r.settled)
+    print(f"chaos: untold={untold} unsettled_rounds={unsettled} crashed_rounds={crashed}")
     print(
         f"chaos: rounds={len(results)} lost={lost} duplicated={duplicated} holes={holes} "
         f"asked={len(asks)} p95_ask_s={p95(asks):.1f}",
@@ -586,7 +594,8 @@ def _line(name: str, result: RoundResult, requests: int) -> str:
     notes = "; ".join(v.notes[:6]) + (f" (+{len(v.notes) - 6})" if len(v.notes) > 6 else "")
     line = (
         f"{name}: kill={result.kill}/{requests} restart_s={result.restart_s:.1f} "
-        f"lost={v.lost} duplicated={v.duplicated} holes={v.holes} asked={len(result.asks)} "
+        f"lost={v.lost} duplicated={v.duplicated} holes={v.holes} untold={v.untold} "
+        f"asked={len(result.asks)} "
         f"ask_s={asks} settled={'yes' if result.settled else 'no'} ({result.seconds:.0f}s)"
     )
     if notes:

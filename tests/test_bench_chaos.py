@@ -101,6 +101,10 @@ def test_nothing_there_is_lost_unless_the_owner_was_asked_or_told_it_failed() ->
     assert judge(partial, Told(asked=True, published=True)).holes == 1
     whole_twice = judge(Presence("whole", True), Told(published=True))
     assert (whole_twice.lost, whole_twice.duplicated, whole_twice.holes) == (0, 1, 0)
+    # out there but never reported: not lost, yet the owner does not know
+    assert judge(Presence("whole", False), Told()).untold == 1
+    assert judge(Presence("whole", False), Told(failed=True)).untold == 1
+    assert judge(Presence("whole", False), Told(published=True)).untold == 0
 
 
 def chat_message(message_id: int, html: str, markup: dict | None = None) -> FakeMessage:
