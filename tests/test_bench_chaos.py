@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bench.chaos import (
+from bench.chaos_judge import (
     LABELS,
     Piece,
     Planned,
@@ -119,11 +119,13 @@ def test_the_owner_s_questions_are_read_from_the_real_cards() -> None:
     card = card_of(chat_message(5, text, unsure))
     assert card is not None and (card.post_id, card.platform) == (12, "bluesky")
     assert set(card.buttons) == {EN.plain("btn.posted"), EN.plain("btn.send_again")}
+    assert card.answer(whole=True) == card.buttons[EN.plain("btn.posted")]
+    assert card.answer(whole=False) == card.buttons[EN.plain("btn.send_again")]
 
     overdue = overdue_keyboard(EN, post_id=12).model_dump(exclude_none=True)
     held = card_of(chat_message(6, EN("alert.overdue", post_id=12, when="today 10:00"), overdue))
     assert held is not None and (held.post_id, held.platform) == (12, None)
-    assert EN.plain("btn.publish_now") in held.buttons
+    assert held.answer(whole=False) == held.buttons[EN.plain("btn.publish_now")]
     assert card_of(chat_message(7, "Post #12 is scheduled")) is None
 
 
