@@ -411,8 +411,9 @@ async def main_async(args: argparse.Namespace) -> int:
         work = Path(args.keep or tmp)
         calibration = await Round(plan(0, "sqlite", None), rng, work, args.pg_url).run()
         print(_line("calibrate sqlite", calibration, calibration.requests), flush=True)
-        if calibration.crashed or not calibration.settled:
-            print("chaos: the undisturbed round did not settle; nothing to measure against")
+        v = calibration.verdict
+        if calibration.crashed or not calibration.settled or v.lost or v.duplicated or v.holes:
+            print("chaos: the undisturbed round was not clean; nothing to measure against")
             return 1
         requests = calibration.requests
         for number in range(1, args.rounds + 1):
