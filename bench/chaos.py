@@ -349,7 +349,7 @@ class Round:
                 await asyncio.sleep(self.rng.uniform(0.2, 1.0))
                 live[role] = await processes.start(role, env, data_dir / f"{role}.log")
                 booting[role] = self.last_kill
-            await self._answer(fakes)
+            await self.answer_cards(fakes)
             if not booting and self._settled(fakes):  # also before a kill that never came
                 return RoundResult(Verdict(), self.asks, 0, kill, True, restart_s=restart_s)
             await asyncio.sleep(POLL_S)
@@ -366,7 +366,7 @@ class Round:
             return False
         return all(report_lines(messages, p.post_id) is not None for p in self.planned)
 
-    async def _answer(self, fakes: Fakes) -> None:
+    async def answer_cards(self, fakes: Fakes) -> None:
         """Answer each new card as a person would, after looking at the platform."""
         for message in fakes.tg.messages(OWNER):
             if message.message_id in self.cards or not message.reply_markup:

@@ -1,6 +1,6 @@
 """The chaos benchmark's judgement (what counts as lost, duplicated, a hole; how the owner's
-questions are read off the chat) and the fakes' latency knob it relies on. The bench itself
-(`python -m bench.chaos`) runs in CI after the suite; these keep its rules honest."""
+questions are read off the chat and answered) and the fakes' latency knob it relies on. The
+bench itself (`python -m bench.chaos`) runs in CI after the suite; these keep its rules honest."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bench.chaos import OWNER, Fakes, Round, RoundPlan
 from bench.chaos_judge import (
     LABELS,
     Piece,
@@ -28,6 +29,7 @@ from bench.chaos_judge import (
     told,
 )
 from bench.harness import nexus_env
+from bot.callbacks import PubAct, PubCb
 from bot.keyboards import overdue_keyboard, unsure_keyboard
 from bot.settings import load_settings
 from bot.texts import Html, Texts
@@ -197,3 +199,35 @@ def test_the_bench_env_is_a_valid_configuration_and_drops_the_developer_s_own(
     assert settings.owner_ids == {4242} and settings.channel == "@chaos_channel"
     assert settings.api_urls["vk"] == "http://127.0.0.1:11/method"
     assert settings.http_port == 0  # several processes side by side
+
+
+async def test_the_person_answers_yes_only_where_the_whole_post_is(tmp_path: Path) -> None:
+    """Two cards through the fake Telegram's wire: the post is whole on Mastodon, absent on X."""
+    post = Planned(key=0, post_id=5, shape=Shape(12))
+    async with Fakes(random.Random(1)) as fakes, httpx.AsyncClient() as http:
+        for fake in (fakes.tg, *fakes.platforms()):
+            fake.latency(0, 0)
+        await http.post(
+            f"{fakes.mastodon.base_url}/api/v1/statuses",
+            json={"status": post_text(0, 12)},
+            headers={"Authorization": f"Bearer {fakes.mastodon.token}"},
+        )
+        api = f"{fakes.tg.base_url}/bot{fakes.tg.token}"
+        for pub_id, platform in ((1, "mastodon"), (2, "x")):
+            card = {
+                "chat_id": OWNER,
+                "text": EN("alert.unsure", post_id=5, target=LABELS[platform]),
+                "parse_mode": "HTML",
+                "reply_markup": unsure_keyboard(EN, pub_id=pub_id).model_dump(exclude_none=True),
+            }
+            assert (await http.post(f"{api}/sendMessage", json=card)).status_code == 200
+        person = Round(RoundPlan(1, "sqlite", 1, 1.0, 1.0), random.Random(1), tmp_path, "")
+        person.planned, person.last_kill = [post], time.monotonic()
+        await person.answer_cards(fakes)
+        await person.answer_cards(fakes)  # a card is answered once
+        updates = (await http.post(f"{api}/getUpdates", json={"timeout": 0})).json()["result"]
+    assert [u["callback_query"]["data"] for u in updates] == [
+        PubCb(act=PubAct.POSTED, pub=1).pack(),
+        PubCb(act=PubAct.SEND_AGAIN, pub=2).pack(),
+    ]
+    assert person.asked == {(5, "mastodon"), (5, "x")} and len(person.asks) == 2
