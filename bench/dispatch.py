@@ -58,9 +58,9 @@ if __package__ in (None, ""):  # `python bench/dispatch.py` from the repo root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
-from sqlalchemy import func, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select, update
 
+from bench.harness import postgres_problem, reset_postgres
 from bot.app import TargetPublishers, prepare_database
 from bot.settings import Settings
 from publishers.telegram_limits import TelegramLimits
@@ -262,32 +262,6 @@ def _worker_main(conn: Connection, spec: dict[str, Any]) -> None:
 
 
 # ------------------------------------------------------------------ database set-up and checks
-async def reset_postgres(url: str) -> None:
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-    finally:
-        await engine.dispose()
-
-
-async def postgres_problem(url: str) -> str | None:
-    """Why PostgreSQL can't be used (None: it can); creates the database if it is missing."""
-    engine = create_engine(url)
-    try:
-        async with asyncio.timeout(5):
-            await _create_database(url)
-        async with asyncio.timeout(5):
-            async with engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
-    finally:
-        await engine.dispose()
-    return None
-
-
 async def seed(settings: Settings, posts: int, placeholder: datetime) -> None:
     """N posts, each scheduled by the app's own path onto the three channels."""
     await prepare_database(settings)
@@ -393,23 +367,6 @@ class ModeResult:
     def pct(self, p: float) -> float:
         ordered = sorted(self.late)
         return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
-async def _create_database(url: str) -> None:
-    parsed = make_url(url)
-    admin = create_engine(
-        parsed.set(database="postgres").render_as_string(hide_password=False),
-        isolation_level="AUTOCOMMIT",
-    )
-    try:
-        async with admin.connect() as conn:
-            found = await conn.scalar(
-                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": parsed.database}
-            )
-            if not found:
-                await conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    finally:
-        await admin.dispose()
 
 
 def _busy_jiffies() -> tuple[int, int]:

@@ -3,7 +3,8 @@
 A subclass implements :meth:`LoopbackServer._handle` (every request, any method and path, comes
 there) and, at its start, records the call in ``calls`` and awaits :meth:`_checkpoint` with the
 request's route key (a path, an XRPC nsid, a VK method...): that waits the delay set with
-:meth:`delay` and returns the next failure queued with :meth:`_queue_failure`, or ``None``.
+:meth:`delay` (plus the random one set with :meth:`latency`) and returns the next failure
+queued with :meth:`_queue_failure`, or ``None``.
 Each fake keeps its own ``fail_next`` signature, a thin wrapper that builds its failure object.
 
 Faults *after* the request was processed (the post is made, the answer is lost) are common to
@@ -19,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import random
 from collections import Counter
 from collections.abc import Hashable
 from dataclasses import dataclass, field
@@ -115,6 +117,7 @@ class LoopbackServer(LosesAnswers):
         self._failures: dict[Hashable, list[Any | None]] = {}
         self._delays: dict[Hashable, float] = {}
         LosesAnswers.__init__(self)
+        self._latency: tuple[float, float, random.Random] | None = None
         self._closed = asyncio.Event()
         self._runner: web.AppRunner | None = None
 
@@ -149,6 +152,12 @@ class LoopbackServer(LosesAnswers):
         """Make every request to ``key`` wait ``seconds`` before answering (0 removes it)."""
         self._delays[key] = seconds
 
+    def latency(self, low: float, high: float, rng: random.Random | None = None) -> None:
+        """Make every request wait a random ``low``–``high`` seconds before it is answered (the
+        request is already recorded then, as a platform that got it and is slow to say so);
+        ``latency(0, 0)`` removes it. ``rng`` makes the waits reproducible."""
+        self._latency = (low, high, rng or random.Random()) if high > 0 else None
+
     def _queue_failure(self, key: Hashable, failure: Any, *, times: int, after: int) -> None:
         """Make ``times`` requests to ``key`` answer ``failure``, after ``after`` succeed."""
         queue = self._failures.setdefault(key, [])
@@ -160,7 +169,11 @@ class LoopbackServer(LosesAnswers):
         """Wait the delay set for ``key`` (cut short by :meth:`close`), then return the next
         failure queued for it, or ``None`` to answer normally."""
         _route_key.set(key)
-        if seconds := self._delays.get(key):
+        seconds = self._delays.get(key, 0.0)
+        if self._latency is not None:
+            low, high, rng = self._latency
+            seconds += rng.uniform(low, high)
+        if seconds:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closed.wait(), seconds)
         if queue := self._failures.get(key):

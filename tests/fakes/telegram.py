@@ -14,7 +14,7 @@ callback_data, chat not found / not an admin, 429 with retry_after) and is delib
 (Telegram quietly keeps it), because it always means some text was not escaped.
 
 Tests drive it with ``user_sends``/``user_taps`` (queued as updates for long polling),
-inspect ``messages()``/``calls``, and inject trouble with ``fail_next``/``delay``.
+inspect ``messages()``/``calls``, and inject trouble with ``fail_next``/``delay``/``latency``.
 ``wait_for`` is event-driven: the predicate is re-checked whenever the server handles a call.
 """
 
@@ -25,6 +25,7 @@ import contextlib
 import io
 import itertools
 import json
+import random
 import re
 import time
 from collections.abc import Callable
@@ -291,6 +292,7 @@ class FakeTelegram(LosesAnswers):
         self._poll_generation = 0
         self._failures: dict[str, list[ApiError | None]] = {}
         self._delays: dict[str, float] = {}
+        self._latency: tuple[float, float, random.Random] | None = None
         self._changed = asyncio.Event()
         self._closing = False
         self._closed = asyncio.Event()
@@ -378,6 +380,11 @@ class FakeTelegram(LosesAnswers):
     def delay(self, method: str, seconds: float) -> None:
         """Make every call of ``method`` wait ``seconds`` before answering (0 removes it)."""
         self._delays[method.lower()] = seconds
+
+    def latency(self, low: float, high: float, rng: random.Random | None = None) -> None:
+        """Make every call but ``getUpdates`` (a long poll keeps its own timing) wait a random
+        ``low``–``high`` seconds before it is handled; ``latency(0, 0)`` removes it."""
+        self._latency = (low, high, rng or random.Random()) if high > 0 else None
 
     # ------------------------------------------------------------ user actions
     async def user_sends(self, user_id: int, text: str) -> dict:
@@ -640,7 +647,11 @@ class FakeTelegram(LosesAnswers):
             handler = getattr(self, f"_m_{method.lower()}", None)
             if handler is None:
                 raise ApiError(404, "Not Found")
-            if seconds := self._delays.get(method.lower()):
+            seconds = self._delays.get(method.lower(), 0.0)
+            if self._latency is not None and method.lower() != "getupdates":
+                low, high, rng = self._latency
+                seconds += rng.uniform(low, high)
+            if seconds:
                 with contextlib.suppress(TimeoutError):  # close() cuts delays short
                     await asyncio.wait_for(self._closed.wait(), seconds)
             if (failures := self._failures.get(method.lower())) and (error := failures.pop(0)):
