@@ -10,7 +10,7 @@ rather than run again, because its first actions may already have drafted or pub
 
     new ──claim──▶ processing ──▶ done | failed
 
-Publishing always goes through `scheduler.planning.schedule_post` and the dispatcher; the
+Publishing always goes through `scheduler.lifecycle.schedule_post` and the dispatcher; the
 engine never talks to a platform. Failures go to a `FailureSink` (the notifier by default;
 the alerts service, with its cooldown, when wired in).
 """
@@ -42,7 +42,7 @@ from automation.rules import (
 from publishers.text import TELEGRAM_TEXT_LIMIT
 from scheduler.clock import Clock
 from scheduler.notify import Notifier
-from scheduler.planning import NoTargets, schedule_post
+from scheduler.lifecycle import NoTargets, schedule_post
 from storage import repositories as repo
 from storage.models import Event, Post, Rule, RuleRun, Source, User
 

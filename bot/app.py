@@ -414,6 +414,7 @@ def build_app(
             max_attempts=settings.max_attempts,
             misfire_grace=timedelta(minutes=settings.misfire_grace_minutes),
             media_dir=settings.data_dir,
+            worker_name=settings.worker_name,
         ),
     )
     metrics = MetricsSync(sessions, publishers.for_account, clock)
