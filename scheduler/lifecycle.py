@@ -362,25 +362,30 @@ async def hold_overdue(
     return {post_id: due for post_id, due in result.all() if due}
 
 
-async def claim_due(session: AsyncSession, now: datetime, limit: int, worker: str) -> list[int]:
-    """pending → publishing for up to `limit` due publications, claimed by `worker` (on
-    PostgreSQL, rows another worker is claiming are skipped, not waited for)."""
-    due = (
-        select(Publication.id)
-        .where(
-            Publication.status == PublicationStatus.PENDING,
-            Publication.next_attempt_at <= now,
+async def claim_due(
+    session: AsyncSession, now: datetime, limit: int, worker: str
+) -> list[int]:
+    """pending → publishing for up to `limit` due publications, claimed by `worker`. The due
+    rows are locked first (on PostgreSQL, rows another worker is claiming are skipped, not
+    waited for), then moved: a subquery with LIMIT inside the UPDATE may be evaluated again
+    by PostgreSQL's planner and, with SKIP LOCKED, claim more rows than asked."""
+    due = list(
+        await session.scalars(
+            select(Publication.id)
+            .where(
+                Publication.status == PublicationStatus.PENDING,
+                Publication.next_attempt_at <= now,
+            )
+            .order_by(Publication.next_attempt_at, Publication.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
         )
-        .order_by(Publication.next_attempt_at, Publication.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
     )
+    if not due:
+        return []
     result = await session.execute(
         update(Publication)
-        .where(
-            Publication.id.in_(due.scalar_subquery()),
-            Publication.status == PublicationStatus.PENDING,
-        )
+        .where(Publication.id.in_(due), Publication.status == PublicationStatus.PENDING)
         .values(
             status=PublicationStatus.PUBLISHING,
             attempts=Publication.attempts + 1,

@@ -288,6 +288,7 @@ class FakeTelegram:
         self._poll_generation = 0
         self._failures: dict[str, list[ApiError | None]] = {}
         self._delays: dict[str, float] = {}
+        self._holds: dict[tuple[str, str], asyncio.Event] = {}
         self._changed = asyncio.Event()
         self._closing = False
         self._closed = asyncio.Event()
@@ -372,6 +373,31 @@ class FakeTelegram:
     def delay(self, method: str, seconds: float) -> None:
         """Make every call of ``method`` wait ``seconds`` before answering (0 removes it)."""
         self._delays[method.lower()] = seconds
+
+    def hold(self, method: str, chat_id: int | str) -> asyncio.Event:
+        """Leave calls of ``method`` to ``chat_id`` unanswered (a send hanging mid-flight) until
+        the returned event is set; the call then completes as usual. ``close()`` ends it too."""
+        release = asyncio.Event()
+        self._holds[(method.lower(), str(chat_id))] = release
+        return release
+
+    async def _held(self, method: str, params: dict) -> None:
+        release = self._holds.get((method.lower(), str(params.get("chat_id"))))
+        if release is None:
+            return
+        waits = [asyncio.ensure_future(e.wait()) for e in (release, self._closed)]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+
+    def calls_to(self, method: str, chat_id: int | str) -> list[Call]:
+        return [
+            c
+            for c in self.calls
+            if c.method == method and str(c.params.get("chat_id")) == str(chat_id)
+        ]
 
     # ------------------------------------------------------------ user actions
     async def user_sends(self, user_id: int, text: str) -> dict:
@@ -637,6 +663,7 @@ class FakeTelegram:
             if seconds := self._delays.get(method.lower()):
                 with contextlib.suppress(TimeoutError):  # close() cuts delays short
                     await asyncio.wait_for(self._closed.wait(), seconds)
+            await self._held(method, params)
             if (failures := self._failures.get(method.lower())) and (error := failures.pop(0)):
                 raise error
             result = await handler(params, files)
