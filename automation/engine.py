@@ -41,8 +41,8 @@ from automation.rules import (
 )
 from publishers.text import TELEGRAM_TEXT_LIMIT
 from scheduler.clock import Clock
-from scheduler.notify import Notifier
 from scheduler.lifecycle import NoTargets, schedule_post
+from scheduler.notify import Notifier
 from storage import repositories as repo
 from storage.models import Event, Post, Rule, RuleRun, Source, User
 

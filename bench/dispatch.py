@@ -67,8 +67,8 @@ from publishers.telegram_limits import TelegramLimits
 from publishers.text import escape_html
 from scheduler.clock import SystemClock
 from scheduler.dispatcher import DispatchConfig, PublicationDispatcher
-from scheduler.notify import PublishReport, SilentNotifier
 from scheduler.lifecycle import schedule_post
+from scheduler.notify import PublishReport, SilentNotifier
 from storage import repositories as repo
 from storage.crypto import Vault, generate_key
 from storage.db import create_engine, make_session_factory

@@ -362,9 +362,7 @@ async def hold_overdue(
     return {post_id: due for post_id, due in result.all() if due}
 
 
-async def claim_due(
-    session: AsyncSession, now: datetime, limit: int, worker: str
-) -> list[int]:
+async def claim_due(session: AsyncSession, now: datetime, limit: int, worker: str) -> list[int]:
     """pending → publishing for up to `limit` due publications, claimed by `worker`. The due
     rows are locked first (on PostgreSQL, rows another worker is claiming are skipped, not
     waited for), then moved: a subquery with LIMIT inside the UPDATE may be evaluated again
