@@ -100,13 +100,23 @@ async def crash(task: asyncio.Task[Any], dispatcher: PublicationDispatcher) -> N
     await dispatcher.sessions.kw["bind"].dispose()
 
 
+@asynccontextmanager
+async def held_sends(
+    tg: FakeTelegram, make_settings: Callable[..., Settings], clock: FakeClock, posts: int
+) -> AsyncIterator[tuple[Workers, asyncio.Event]]:
+    """`posts` posts due now, sends to the channel left unanswered until the event is set,
+    and a maker of workers."""
+    settings = make_settings()
+    await seed_due_posts(settings, clock, posts)
+    release = tg.hold("sendMessage", CHANNEL)
+    async with workers(settings, clock) as make:
+        yield make, release
+
+
 async def test_a_slow_send_keeps_its_claim_alive_and_goes_out_once(
     tg: FakeTelegram, make_settings, clock: FakeClock
 ) -> None:
-    settings = make_settings()
-    await seed_due_posts(settings, clock, 1)
-    release = tg.hold("sendMessage", CHANNEL)
-    async with workers(settings, clock) as make:
+    async with held_sends(tg, make_settings, clock, 1) as (make, release):
         slow, other = make(), make()
         sending = asyncio.create_task(slow.run_once())
         await sending_started(tg)
@@ -133,10 +143,7 @@ async def test_a_slow_send_keeps_its_claim_alive_and_goes_out_once(
 async def test_a_crashed_worker_is_asked_about_within_two_minutes_by_one_process(
     tg: FakeTelegram, make_settings, clock: FakeClock
 ) -> None:
-    settings = make_settings()
-    await seed_due_posts(settings, clock, 1)
-    tg.hold("sendMessage", CHANNEL)  # the platform never answers
-    async with workers(settings, clock) as make:
+    async with held_sends(tg, make_settings, clock, 1) as (make, _never):
         doomed, survivors = make(), [make(), make()]
         task = asyncio.create_task(doomed.run_once())
         await sending_started(tg)
@@ -160,12 +167,8 @@ async def test_a_crashed_worker_is_asked_about_within_two_minutes_by_one_process
 async def test_a_restarted_worker_takes_its_own_dead_claims_over_at_once(
     tg: FakeTelegram, make_settings, clock: FakeClock
 ) -> None:
-    settings = make_settings()
-    await seed_due_posts(settings, clock, 2)
-    release = tg.hold("sendMessage", CHANNEL)
-    box = DispatchConfig(heartbeat=timedelta(seconds=0.05), batch_size=1, worker_name="box")
-    other = DispatchConfig(heartbeat=timedelta(seconds=0.05), batch_size=1, worker_name="other")
-    async with workers(settings, clock) as make:
+    box, other = (replace(FAST_BEAT, worker_name=name) for name in ("box", "other"))
+    async with held_sends(tg, make_settings, clock, 2) as (make, release):
         dead = make(box)
         task = asyncio.create_task(dead.run_once())
         await sending_started(tg)
@@ -195,11 +198,8 @@ async def test_a_restarted_worker_takes_its_own_dead_claims_over_at_once(
 async def test_a_late_outcome_after_the_sweep_is_recorded_not_lost(
     tg: FakeTelegram, make_settings, clock: FakeClock
 ) -> None:
-    settings = make_settings()
-    await seed_due_posts(settings, clock, 1)
-    release = tg.hold("sendMessage", CHANNEL)
-    stalled_config = DispatchConfig(heartbeat=timedelta(hours=1), batch_size=1)
-    async with workers(settings, clock) as make:
+    stalled_config = replace(FAST_BEAT, heartbeat=timedelta(hours=1))
+    async with held_sends(tg, make_settings, clock, 1) as (make, release):
         stalled, sweeper = make(stalled_config), make()
         task = asyncio.create_task(stalled.run_once())
         await sending_started(tg)
