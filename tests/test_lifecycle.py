@@ -21,6 +21,7 @@ from bot.settings import Settings
 from publishers.telegram_limits import TelegramLimits
 from scheduler import lifecycle
 from scheduler.dispatcher import DispatchConfig, PublicationDispatcher
+from scheduler.runtime import SWEEP_SECONDS, SchedulerRuntime, run_periodic
 from storage import repositories as repo
 from storage.crypto import Vault, generate_key
 from storage.db import create_engine, make_session_factory
@@ -276,3 +277,29 @@ async def test_cancel_with_a_target_on_its_way_cancels_only_the_waiting_ones(
     assert [(r.post_id, [o.target for o in r.outcomes]) for r in settled] == [
         (1, ["@nexus_channel"])
     ]
+
+
+async def test_the_runtime_recovers_at_start_and_sweeps_every_minute(
+    tg: FakeTelegram, make_settings, clock: FakeClock
+) -> None:
+    async with held_sends(tg, make_settings, clock, 2) as (make, _never):
+        dead = make(replace(FAST_BEAT, worker_name="box"))
+        task = asyncio.create_task(dead.run_once())
+        await sending_started(tg)
+        await crash(task, dead)
+        other = make()
+        task = asyncio.create_task(other.run_once())
+        await sending_started(tg, 2)
+        await crash(task, other)
+
+        runtime = SchedulerRuntime(make(replace(FAST_BEAT, worker_name="box")), clock)
+        await runtime.start()  # its own earlier claim is dead at once
+        try:
+            assert asked(runtime.dispatcher) == [1]
+            job = runtime.scheduler.get_job(f"{runtime.id}:sweep")
+            assert job is not None and job.trigger.interval == timedelta(seconds=SWEEP_SECONDS)
+            clock.advance(seconds=SWEEP_SECONDS + 1)  # the other worker's lease has run out
+            await run_periodic(runtime.id, "sweep")
+            assert asked(runtime.dispatcher) == [1, 2]
+        finally:
+            await runtime.shutdown()
