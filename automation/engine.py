@@ -25,7 +25,7 @@ The backlog drains at full speed: `drain` takes batches back to back until none 
 yielding to the event loop between batches so webhook intake keeps its turn. Events that no rule
 matches are finished a whole batch in one UPDATE.
 
-Publishing always goes through `scheduler.planning.schedule_post` and the dispatcher; the
+Publishing always goes through `scheduler.lifecycle.schedule_post` and the dispatcher; the
 engine never talks to a platform. Failures go to a `FailureSink` (the notifier by default;
 the alerts service, with its cooldown, when wired in).
 """
@@ -61,8 +61,8 @@ from automation.rules import (
 )
 from publishers.text import TELEGRAM_TEXT_LIMIT
 from scheduler.clock import Clock
+from scheduler.lifecycle import NoTargets, schedule_post
 from scheduler.notify import Notifier
-from scheduler.planning import NoTargets, schedule_post
 from storage import repositories as repo
 from storage.models import Event, Post, PostStatus, Rule, RuleRun, Source, User
 

@@ -74,7 +74,7 @@ from bench.chaos_judge import (
     told,
 )
 from bench.harness import NexusProcess, Processes, nexus_env, postgres_problem, reset_postgres
-from scheduler.planning import schedule_post
+from scheduler.lifecycle import schedule_post
 from storage import repositories as repo
 from storage.crypto import Vault, generate_key
 from storage.db import create_engine, make_session_factory

@@ -1,6 +1,6 @@
 """Dispatcher throughput and lateness: N posts × 3 Telegram channels falling due in one instant.
 
-Every mode seeds N posts through ``scheduler.planning.schedule_post`` (one pending publication
+Every mode seeds N posts through ``scheduler.lifecycle.schedule_post`` (one pending publication
 per enabled account: three Telegram channels ``@bench_a``, ``@bench_b``, ``@bench_c``) with a
 placeholder due time, starts its worker process(es), waits until they are warm (engine
 connected, SQL compiled by an empty ``run_once``, HTTP connections open), then moves every
@@ -67,8 +67,8 @@ from publishers.telegram_limits import TelegramLimits
 from publishers.text import escape_html
 from scheduler.clock import SystemClock
 from scheduler.dispatcher import DispatchConfig, PublicationDispatcher
+from scheduler.lifecycle import schedule_post
 from scheduler.notify import PublishReport, SilentNotifier
-from scheduler.planning import schedule_post
 from storage import repositories as repo
 from storage.crypto import Vault, generate_key
 from storage.db import create_engine, make_session_factory

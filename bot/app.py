@@ -401,6 +401,7 @@ def build_app(
             max_attempts=settings.max_attempts,
             misfire_grace=timedelta(minutes=settings.misfire_grace_minutes),
             media_dir=settings.data_dir,
+            worker_name=settings.worker_name,
         ),
         on_auth_refused=auth_refused,
         observe=observability.observe_publication,

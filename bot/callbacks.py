@@ -140,6 +140,7 @@ class PostCb(CallbackData, prefix="p"):
 class PubAct(StrEnum):
     POSTED = "y"
     SEND_AGAIN = "a"
+    DROP = "d"
 
 
 class PubCb(CallbackData, prefix="u"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -244,24 +246,42 @@ def schedule_keyboard(
     )
 
 
-def scheduled_keyboard(t: Texts, post_id: int, *, evergreen: bool) -> InlineKeyboardMarkup:
+def scheduled_keyboard(
+    t: Texts,
+    post_id: int,
+    *,
+    evergreen: bool,
+    waiting: bool = True,
+    asking: Sequence[tuple[int, str]] = (),
+) -> InlineKeyboardMarkup:
+    """A scheduled post's card. Publish now / Reschedule / Cancel only while some target is
+    still waiting for its time; a target the owner is asked about gets its answers here too."""
+
     def cb(act: PostAct) -> PostCb:
         return PostCb(act=act, post=post_id)
 
-    return _rows(
-        [_button(t.plain("btn.publish_now"), cb(PostAct.PUBLISH_NOW))],
-        [
-            _button(t.plain("btn.reschedule"), cb(PostAct.SCHEDULE_MENU)),
-            _button(t.plain("btn.cancel_schedule"), cb(PostAct.CANCEL)),
-        ],
+    rows = []
+    if waiting:
+        rows += [
+            [_button(t.plain("btn.publish_now"), cb(PostAct.PUBLISH_NOW))],
+            [
+                _button(t.plain("btn.reschedule"), cb(PostAct.SCHEDULE_MENU)),
+                _button(t.plain("btn.cancel_schedule"), cb(PostAct.CANCEL)),
+            ],
+        ]
+    rows += [
+        _unsure_row(t, pub_id, t.plain("btn.posted_on", target=target)) for pub_id, target in asking
+    ]
+    rows.append(
         [
             _button(t.plain("btn.repeat"), cb(PostAct.REPEAT)),
             _button(
                 t.plain("btn.evergreen_on" if evergreen else "btn.evergreen_off"),
                 cb(PostAct.EVERGREEN),
             ),
-        ],
+        ]
     )
+    return _rows(*rows)
 
 
 def failure_keyboard(t: Texts, post_id: int, *, can_edit: bool) -> InlineKeyboardMarkup:
@@ -288,13 +308,17 @@ def overdue_keyboard(t: Texts, post_id: int) -> InlineKeyboardMarkup:
     )
 
 
+def _unsure_row(t: Texts, pub_id: int, posted: str) -> list[InlineKeyboardButton]:
+    return [
+        _button(posted, PubCb(act=PubAct.POSTED, pub=pub_id)),
+        _button(t.plain("btn.send_again"), PubCb(act=PubAct.SEND_AGAIN, pub=pub_id)),
+        _button(t.plain("btn.drop_unsure"), PubCb(act=PubAct.DROP, pub=pub_id)),
+    ]
+
+
 def unsure_keyboard(t: Texts, pub_id: int) -> InlineKeyboardMarkup:
-    return _rows(
-        [
-            _button(t.plain("btn.posted"), PubCb(act=PubAct.POSTED, pub=pub_id)),
-            _button(t.plain("btn.send_again"), PubCb(act=PubAct.SEND_AGAIN, pub=pub_id)),
-        ]
-    )
+    """Is it there? ✅ Yes / 🔁 Send again / 🗑 Drop."""
+    return _rows(_unsure_row(t, pub_id, t.plain("btn.posted")))
 
 
 def queue_keyboard(

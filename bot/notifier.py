@@ -125,6 +125,9 @@ class BotNotifier:
             assert post is not None
             t, _tz = await self._audience(session, post)
             target = views.target_name(pub.account)  # the platform named: "X @nexus"
+        if post.immediate:  # an approved preview must not keep saying "⏳ Publishing…"
+            pointer = t("unsure.preview", post_id=post.id, target=target)
+            await self._edit_preview(post, pointer, None)
         text = t("alert.unsure", post_id=post.id, target=target)
         await self._send(post.author_id, text, unsure_keyboard(t, publication_id))
 

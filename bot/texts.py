@@ -269,6 +269,19 @@ EN: dict[str, str] = {
     "unsure.posted": "Noted: post #{post_id} is on {target}.",
     "unsure.again": "Sending post #{post_id} to {target} again.",
     "unsure.done": "That question has already been answered.",
+    "unsure.dropped": "Dropped post #{post_id} on {target}: nothing more is tried there.",
+    "unsure.preview": (
+        "❓ <b>Post #{post_id}</b>: I can't tell whether it went out to {target}. "
+        "Please answer the question below."
+    ),
+    "post.sending": "📤 Post #{post_id} is being sent to {targets} right now.",
+    "post.asking": "❓ Post #{post_id} is waiting for your answer about {targets}: did it go out?",
+    "post.nothing_waiting": "Nothing of post #{post_id} is waiting for its time any more.",
+    "sched.cancelled_part": "✖️ Cancelled post #{post_id} on {targets}.",
+    "queue.item_sending": "📤 sending now · #{post_id} {snippet}",
+    "queue.item_asking": "❓ your answer · #{post_id} {snippet}",
+    "btn.posted_on": "✅ It is on {target}",
+    "btn.drop_unsure": "🗑 Drop",
     "failed.dropped": "Dropped the failed targets of post #{post_id}.",
     "failed.nothing": "Post #{post_id} has nothing left to retry.",
     "failed.cannot_edit": (
@@ -897,6 +910,19 @@ RU: dict[str, str] = {
     "unsure.posted": "Принято: пост #{post_id} есть в {target}.",
     "unsure.again": "Отправляю пост #{post_id} в {target} снова.",
     "unsure.done": "На этот вопрос уже ответили.",
+    "unsure.dropped": "Пост #{post_id} для {target} отменён: туда больше ничего не отправляется.",
+    "unsure.preview": (
+        "❓ <b>Пост #{post_id}</b>: не знаю, дошёл ли он до {target}. "
+        "Ответьте, пожалуйста, на вопрос ниже."
+    ),
+    "post.sending": "📤 Пост #{post_id} прямо сейчас отправляется в {targets}.",
+    "post.asking": "❓ Пост #{post_id} ждёт вашего ответа про {targets}: он вышел?",
+    "post.nothing_waiting": "У поста #{post_id} больше ничего не ждёт своего времени.",
+    "sched.cancelled_part": "✖️ Пост #{post_id} отменён для {targets}.",
+    "queue.item_sending": "📤 отправляется · #{post_id} {snippet}",
+    "queue.item_asking": "❓ ждёт ответа · #{post_id} {snippet}",
+    "btn.posted_on": "✅ Он есть в {target}",
+    "btn.drop_unsure": "🗑 Отменить",
     "failed.dropped": "Неудачные цели поста #{post_id} отменены.",
     "failed.nothing": "В посте #{post_id} нечего повторять.",
     "failed.cannot_edit": (

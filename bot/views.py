@@ -22,6 +22,7 @@ from publishers.check import VariantCheck
 from publishers.errors import TextTooLong
 from publishers.registry import account_label
 from publishers.text import TELEGRAM_TEXT_LIMIT, split_text, utf16_len
+from scheduler.lifecycle import Progress
 from scheduler.notify import Link, OwnerReport, PublishReport, ReportValue
 from scheduler.recurrence import RepeatRule, describe
 from scheduler.timeparse import format_date, format_local
@@ -188,8 +189,23 @@ def short_when(moment: datetime, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%d.%m %H:%M")
 
 
-def scheduled(t: Texts, post: Post, targets: list[str], tz: ZoneInfo) -> str:
-    """The card of a scheduled post: when, where, and the text."""
+def under_way(t: Texts, post_id: int, progress: Progress, *, plain: bool = False) -> list[str]:
+    """What of a post is being sent right now or waits for the owner's answer, in words (as
+    plain text for a tap's answer when `plain`)."""
+    say = t.plain if plain else t
+    lines = []
+    if progress.sending:
+        lines.append(say("post.sending", post_id=post_id, targets=", ".join(progress.sending)))
+    if progress.asking:
+        targets = ", ".join(target for _pub, target in progress.asking)
+        lines.append(say("post.asking", post_id=post_id, targets=targets))
+    return lines
+
+
+def scheduled(
+    t: Texts, post: Post, targets: list[str], tz: ZoneInfo, progress: Progress | None = None
+) -> str:
+    """The card of a scheduled post: when, where, what is under way, and the text."""
     assert post.scheduled_at is not None
     lines = [
         t(
@@ -199,6 +215,8 @@ def scheduled(t: Texts, post: Post, targets: list[str], tz: ZoneInfo) -> str:
             targets=", ".join(targets) if targets else t.plain("preview.no_target"),
         )
     ]
+    if progress is not None:
+        lines += under_way(t, post.id, progress)
     if post.repeat_rule:
         rule = describe(RepeatRule.from_json(post.repeat_rule), t.language)
         lines.append(t("repeat.line", rule=rule))

@@ -57,8 +57,9 @@ from handlers.variants import show_variant, target_of
 from publishers.blank import is_blank, visible
 from publishers.errors import Permanent
 from publishers.text import TELEGRAM_TEXT_LIMIT
+from scheduler import lifecycle
 from scheduler.clock import Clock
-from scheduler.planning import NoTargets, schedule_post
+from scheduler.lifecycle import NoTargets, schedule_post
 from storage import repositories as repo
 from storage.models import Post, PostStatus
 
@@ -275,24 +276,21 @@ async def on_draft_button(
         await query.answer()
         await show_variant(bot, session, t, post, post.variants[0].account_id, chat_id=chat_id)
     elif act is DraftAct.REJECT:
-        if await repo.transition_post(session, post.id, [PostStatus.DRAFT], PostStatus.REJECTED):
-            await session.commit()
-            post.status = PostStatus.REJECTED
+        if (await lifecycle.reject(session, post.id)).done:
+            fresh = await repo.get_post(session, post.id)
+            assert fresh is not None
             await query.answer(t.plain("draft.rejected", post_id=post.id))
-            await show_preview(bot, session, t, post, chat_id=chat_id)
+            await show_preview(bot, session, t, fresh, chat_id=chat_id)
         else:
-            await session.rollback()
             await post_in(query, session, t, post.id, PostStatus.DRAFT)
 
 
 async def _restore(
     query: CallbackQuery, bot: Bot, session: AsyncSession, t: Texts, post_id: int, chat_id: int
 ) -> None:
-    if not await repo.transition_post(session, post_id, [PostStatus.REJECTED], PostStatus.DRAFT):
-        await session.rollback()
+    if not (await lifecycle.restore(session, post_id)).done:
         await post_in(query, session, t, post_id, PostStatus.DRAFT)
         return
-    await session.commit()
     post = await repo.get_post(session, post_id)
     assert post is not None
     await query.answer(t.plain("draft.restored", post_id=post_id))

@@ -23,6 +23,7 @@ from bot.keyboards import draft_keyboard, schedule_keyboard, scheduled_keyboard,
 from bot.texts import Texts
 from publishers.check import VariantCheck, check_variant
 from publishers.registry import account_label
+from scheduler import lifecycle
 from scheduler.clock import Clock
 from scheduler.dispatcher import PublisherFor
 from storage import repositories as repo
@@ -181,8 +182,11 @@ async def show_scheduled(
     chat_id: int,
     new_message: bool = False,
 ) -> None:
-    text = views.scheduled(t, post, await targets(session), tz)
-    markup = scheduled_keyboard(t, post.id, evergreen=post.evergreen)
+    progress = await lifecycle.progress(session, post.id)
+    text = views.scheduled(t, post, await targets(session), tz, progress)
+    markup = scheduled_keyboard(
+        t, post.id, evergreen=post.evergreen, waiting=progress.waiting > 0, asking=progress.asking
+    )
     await show(bot, session, post, text, markup, chat_id=chat_id, new_message=new_message)
 
 

@@ -28,7 +28,7 @@ from handlers.previews import (
 from metrics.best_time import slot_fallback
 from publishers.blank import visible
 from publishers.registry import account_label
-from scheduler import planning
+from scheduler import lifecycle
 from scheduler.clock import Clock
 from scheduler.recurrence import describe, parse_repeat
 from scheduler.slots import next_free_slot
@@ -66,25 +66,39 @@ async def _set_time(
     wake: Callable[[], None],
     *,
     fresh_message: bool,
-) -> bool:
-    """Schedule a draft or move a scheduled post to `when`, then show its card."""
+) -> str | None:
+    """Schedule a draft or move a scheduled post to `when`, then show its card. Returns why
+    not when it could not (as plain text for a tap's answer), None when done."""
     if post.status == PostStatus.DRAFT:
         try:
-            done = await planning.schedule_post(session, post, when)
-        except planning.NoTargets:
+            done = await lifecycle.schedule_post(session, post, when)
+        except lifecycle.NoTargets:
             await bot.send_message(post.author_id, t("publish.no_targets"))
-            return False
+            return t.plain("publish.no_targets")
+        if not done:
+            return t.plain("draft.stale", post_id=post.id)
     else:
-        done = await planning.reschedule(session, post.id, when)
-    if not done:
-        return False
+        verdict = await lifecycle.reschedule(session, post.id, when)
+        if not verdict.done:
+            return where_it_stands(t, post.id, verdict)
     wake()
     fresh = await repo.get_post(session, post.id)
     assert fresh is not None
     await show_scheduled(
         bot, session, t, tz, fresh, chat_id=post.author_id, new_message=fresh_message
     )
-    return True
+    return None
+
+
+def where_it_stands(t: Texts, post_id: int, verdict: lifecycle.Verdict) -> str:
+    """Why a decision about a post could not be carried out, as plain text: what of it is
+    being sent or waits for an answer, or the status it has."""
+    if verdict.found is None:
+        return t.plain("post.gone")
+    if verdict.found != PostStatus.SCHEDULED:
+        return t.plain("draft.is", post_id=post_id, status=t.plain(f"status.{verdict.found}"))
+    lines = views.under_way(t, post_id, verdict.progress, plain=True)
+    return "\n".join(lines) if lines else t.plain("post.nothing_waiting", post_id=post_id)
 
 
 async def on_pick(
@@ -116,10 +130,12 @@ async def on_pick(
         when = await next_free_slot(session, accounts, now=clock.now(), tz=tz, fallback=learned)
     else:
         when = parse_when(QUICK_PICKS[pick], now=clock.now(), tz=tz)
-    done = when is not None and await _set_time(
-        bot, session, t, tz, post, when, wake, fresh_message=False
+    why_not = (
+        t.plain("draft.stale", post_id=post.id)
+        if when is None
+        else await _set_time(bot, session, t, tz, post, when, wake, fresh_message=False)
     )
-    await query.answer(None if done else t.plain("draft.stale", post_id=post.id))
+    await query.answer(why_not, show_alert=why_not is not None)
 
 
 async def on_time_typed(
@@ -151,8 +167,9 @@ async def on_time_typed(
             t("draft.is", post_id=post_id, status=status) if status else t("post.gone")
         )
         return
-    if not await _set_time(bot, session, t, tz, post, when, wake, fresh_message=True):
-        await message.answer(t("draft.stale", post_id=post_id))
+    why_not = await _set_time(bot, session, t, tz, post, when, wake, fresh_message=True)
+    if why_not is not None:
+        await message.answer(why_not, parse_mode=None)
 
 
 async def on_post_button(
@@ -181,23 +198,91 @@ async def on_post_button(
         post = await post_in(query, session, t, post_id, PostStatus.SCHEDULED)
         if post is None:
             return
-        await query.answer()
         if act is PostAct.OPEN:
+            await query.answer()
             await show_scheduled(bot, session, t, tz, post, chat_id=chat_id, new_message=True)
         elif act is PostAct.PUBLISH_NOW:
-            if await planning.reschedule(session, post_id, clock.now()):
-                wake()
-                await bot.send_message(chat_id, t("sched.now", post_id=post_id))
+            await _publish_now(query, bot, session, clock, wake, t, tz, post)
         elif act is PostAct.SCHEDULE_MENU:
-            back = PostCb(act=PostAct.OPEN, post=post_id)
-            await show_schedule_menu(bot, session, t, tz, clock, post, back=back)
-        elif await planning.cancel_scheduled(session, post_id):
-            post = await repo.get_post(session, post_id)
-            assert post is not None
-            await show_preview(bot, session, t, post, chat_id=chat_id)
-            await bot.send_message(chat_id, t("sched.cancelled", post_id=post_id))
+            progress = await lifecycle.progress(session, post_id)
+            if progress.waiting:
+                await query.answer()
+                back = PostCb(act=PostAct.OPEN, post=post_id)
+                await show_schedule_menu(bot, session, t, tz, clock, post, back=back)
+            else:
+                verdict = lifecycle.Verdict(False, post.status, progress)
+                await query.answer(where_it_stands(t, post_id, verdict), show_alert=True)
+                await show_scheduled(bot, session, t, tz, post, chat_id=chat_id)
+        else:
+            await _cancel(query, bot, session, wake, t, tz, post)
         return
     await _after_failure(query, bot, session, clock, wake, t, act, post_id)
+
+
+async def _publish_now(
+    query: CallbackQuery,
+    bot: Bot,
+    session: AsyncSession,
+    clock: Clock,
+    wake: Callable[[], None],
+    t: Texts,
+    tz: ZoneInfo,
+    post: Post,
+) -> None:
+    """▶️ Publish now: the targets still waiting fall due now; the answer says so only when
+    one did, and names what is already under way."""
+    verdict = await lifecycle.reschedule(session, post.id, clock.now())
+    if not verdict.done:
+        await query.answer(where_it_stands(t, post.id, verdict), show_alert=True)
+        await _refresh_card(bot, session, t, tz, post.id)
+        return
+    wake()
+    await query.answer(t.plain("sched.now", post_id=post.id))
+    lines = [t("sched.now", post_id=post.id), *views.under_way(t, post.id, verdict.progress)]
+    await bot.send_message(query.from_user.id, "\n".join(lines))
+
+
+async def _cancel(
+    query: CallbackQuery,
+    bot: Bot,
+    session: AsyncSession,
+    wake: Callable[[], None],
+    t: Texts,
+    tz: ZoneInfo,
+    post: Post,
+) -> None:
+    """✖️ Cancel: the targets still waiting are cancelled; with nothing else of the post under
+    way or out, it is a draft again. A target being sent or in question is named."""
+    chat_id = query.from_user.id
+    verdict = await lifecycle.cancel_scheduled(session, post.id)
+    if verdict.found == PostStatus.DRAFT and verdict.done:
+        await query.answer(t.plain("sched.cancelled", post_id=post.id))
+        fresh = await repo.get_post(session, post.id)
+        assert fresh is not None
+        await show_preview(bot, session, t, fresh, chat_id=chat_id)
+        await bot.send_message(chat_id, t("sched.cancelled", post_id=post.id))
+        return
+    if not verdict.done:
+        await query.answer(where_it_stands(t, post.id, verdict), show_alert=True)
+        await _refresh_card(bot, session, t, tz, post.id)
+        return
+    wake()  # the rest settles the post once it is done
+    part = t("sched.cancelled_part", post_id=post.id, targets=", ".join(verdict.moved))
+    lines = [*views.under_way(t, post.id, verdict.progress), part]
+    await query.answer(
+        t.plain("sched.cancelled_part", post_id=post.id, targets=", ".join(verdict.moved))
+    )
+    await bot.send_message(chat_id, "\n".join(lines))
+    await _refresh_card(bot, session, t, tz, post.id)
+
+
+async def _refresh_card(
+    bot: Bot, session: AsyncSession, t: Texts, tz: ZoneInfo, post_id: int
+) -> None:
+    """Show a scheduled post's card as it is now (a post no longer scheduled keeps its view)."""
+    post = await repo.get_post(session, post_id)
+    if post is not None and post.status == PostStatus.SCHEDULED:
+        await show_scheduled(bot, session, t, tz, post, chat_id=post.author_id)
 
 
 async def _after_failure(
@@ -213,12 +298,12 @@ async def _after_failure(
     """Retry / Edit / Drop under a failure alert, and Drop under an overdue one."""
     message = query.message if isinstance(query.message, Message) else None
     if act is PostAct.RETRY:
-        done = await planning.retry_failed(session, post_id, clock.now())
+        done = await lifecycle.retry_failed(session, post_id, clock.now())
         note = t.plain("publish.publishing", post_id=post_id)
         if done:
             wake()
     elif act is PostAct.EDIT:
-        done = await planning.failed_back_to_draft(session, post_id)
+        done = await lifecycle.failed_back_to_draft(session, post_id)
         note = t.plain("sched.cancelled", post_id=post_id)
         if done:
             post = await repo.get_post(session, post_id)
@@ -227,10 +312,10 @@ async def _after_failure(
         else:
             note = t.plain("failed.cannot_edit", post_id=post_id)
     elif act is PostAct.DROP:
-        done = await planning.drop_failed(session, post_id)
+        done = await lifecycle.drop_failed(session, post_id)
         note = t.plain("failed.dropped" if done else "failed.nothing", post_id=post_id)
     else:  # DROP_OVERDUE
-        done = await planning.drop_overdue(session, post_id)
+        done = await lifecycle.drop_overdue(session, post_id)
         note = t.plain("sched.cancelled", post_id=post_id)
         if done:
             post = await repo.get_post(session, post_id)
@@ -251,35 +336,50 @@ async def _after_failure(
 async def on_publication_answer(
     query: CallbackQuery,
     callback_data: PubCb,
+    bot: Bot,
     session: AsyncSession,
     clock: Clock,
     wake: Callable[[], None],
     t: Texts,
+    tz: ZoneInfo,
 ) -> None:
+    """The owner's answer about a publication whose outcome is unknown (from the question, or
+    from the post's card): it is there, send it again, or drop it. A second tap, or a tap on a
+    question already settled otherwise, is answered with that."""
     pub = await session.get(Publication, callback_data.pub)
     if pub is None:
         await query.answer(t.plain("post.gone"), show_alert=True)
         return
-    target = account_label(pub.account)
+    post_id, target = pub.post_id, account_label(pub.account)
     if callback_data.act is PubAct.POSTED:
-        done = await planning.confirm_posted(session, pub.id, clock.now())
-        note = t.plain("unsure.posted", post_id=pub.post_id, target=target)
+        verdict = await lifecycle.confirm_posted(session, pub.id, clock.now())
+        note = t.plain("unsure.posted", post_id=post_id, target=target)
+    elif callback_data.act is PubAct.SEND_AGAIN:
+        verdict = await lifecycle.send_again(session, pub.id, clock.now())
+        note = t.plain("unsure.again", post_id=post_id, target=target)
     else:
-        done = await planning.send_again(session, pub.id, clock.now())
-        note = t.plain("unsure.again", post_id=pub.post_id, target=target)
-    if not done:
-        await query.answer(t.plain("unsure.done"), show_alert=True)
+        verdict = await lifecycle.drop_unknown(session, pub.id)
+        note = t.plain("unsure.dropped", post_id=post_id, target=target)
+    if verdict is None:
+        await query.answer(t.plain("post.gone"), show_alert=True)
         return
-    wake()  # publishes, or settles the post
-    await query.answer(note)
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+    if not verdict.done:
+        await query.answer(t.plain("unsure.done"), show_alert=True)
+    else:
+        wake()  # publishes, or settles the post
+        await query.answer(note)
+    message = query.message if isinstance(query.message, Message) else None
+    post = await repo.get_post(session, post_id)
+    if message is not None and post is not None and message.message_id == post.preview_message_id:
+        await _refresh_card(bot, session, t, tz, post_id)
+    elif message is not None:
+        await message.edit_reply_markup(reply_markup=None)
 
 
 async def _toggle_evergreen(
     query: CallbackQuery, bot: Bot, session: AsyncSession, t: Texts, tz: ZoneInfo, post_id: int
 ) -> None:
-    evergreen = await planning.toggle_evergreen(session, post_id)
+    evergreen = await lifecycle.toggle_evergreen(session, post_id)
     if evergreen is None:
         await query.answer(t.plain("post.gone"), show_alert=True)
         return
@@ -326,7 +426,7 @@ async def on_repeat_typed(
             when=views.when(t, rule.start, tz),
         )
     await state.clear()
-    if not await planning.set_repeat(session, post_id, rule_json, start):
+    if not await lifecycle.set_repeat(session, post_id, rule_json, start):
         await message.answer(t("draft.stale", post_id=post_id))
         return
     wake()
@@ -349,20 +449,21 @@ async def _queue_page(
     posts = await repo.scheduled_posts(
         session, limit=QUEUE_PAGE_SIZE, offset=page * QUEUE_PAGE_SIZE
     )
-    items = [
-        (
-            p.id,
-            t.plain(
-                "queue.item",
-                when=views.short_when(p.scheduled_at, tz) if p.scheduled_at else "?",
-                post_id=p.id,
-                snippet=" ".join(p.text.split())[:SNIPPET_CHARS],
-            ),
-        )
-        for p in posts
-    ]
+    progress = {p.id: lifecycle.progress_of(p.publications) for p in posts}
+    items = [(p.id, _queue_label(t, tz, p, progress[p.id])) for p in posts]
     has_next = (page + 1) * QUEUE_PAGE_SIZE < total
     return t("queue.list", count=total, tz=tz.key), queue_keyboard(t, items, page, has_next)
+
+
+def _queue_label(t: Texts, tz: ZoneInfo, post: Post, progress: lifecycle.Progress) -> str:
+    """One /queue line: its time, or that it is being sent or waits for the owner's answer."""
+    snippet = " ".join(post.text.split())[:SNIPPET_CHARS]
+    if progress.asking:
+        return t.plain("queue.item_asking", post_id=post.id, snippet=snippet)
+    if progress.sending:
+        return t.plain("queue.item_sending", post_id=post.id, snippet=snippet)
+    when = views.short_when(post.scheduled_at, tz) if post.scheduled_at else "?"
+    return t.plain("queue.item", when=when, post_id=post.id, snippet=snippet)
 
 
 async def on_queue(

@@ -7,8 +7,8 @@ One pass:
    grace (Nexus was down) is not sent on its own: it becomes `held` and the owner is asked.
 2. **Claim.** Due publications move pending → publishing in one UPDATE whose subquery locks rows
    with `FOR UPDATE SKIP LOCKED` on PostgreSQL (two workers never claim the same row; on SQLite
-   the single writer gives the same guarantee). Each claim counts an attempt and stamps
-   `claimed_at`, the lease.
+   the single writer gives the same guarantee). Each claim counts an attempt and names its
+   worker (`claimed_by`); `claimed_at` is the claim's heartbeat.
 3. **Deliver** the claimed publications concurrently through their publishers, and record each
    outcome with a conditional update from `publishing`: published; a transient failure or a rate
    limit goes back to pending with a later `next_attempt_at` (exponential backoff with jitter, or
@@ -27,28 +27,39 @@ One pass:
 4. **Settle** posts whose every publication is done: the post becomes published, partial or
    failed in one conditional update, and the owner hears about it exactly once.
 
-`recover()` runs when a dispatcher starts: a publication still `publishing` past the lease was
-interrupted by a crash. It might have gone out, so it is never sent again silently: it becomes
-`unknown` and the owner is asked.
+Every transition is decided in `scheduler.lifecycle`; an outcome whose conditional update
+matched no row (someone else moved the publication) is logged, never reported.
+
+**Leases that follow real work.** While sends are in flight, the pass renews `claimed_at` of its
+claims every `heartbeat` (a third of the lease), so a slow send is never taken for a crash and
+the lease can be short. A claim without a heartbeat for a whole `lease` belongs to a dead
+worker: `sweep()` (once a minute, in one process per minute) turns it into `unknown` and asks
+the owner, since it might have gone out; it is never sent again silently. Each dispatcher's
+worker id is ``<name>#<random incarnation>``: `recover()`, on start, also takes over at once the
+claims of earlier incarnations of the same name (this process before a crash), without waiting
+for the lease.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
+import secrets
+import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from publishers.base import Publisher, PublishResult
 from publishers.errors import OutcomeUnknown, Permanent, PublishError, RateLimited, Transient
 from publishers.images import fit
-from publishers.registry import account_label
+from scheduler import lifecycle
 from scheduler.clock import Clock
 from scheduler.notify import AuthRefused, Notifier, PublishReport, TargetOutcome, report_refusals
 from scheduler.series import schedule_next_occurrence
@@ -69,6 +80,8 @@ PublisherFor = Callable[[Account], Publisher]
 #: A published post's counters are first read this long after it went out (metrics.sync takes
 #: it from there).
 FIRST_METRICS_SYNC = timedelta(hours=1)
+#: How long the once-a-minute sweep's period locks are kept (older ones are removed).
+SWEEP_LOCKS_KEPT = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -115,8 +128,14 @@ PublishObserver = Callable[[str, str, float | None], None]
 class DispatchConfig:
     max_attempts: int = 5
     misfire_grace: timedelta = timedelta(minutes=15)
-    #: A claim older than this with no outcome is a crash relic (covers the slowest send).
-    lease: timedelta = timedelta(minutes=10)
+    #: A claim without a heartbeat for this long belongs to a dead worker.
+    lease: timedelta = timedelta(seconds=60)
+    #: How often a pass renews the claims it is sending (None: a third of the lease).
+    heartbeat: timedelta | None = None
+    #: The stable part of this worker's id (the host's name by default): a restart under the
+    #: same name takes its earlier incarnation's claims over at once. Several dispatching
+    #: processes on one host need a name each (``NEXUS_WORKER_NAME``).
+    worker_name: str = ""
     batch_size: int = 200
     concurrency: int = 32
     #: Outcomes are written in groups as sends finish (a slow send never holds back the rest).
@@ -155,6 +174,12 @@ class PublicationDispatcher:
         self.config = config or DispatchConfig()
         self.rng = rng or random.Random()
         self._lock = asyncio.Lock()
+        name = self.config.worker_name or socket.gethostname()
+        #: This incarnation's claims are ``claimed_by == worker``; earlier ones start alike.
+        self.worker_prefix = f"{name}#"
+        self.worker = f"{self.worker_prefix}{secrets.token_hex(4)}"
+        #: Publications this dispatcher is sending right now (renewed by the heartbeat).
+        self._in_flight: set[int] = set()
 
     # --- one pass ------------------------------------------------------------------------------
 
@@ -169,19 +194,52 @@ class PublicationDispatcher:
                 async with semaphore:
                     return await self._send(job)
 
-            while jobs := await self._claim():
-                done: list[_Outcome] = []
-                for finished in asyncio.as_completed([send(job) for job in jobs]):
-                    done.append(await finished)
-                    if len(done) >= self.config.record_every:
-                        await self._record(done)
-                        done = []
-                await self._record(done)
-                attempted += len(jobs)
-                await self._settle_all()  # owners hear about each batch as soon as it is done
+            heartbeat = asyncio.create_task(self._heartbeat())
+            try:
+                while jobs := await self._claim():
+                    self._in_flight.update(job.pub_id for job in jobs)
+                    done: list[_Outcome] = []
+                    for finished in asyncio.as_completed([send(job) for job in jobs]):
+                        done.append(await finished)
+                        if len(done) >= self.config.record_every:
+                            await self._record(done)
+                            done = []
+                    await self._record(done)
+                    attempted += len(jobs)
+                    await self._settle_all()  # owners hear about each batch as soon as done
+            finally:
+                heartbeat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await heartbeat
+                self._in_flight.clear()
             if not attempted:
                 await self._settle_all()  # posts finished by the owner's answers
             return attempted
+
+    async def _heartbeat(self) -> None:
+        """Keep this pass's claims alive while their sends are in flight."""
+        every = self.config.heartbeat or self.config.lease / 3
+        while True:
+            await asyncio.sleep(every.total_seconds())
+            if not self._in_flight:
+                continue
+            pub_ids = set(self._in_flight)
+            try:
+                async with self.sessions() as session:
+                    kept = await lifecycle.renew_claims(
+                        session, pub_ids, self.worker, self.clock.now()
+                    )
+                    await session.commit()
+            except Exception:  # the next beat tries again; the lease covers a missed one
+                log.exception("heartbeat of %s claims failed", len(pub_ids))
+                continue
+            if kept < len(pub_ids & self._in_flight):
+                log.warning(
+                    "%s of %s claims in flight were taken over (their lease ran out); their "
+                    "outcomes are recorded only where still open",
+                    len(pub_ids) - kept,
+                    len(pub_ids),
+                )
 
     async def next_due(self) -> datetime | None:
         """When the earliest pending publication falls due (to time the next wake-up)."""
@@ -194,19 +252,31 @@ class PublicationDispatcher:
             )
 
     async def recover(self) -> int:
-        """Turn crash relics (publishing past the lease) into questions for the owner."""
-        cutoff = self.clock.now() - self.config.lease
+        """On start: claims of dead workers (no heartbeat within the lease) and of earlier
+        incarnations of this one become questions for the owner, at once."""
+        return await self._expire(own_dead=True)
+
+    async def sweep(self) -> int:
+        """Once a minute, in one process: claims whose worker stopped heartbeating become
+        questions for the owner. Returns how many (0 where another process swept)."""
+        minute = self.clock.now().replace(second=0, microsecond=0)
         async with self.sessions() as session:
-            result = await session.execute(
-                update(Publication)
-                .where(
-                    Publication.status == PublicationStatus.PUBLISHING,
-                    or_(Publication.claimed_at.is_(None), Publication.claimed_at < cutoff),
-                )
-                .values(status=PublicationStatus.UNKNOWN, updated_at=self.clock.now())
-                .returning(Publication.id)
+            won = await repo.claim_period(session, f"sweep:{minute.isoformat()}")
+            if won:
+                await repo.forget_periods(session, "sweep:", minute - SWEEP_LOCKS_KEPT)
+            await session.commit()
+        return await self._expire(own_dead=False) if won else 0
+
+    async def _expire(self, *, own_dead: bool) -> int:
+        now = self.clock.now()
+        async with self.sessions() as session:
+            unsure = await lifecycle.expire_claims(
+                session,
+                now,
+                self.config.lease,
+                dead_before=self.worker_prefix if own_dead else None,
+                alive=self.worker,
             )
-            unsure = list(result.scalars())
             await session.commit()
         for pub_id in unsure:
             log.warning("publication %s was interrupted mid-send; asking the owner", pub_id)
@@ -218,52 +288,17 @@ class PublicationDispatcher:
     async def _hold_overdue(self) -> None:
         now = self.clock.now()
         async with self.sessions() as session:
-            result = await session.execute(
-                update(Publication)
-                .where(
-                    Publication.status == PublicationStatus.PENDING,
-                    Publication.attempts == 0,
-                    Publication.next_attempt_at < now - self.config.misfire_grace,
-                )
-                .values(status=PublicationStatus.HELD, updated_at=now)
-                .returning(Publication.post_id, Publication.next_attempt_at)
-            )
-            # next_attempt_at is set on every pending row (it is what made the row overdue)
-            held: dict[int, datetime] = {post_id: due for post_id, due in result.all() if due}
+            held = await lifecycle.hold_overdue(session, now, self.config.misfire_grace)
             await session.commit()
         for post_id, due in sorted(held.items()):
             await self.notifier.post_overdue(post_id, due)
 
     async def _claim(self) -> list[_Job]:
         """Claim a batch of due publications and read what sending them needs, in one go."""
-        now = self.clock.now()
-        due = (
-            select(Publication.id)
-            .where(
-                Publication.status == PublicationStatus.PENDING,
-                Publication.next_attempt_at <= now,
-            )
-            .order_by(Publication.next_attempt_at, Publication.id)
-            .limit(self.config.batch_size)
-            .with_for_update(skip_locked=True)
-        )
         async with self.sessions() as session:
-            result = await session.execute(
-                update(Publication)
-                .where(
-                    Publication.id.in_(due.scalar_subquery()),
-                    Publication.status == PublicationStatus.PENDING,
-                )
-                .values(
-                    status=PublicationStatus.PUBLISHING,
-                    attempts=Publication.attempts + 1,
-                    claimed_at=now,
-                    updated_at=now,
-                )
-                .returning(Publication.id)
-                .execution_options(synchronize_session=False)
+            claimed = await lifecycle.claim_due(
+                session, self.clock.now(), self.config.batch_size, self.worker
             )
-            claimed = list(result.scalars())
             await session.commit()
             if not claimed:
                 return []
@@ -323,13 +358,7 @@ class PublicationDispatcher:
     async def _store_parts(self, pub_id: int, part_ids: Sequence[str]) -> None:
         """Store the confirmed parts of a split post mid-send (while we still hold it)."""
         async with self.sessions() as session:
-            await repo.transition_publication(
-                session,
-                pub_id,
-                [PublicationStatus.PUBLISHING],
-                PublicationStatus.PUBLISHING,
-                part_ids=",".join(part_ids) or None,
-            )
+            await lifecycle.store_parts(session, pub_id, self.worker, part_ids)
             await session.commit()
 
     async def _record(self, outcomes: Sequence[_Outcome]) -> None:
@@ -343,33 +372,45 @@ class PublicationDispatcher:
                 job = outcome.job
                 self.observe(*outcome.observed(self.config, now))
                 if outcome.result is not None:
-                    await repo.finish_publication(
+                    recorded = await lifecycle.record_published(
                         session,
                         job.pub_id,
-                        published=True,
+                        self.worker,
                         external_id=outcome.result.external_id,
                         part_ids=outcome.result.part_ids,
                         url=outcome.result.url,
                         when=now,
                         metrics_due_at=now + FIRST_METRICS_SYNC,
                     )
+                    what = "published"
                 elif isinstance(outcome.error, OutcomeUnknown):
                     log.warning("publication %s: %s; asking the owner", job.pub_id, outcome.error)
-                    if await repo.transition_publication(
+                    recorded = await lifecycle.record_unsure(
                         session,
                         job.pub_id,
-                        [PublicationStatus.PUBLISHING],
-                        PublicationStatus.UNKNOWN,
-                        last_error=outcome.error.reason,
-                        part_ids=",".join(_confirmed(job, outcome.error)) or None,
-                    ):
+                        self.worker,
+                        error=outcome.error.reason,
+                        part_ids=_confirmed(job, outcome.error),
+                    )
+                    what = "unsure"
+                    if recorded:
                         unsure.append(job.pub_id)
                 elif outcome.error is not None:
-                    await self._record_failure(session, job, outcome.error, now)
-                elif await repo.transition_publication(
-                    session, job.pub_id, [PublicationStatus.PUBLISHING], PublicationStatus.UNKNOWN
-                ):
-                    unsure.append(job.pub_id)
+                    recorded = await self._record_failure(session, job, outcome.error, now)
+                    what = f"failed ({outcome.error.reason})"
+                else:
+                    recorded = await lifecycle.record_unsure(session, job.pub_id, self.worker)
+                    what = "unsure"
+                    if recorded:
+                        unsure.append(job.pub_id)
+                if not recorded:
+                    log.warning(
+                        "publication %s: outcome %s not recorded: its claim was taken over "
+                        "meanwhile (the owner answered, or its lease ran out)",
+                        job.pub_id,
+                        what,
+                    )
+                self._in_flight.discard(job.pub_id)
             await session.commit()
         for pub_id in unsure:
             await self.notifier.publication_unsure(pub_id)
@@ -377,7 +418,7 @@ class PublicationDispatcher:
 
     async def _record_failure(
         self, session: AsyncSession, job: _Job, exc: PublishError, now: datetime
-    ) -> None:
+    ) -> bool:
         part_ids = _confirmed(job, exc)
         retryable = isinstance(exc, RateLimited | Transient)
         if retryable and job.attempts < self.config.max_attempts:
@@ -386,20 +427,18 @@ class PublicationDispatcher:
             else:
                 delay = backoff_delay(job.attempts, self.config, self.rng)
             log.info("publication %s: %s; retry in %.0f s", job.pub_id, exc.reason, delay)
-            await repo.transition_publication(
+            return await lifecycle.record_retry(
                 session,
                 job.pub_id,
-                [PublicationStatus.PUBLISHING],
-                PublicationStatus.PENDING,
-                next_attempt_at=now + timedelta(seconds=delay),
-                last_error=exc.reason,
-                part_ids=",".join(part_ids) or None,
+                self.worker,
+                at=now + timedelta(seconds=delay),
+                error=exc.reason,
+                part_ids=part_ids,
             )
-        else:
-            log.warning("publication %s failed for good: %s", job.pub_id, exc.reason)
-            await repo.finish_publication(
-                session, job.pub_id, published=False, error=exc.reason, part_ids=part_ids
-            )
+        log.warning("publication %s failed for good: %s", job.pub_id, exc.reason)
+        return await lifecycle.record_failed(
+            session, job.pub_id, self.worker, error=exc.reason, part_ids=part_ids
+        )
 
     async def _settle_all(self) -> None:
         """Settle, in one transaction, every scheduled post whose publications are all done;
@@ -449,23 +488,16 @@ async def _settle(
     session: AsyncSession, post: Post, pubs: list[Publication], now: datetime
 ) -> PublishReport | None:
     """Settle one post (no commit); a repeating post gets its next occurrence with it."""
-    post_id = post.id
-    published = [p for p in pubs if p.status == PublicationStatus.PUBLISHED]
-    if len(published) == len(pubs):
-        status = PostStatus.PUBLISHED
-    else:
-        status = PostStatus.PARTIAL if published else PostStatus.FAILED
-    first = min((p.published_at for p in published if p.published_at), default=None)
-    if not await repo.transition_post(
-        session, post_id, [PostStatus.SCHEDULED], status, published_at=first
-    ):
+    status = await lifecycle.settle(session, post, pubs)
+    if status is None:
         return None  # another dispatcher settled it
     await schedule_next_occurrence(session, post, [p.account for p in pubs], now)
-    return PublishReport(post_id, status, tuple(_outcome(p) for p in pubs))
+    counted = [p for p in pubs if p.status != PublicationStatus.CANCELLED]
+    return PublishReport(post.id, status, tuple(_outcome(p) for p in counted))
 
 
 def _outcome(pub: Publication) -> TargetOutcome:
-    target = account_label(pub.account)
+    target = lifecycle.target_name(pub)
     if pub.status == PublicationStatus.PUBLISHED:
         return TargetOutcome(pub.id, target, True, url=pub.url)
     return TargetOutcome(pub.id, target, False, error=pub.last_error)

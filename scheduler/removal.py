@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from publishers.errors import PublishError
+from scheduler import lifecycle
 from scheduler.dispatcher import PublisherFor
-from storage import repositories as repo
 from storage.models import Account, Publication, PublicationStatus
 
 log = logging.getLogger(__name__)
@@ -70,21 +70,8 @@ async def delete_everywhere(
     removals = await asyncio.gather(*(_take_down(publisher_for, pub) for pub in pubs))
     for pub, removal in zip(pubs, removals, strict=True):
         if removal.error is None:
-            await repo.transition_publication(
-                session,
-                pub.id,
-                [PublicationStatus.PUBLISHED],
-                PublicationStatus.DELETED,
-                metrics_due_at=None,
-                last_error=None,
-            )
+            await lifecycle.mark_deleted(session, pub.id)
         else:
-            await repo.transition_publication(
-                session,
-                pub.id,
-                [PublicationStatus.PUBLISHED],
-                PublicationStatus.PUBLISHED,
-                last_error=f"could not delete: {removal.error}",
-            )
+            await lifecycle.note_delete_failed(session, pub.id, removal.error)
     await session.commit()
     return list(removals)

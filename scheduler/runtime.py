@@ -7,6 +7,10 @@ store holds only primitives. Three wake-ups feed one dispatcher:
 - a one-off job at the next due time (so a post goes out at its minute, not at the next poll),
 - `wake()`, called in-process when the owner approves or reschedules something.
 
+Next to them, every runtime sweeps for dead claims once a minute (`PublicationDispatcher.sweep`:
+one process wins each minute), and recovers at once, on start, the claims its previous
+incarnation left behind.
+
 Wake-ups that arrive while a pass is running are coalesced into one more pass, never lost.
 """
 
@@ -26,6 +30,9 @@ from scheduler.dispatcher import PublicationDispatcher
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 5.0
+#: How often dead claims are looked for: with the dispatcher's 60 s lease, the owner is asked
+#: within two minutes of a worker's crash.
+SWEEP_SECONDS = 60.0
 _ids = itertools.count(1)
 _runtimes: dict[str, SchedulerRuntime] = {}
 
@@ -59,7 +66,7 @@ class SchedulerRuntime:
         self.id = f"runtime-{next(_ids)}"
         self.dispatcher = dispatcher
         #: name → (every how many seconds, the task); tasks guard themselves across workers
-        self.periodic = periodic or {}
+        self.periodic = {"sweep": (SWEEP_SECONDS, dispatcher.sweep), **(periodic or {})}
         self.clock = clock
         self.poll_seconds = poll_seconds
         self.scheduler = AsyncIOScheduler(timezone=UTC)
@@ -69,7 +76,8 @@ class SchedulerRuntime:
         self._idle.set()
 
     async def start(self) -> None:
-        """Recover crash relics, start the scheduler (needs a running loop) and run a pass."""
+        """Recover the claims of dead workers and of this one's previous incarnation, start the
+        scheduler (needs a running loop) and run a pass."""
         _runtimes[self.id] = self
         await self.dispatcher.recover()
         self.scheduler.start()

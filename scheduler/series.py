@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scheduler.clock import Clock
-from scheduler.planning import schedule_post
+from scheduler.lifecycle import schedule_post
 from scheduler.recurrence import RepeatRule, next_run, pick_evergreen
 from scheduler.slots import next_free_slot
 from storage import repositories as repo

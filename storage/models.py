@@ -72,9 +72,11 @@ class PostStatus(StrEnum):
 class PublicationStatus(StrEnum):
     """pending ─claim→ publishing ─→ published | failed, or back to pending for a retry.
     held: fell due while Nexus was down, longer ago than the misfire grace; the owner decides.
-    unknown: found in publishing after a crash; the owner says whether it went out.
+    unknown: its claim died mid-send (a crash); the owner says whether it went out.
     dropped: the owner gave up on this target.
-    deleted: published, then taken down again by the owner (``scheduler.removal``)."""
+    cancelled: the owner cancelled the post while another target of it was being sent.
+    deleted: published, then taken down again by the owner (``scheduler.removal``).
+    Every transition is decided in ``scheduler.lifecycle``."""
 
     PENDING = "pending"
     PUBLISHING = "publishing"
@@ -83,6 +85,7 @@ class PublicationStatus(StrEnum):
     HELD = "held"
     UNKNOWN = "unknown"
     DROPPED = "dropped"
+    CANCELLED = "cancelled"
     DELETED = "deleted"
 
 
@@ -92,6 +95,7 @@ FINAL_PUBLICATION_STATES = frozenset(
         PublicationStatus.PUBLISHED,
         PublicationStatus.FAILED,
         PublicationStatus.DROPPED,
+        PublicationStatus.CANCELLED,
         PublicationStatus.DELETED,
     }
 )
@@ -255,8 +259,10 @@ class Publication(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     #: When the dispatcher should (next) try this publication: the scheduled time, or a retry.
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
-    #: When a dispatcher claimed it; a "publishing" row older than the lease is a crash relic.
+    #: The claim's last heartbeat: a "publishing" row older than the lease is a crash relic.
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Which worker claimed it ("<name>#<incarnation>", see ``scheduler.dispatcher``).
+    claimed_by: Mapped[str | None] = mapped_column(String(96))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

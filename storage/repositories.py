@@ -27,7 +27,6 @@ from storage.models import (
     PostStatus,
     PostVariant,
     Publication,
-    PublicationStatus,
     Slot,
     User,
     utcnow,
@@ -482,6 +481,16 @@ async def release_lease(session: AsyncSession, key: str, taken_at: datetime) -> 
     )
 
 
+async def forget_periods(session: AsyncSession, prefix: str, before: datetime) -> None:
+    """Remove the claims of a frequent job (keys starting with `prefix`) made before `before`:
+    a once-a-minute job must not fill the table."""
+    await session.execute(
+        delete(PeriodLock)
+        .where(PeriodLock.key.startswith(prefix, autoescape=True), PeriodLock.created_at < before)
+        .execution_options(synchronize_session=False)
+    )
+
+
 # --- publications ------------------------------------------------------------------------------
 
 
@@ -521,39 +530,15 @@ async def publications_of(session: AsyncSession, post_id: int) -> Sequence[Publi
 
 
 async def transition_publication(
-    session: AsyncSession, pub_id: int, expected: Iterable[str], new: str, **values: Any
-) -> bool:
-    """Move a publication from one of `expected` to `new`; False if someone else did first."""
-    return await _conditional_update(
-        session, Publication, pub_id, expected, {"status": new, **values}
-    )
-
-
-async def finish_publication(
     session: AsyncSession,
     pub_id: int,
-    *,
-    published: bool,
-    external_id: str | None = None,
-    part_ids: Sequence[str] = (),
-    url: str | None = None,
-    error: str | None = None,
-    when: datetime | None = None,
-    metrics_due_at: datetime | None = None,
+    expected: Iterable[str],
+    new: str,
+    *conditions: Any,
+    **values: Any,
 ) -> bool:
-    """publishing → published or failed, with the outcome; a published one is due for its first
-    metrics sync at `metrics_due_at`."""
-    values: dict[str, Any] = {"last_error": error, "part_ids": ",".join(part_ids) or None}
-    if published:
-        new = PublicationStatus.PUBLISHED
-        values |= {
-            "external_id": external_id,
-            "url": url,
-            "published_at": when or utcnow(),
-            "metrics_due_at": metrics_due_at,
-        }
-    else:
-        new = PublicationStatus.FAILED
-    return await transition_publication(
-        session, pub_id, [PublicationStatus.PUBLISHING], new, **values
+    """Move a publication from one of `expected` to `new` (where `conditions` also hold);
+    False if someone else moved it first."""
+    return await _conditional_update(
+        session, Publication, pub_id, expected, {"status": new, **values}, *conditions
     )

@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, select
 
 from bot.app import prepare_database
 from bot.settings import Settings
-from scheduler.planning import schedule_post
+from scheduler.lifecycle import schedule_post
 from storage import repositories as repo
 from storage.backup import LOCK_FILE_NAME
 from storage.crypto import KEY_FILE_NAME

@@ -12,8 +12,8 @@ from bot.app import TargetPublishers, prepare_database
 from bot.settings import Settings
 from publishers.telegram_limits import TelegramLimits
 from scheduler.dispatcher import DispatchConfig, PublicationDispatcher
+from scheduler.lifecycle import schedule_post
 from scheduler.notify import PublishReport, SilentNotifier
-from scheduler.planning import schedule_post
 from storage import repositories as repo
 from storage.crypto import Vault, generate_key
 from storage.db import create_engine, make_session_factory

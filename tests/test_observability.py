@@ -21,7 +21,7 @@ from bot.app import Nexus, build_app, prepare_database, worker_http_server
 from bot.logs import configure_logging
 from bot.settings import Settings
 from metrics.observability import Observability
-from scheduler.planning import schedule_post
+from scheduler.lifecycle import schedule_post
 from storage.models import User
 from tests.clock import FakeClock
 from tests.conftest import CHANNEL, OWNER

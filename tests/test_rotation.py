@@ -18,7 +18,7 @@ from automation import sources as source_service
 from automation.signatures import sign
 from bot.app import Nexus
 from bot.settings import Settings
-from scheduler.planning import schedule_post
+from scheduler.lifecycle import schedule_post
 from storage import repositories as repo
 from storage.crypto import (
     KEY_FILE_NAME,

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, delete, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from scheduler import lifecycle
 from storage import repositories as repo
 from storage.db import create_engine, make_session_factory
 from storage.migrate import current_revision, upgrade
@@ -25,6 +26,7 @@ from storage.models import Base, Post, PostStatus, Publication, PublicationStatu
 AUTHOR = 1001
 RACERS = 10
 DUE = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+WORKER = "host#1"
 
 
 def claim(session: AsyncSession, pub_id: int) -> Awaitable[bool]:
@@ -35,6 +37,7 @@ def claim(session: AsyncSession, pub_id: int) -> Awaitable[bool]:
         [PublicationStatus.PENDING],
         PublicationStatus.PUBLISHING,
         attempts=Publication.attempts + 1,
+        claimed_by=WORKER,
     )
 
 
@@ -201,8 +204,15 @@ async def test_one_of_ten_finishers_records_the_outcome(
         await session.commit()
 
     def finish(i: int) -> Callable[[AsyncSession], Awaitable[bool]]:
-        return lambda s: repo.finish_publication(
-            s, pub_id, published=True, external_id=str(i), url=f"https://t.me/c/{i}"
+        return lambda s: lifecycle.record_published(
+            s,
+            pub_id,
+            WORKER,
+            external_id=str(i),
+            part_ids=(),
+            url=f"https://t.me/c/{i}",
+            when=DUE,
+            metrics_due_at=DUE,
         )
 
     results = await race(sessions, [finish(i) for i in range(RACERS)])
@@ -284,13 +294,20 @@ async def test_replace_draft_text_refuses_a_post_that_is_no_draft(
     assert (post.status, post.text, post.version) == ("rejected", "Dark mode is here", 1)
 
 
+def published(session: AsyncSession, pub_id: int, external_id: str, **more: Any) -> Awaitable[bool]:
+    values: dict[str, Any] = {"part_ids": (), "url": None, "when": DUE, "metrics_due_at": DUE}
+    return lifecycle.record_published(
+        session, pub_id, WORKER, external_id=external_id, **(values | more)
+    )
+
+
 async def test_finish_publication_only_from_publishing(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     _, (pub_id,) = await seed_post(sessions)
     async with sessions() as session:
         # never claimed: a stray "done" must not mark it published
-        assert not await repo.finish_publication(session, pub_id, published=True, external_id="1")
+        assert not await published(session, pub_id, "1")
         await session.commit()
     pub = await load_publication(sessions, pub_id)
     assert (pub.status, pub.external_id, pub.published_at) == ("pending", None, None)
@@ -298,17 +315,16 @@ async def test_finish_publication_only_from_publishing(
     when = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
     async with sessions() as session:
         assert await claim(session, pub_id)
-        assert await repo.finish_publication(
+        assert await published(
             session,
             pub_id,
-            published=True,
-            external_id="41",
+            "41",
             part_ids=["41", "42"],
             url="https://t.me/nexus_channel/41",
             when=when,
         )
         # a late second outcome (e.g. a retry that raced) cannot overwrite the first
-        assert not await repo.finish_publication(session, pub_id, published=False, error="boom")
+        assert not await lifecycle.record_failed(session, pub_id, WORKER, error="boom", part_ids=())
         await session.commit()
     pub = await load_publication(sessions, pub_id)
     assert pub.status == PublicationStatus.PUBLISHED
@@ -323,8 +339,8 @@ async def test_a_failed_publication_keeps_its_error(
     _, (pub_id,) = await seed_post(sessions)
     async with sessions() as session:
         assert await claim(session, pub_id)
-        assert await repo.finish_publication(
-            session, pub_id, published=False, error="the bot is not an admin"
+        assert await lifecycle.record_failed(
+            session, pub_id, WORKER, error="the bot is not an admin", part_ids=()
         )
         await session.commit()
     pub = await load_publication(sessions, pub_id)

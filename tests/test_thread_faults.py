@@ -43,8 +43,8 @@ from publishers.threads import ThreadsPublisher
 from publishers.vk import VKPublisher
 from publishers.x import OAuth2UserAuth, XPublisher
 from scheduler.dispatcher import DispatchConfig, PublicationDispatcher
+from scheduler.lifecycle import confirm_posted, schedule_post, send_again
 from scheduler.notify import SilentNotifier
-from scheduler.planning import confirm_posted, schedule_post, send_again
 from storage import repositories as repo
 from storage.db import create_engine, make_session_factory
 from storage.migrate import upgrade

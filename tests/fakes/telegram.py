@@ -293,6 +293,7 @@ class FakeTelegram(LosesAnswers):
         self._failures: dict[str, list[ApiError | None]] = {}
         self._delays: dict[str, float] = {}
         self._latency: tuple[float, float, random.Random] | None = None
+        self._holds: dict[tuple[str, str], asyncio.Event] = {}
         self._changed = asyncio.Event()
         self._closing = False
         self._closed = asyncio.Event()
@@ -385,6 +386,31 @@ class FakeTelegram(LosesAnswers):
         """Make every call but ``getUpdates`` (a long poll keeps its own timing) wait a random
         ``low``–``high`` seconds before it is handled; ``latency(0, 0)`` removes it."""
         self._latency = (low, high, rng or random.Random()) if high > 0 else None
+
+    def hold(self, method: str, chat_id: int | str) -> asyncio.Event:
+        """Leave calls of ``method`` to ``chat_id`` unanswered (a send hanging mid-flight) until
+        the returned event is set; the call then completes as usual. ``close()`` ends it too."""
+        release = asyncio.Event()
+        self._holds[(method.lower(), str(chat_id))] = release
+        return release
+
+    async def _held(self, method: str, params: dict) -> None:
+        release = self._holds.get((method.lower(), str(params.get("chat_id"))))
+        if release is None:
+            return
+        waits = [asyncio.ensure_future(e.wait()) for e in (release, self._closed)]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+
+    def calls_to(self, method: str, chat_id: int | str) -> list[Call]:
+        return [
+            c
+            for c in self.calls
+            if c.method == method and str(c.params.get("chat_id")) == str(chat_id)
+        ]
 
     # ------------------------------------------------------------ user actions
     async def user_sends(self, user_id: int, text: str) -> dict:
@@ -642,6 +668,7 @@ class FakeTelegram(LosesAnswers):
             except json.JSONDecodeError as exc:
                 raise _bad("can't parse JSON body") from exc
             self.calls.append(Call(method, params, time.time()))
+            self._notify()  # a call that hangs is already seen
             if request.match_info["token"] != self.token:
                 raise ApiError(401, "Unauthorized")
             handler = getattr(self, f"_m_{method.lower()}", None)
@@ -654,6 +681,7 @@ class FakeTelegram(LosesAnswers):
             if seconds:
                 with contextlib.suppress(TimeoutError):  # close() cuts delays short
                     await asyncio.wait_for(self._closed.wait(), seconds)
+            await self._held(method, params)
             if (failures := self._failures.get(method.lower())) and (error := failures.pop(0)):
                 raise error
             result = await handler(params, files)

@@ -1,8 +1,8 @@
 """Automation that recovers exactly once: events get a claim (who holds them, until when, how
 many times they were claimed), and posts made by an automation action carry its unique key.
 
-Revision ID: 0007
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-03
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 from storage.models import UTCDateTime
 
-revision = "0007"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
