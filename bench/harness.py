@@ -56,6 +56,8 @@ def nexus_env(
             "NEXUS_DATABASE_URL": database_url,
             "NEXUS_HTTP_PORT": "0",
             "NEXUS_LOG_LEVEL": "INFO",
+            # the fakes are on loopback, which the hardened outbound client refuses otherwise
+            "NEXUS_ALLOW_PRIVATE_URLS": "true",
             "PYTHONUNBUFFERED": "1",
         }
     )

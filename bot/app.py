@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -392,6 +393,7 @@ def build_app(
     async def auth_refused(account_id: int, reason: str) -> None:
         await alerts.account_refused(account_id, reason)  # `alerts` is bound below, before use
 
+    run_lock = RunLock.acquire(settings.data_dir)  # a restore in progress stops us here
     dispatcher = PublicationDispatcher(
         sessions,
         publishers.for_account,
@@ -401,7 +403,7 @@ def build_app(
             max_attempts=settings.max_attempts,
             misfire_grace=timedelta(minutes=settings.misfire_grace_minutes),
             media_dir=settings.data_dir,
-            worker_name=settings.worker_name,
+            worker_name=settings.worker_name or f"{socket.gethostname()}-{run_lock.slot}",
         ),
         on_auth_refused=auth_refused,
         observe=observability.observe_publication,
@@ -470,7 +472,6 @@ def build_app(
             },
         )
     listeners: list[Callable[[int], None]] = [automation.drain_soon]
-    run_lock = RunLock.acquire(settings.data_dir)  # a restore in progress stops us here
     app = Nexus(
         settings=settings,
         bot=bot,

@@ -93,8 +93,9 @@ class Settings(BaseSettings):
         15, ge=1, le=7 * 24 * 60, validation_alias="NEXUS_MISFIRE_GRACE"
     )
     max_attempts: int = Field(5, ge=1, le=50, validation_alias="NEXUS_MAX_ATTEMPTS")
-    #: Names this process's claims on publications (the host's name by default); each
-    #: dispatching process on one host needs its own, so a restart takes over only its own.
+    #: Names this process's claims on publications; by default the host's name and the
+    #: process's slot on the data dir ("box-1", "box-2": storage.backup.RunLock), so processes
+    #: on one host never share a name and a restart takes over only its own claims.
     worker_name: str = Field("", max_length=64, validation_alias="NEXUS_WORKER_NAME")
     evergreen_gap_days: int = Field(30, ge=1, le=3650, validation_alias="NEXUS_EVERGREEN_GAP_DAYS")
     public_url: str | None = Field(None, validation_alias="NEXUS_PUBLIC_URL")

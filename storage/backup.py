@@ -12,6 +12,11 @@ Every process that uses the data dir (`nexus run`, `nexus worker`) holds a share
 refuses to run while any of them is up, and none can start while it runs. The kernel drops a
 dead process's lock, so a crash never leaves a stale lock behind.
 
+Next to it, each running process also holds one numbered slot (``worker-1.lock``,
+``worker-2.lock``, … taken exclusively, lowest free first). The slot names the process's claims
+on publications (``<host>-<slot>``): two processes on one host never share a name, and a process
+that restarts gets its old slot back, so it can take over its own dead claims at once.
+
 Errors::
 
     BackupError        a backup or restore cannot be made; the message says why and what to do
@@ -30,6 +35,8 @@ from pathlib import Path
 from typing import IO
 
 LOCK_FILE_NAME = "nexus.lock"
+#: More processes than this on one data dir is a mistake, not a deployment.
+MAX_SLOTS = 64
 #: The SQLite files that belong with a database: it, its write-ahead log and shared memory.
 _COMPANIONS = ("", "-wal", "-shm", "-journal")
 
@@ -45,8 +52,11 @@ class NexusIsRunning(BackupError):
 class RunLock:
     """The shared lock a running Nexus holds on its data dir (see the module docstring)."""
 
-    def __init__(self, handle: IO[str]) -> None:
+    def __init__(self, handle: IO[str], slot: IO[str] | None = None, number: int = 0) -> None:
         self._handle: IO[str] | None = handle
+        self._slot = slot
+        #: This process's slot among those running on the data dir (1, 2, …); 0 for a restore.
+        self.slot = number
 
     @classmethod
     def acquire(cls, data_dir: Path, *, exclusive: bool = False) -> RunLock:
@@ -63,13 +73,25 @@ class RunLock:
             raise NexusIsRunning(
                 f"a restore into {data_dir} is in progress: start Nexus once it has finished"
             ) from None
-        return cls(handle)
+        if exclusive:
+            return cls(handle)
+        for number in range(1, MAX_SLOTS + 1):
+            slot = open(data_dir / f"worker-{number}.lock", "a+")
+            try:
+                fcntl.flock(slot, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                slot.close()
+                continue
+            return cls(handle, slot, number)
+        handle.close()
+        raise NexusIsRunning(f"{MAX_SLOTS} Nexus processes already run on {data_dir}")
 
     def release(self) -> None:
-        if self._handle is not None:
-            fcntl.flock(self._handle, fcntl.LOCK_UN)
-            self._handle.close()
-            self._handle = None
+        for held in (self._slot, self._handle):
+            if held is not None:
+                fcntl.flock(held, fcntl.LOCK_UN)
+                held.close()
+        self._handle = self._slot = None
 
 
 def default_backup_path(data_dir: Path, now: datetime) -> Path:

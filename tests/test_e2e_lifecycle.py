@@ -5,6 +5,7 @@ of the process (unknown). Every tap is answered, with text, and nothing is sent 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select, update
@@ -58,7 +59,7 @@ async def test_a_post_being_sent_says_so_everywhere_and_goes_out_once(
     old_buttons = {label: button(stale, label) for label in ("Publish now", "Cancel", "Reschedule")}
     for label, data in old_buttons.items():
         said = await answer_tap(tg, stale.message_id, data)
-        assert said == "📤 Post #1 is being sent to @nexus_channel right now.", label
+        assert said == "📤 Post #1 is being sent to Telegram @nexus_channel right now.", label
     card = await tg.wait_message(  # the card now tells the truth too
         OWNER, lambda m: m.message_id == stale.message_id and "being sent to" in m.text
     )
@@ -113,20 +114,20 @@ async def test_after_a_restart_the_owner_is_asked_at_once_and_every_answer_count
     assert all("❓ your answer" in label for label, _ in queue.buttons())
     publish_now, cancel = button(cards[0], "Publish now"), button(cards[1], "Cancel")
     said = await answer_tap(tg, cards[0].message_id, publish_now)
-    assert "waiting for your answer about @nexus_channel" in said
+    assert "waiting for your answer about Telegram @nexus_channel" in said
     await tg.wait_message(
         OWNER, lambda m: m.message_id == cards[0].message_id and "waiting for your" in m.text
     )
     assert "waiting for your answer" in await answer_tap(tg, cards[1].message_id, cancel)
 
-    ask = {int(m.text.split("#")[1].split("<")[0].split()[0]): m for m in asks}
+    ask = {int(re.search(r"#(\d+)", m.text)[1]): m for m in asks}
     tg._holds.clear()
-    assert await answer_to(tg, ask[1], "Yes") == "Noted: post #1 is on @nexus_channel."
+    assert await answer_to(tg, ask[1], "Yes") == "Noted: post #1 is on Telegram @nexus_channel."
     assert await answer_to(tg, ask[1], "Yes") == "That question has already been answered."
     first = await answer_to(tg, ask[2], "Send again")
     again = await answer_to(tg, ask[2], "Send again")
     assert (first, again) == (
-        "Sending post #2 to @nexus_channel again.",
+        "Sending post #2 to Telegram @nexus_channel again.",
         "That question has already been answered.",
     )
     assert "Dropped post #3" in await answer_to(tg, ask[3], "Drop")

@@ -265,8 +265,8 @@ async def test_cancel_with_a_target_on_its_way_cancels_only_the_waiting_ones(
         async with dispatcher.sessions() as session:
             verdict = await lifecycle.cancel_scheduled(session, 1)
         assert verdict.done and verdict.found == PostStatus.SCHEDULED
-        assert verdict.moved == ("@second_channel",)
-        assert verdict.progress.sending == ("@nexus_channel",)
+        assert verdict.moved == ("Telegram @second_channel",)
+        assert verdict.progress.sending == ("Telegram @nexus_channel",)
         release.set()
         await sending
         assert await dispatcher.run_once() == 0
@@ -275,7 +275,7 @@ async def test_cancel_with_a_target_on_its_way_cancels_only_the_waiting_ones(
             assert post is not None and post.status == PostStatus.PUBLISHED
     settled = dispatcher.notifier.settled  # type: ignore[attr-defined]
     assert [(r.post_id, [o.target for o in r.outcomes]) for r in settled] == [
-        (1, ["@nexus_channel"])
+        (1, ["Telegram @nexus_channel"])
     ]
 
 
