@@ -122,20 +122,14 @@ def test_the_wheel_built_from_what_the_dockerfile_copies_holds_everything_and_st
 ) -> None:
     app = tmp_path / "app"
     copy_like_the_dockerfile(app)
-    built = subprocess.run(
+    run(
         [sys.executable, "-m", "pip", "wheel", str(app), "--no-deps", "--no-build-isolation"]
-        + ["--no-index", "-q", "-w", str(tmp_path / "dist")],
-        capture_output=True,
-        text=True,
-        timeout=300,
+        + ["--no-index", "-q", "-w", str(tmp_path / "dist")]
     )
-    assert built.returncode == 0, built.stderr[-3000:]
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
 
-    in_wheel = {
-        name.rsplit("/", 1)[0].replace("/", ".") for name in names if name.endswith("/__init__.py")
-    }
+    in_wheel = {n.rsplit("/", 1)[0].replace("/", ".") for n in names if n.endswith("/__init__.py")}
     assert project_packages() <= in_wheel, sorted(project_packages() - in_wheel)
     migrations = {
         str(p.relative_to(ROOT))
@@ -145,35 +139,22 @@ def test_the_wheel_built_from_what_the_dockerfile_copies_holds_everything_and_st
     assert migrations <= names, sorted(migrations - names)
 
     site = tmp_path / "site"
-    installed = subprocess.run(
+    run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q"]
-        + ["--target", str(site), str(wheel)],
-        capture_output=True,
-        text=True,
-        timeout=300,
+        + ["--target", str(site), str(wheel)]
     )
-    assert installed.returncode == 0, installed.stderr[-3000:]
     env = {"PYTHONPATH": str(site), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    where = subprocess.run(
-        [sys.executable, "-c", "import bot, bot.app; print(bot.__file__)"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert where.returncode == 0, where.stderr[-3000:]
-    assert where.stdout.strip().startswith(str(site)), where.stdout  # the wheel's, not the repo's
-    helped = subprocess.run(
-        [str(site / "bin" / "nexus"), "--help"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert helped.returncode == 0, helped.stderr[-3000:]
-    assert "run" in helped.stdout and "worker" in helped.stdout
+    where = run([sys.executable, "-c", "import bot, bot.app; print(bot.__file__)"], tmp_path, env)
+    assert where.startswith(str(site)), where  # the wheel's modules, not the repository's
+    helped = run([str(site / "bin" / "nexus"), "--help"], tmp_path, env)
+    assert "run" in helped and "worker" in helped
+
+
+def run(argv: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
+    """Run a command to completion; its stdout, or a failure showing its stderr."""
+    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"{argv[:4]} failed:\n{done.stderr[-3000:]}"
+    return done.stdout.strip()
 
 
 # ------------------------------------------------------------------ the lock file
