@@ -1,5 +1,6 @@
-# Nexus: one container runs the bot (and, from the scheduling release on, the scheduler).
-FROM python:3.12-slim
+# Nexus: the bot (`nexus run`, the default) or a worker (`nexus worker`), see docker-compose.yml.
+# Python 3.11, the version requirements.lock was compiled and the suite is run with.
+FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -9,15 +10,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     NEXUS_HTTP_HOST=0.0.0.0
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
-COPY ai ./ai
-COPY automation ./automation
-COPY bot ./bot
-COPY handlers ./handlers
-COPY publishers ./publishers
-COPY scheduler ./scheduler
-COPY storage ./storage
-RUN pip install . \
+# The pinned dependencies first (a layer that survives code changes), then the project itself.
+COPY requirements.lock ./
+RUN pip install -r requirements.lock
+# The whole build context: .dockerignore leaves out tests, benchmarks, git, venvs, caches and
+# data, so a new package can't be forgotten here (tests/test_packaging.py builds the wheel from
+# exactly this context and checks every package and the migrations are in it).
+COPY . .
+RUN pip install --no-deps . \
     && useradd --create-home --uid 10001 nexus \
     && mkdir -p /data \
     && chown nexus:nexus /data

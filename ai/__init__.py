@@ -3,6 +3,8 @@
 Public surface (everything else is an implementation detail)::
 
     make_drafter(api_key, model, base_url=None) -> Drafter
+    AnthropicDrafter                            (ai.anthropic_drafter; imports the SDK, so it
+                                                 is loaded only when a key is set)
     Drafter protocol: draft(DraftRequest) -> Draft, check() -> str, aclose()
     BrandVoice, DraftRequest, Draft             (ai.models)
     AIError and its subclasses                  (ai.errors)
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from ai.anthropic_drafter import AnthropicDrafter
 from ai.drafter import Drafter
 from ai.errors import (
     AIAuthError,
@@ -40,7 +41,6 @@ __all__ = [
     "AIRequestRejected",
     "AITimeout",
     "AIUnavailable",
-    "AnthropicDrafter",
     "BrandVoice",
     "Draft",
     "DraftRequest",
@@ -68,4 +68,7 @@ def make_drafter(
     key = (key or "").strip()
     if not key:
         return OfflineDrafter()
+    # The SDK is imported only when a key asks for Claude: it weighs tens of MB.
+    from ai.anthropic_drafter import AnthropicDrafter
+
     return AnthropicDrafter(key, model, base_url=base_url, timeout=timeout, max_retries=max_retries)

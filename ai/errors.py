@@ -23,8 +23,10 @@ from __future__ import annotations
 import email.utils
 import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-import anthropic
+if TYPE_CHECKING:
+    import anthropic
 
 
 class AIError(Exception):
@@ -141,6 +143,8 @@ def map_sdk_error(exc: anthropic.AnthropicError, *, api_key: str | None = None) 
     Order matters: ``APITimeoutError`` is a subclass of ``APIConnectionError`` and
     ``OverloadedError`` of ``InternalServerError``.
     """
+    import anthropic  # only a process that talks to Claude has the SDK loaded (tens of MB)
+
     detail = redact(f"{type(exc).__name__}: {exc}", api_key)
     if isinstance(exc, anthropic.APIStatusError):
         request_id = exc.request_id

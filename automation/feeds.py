@@ -29,7 +29,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import feedparser
 import httpx
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -96,6 +95,8 @@ async def fetch_feed(
         return Fetched(not_modified=True, etag=etag, last_modified=last_modified)
     if response.status_code >= 400:
         raise FeedError(f"the server answered HTTP {response.status_code}")
+    import feedparser  # here, not at the top: only processes that poll feeds pay for it
+
     parsed = feedparser.parse(
         response.content,
         response_headers={"content-type": response.headers.get("content-type", "")},

@@ -11,10 +11,6 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
-
 from metrics.stats import DayPoint
 
 #: Output size in pixels (width, height): wide enough for 30 labelled days on a phone.
@@ -34,6 +30,12 @@ def render_chart(
 ) -> bytes:
     """PNG bytes of exactly ``size`` pixels: one bar per day (engagement) and the number of
     publications per day on a second axis. Labels are passed in, already translated."""
+    # Imported here, not at the top: matplotlib (with numpy) costs tens of MB that a process
+    # which never draws a chart should not carry.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
     width, height = size
     figure = Figure(figsize=(width / _DPI, height / _DPI), dpi=_DPI)
     FigureCanvasAgg(figure)

@@ -27,12 +27,17 @@ from __future__ import annotations
 import io
 import warnings
 from collections.abc import Iterator
-
-from PIL import Image, ImageOps, UnidentifiedImageError
+from typing import TYPE_CHECKING
 
 from publishers.base import MediaLimits
 from publishers.errors import Permanent
 from publishers.media import MediaItem, load_media
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+# Pillow is imported inside the functions that decode or draw: a process that never handles an
+# image (most of them, most of the time) does not carry it.
 
 UNSUPPORTED = "unsupported media: this file is not an image Nexus can read (JPEG, PNG, GIF or WebP)"
 _MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
@@ -55,6 +60,8 @@ def probe(data: bytes) -> tuple[int, int, str]:
 
 def fit(item: MediaItem, limits: MediaLimits) -> tuple[bytes, str]:
     """``(data, mime)`` of ``item`` made to satisfy ``limits`` (see the module docstring)."""
+    from PIL import Image, ImageOps
+
     data, _name, _mime = load_media(item)
     image = _open(data)
     mime = _MIME[str(image.format)]
@@ -87,6 +94,8 @@ def fit(item: MediaItem, limits: MediaLimits) -> tuple[bytes, str]:
 # ---------------------------------------------------------------- helpers
 def _open(data: bytes) -> Image.Image:
     """The decoded image (pixels loaded, so a truncated file fails here), or ``Permanent``."""
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -149,6 +158,8 @@ def _target_mime(image: Image.Image, mime: str, limits: MediaLimits) -> str:
 
 def _prepare(image: Image.Image, target: str) -> Image.Image:
     """Pixels in a mode ``target`` can store: JPEG gets RGB (or L) with alpha on white."""
+    from PIL import Image
+
     if target != "image/jpeg":
         return image if image.mode in ("RGB", "RGBA", "L", "LA", "P") else image.convert("RGBA")
     if _has_alpha(image):
@@ -160,6 +171,8 @@ def _prepare(image: Image.Image, target: str) -> Image.Image:
 
 
 def _pad_to_aspect(image: Image.Image, limits: MediaLimits, target: str) -> Image.Image:
+    from PIL import Image
+
     if limits.aspect is None or _aspect_ok(image.width, image.height, limits):
         return image
     low, high = limits.aspect

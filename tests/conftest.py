@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from bot.app import Nexus, build_app, prepare_database
 from bot.settings import Settings
@@ -28,7 +28,19 @@ from tests.fakes.x import FakeX
 
 OWNER = 1001
 CHANNEL = "@nexus_channel"
-POSTGRES_URL = os.environ.get("NEXUS_TEST_POSTGRES_URL")
+
+
+def _per_worker(url: str | None) -> str | None:
+    """Each pytest-xdist worker gets its own database, ``<db>_<worker id>`` (e.g. ``test_gw0``),
+    so parallel tests never wipe each other's schema; a run without xdist uses ``<db>`` itself."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+POSTGRES_URL = _per_worker(os.environ.get("NEXUS_TEST_POSTGRES_URL"))
 
 #: Every variable Nexus reads; cleared so the developer's own environment never leaks in.
 NEXUS_ENV = (
@@ -43,14 +55,41 @@ NEXUS_ENV = (
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """With NEXUS_TEST_POSTGRES_URL set (as .ci/run does), an unreachable server ends the run."""
+    """With NEXUS_TEST_POSTGRES_URL set (as .ci/run does), an unreachable server ends the run;
+    a worker's own database is created on first use."""
     if POSTGRES_URL:
         try:
+            asyncio.run(_ensure_database(POSTGRES_URL))
             asyncio.run(_ping_postgres(POSTGRES_URL))
         except Exception as exc:
             pytest.exit(
                 f"NEXUS_TEST_POSTGRES_URL is set but PostgreSQL is unreachable: {exc}", returncode=3
             )
+
+
+async def _ensure_database(url: str) -> None:
+    """CREATE DATABASE through the server's ``postgres`` maintenance database, if missing.
+    Two workers creating theirs at the same instant may find template1 busy: try again."""
+    name = make_url(url).database
+    admin = create_engine(
+        make_url(url).set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
+    try:
+        for attempt in range(10):
+            async with admin.connect() as conn:
+                exists = "SELECT 1 FROM pg_database WHERE datname = :name"
+                if await conn.scalar(text(exists), {"name": name}):
+                    return
+                try:
+                    await conn.execute(text(f'CREATE DATABASE "{name}"'))
+                    return
+                except Exception:
+                    if attempt == 9:
+                        raise
+            await asyncio.sleep(0.2 * (attempt + 1))
+    finally:
+        await admin.dispose()
 
 
 async def _ping_postgres(url: str) -> None:

@@ -15,12 +15,12 @@ from ai import (
     AIRequestRejected,
     AITimeout,
     AIUnavailable,
-    AnthropicDrafter,
     BrandVoice,
     DraftRequest,
     OfflineDrafter,
     make_drafter,
 )
+from ai.anthropic_drafter import AnthropicDrafter
 from ai.prompts import DRAFT_TOOL_NAME
 from tests.fakes.anthropic import FakeAnthropic
 
