@@ -9,6 +9,7 @@ rooms.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import socket
@@ -142,6 +143,8 @@ class Nexus:
     new_key_file: Path | None = None
     #: Held while the app lives: `nexus restore` refuses to replace the database under it.
     run_lock: RunLock | None = None
+    #: Set once the start-up hook has run (scheduler, catch-up drain, HTTP server, commands).
+    started: asyncio.Event = field(default_factory=asyncio.Event)
     _closed: bool = field(default=False, repr=False)
 
     def wake(self) -> None:
@@ -250,6 +253,7 @@ async def _on_startup(app: Nexus) -> None:
                 )
             except Exception as exc:  # the owner may not have started the bot yet
                 log.warning("could not tell owner %s about the new key: %s", owner, exc)
+    app.started.set()
 
 
 #: How often free slots are checked for an evergreen post to recycle.

@@ -496,6 +496,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except MigrationError as exc:
         print(f"Nexus cannot bring its database schema up to date: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except NexusIsRunning as exc:
         print(f"Nexus cannot continue: {exc}", file=sys.stderr)
         return EXIT_FAILED

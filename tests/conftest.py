@@ -191,6 +191,12 @@ async def running(settings: Settings, clock: FakeClock) -> AsyncIterator[Nexus]:
     await prepare_database(settings)
     app = build_app(settings, clock=clock)
     polling = asyncio.create_task(app.start_polling())
+    # start-up done (or failed), and its catch-up drain of stored events finished: a test that
+    # stores an event and runs the rules itself must not race that drain for it
+    started = asyncio.create_task(app.started.wait())
+    await asyncio.wait([started, polling], timeout=10, return_when=asyncio.FIRST_COMPLETED)
+    started.cancel()
+    await app.automation.idle()
     try:
         yield app
     finally:

@@ -120,7 +120,11 @@ def test_the_owner_s_questions_are_read_from_the_real_cards() -> None:
     text = EN("alert.unsure", post_id=12, target=LABELS["bluesky"])
     card = card_of(chat_message(5, text, unsure))
     assert card is not None and (card.post_id, card.platform) == (12, "bluesky")
-    assert set(card.buttons) == {EN.plain("btn.posted"), EN.plain("btn.send_again")}
+    assert set(card.buttons) == {
+        EN.plain("btn.posted"),
+        EN.plain("btn.send_again"),
+        EN.plain("btn.drop_unsure"),
+    }
     assert card.answer(whole=True) == card.buttons[EN.plain("btn.posted")]
     assert card.answer(whole=False) == card.buttons[EN.plain("btn.send_again")]
 
