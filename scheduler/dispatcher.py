@@ -198,13 +198,20 @@ class PublicationDispatcher:
             try:
                 while jobs := await self._claim():
                     self._in_flight.update(job.pub_id for job in jobs)
-                    done: list[_Outcome] = []
-                    for finished in asyncio.as_completed([send(job) for job in jobs]):
-                        done.append(await finished)
-                        if len(done) >= self.config.record_every:
-                            await self._record(done)
-                            done = []
-                    await self._record(done)
+                    # our own tasks, so that a pass stopped midway (shutdown) stops its sends
+                    # too rather than leave them running unrecorded
+                    sends = [asyncio.create_task(send(job)) for job in jobs]
+                    try:
+                        done: list[_Outcome] = []
+                        for finished in asyncio.as_completed(sends):
+                            done.append(await finished)
+                            if len(done) >= self.config.record_every:
+                                await self._record(done)
+                                done = []
+                        await self._record(done)
+                    finally:
+                        for task in sends:
+                            task.cancel()
                     attempted += len(jobs)
                     await self._settle_all()  # owners hear about each batch as soon as done
             finally:
