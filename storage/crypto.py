@@ -3,17 +3,25 @@
 The key comes from NEXUS_SECRET_KEY or, when that is unset, from `secret.key` in the data dir,
 created on first run with 0600 permissions. `Vault` accepts several keys: the first encrypts,
 all decrypt, which is what makes `nexus rotate-key` safe to interrupt.
+
+`cryptography` (about 7 MB of a process's memory) is loaded on the first encryption or
+decryption, not at start: an idle bot never needs it. Keys are still checked when a `Vault` is
+made, with Fernet's own rule (url-safe base64 of 32 bytes), so a bad key stops the start.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 import tempfile
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+if TYPE_CHECKING:
+    from cryptography.fernet import MultiFernet
 
 KEY_FILE_NAME = "secret.key"
 #: The next key, written by `nexus rotate-key` before it re-encrypts and renamed over the old one.
@@ -27,17 +35,22 @@ class CryptoError(Exception):
 
 
 def generate_key() -> str:
-    return Fernet.generate_key().decode("ascii")
+    return base64.urlsafe_b64encode(os.urandom(32)).decode("ascii")  # what Fernet makes
 
 
-def _fernet(key: str) -> Fernet:
+def _checked(key: str) -> str:
+    """The key, stripped, if Fernet would take it (url-safe base64 of 32 bytes)."""
+    key = key.strip()
     try:
-        return Fernet(key.strip().encode("ascii"))
-    except (ValueError, UnicodeEncodeError):
+        raw = base64.urlsafe_b64decode(key.encode("ascii"))
+    except (ValueError, UnicodeEncodeError, binascii.Error):
+        raw = b""
+    if len(raw) != 32:
         raise CryptoError(
             "the secret key is not a valid key (expected 44 url-safe base64 characters; "
             "make one with `nexus keygen`)"
-        ) from None
+        )
+    return key
 
 
 class Vault:
@@ -46,12 +59,20 @@ class Vault:
     def __init__(self, *keys: str) -> None:
         if not keys:
             raise CryptoError("no secret key given")
-        self._fernet = MultiFernet([_fernet(k) for k in keys])
+        self._keys = [_checked(k) for k in keys]
+
+    @cached_property
+    def _fernet(self) -> MultiFernet:
+        from cryptography.fernet import Fernet, MultiFernet
+
+        return MultiFernet([Fernet(k.encode("ascii")) for k in self._keys])
 
     def encrypt(self, data: dict[str, Any]) -> str:
         return self._fernet.encrypt(json.dumps(data).encode("utf-8")).decode("ascii")
 
     def decrypt(self, token: str) -> dict[str, Any]:
+        from cryptography.fernet import InvalidToken
+
         try:
             value = json.loads(self._fernet.decrypt(token.encode("ascii")))
         except InvalidToken:
@@ -65,6 +86,8 @@ class Vault:
 
     def rotate(self, token: str) -> str:
         """Re-encrypt a token under the first key (it may have been made with any known key)."""
+        from cryptography.fernet import InvalidToken
+
         try:
             return self._fernet.rotate(token.encode("ascii")).decode("ascii")
         except InvalidToken:
@@ -110,5 +133,5 @@ def load_or_create_key_file(data_dir: Path) -> tuple[str, bool]:
         finally:
             tmp.unlink()
     key = path.read_text().strip()
-    _fernet(key)
+    _checked(key)
     return key, False
