@@ -90,7 +90,10 @@ async def publish(tg: FakeTelegram, nexus: Nexus, preview: FakeMessage) -> FakeM
     await tap(tg, preview, "Approve")
     await nexus.dispatcher.run_once()
     number = preview.text.split("#", 1)[1].split()[0].strip("</b>")
-    return await tg.wait_message(OWNER, lambda m: "published" in m.text and f"#{number}" in m.text)
+    # a whole dispatch to every target: on a loaded 2-core CI box it can outlast the usual 5 s
+    return await tg.wait_message(
+        OWNER, lambda m: "published" in m.text and f"#{number}" in m.text, timeout=15
+    )
 
 
 LONG_IDEA = (
