@@ -73,7 +73,7 @@ Probe = Callable[[], Awaitable[object]]
 
 @dataclass(frozen=True)
 class HttpConfig:
-    """The settings the server needs (taken from `bot.settings.Settings` by `bot.app`)."""
+    """The settings the server needs (taken from `config.settings.Settings` by `bot.app`)."""
 
     #: Events accepted per source in any 60 seconds (NEXUS_WEBHOOK_RATE).
     webhook_rate: int = 100

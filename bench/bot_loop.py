@@ -51,7 +51,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Message
 
 from bot.app import Nexus, build_app, freeze_startup_objects, prepare_database
-from bot.settings import Settings
+from config.settings import Settings
 from publishers.telegram_limits import TelegramLimits
 from storage.crypto import generate_key
 from tests.fakes.telegram import FakeTelegram

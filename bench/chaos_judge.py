@@ -10,8 +10,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.texts import Html, Texts
 from tests.fakes.telegram import FakeMessage, parse_html
+from ui.texts import Html, Texts
 
 CHANNEL = "@chaos_channel"
 #: How each target is named in the owner's chat (the account's title).

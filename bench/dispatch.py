@@ -62,7 +62,7 @@ from sqlalchemy import func, select, update
 
 from bench.harness import postgres_problem, reset_postgres
 from bot.app import TargetPublishers, prepare_database
-from bot.settings import Settings
+from config.settings import Settings
 from publishers.telegram_limits import TelegramLimits
 from publishers.text import escape_html
 from scheduler.clock import SystemClock

@@ -53,7 +53,7 @@ from sqlalchemy import func, select
 from automation.server import WRITER, HttpServer
 from automation.signatures import sign
 from bot.app import Nexus, build_app, freeze_startup_objects, prepare_database
-from bot.settings import Settings
+from config.settings import Settings
 from storage.crypto import generate_key
 from storage.models import Event, Source
 

@@ -45,10 +45,9 @@ from automation.server import (
 from bot.keys import open_vault
 from bot.middlewares import OwnerGate, SessionMiddleware
 from bot.notifier import BotNotifier
-from bot.settings import Settings
 from bot.targets import TargetPublishers
-from bot.texts import CATALOGUE, Texts
 from bot.throttle import TelegramThrottle
+from config.settings import Settings
 from handlers import build_routers
 from metrics.alerts import HEALTH_EVERY, AlertConfig, Alerts
 from metrics.digest import Digests
@@ -67,6 +66,7 @@ from storage.crypto import Vault
 from storage.db import create_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.permissions import make_private
+from ui.texts import CATALOGUE, Texts
 
 log = logging.getLogger(__name__)
 

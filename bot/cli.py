@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from automation.server import HttpServerError
 from bot.keys import open_vault, secret_values
 from bot.logs import configure_logging
-from bot.settings import ConfigError, Settings, load_settings
+from config.settings import ConfigError, Settings, load_settings
 from publishers.registry import account_label
 from storage import repositories as repo
 from storage.backup import (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.settings import Settings
+from config.settings import Settings
 from storage.crypto import (
     KEY_FILE_NAME,
     STAGED_KEY_FILE_NAME,

@@ -19,9 +19,9 @@ from aiogram import BaseMiddleware, Bot
 from aiogram.types import TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.texts import Texts, language_for
 from scheduler.dispatcher import PublisherFor
 from storage import repositories as repo
+from ui.texts import Texts, language_for
 
 log = logging.getLogger(__name__)
 

@@ -16,20 +16,20 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import views
-from bot.keyboards import (
+from handlers.previews import show_preview
+from metrics.alerts import MUTE_DAYS
+from scheduler.notify import OwnerReport, PublishReport
+from storage import repositories as repo
+from storage.models import Post, PostStatus, Publication, User
+from ui import views
+from ui.keyboards import (
     failure_keyboard,
     mute_keyboard,
     overdue_keyboard,
     published_buttons,
     unsure_keyboard,
 )
-from bot.texts import Texts
-from handlers.previews import show_preview
-from metrics.alerts import MUTE_DAYS
-from scheduler.notify import OwnerReport, PublishReport
-from storage import repositories as repo
-from storage.models import Post, PostStatus, Publication, User
+from ui.texts import Texts
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.settings import Settings
+from config.settings import Settings
 from publishers.base import Publisher
 from publishers.errors import Transient
 from publishers.media import FileMediaHost

@@ -15,10 +15,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import AccountAct, AccountCb, PlatformCb
-from bot.keyboards import accounts_keyboard, platforms_keyboard
-from bot.settings import Settings
-from bot.texts import Html, Texts
+from config.settings import Settings
 from publishers.blank import visible
 from publishers.errors import PublishError
 from publishers.registry import PLATFORMS, Platform, PublisherFactory, account_label
@@ -26,6 +23,9 @@ from scheduler.clock import Clock
 from storage import repositories as repo
 from storage.crypto import Vault
 from storage.models import Account
+from ui.callbacks import AccountAct, AccountCb, PlatformCb
+from ui.keyboards import accounts_keyboard, platforms_keyboard
+from ui.texts import Html, Texts
 
 log = logging.getLogger(__name__)
 

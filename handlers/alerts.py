@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 
-from bot import views
-from bot.callbacks import MuteCb
-from bot.texts import Texts
 from metrics.alerts import MUTE_DAYS, Alerts
+from ui import views
+from ui.callbacks import MuteCb
+from ui.texts import Texts
 
 
 async def on_mute(

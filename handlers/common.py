@@ -9,10 +9,10 @@ from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai.service import load_voice
-from bot.settings import Settings
-from bot.texts import Html, Texts
+from config.settings import Settings
 from publishers.registry import account_label
 from storage import repositories as repo
+from ui.texts import Html, Texts
 
 
 async def start(message: Message, t: Texts, settings: Settings, session: AsyncSession) -> None:

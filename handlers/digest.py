@@ -9,9 +9,9 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.texts import Texts
 from metrics.digest import Digests, DigestSchedule
 from scheduler.timeparse import parse_clock
+from ui.texts import Texts
 
 OFF_WORDS = {"off", "stop", "выкл", "отключить"}
 ON_WORDS = {"on", "start", "вкл", "включить"}

@@ -1,7 +1,7 @@
 """Drafts: a brief becomes a preview; its buttons approve, edit, regenerate or reject it.
 
 Handlers parse the update, call `ai.service` / `scheduler.publishing`, and render with
-`bot.views`. The preview message of a draft is remembered on the post, so every step (edit,
+`ui.views`. The preview message of a draft is remembered on the post, so every step (edit,
 regenerate, publish) updates that one message instead of scattering copies through the chat.
 """
 
@@ -32,17 +32,6 @@ from ai.service import (
     regenerate_draft,
     regenerate_variant,
 )
-from bot import views
-from bot.callbacks import DraftAct, DraftCb, DraftsPageCb, OpenDraftCb, RegenCb, RetryDraftCb
-from bot.keyboards import (
-    REGEN_ASK_OWN,
-    REGEN_PRESETS,
-    REGEN_REPLIED,
-    drafts_keyboard,
-    regenerate_keyboard,
-    single_button,
-)
-from bot.texts import Texts
 from handlers.images import show_images
 from handlers.previews import (
     current_draft,
@@ -62,6 +51,17 @@ from scheduler.clock import Clock
 from scheduler.lifecycle import NoTargets, schedule_post
 from storage import repositories as repo
 from storage.models import Post, PostStatus
+from ui import views
+from ui.callbacks import DraftAct, DraftCb, DraftsPageCb, OpenDraftCb, RegenCb, RetryDraftCb
+from ui.keyboards import (
+    REGEN_ASK_OWN,
+    REGEN_PRESETS,
+    REGEN_REPLIED,
+    drafts_keyboard,
+    regenerate_keyboard,
+    single_button,
+)
+from ui.texts import Texts
 
 log = logging.getLogger(__name__)
 

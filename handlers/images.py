@@ -12,13 +12,13 @@ from aiogram.types import BufferedInputFile, CallbackQuery, InputMediaPhoto
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai.service import DraftChanged, detach_images
-from bot import views
-from bot.callbacks import ImageAct, ImageCb
-from bot.keyboards import images_keyboard
-from bot.settings import Settings
-from bot.texts import Texts
+from config.settings import Settings
 from handlers.previews import current_draft, show
 from storage.models import Post
+from ui import views
+from ui.callbacks import ImageAct, ImageCb
+from ui.keyboards import images_keyboard
+from ui.texts import Texts
 
 log = logging.getLogger(__name__)
 

@@ -16,13 +16,13 @@ from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai.drafter import Drafter
-from bot.settings import Settings
-from bot.texts import Texts
+from config.settings import Settings
 from handlers.drafts import MAX_BRIEF_CHARS, attach_or_explain, draft_and_show
 from handlers.previews import show_preview
 from publishers.blank import visible
 from storage import repositories as repo
 from storage.models import PostStatus
+from ui.texts import Texts
 
 #: Telegram's Bot API hands bots files of at most 20 MB.
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024

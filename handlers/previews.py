@@ -17,10 +17,6 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot import views
-from bot.callbacks import DraftAct, DraftCb
-from bot.keyboards import draft_keyboard, schedule_keyboard, scheduled_keyboard, single_button
-from bot.texts import Texts
 from publishers.check import VariantCheck, check_variant
 from publishers.registry import account_label
 from scheduler import lifecycle
@@ -28,6 +24,10 @@ from scheduler.clock import Clock
 from scheduler.dispatcher import PublisherFor
 from storage import repositories as repo
 from storage.models import Post, PostStatus, PostVariant
+from ui import views
+from ui.callbacks import DraftAct, DraftCb
+from ui.keyboards import draft_keyboard, schedule_keyboard, scheduled_keyboard, single_button
+from ui.texts import Texts
 
 log = logging.getLogger(__name__)
 

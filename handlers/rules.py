@@ -16,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from automation import rulebook
 from automation.rules import PlannedAction, RulesError, RuleVerdict
-from bot import views
-from bot.callbacks import RuleAct, RuleCb
-from bot.keyboards import confirm_keyboard, rules_keyboard
-from bot.texts import Html, Texts
 from storage.models import Rule
+from ui import views
+from ui.callbacks import RuleAct, RuleCb
+from ui.keyboards import confirm_keyboard, rules_keyboard
+from ui.texts import Html, Texts
 
 log = logging.getLogger(__name__)
 

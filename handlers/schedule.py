@@ -14,10 +14,6 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import views
-from bot.callbacks import PostAct, PostCb, PubAct, PubCb, QueuePageCb, ScheduleCb, SchedulePick
-from bot.keyboards import queue_keyboard
-from bot.texts import Texts
 from handlers.previews import (
     post_in,
     send_new_preview,
@@ -35,6 +31,10 @@ from scheduler.slots import next_free_slot
 from scheduler.timeparse import TimeParseError, parse_when
 from storage import repositories as repo
 from storage.models import Post, PostStatus, Publication
+from ui import views
+from ui.callbacks import PostAct, PostCb, PubAct, PubCb, QueuePageCb, ScheduleCb, SchedulePick
+from ui.keyboards import queue_keyboard
+from ui.texts import Texts
 
 QUEUE_PAGE_SIZE = 8
 SNIPPET_CHARS = 28

@@ -17,14 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from automation import sources as service
 from automation.feeds import FeedError
-from bot import views
-from bot.callbacks import SourceAct, SourceCb
-from bot.keyboards import choice_keyboard, confirm_keyboard, sources_keyboard
-from bot.settings import Settings
-from bot.texts import Html, Texts
+from config.settings import Settings
 from publishers.outbound import GuardedClient
 from storage.crypto import Vault
 from storage.models import Source
+from ui import views
+from ui.callbacks import SourceAct, SourceCb
+from ui.keyboards import choice_keyboard, confirm_keyboard, sources_keyboard
+from ui.texts import Html, Texts
 
 log = logging.getLogger(__name__)
 

@@ -19,10 +19,6 @@ from aiogram.types import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import views
-from bot.callbacks import PostStatsCb, StatsCb
-from bot.keyboards import STATS_PERIODS, stats_keyboard
-from bot.texts import Html, Texts
 from handlers.slots import WEEKDAY_NAMES
 from metrics.best_time import MIN_POSTS, best_time
 from metrics.chart import render_chart
@@ -31,6 +27,10 @@ from metrics.stats import Overview, overview, post_targets
 from publishers.registry import PLATFORMS
 from scheduler.clock import Clock
 from scheduler.slots import describe_slots
+from ui import views
+from ui.callbacks import PostStatsCb, StatsCb
+from ui.keyboards import STATS_PERIODS, stats_keyboard
+from ui.texts import Html, Texts
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,13 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import views
-from bot.callbacks import TakeDownAct, TakeDownCb
-from bot.keyboards import take_down_keyboard
-from bot.texts import Html, Texts
 from scheduler.dispatcher import PublisherFor
 from scheduler.removal import Removal, delete_everywhere, published_targets
 from storage import repositories as repo
+from ui import views
+from ui.callbacks import TakeDownAct, TakeDownCb
+from ui.keyboards import take_down_keyboard
+from ui.texts import Html, Texts
 
 log = logging.getLogger(__name__)
 

@@ -9,14 +9,14 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import views
-from bot.callbacks import TimezoneCb
-from bot.keyboards import timezone_keyboard
-from bot.texts import Texts
 from publishers.blank import visible
 from scheduler.clock import Clock
 from scheduler.timeparse import suggest_timezones
 from storage import repositories as repo
+from ui import views
+from ui.callbacks import TimezoneCb
+from ui.keyboards import timezone_keyboard
+from ui.texts import Texts
 
 
 async def _set(session: AsyncSession, user_id: int, name: str, t: Texts, clock: Clock) -> str:

@@ -10,14 +10,14 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai.service import DraftChanged, edit_variant, toggle_target
-from bot import views
-from bot.callbacks import VariantAct, VariantCb
-from bot.keyboards import regenerate_keyboard, variant_keyboard
-from bot.texts import Texts
 from handlers.previews import current_draft, send_new_preview, show, variant_check
 from publishers.blank import visible
 from storage import repositories as repo
 from storage.models import Post, PostStatus, PostVariant
+from ui import views
+from ui.callbacks import VariantAct, VariantCb
+from ui.keyboards import regenerate_keyboard, variant_keyboard
+from ui.texts import Texts
 
 
 class VariantStates(StatesGroup):

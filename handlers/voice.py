@@ -10,11 +10,11 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai.service import load_voice
-from bot.callbacks import VoiceCb, VoiceField
-from bot.keyboards import voice_keyboard
-from bot.texts import Texts
 from publishers.blank import visible
 from storage import repositories as repo
+from ui.callbacks import VoiceCb, VoiceField
+from ui.keyboards import voice_keyboard
+from ui.texts import Texts
 
 #: Longest text for one field; the example post may be a whole post.
 FIELD_LIMITS = {VoiceField.EXAMPLE: 4000}

@@ -7,7 +7,7 @@ Reports that jobs compose themselves (the daily digest, alerts) travel as an `Ow
 list of catalogue keys with their values, an optional picture and the alert kind its 🔕 Mute
 buttons silence. The job decides *what* to say; the bot decides *how*: the owner's language,
 dates in the owner's time zone, HTML escaping, and Telegram's caption limit. That keeps every
-word in one catalogue (`bot/texts.py`) without the jobs importing `bot/`.
+word in one catalogue (`ui/texts.py`) without the jobs importing `bot/`.
 """
 
 from __future__ import annotations

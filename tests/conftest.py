@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import make_url, text
 
 from bot.app import Nexus, build_app, prepare_database
-from bot.settings import Settings
+from config.settings import Settings
 from storage.db import create_engine
 from tests.clock import FakeClock
 from tests.fakes.anthropic import FakeAnthropic

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from bot.app import Nexus, build_app
-from bot.settings import Settings
+from config.settings import Settings
 from metrics.alerts import scrub
 from storage import repositories as repo
 from storage.models import Account, AiUsage, Publication

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from automation import rulebook
 from automation import sources as source_service
 from bot.app import Nexus, build_app
-from bot.settings import Settings
+from config.settings import Settings
 from storage.models import Event, Post, PostStatus, Publication, RuleRun, Source
 from tests.clock import FakeClock
 from tests.conftest import CHANNEL, OWNER

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from bot.app import prepare_database
-from bot.settings import Settings
+from config.settings import Settings
 from scheduler.lifecycle import schedule_post
 from storage import repositories as repo
 from storage.backup import LOCK_FILE_NAME

@@ -29,13 +29,13 @@ from bench.chaos_judge import (
     told,
 )
 from bench.harness import nexus_env
-from bot.callbacks import PubAct, PubCb
-from bot.keyboards import overdue_keyboard, unsure_keyboard
-from bot.settings import load_settings
-from bot.texts import Html, Texts
+from config.settings import load_settings
 from storage.crypto import generate_key
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.telegram import FakeMessage, FakeTelegram, parse_html
+from ui.callbacks import PubAct, PubCb
+from ui.keyboards import overdue_keyboard, unsure_keyboard
+from ui.texts import Html, Texts
 
 EN = Texts("en")
 

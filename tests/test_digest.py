@@ -13,10 +13,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import views
 from bot.app import Nexus, build_app
-from bot.settings import Settings
-from bot.texts import Texts
+from config.settings import Settings
 from metrics.digest import compose, digest_numbers
 from storage.db import create_engine, make_session_factory
 from storage.migrate import upgrade
@@ -24,6 +22,8 @@ from storage.models import Account, Post, PostStatus, Publication, PublicationSt
 from tests.clock import FakeClock
 from tests.conftest import OWNER
 from tests.fakes.telegram import FakeMessage, FakeTelegram
+from ui import views
+from ui.texts import Texts
 
 StartNexus = Callable[..., Awaitable[Nexus]]
 UTC_ZONE = ZoneInfo("UTC")

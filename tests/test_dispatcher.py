@@ -9,7 +9,7 @@ import asyncio
 import httpx
 
 from bot.app import TargetPublishers, prepare_database
-from bot.settings import Settings
+from config.settings import Settings
 from publishers.telegram_limits import TelegramLimits
 from scheduler.dispatcher import DispatchConfig, PublicationDispatcher
 from scheduler.lifecycle import schedule_post

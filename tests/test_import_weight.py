@@ -42,7 +42,7 @@ def test_building_the_app_as_nexus_run_does_loads_no_heavy_library(tmp_path: Pat
         f"""
         import bot.cli
         from bot.app import build_app
-        from bot.settings import Settings
+        from config.settings import Settings
 
         settings = Settings(
             _env_file=None,

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Nexus, prepare_database
-from bot.settings import Settings
 from bot.targets import TargetPublishers
+from config.settings import Settings
 from metrics.sync import STAGES
 from publishers.bluesky import BlueskyPublisher
 from publishers.errors import RateLimited

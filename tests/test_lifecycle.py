@@ -17,7 +17,7 @@ from sqlalchemy import event, select
 from sqlalchemy.util import await_only
 
 from bot.app import TargetPublishers
-from bot.settings import Settings
+from config.settings import Settings
 from publishers.telegram_limits import TelegramLimits
 from scheduler import lifecycle
 from scheduler.dispatcher import DispatchConfig, PublicationDispatcher

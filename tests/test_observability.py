@@ -19,7 +19,7 @@ from automation import sources as source_service
 from automation.signatures import sign
 from bot.app import Nexus, build_app, prepare_database, worker_http_server
 from bot.logs import configure_logging
-from bot.settings import Settings
+from config.settings import Settings
 from metrics.observability import Observability
 from scheduler.lifecycle import schedule_post
 from storage.models import User

@@ -17,7 +17,7 @@ from sqlalchemy import func, insert, select
 from automation import rulebook
 from automation.engine import LEASE, MAX_ATTEMPTS, action_key
 from bot.app import Nexus, prepare_database
-from bot.settings import Settings
+from config.settings import Settings
 from storage.db import create_engine, make_session_factory
 from storage.models import Event, Post, PostStatus, Publication, Source
 from tests.clock import FakeClock

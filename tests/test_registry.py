@@ -6,10 +6,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bot.texts import CATALOGUE, Texts
 from publishers.base import Publisher
 from publishers.registry import PLATFORMS, Context, build_publisher
 from publishers.telegram_limits import TelegramLimits
+from ui.texts import CATALOGUE, Texts
 
 SAMPLE = {
     "instance": "https://mastodon.example",

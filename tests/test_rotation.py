@@ -17,7 +17,7 @@ from sqlalchemy import update
 from automation import sources as source_service
 from automation.signatures import sign
 from bot.app import Nexus
-from bot.settings import Settings
+from config.settings import Settings
 from scheduler.lifecycle import schedule_post
 from storage import repositories as repo
 from storage.crypto import (

@@ -12,8 +12,8 @@ from collections.abc import Callable
 import pytest
 
 from bot.app import build_app, prepare_database
-from bot.settings import Settings
 from bot.startup import TokenRefused, reach_telegram
+from config.settings import Settings
 from tests.clock import FakeClock
 from tests.conftest import CHANNEL, OWNER
 from tests.fakes.telegram import FakeTelegram

@@ -14,10 +14,10 @@ from zoneinfo import available_timezones
 import pytest
 from aiogram.filters.callback_data import CallbackData
 
-from bot import callbacks
-from bot.texts import CATALOGUE, EN, RU, Html, Texts, language_for
 from publishers.registry import PLATFORMS
 from tests.fakes.telegram import parse_html
+from ui import callbacks
+from ui.texts import CATALOGUE, EN, RU, Html, Texts, language_for
 
 #: Keys shown as plain text only (command menu descriptions and button labels), which Telegram
 #: never parses as HTML.

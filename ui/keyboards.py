@@ -8,7 +8,8 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import (
+from scheduler.notify import AlertKind
+from ui.callbacks import (
     AccountAct,
     AccountCb,
     DraftAct,
@@ -41,8 +42,7 @@ from bot.callbacks import (
     VoiceCb,
     VoiceField,
 )
-from bot.texts import Texts
-from scheduler.notify import AlertKind
+from ui.texts import Texts
 
 #: Regeneration presets: (catalogue key of the button, instruction given to the AI).
 REGEN_PRESETS: tuple[tuple[str, str | None], ...] = (

@@ -17,7 +17,6 @@ from ai.errors import (
     AITimeout,
     AIUnavailable,
 )
-from bot.texts import Html, Texts
 from publishers.check import VariantCheck
 from publishers.errors import TextTooLong
 from publishers.registry import account_label
@@ -27,6 +26,7 @@ from scheduler.notify import Link, OwnerReport, PublishReport, ReportValue
 from scheduler.recurrence import RepeatRule, describe
 from scheduler.timeparse import format_date, format_local
 from storage.models import Account, Post
+from ui.texts import Html, Texts
 
 #: Room kept for the title and footer around the post text inside one preview message.
 _PREVIEW_CHROME = 400

@@ -1,0 +1,6 @@
+"""Nexus's settings: one pydantic-settings model read from the environment and `.env`.
+
+It lives apart from `bot/` (the application shell) because `handlers/` and `automation/` read
+settings too, and the shell imports them: keeping settings here keeps the package graph acyclic.
+It imports only pure helpers from `scheduler.timeparse` and `storage.db`.
+"""
