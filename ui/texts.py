@@ -1300,6 +1300,30 @@ RU: dict[str, str] = {
 
 CATALOGUE: dict[str, dict[str, str]] = {"en": EN, "ru": RU}
 
+#: Texts that depend on a number: every form the language has, chosen by `plural_form`.
+#: English has two (one, other); Russian three (one, few, many).
+EN_PLURALS: dict[str, tuple[str, ...]] = {}
+RU_PLURALS: dict[str, tuple[str, ...]] = {}
+PLURALS: dict[str, dict[str, tuple[str, ...]]] = {"en": EN_PLURALS, "ru": RU_PLURALS}
+
+
+def plural_form(language: str, count: int) -> int:
+    """The index of the form a number takes (gettext's Plural-Forms rules)."""
+    n = abs(count)
+    if language in {"ru", "uk"}:
+        if n % 10 == 1 and n % 100 != 11:
+            return 0
+        return 1 if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14 else 2
+    return 0 if n == 1 else 1
+
+
+def _escaped(values: dict[str, object]) -> dict[str, object]:
+    """Every value made safe for Telegram HTML, except those already marked `Html`."""
+    return {
+        name: value if isinstance(value, Html) else html.escape(str(value), quote=False)
+        for name, value in values.items()
+    }
+
 
 class Texts:
     """The catalogue in one language: `t("key", name=value)`."""
@@ -1309,11 +1333,13 @@ class Texts:
         self._texts = CATALOGUE[self.language]
 
     def __call__(self, key: str, **values: object) -> str:
-        safe = {
-            name: value if isinstance(value, Html) else html.escape(str(value), quote=False)
-            for name, value in values.items()
-        }
-        return self._texts[key].format(**safe)
+        return self._texts[key].format(**_escaped(values))
+
+    def n(self, key: str, count: int, **values: object) -> str:
+        """A text with a number, in the form the number takes (`t.n("k", 3)` fills `{count}`)."""
+        forms = PLURALS[self.language][key]
+        template = forms[plural_form(self.language, count)]
+        return template.format(**_escaped({"count": count, **values}))
 
     def has(self, key: str) -> bool:
         return key in self._texts
