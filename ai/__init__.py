@@ -8,7 +8,6 @@ Public surface (everything else is an implementation detail)::
     Drafter protocol: draft(DraftRequest) -> Draft, check() -> str, aclose()
     BrandVoice, DraftRequest, Draft             (ai.models)
     AIError and its subclasses                  (ai.errors)
-    OFFLINE_LABEL                               (shown by the UI next to drafts with offline=True)
 
 No aiogram and no database here: handlers pass plain data in and get validated models back.
 """
@@ -29,10 +28,9 @@ from ai.errors import (
     AIUnavailable,
 )
 from ai.models import BrandVoice, Draft, DraftRequest, text_length
-from ai.offline import OFFLINE_LABEL, OfflineDrafter
+from ai.offline import OfflineDrafter
 
 __all__ = [
-    "OFFLINE_LABEL",
     "AIAuthError",
     "AIBadAnswer",
     "AIError",

@@ -4,8 +4,8 @@ It exists so the draft → approve → publish loop works out of the box: the br
 post (the request verb dropped, capitalised, punctuated, a closing line in roughly the brand's
 tone, hashtags from the key words), and "shorter"/"longer" regenerations do something visible.
 It is not clever, and does not pretend to be: drafts carry ``offline=True`` and the UI shows
-:data:`OFFLINE_LABEL` next to them instead of the label being written into the post, so an approved
-offline draft publishes without it.
+its "offline draft" label (the catalogue's ``preview.offline``) next to them instead of the label
+being written into the post, so an approved offline draft publishes without it.
 
 Same request, same draft: no randomness, no clock. A plain "regenerate" picks a closing line the
 previous draft does not already use.
@@ -19,8 +19,6 @@ import zlib
 
 from ai.models import Draft, DraftRequest, text_length
 from publishers.blank import is_blank
-
-OFFLINE_LABEL = "✍️ Offline draft (set ANTHROPIC_API_KEY for AI drafts)"
 
 _SHORTER = re.compile(
     r"\b(short|shorter|brief|briefer|concise|tighter|trim|cut|less)\b|корот|кратк|сократ",

@@ -66,7 +66,7 @@ from storage.crypto import Vault
 from storage.db import create_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.permissions import make_private
-from ui.texts import CATALOGUE, Texts
+from ui.texts import Texts, languages
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +238,7 @@ async def _on_startup(app: Nexus) -> None:
     if app.runtime is not None:
         app.automation.drain_soon()  # the whole backlog a crash left behind, at once
     await app.http_server.start()  # after the scheduler, so readiness holds from the first hit
-    for language in CATALOGUE:
+    for language in languages():
         t = Texts(language)
         commands = [BotCommand(command=c, description=t.plain(f"cmd.{c}")) for c in MENU_COMMANDS]
         await app.bot.set_my_commands(

@@ -152,7 +152,7 @@ async def _export(bot: Bot, session: AsyncSession, t: Texts, chat_id: int) -> No
     await bot.send_document(
         chat_id,
         BufferedInputFile(document.encode("utf-8"), filename="rules.yaml"),
-        caption=t("rules.exported", count=count),
+        caption=t.n("rules.exported", count),
     )
 
 
@@ -197,7 +197,7 @@ async def _import(
         await message.answer(t("rules.import_failed", reason=str(exc)))
         return
     await state.clear()
-    await message.answer(t("rules.imported", added=added, replaced=replaced))
+    await message.answer(t.n("rules.imported", added, replaced=replaced))
 
 
 def _describe_action(t: Texts, action: PlannedAction) -> str:

@@ -26,13 +26,14 @@ from publishers.blank import visible
 from publishers.registry import account_label
 from scheduler import lifecycle
 from scheduler.clock import Clock
-from scheduler.recurrence import describe, parse_repeat
+from scheduler.recurrence import parse_repeat
 from scheduler.slots import next_free_slot
 from scheduler.timeparse import TimeParseError, parse_when
 from storage import repositories as repo
 from storage.models import Post, PostStatus, Publication
 from ui import views
 from ui.callbacks import PostAct, PostCb, PubAct, PubCb, QueuePageCb, ScheduleCb, SchedulePick
+from ui.dates import repeat_rule
 from ui.keyboards import queue_keyboard
 from ui.texts import Texts
 
@@ -422,7 +423,7 @@ async def on_repeat_typed(
         reply = t(
             "repeat.set",
             post_id=post_id,
-            rule=describe(rule, t.language),
+            rule=repeat_rule(t, rule),
             when=views.when(t, rule.start, tz),
         )
     await state.clear()

@@ -53,7 +53,7 @@ def _line(t: Texts, source: Source, settings: Settings, tz: ZoneInfo) -> str:
         polled=polled,
     )
     if source.last_error:
-        line += "\n" + t("src.last_error", error=source.last_error, failures=source.failures)
+        line += "\n" + t.n("src.last_error", source.failures, error=source.last_error)
     return line
 
 

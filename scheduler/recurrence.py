@@ -1,4 +1,5 @@
-"""Repeating and evergreen posts: rules, their next run, their description, and what owners type.
+"""Repeating and evergreen posts: rules, their next run, and what owners type (ui/dates.py says
+a rule in the owner's words).
 
 Pure: no clock, no database. A ``RepeatRule`` is the whole truth about a series; ``next_run``
 computes every occurrence from the rule's anchor (``start`` in the owner's local time), never from
@@ -29,7 +30,6 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -42,7 +42,6 @@ __all__ = [
     "CronSpec",
     "RepeatParseError",
     "RepeatRule",
-    "describe",
     "evergreen_due",
     "next_run",
     "parse_cron",
@@ -352,102 +351,6 @@ def upcoming(rule: RepeatRule, *, after: datetime, done: int = 0, limit: int = 5
         out.append(nxt)
         after = nxt
     return out
-
-
-# ── describe ─────────────────────────────────────────────────────────────────────────────────────
-
-_EN_WD = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-_RU_WD = ["пн", "вт", "ср", "чт", "пт", "сб", "вс"]
-_RU_WD_PL = ["понедельникам", "вторникам", "средам", "четвергам", "пятницам", "субботам"]
-_RU_WD_PL.append("воскресеньям")
-_EN_MON = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
-_RU_MON = "января февраля марта апреля мая июня июля августа сентября октября ноября декабря"
-_RU_MON_L = _RU_MON.split()
-
-
-def _ru_plural(n: int, one: str, few: str, many: str) -> str:
-    if n % 10 == 1 and n % 100 != 11:
-        return one
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return few
-    return many
-
-
-def _days_phrase(wds: Iterable[int], ru: bool) -> str:
-    wds = tuple(sorted(wds))
-    if wds == (0, 1, 2, 3, 4):
-        return "по будням" if ru else "every weekday"
-    if wds == (5, 6):
-        return "по выходным" if ru else "every weekend"
-    if wds == tuple(range(7)):
-        return "каждый день" if ru else "every day"
-    if ru:
-        if len(wds) == 1:
-            return f"по {_RU_WD_PL[wds[0]]}"
-        return "по " + ", ".join(_RU_WD[w] for w in wds)
-    return "every " + ", ".join(_EN_WD[w] for w in wds)
-
-
-def describe(rule: RepeatRule, language: str = "en") -> str:
-    """Short human text: "every day at 09:00", "every Mon, Wed at 18:00 until 31 Dec",
-    "по будням в 09:00", "каждые 2 дня в 09:00, 5 раз"."""
-    ru = language == "ru"
-    tz = rule.zone
-    local = rule.start.astimezone(tz)
-    hm = f"{local.hour:02d}:{local.minute:02d}"
-    at = f"в {hm}" if ru else f"at {hm}"
-    n = rule.interval
-    if rule.kind == "daily":
-        if n == 1:
-            text = f"каждый день {at}" if ru else f"every day {at}"
-        elif ru:
-            text = f"каждые {n} {_ru_plural(n, 'день', 'дня', 'дней')} {at}"
-        else:
-            text = f"every {n} days {at}"
-    elif rule.kind == "weekly":
-        days = _days_phrase(rule.effective_weekdays, ru)
-        if n == 1:
-            text = f"{days} {at}"
-        elif ru:
-            text = f"раз в {n} {_ru_plural(n, 'неделю', 'недели', 'недель')}: {days} {at}"
-        else:
-            text = f"every {n} weeks, {days.removeprefix('every ')} {at}"
-    else:
-        assert rule.cron is not None
-        text = _describe_cron(rule.cron, ru)
-    if rule.until is not None:
-        u = rule.until.astimezone(tz)
-        year = f" {u.year}" if u.year != local.year else ""
-        text += (
-            f" до {u.day} {_RU_MON_L[u.month - 1]}{year}"
-            if ru
-            else (f" until {u.day} {_EN_MON[u.month - 1]}{year}")
-        )
-    if rule.count is not None:
-        c = rule.count
-        text += (
-            f", {c} {_ru_plural(c, 'раз', 'раза', 'раз')}"
-            if ru
-            else (f", {c} {'time' if c == 1 else 'times'}")
-        )
-    return text
-
-
-def _describe_cron(expr: str, ru: bool) -> str:
-    spec = parse_cron(expr)
-    fixed_time = len(spec.times) == 1
-    if fixed_time and spec.months == frozenset(range(1, 13)) and spec.dom_star:  # fixed weekdays
-        t = spec.times[0]
-        at = f"{'в' if ru else 'at'} {t.hour:02d}:{t.minute:02d}"
-        return f"{_days_phrase(spec.weekdays, ru)} {at}"
-    all_months = spec.months == frozenset(range(1, 13))
-    if fixed_time and all_months and spec.dow_star and len(spec.days) == 1:
-        t, (day,) = spec.times[0], spec.days
-        if ru:
-            return f"каждый месяц {day}-го числа в {t.hour:02d}:{t.minute:02d}"
-        suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
-        return f"every month on the {day}{suffix} at {t.hour:02d}:{t.minute:02d}"
-    return f"по расписанию cron «{expr.strip()}»" if ru else f"on cron schedule “{expr.strip()}”"
 
 
 # ── what the owner types ─────────────────────────────────────────────────────────────────────────

@@ -52,8 +52,6 @@ __all__ = [
     "MAX_AHEAD_YEARS",
     "REASONS",
     "TimeParseError",
-    "format_date",
-    "format_local",
     "localize",
     "parse_clock",
     "parse_day",
@@ -166,13 +164,6 @@ def _alt(words: dict[str, int]) -> str:
 
 _MONTH_RE = _alt(_MONTHS)
 _WEEKDAY_RE = _alt(_WEEKDAYS)
-
-_EN_WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-_RU_WEEKDAYS = ["пн", "вт", "ср", "чт", "пт", "сб", "вс"]
-_EN_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
-_RU_MONTHS_GEN = (
-    "января февраля марта апреля мая июня июля августа сентября октября ноября декабря".split()
-)
 
 _FILLERS = {"at", "on", "the", "of", "в", "во", "на", "г", "г.", "год", "года", "and", "и", ","}
 
@@ -579,32 +570,7 @@ def _next_yearless(month: int, day: int, today: date) -> date:
     raise _Unreadable
 
 
-# ── confirmations ────────────────────────────────────────────────────────────────────────────────
-
-
-def format_local(dt_utc: datetime, tz: ZoneInfo | str, language: str = "en") -> str:
-    """Absolute local time for confirmations.
-
-    ``Fri 25 Dec 2026, 10:00 (Europe/Berlin)`` / ``пт, 25 декабря 2026, 10:00 (Europe/Berlin)``.
-    """
-    zone = _as_zone(tz)
-    local = _require_aware("dt_utc", dt_utc).astimezone(zone)
-    hm = f"{local.hour:02d}:{local.minute:02d}"
-    if language == "ru":
-        wd, month = _RU_WEEKDAYS[local.weekday()], _RU_MONTHS_GEN[local.month - 1]
-        return f"{wd}, {local.day} {month} {local.year}, {hm} ({zone.key})"
-    wd, month = _EN_WEEKDAYS[local.weekday()], _EN_MONTHS[local.month - 1]
-    return f"{wd} {local.day} {month} {local.year}, {hm} ({zone.key})"
-
-
-def format_date(day: date, language: str = "en") -> str:
-    """A local calendar day for reports: ``Sun 22 Nov 2026`` / ``вс, 22 ноября 2026``."""
-    if language == "ru":
-        return (
-            f"{_RU_WEEKDAYS[day.weekday()]}, {day.day} {_RU_MONTHS_GEN[day.month - 1]} {day.year}"
-        )
-    return f"{_EN_WEEKDAYS[day.weekday()]} {day.day} {_EN_MONTHS[day.month - 1]} {day.year}"
-
+# ── times of day ─────────────────────────────────────────────────────────────────────────────────
 
 _CLOCK_RE = re.compile(r"\s*(\d{1,2})[:.](\d{2})\s*")
 

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from scheduler.recurrence import (
     RepeatParseError,
     RepeatRule,
-    describe,
     evergreen_due,
     next_run,
     parse_cron,
@@ -23,6 +22,8 @@ from scheduler.recurrence import (
     upcoming,
 )
 from scheduler.timeparse import TimeParseError, localize
+from ui.dates import repeat_rule
+from ui.texts import Texts
 
 BERLIN = "Europe/Berlin"
 NY = "America/New_York"
@@ -338,7 +339,7 @@ def test_invalid_rules(kwargs: dict[str, object]) -> None:
         RepeatRule(**{**base, **kwargs})  # type: ignore[arg-type]
 
 
-# ── parse_repeat and describe ────────────────────────────────────────────────────────────────────
+# ── parse_repeat and repeat_rule ─────────────────────────────────────────────────────────────────
 
 START = at(BERLIN, "2026-06-05 09:00")  # a Friday
 
@@ -360,11 +361,11 @@ START = at(BERLIN, "2026-06-05 09:00")  # a Friday
         ("weekdays", "every weekday at 09:00", "по будням в 09:00", "2026-06-05 09:00"),
         ("по будням", "every weekday at 09:00", "по будням в 09:00", "2026-06-05 09:00"),
         ("по выходным", "every weekend at 09:00", "по выходным в 09:00", "2026-06-06 09:00"),
-        ("every other week", "every 2 weeks, Fri at 09:00", "раз в 2 недели: по пятницам в 09:00",
-         "2026-06-05 09:00"),
+        ("every other week", "every 2 weeks: every Fri at 09:00",
+         "раз в 2 недели: по пятницам в 09:00", "2026-06-05 09:00"),
         ("0 9 * * 1-5", "every weekday at 09:00", "по будням в 09:00", "2026-06-05 09:00"),
         ("0 18 * * 1-5", "every weekday at 18:00", "по будням в 18:00", "2026-06-05 18:00"),
-        ("monthly", "every month on the 5th at 09:00", "каждый месяц 5-го числа в 09:00",
+        ("monthly", "every month on day 5 at 09:00", "каждый месяц 5-го числа в 09:00",
          "2026-06-05 09:00"),
         ("0 10 1 */3 *", "on cron schedule “0 10 1 */3 *”", "по расписанию cron «0 10 1 */3 *»",
          "2026-07-01 10:00"),
@@ -384,10 +385,10 @@ START = at(BERLIN, "2026-06-05 09:00")  # a Friday
          "каждый день в 09:00 до 31 декабря, 5 раз", "2026-06-05 09:00"),
     ],
 )  # fmt: skip
-def test_parse_repeat_and_describe(text: str, en: str, ru: str, first: str) -> None:
+def test_parse_repeat_and_repeat_rule(text: str, en: str, ru: str, first: str) -> None:
     rule = parse_repeat(text, start=START, tz=BERLIN)
-    assert describe(rule, "en") == en
-    assert describe(rule, "ru") == ru
+    assert repeat_rule(Texts("en"), rule) == en
+    assert repeat_rule(Texts("ru"), rule) == ru
     assert walls([rule.start], BERLIN) == [first]
 
 

@@ -1,10 +1,13 @@
-"""The catalogue and the button payloads: both languages say the same things with the same
-blanks, user text can never break a message's markup, and every button fits Telegram's 64 bytes."""
+"""The catalogues and the button payloads: every language says the same things with the same
+blanks and as many plural forms as it has, user text can never break a message's markup, and
+every button fits Telegram's 64 bytes."""
 
 from __future__ import annotations
 
 import enum
+import gettext
 import inspect
+import io
 import string
 import types
 import typing
@@ -13,44 +16,134 @@ from zoneinfo import available_timezones
 
 import pytest
 from aiogram.filters.callback_data import CallbackData
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po
 
 from publishers.registry import PLATFORMS
 from tests.fakes.telegram import parse_html
 from ui import callbacks
-from ui.texts import CATALOGUE, EN, RU, Html, Texts, language_for
+from ui.catalogues import LOCALES, compile_po
+from ui.texts import Html, Texts, language_for, languages
 
 #: Keys shown as plain text only (command menu descriptions and button labels), which Telegram
 #: never parses as HTML.
 PLAIN_ONLY = ("cmd.", "btn.")
 HOSTILE = "<b>1 & 2</b> <script>"
 BIGGEST_ID = 2**53
+#: Numbers that reach every plural form of English, Russian and Ukrainian (1, 2-4, 5-20, 21...).
+COUNTS = (0, 1, 2, 4, 5, 11, 12, 14, 21, 22, 25, 101, 111, 1000001)
 
 
 def placeholders(template: str) -> set[str]:
     return {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
 
 
-def test_languages_have_the_same_keys() -> None:
-    assert set(EN) - set(RU) == set(), "missing in Russian"
-    assert set(RU) - set(EN) == set(), "missing in English"
-    assert set(CATALOGUE) == {"en", "ru"}
+def read(language: str) -> Catalog:
+    with (LOCALES / language / "LC_MESSAGES" / "nexus.po").open("rb") as fp:
+        return read_po(fp, locale=language, abort_invalid=True)
+
+
+CATALOGUES = {language: read(language) for language in ("en", "ru", "uk")}
+#: msgid → its text (str) or plural forms (tuple), per language.
+ENTRIES: dict[str, dict[str, str | tuple[str, ...]]] = {
+    language: {m.id[0] if m.pluralizable else m.id: m.string for m in catalog if m.id}
+    for language, catalog in CATALOGUES.items()
+}
+EN = ENTRIES["en"]
+
+
+def test_every_language_has_its_catalogue() -> None:
+    assert languages() == ("en", "ru", "uk")
+    assert {p.name for p in LOCALES.iterdir() if p.is_dir()} == set(CATALOGUES)
+
+
+@pytest.mark.parametrize("language", sorted(CATALOGUES))
+def test_every_message_is_in_every_language(language: str) -> None:
+    entries = ENTRIES[language]
+    assert set(EN) - set(entries) == set(), f"missing in {language}"
+    assert set(entries) - set(EN) == set(), f"in {language} only"
+    untranslated = [k for k, v in entries.items() if not v or (isinstance(v, tuple) and not all(v))]
+    assert untranslated == [], f"empty in {language}"
+    fuzzy = [m.id for m in CATALOGUES[language] if m.id and m.fuzzy]
+    assert fuzzy == [], f"fuzzy (left out when compiled) in {language}"
 
 
 @pytest.mark.parametrize("key", sorted(EN))
-def test_languages_have_the_same_placeholders(key: str) -> None:
-    assert placeholders(EN[key]) == placeholders(RU.get(key, "")), key
+def test_languages_have_the_same_placeholders_in_every_form(key: str) -> None:
+    def forms(value: str | tuple[str, ...]) -> tuple[str, ...]:
+        return value if isinstance(value, tuple) else (value,)
+
+    expected = placeholders(forms(EN[key])[0])
+    for language, entries in ENTRIES.items():
+        assert isinstance(entries[key], tuple) == isinstance(EN[key], tuple), (language, key)
+        for form in forms(entries[key]):
+            assert placeholders(form) == expected, (language, key, form)
+    if isinstance(EN[key], tuple):
+        assert "count" in expected, key
 
 
-@pytest.mark.parametrize("language", sorted(CATALOGUE))
+@pytest.mark.parametrize("language", sorted(CATALOGUES))
+def test_plural_entries_have_as_many_forms_as_the_language(language: str) -> None:
+    catalog = CATALOGUES[language]
+    assert catalog.num_plurals == {"en": 2, "ru": 3, "uk": 3}[language]
+    for message in catalog:
+        if message.pluralizable:
+            assert len(message.string) == catalog.num_plurals, (language, message.id)
+
+
+@pytest.mark.parametrize(
+    ("count", "en", "ru", "uk"),
+    [
+        (1, "1 image attached", "1 изображение", "1 зображення"),
+        (3, "3 images attached", "3 изображения", "3 зображення"),
+        (5, "5 images attached", "5 изображений", "5 зображень"),
+        (11, "11 images attached", "11 изображений", "11 зображень"),
+        (21, "21 images attached", "21 изображение", "21 зображення"),
+        (0, "0 images attached", "0 изображений", "0 зображень"),
+    ],
+)
+def test_plural_forms_follow_the_catalogues_rule(count: int, en: str, ru: str, uk: str) -> None:
+    for language, expected in (("en", en), ("ru", ru), ("uk", uk)):
+        assert Texts(language).n("preview.images", count) == f"🖼 {expected}"
+
+
+@pytest.mark.parametrize("language", sorted(CATALOGUES))
 def test_every_message_is_valid_telegram_html_even_with_hostile_values(language: str) -> None:
     t = Texts(language)
-    for key, template in CATALOGUE[language].items():
+    for key, template in ENTRIES[language].items():
         if key.startswith(PLAIN_ONLY):
             continue
-        rendered = t(key, **dict.fromkeys(placeholders(template), HOSTILE))
-        visible, _ = parse_html(rendered)  # raises like Telegram's "can't parse entities"
-        if placeholders(template):
-            assert HOSTILE in visible, key
+        if isinstance(template, tuple):
+            values = dict.fromkeys(placeholders(template[0]) - {"count"}, HOSTILE)
+            rendered = [t.n(key, count, **values) for count in COUNTS]
+        else:
+            values = dict.fromkeys(placeholders(template), HOSTILE)
+            rendered = [t(key, **values)]
+        for text in rendered:
+            visible, _ = parse_html(text)  # raises like Telegram's "can't parse entities"
+            if values:
+                assert HOSTILE in visible, key
+
+
+def test_the_compiled_catalogue_says_what_the_po_says() -> None:
+    """What build_catalogues.py writes into a wheel is what the .po holds, plural rule too."""
+    for language, entries in ENTRIES.items():
+        compiled = compile_po(LOCALES / language / "LC_MESSAGES" / "nexus.po")
+        mo = gettext.GNUTranslations(io.BytesIO(compiled))
+        for key, value in entries.items():
+            if isinstance(value, tuple):  # 1, 2 and 5 take forms one, few/other, many/other
+                expected = [value[0], value[1], value[-1]]
+                assert [mo.ngettext(key, key, c) for c in (1, 2, 5)] == expected, key
+            else:
+                assert mo.gettext(key) == value, key
+
+
+def test_a_missing_key_is_an_error_not_a_key_shown_to_the_owner() -> None:
+    with pytest.raises(KeyError):
+        Texts("uk")("no.such.text")
+    with pytest.raises(KeyError):
+        Texts("uk").n("no.such.text", 2)
+    assert not Texts("uk").has("no.such.text") and Texts("uk").has("draft.gone")
 
 
 def test_values_are_escaped_and_show_as_text() -> None:
@@ -59,6 +152,12 @@ def test_values_are_escaped_and_show_as_text() -> None:
     visible, entities = parse_html(rendered)
     assert "<b>bold</b> & <i>" in visible
     assert entities == []
+
+
+def test_plural_values_are_escaped_too() -> None:
+    rendered = Texts("uk").n("src.last_error", 2, error="<i>x</i> & y")
+    visible, entities = parse_html(rendered)
+    assert visible == "⚠️ <i>x</i> & y (2 помилки поспіль)" and entities == []
 
 
 def test_html_values_pass_through() -> None:
@@ -82,7 +181,8 @@ def test_plain_inserts_values_verbatim_for_buttons() -> None:
     [
         ("ru", "ru"),
         ("ru-RU", "ru"),
-        ("uk", "ru"),
+        ("uk", "uk"),
+        ("uk-UA", "uk"),
         ("be", "ru"),
         ("kk", "ru"),
         ("en", "en"),
@@ -98,7 +198,8 @@ def test_language_follows_the_client(code: str | None, language: str) -> None:
 
 def test_unknown_language_falls_back_to_english() -> None:
     assert Texts("de")("draft.gone") == EN["draft.gone"]
-    assert Texts("ru")("draft.gone") == RU["draft.gone"]
+    assert Texts("ru")("draft.gone") == ENTRIES["ru"]["draft.gone"]
+    assert Texts("uk")("draft.gone") == ENTRIES["uk"]["draft.gone"] != ENTRIES["ru"]["draft.gone"]
 
 
 # --- callback data -----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""parse_when, format_local and suggest_timezones: tables in English and Russian across time zones
+"""parse_when and suggest_timezones: tables in English and Russian across time zones
 and DST changes, plus properties that hold for any clock and zone."""
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from scheduler.timeparse import (
     TimeParseError,
-    format_local,
     localize,
     parse_day,
     parse_when,
@@ -297,17 +296,6 @@ def test_bare_time_is_next_wall_time(now: datetime, tz: str, hour: int, minute: 
     # and it is the *first* such moment: nothing earlier after now had that wall time
     earlier = localize(requested - timedelta(days=1), zone)
     assert earlier <= now or in_gap
-
-
-# ── format_local ─────────────────────────────────────────────────────────────────────────────────
-
-
-def test_format_local() -> None:
-    dt = datetime(2026, 12, 25, 9, 0, tzinfo=UTC)
-    assert format_local(dt, ZoneInfo(BERLIN), "en") == "Fri 25 Dec 2026, 10:00 (Europe/Berlin)"
-    assert format_local(dt, BERLIN, "ru") == "пт, 25 декабря 2026, 10:00 (Europe/Berlin)"
-    assert format_local(dt, NY, "en") == "Fri 25 Dec 2026, 04:00 (America/New_York)"
-    assert format_local(dt, TOKYO, "ru") == "пт, 25 декабря 2026, 18:00 (Asia/Tokyo)"
 
 
 # ── suggest_timezones ────────────────────────────────────────────────────────────────────────────

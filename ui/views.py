@@ -23,9 +23,9 @@ from publishers.registry import account_label
 from publishers.text import TELEGRAM_TEXT_LIMIT, split_text, utf16_len
 from scheduler.lifecycle import Progress
 from scheduler.notify import Link, OwnerReport, PublishReport, ReportValue
-from scheduler.recurrence import RepeatRule, describe
-from scheduler.timeparse import format_date, format_local
+from scheduler.recurrence import RepeatRule
 from storage.models import Account, Post
+from ui import dates
 from ui.texts import Html, Texts
 
 #: Room kept for the title and footer around the post text inside one preview message.
@@ -106,7 +106,7 @@ def preview(
     if post.offline:
         lines.append(t("preview.offline"))
     if post.media:
-        lines.append(t("preview.images", count=len(post.media)))
+        lines.append(t.n("preview.images", len(post.media)))
     lines += ["", _clip(post.text, TELEGRAM_TEXT_LIMIT - _PREVIEW_CHROME, t), ""]
     lines += target_lines or [length_line(t, post.text)]
     return "\n".join(lines)
@@ -125,7 +125,7 @@ def images(t: Texts, post: Post) -> str:
     """A draft's images, numbered in the order they go out, with size and format."""
     if not post.media:
         return t("images.none", post_id=post.id)
-    lines = [t("images.title", post_id=post.id, count=len(post.media))]
+    lines = [t.n("images.title", len(post.media), post_id=post.id)]
     for number, media in enumerate(post.media, start=1):
         kind = media.mime.removeprefix("image/").upper()
         lines.append(
@@ -181,7 +181,7 @@ def status_name(t: Texts, post: Post) -> str:
 
 def when(t: Texts, moment: datetime, tz: ZoneInfo) -> str:
     """An absolute local date, weekday and time, e.g. "Fri 25 Dec 2026, 10:00 (Europe/Berlin)"."""
-    return format_local(moment, tz, t.language)
+    return dates.moment(t, moment, tz)
 
 
 def short_when(moment: datetime, tz: ZoneInfo) -> str:
@@ -218,7 +218,7 @@ def scheduled(
     if progress is not None:
         lines += under_way(t, post.id, progress)
     if post.repeat_rule:
-        rule = describe(RepeatRule.from_json(post.repeat_rule), t.language)
+        rule = dates.repeat_rule(t, RepeatRule.from_json(post.repeat_rule))
         lines.append(t("repeat.line", rule=rule))
     if post.evergreen:
         lines.append(t("evergreen.line"))
@@ -233,7 +233,7 @@ def _report_value(t: Texts, tz: ZoneInfo, value: ReportValue) -> object:
     if isinstance(value, datetime):
         return when(t, value, tz)
     if isinstance(value, date):
-        return format_date(value, t.language)
+        return dates.day(t, value)
     return value
 
 
