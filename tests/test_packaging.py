@@ -3,7 +3,8 @@
 The image once copied every package but `metrics/` and could not start. Docker can't run here,
 so the image is checked by construction: the build context is rebuilt from the files git knows
 minus .dockerignore, the Dockerfile's COPY lines are applied to it, and the wheel built from the
-result must hold every package and the migrations, and start (`import bot.app`, `nexus --help`).
+result must hold every package, the migrations and the compiled catalogues, and start (`import
+bot.app`, `nexus --help`, a Ukrainian text).
 """
 
 from __future__ import annotations
@@ -148,6 +149,29 @@ def test_the_wheel_built_from_what_the_dockerfile_copies_holds_everything_and_st
     assert where.startswith(str(site)), where  # the wheel's modules, not the repository's
     helped = run([str(site / "bin" / "nexus"), "--help"], tmp_path, env)
     assert "run" in helped and "worker" in helped
+
+    # the catalogues ship compiled (build_catalogues.py), and a Ukrainian owner reads Ukrainian
+    for language in ("en", "ru", "uk"):
+        folder = f"ui/locales/{language}/LC_MESSAGES"
+        assert {f"{folder}/nexus.po", f"{folder}/nexus.mo"} <= names, language
+    said = run([sys.executable, "-c", SAY_IN_UKRAINIAN], tmp_path, env)
+    assert said.splitlines() == [
+        f"{site / 'ui' / 'locales' / 'uk' / 'LC_MESSAGES' / 'nexus.mo'} True",
+        "Цієї чернетки більше немає.",
+        "🖼 5 зображень",
+    ]
+
+
+#: Run from the installed wheel: which compiled catalogue is there, and two Ukrainian texts.
+SAY_IN_UKRAINIAN = """
+from ui.catalogues import LOCALES
+from ui.texts import Texts, language_for
+t = Texts(language_for("uk-UA"))
+mo = LOCALES / "uk" / "LC_MESSAGES" / "nexus.mo"
+print(mo, mo.is_file())
+print(t("draft.gone"))
+print(t.n("preview.images", 5))
+"""
 
 
 def run(argv: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> str:

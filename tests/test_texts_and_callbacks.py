@@ -8,21 +8,25 @@ import enum
 import gettext
 import inspect
 import io
+import os
+import shutil
 import string
 import types
 import typing
+from pathlib import Path
 from typing import Any
 from zoneinfo import available_timezones
 
 import pytest
 from aiogram.filters.callback_data import CallbackData
 from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from publishers.registry import PLATFORMS
 from tests.fakes.telegram import parse_html
 from ui import callbacks
-from ui.catalogues import LOCALES, compile_po
+from ui.catalogues import LOCALES, Catalogues, compile_po
 from ui.texts import Html, Texts, language_for, languages
 
 #: Keys shown as plain text only (command menu descriptions and button labels), which Telegram
@@ -136,6 +140,29 @@ def test_the_compiled_catalogue_says_what_the_po_says() -> None:
                 assert [mo.ngettext(key, key, c) for c in (1, 2, 5)] == expected, key
             else:
                 assert mo.gettext(key) == value, key
+
+
+def test_a_missing_or_stale_mo_gives_way_to_the_po(tmp_path: Path) -> None:
+    """A fresh checkout has no .mo and an edited .po is newer than its .mo: both read the .po."""
+    folder = tmp_path / "uk" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    po, mo = folder / "nexus.po", folder / "nexus.mo"
+    shutil.copy2(LOCALES / "uk" / "LC_MESSAGES" / "nexus.po", po)
+    current = ENTRIES["uk"]["draft.gone"]
+
+    def says() -> str:
+        return Catalogues(path=tmp_path, domain="nexus").gettext("draft.gone", locale="uk")
+
+    assert says() == current  # no .mo at all
+    old = read("uk")
+    old["draft.gone"].string = "old words"
+    with mo.open("wb") as fp:
+        write_mo(fp, old)
+    written = po.stat().st_mtime
+    os.utime(mo, (written - 60, written - 60))
+    assert says() == current  # stale: the .po wins
+    os.utime(mo, (written + 60, written + 60))
+    assert says() == "old words"  # compiled after the .po was last changed: it is used
 
 
 def test_a_missing_key_is_an_error_not_a_key_shown_to_the_owner() -> None:
