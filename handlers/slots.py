@@ -14,18 +14,15 @@ from publishers.registry import account_label
 from scheduler.slots import describe_slots, parse_slots
 from scheduler.timeparse import TimeParseError
 from storage import repositories as repo
+from ui.dates import weekday_names
 from ui.texts import Html, Texts
 
-WEEKDAY_NAMES = {
-    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
-    "ru": ("пн", "вт", "ср", "чт", "пт", "сб", "вс"),
-}
 CLEAR_WORDS = {"clear", "none", "off", "очистить", "удалить"}
 
 
 async def _overview(session: AsyncSession, t: Texts, tz: ZoneInfo) -> str:
     slots = await repo.slots_by_account(session)
-    names = WEEKDAY_NAMES[t.language]
+    names = weekday_names(t)
     lines = [
         t(
             "slots.line",

@@ -19,7 +19,6 @@ from aiogram.types import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.slots import WEEKDAY_NAMES
 from metrics.best_time import MIN_POSTS, best_time
 from metrics.chart import render_chart
 from metrics.reactions import record_reaction_count
@@ -29,6 +28,7 @@ from scheduler.clock import Clock
 from scheduler.slots import describe_slots
 from ui import views
 from ui.callbacks import PostStatsCb, StatsCb
+from ui.dates import weekday_names
 from ui.keyboards import STATS_PERIODS, stats_keyboard
 from ui.texts import Html, Texts
 
@@ -91,7 +91,7 @@ async def _caption(
     if best_slot is None:
         lines.append(t("stats.best_time_unknown", count=MIN_POSTS))
     else:
-        names = WEEKDAY_NAMES[t.language]
+        names = weekday_names(t)
         when = describe_slots([(best_slot.weekday, best_slot.minute)], names)
         lines.append(t("stats.best_time", when=f"{when} ({tz.key})"))
     ai = ov.ai

@@ -51,3 +51,7 @@ async def test_a_ukrainian_owner_reads_ukrainian(
     card = await tg.wait_message(UKRAINIAN, lambda m: "заплановано" in m.text)
     assert "пн, 23 листопада 2026, 09:00 (Europe/Kyiv)" in card.text  # the catalogue's words
     assert not any(word in card.text for word in ("Черновик", "ноября", "Draft", "Nov"))
+
+    await tg.user_sends(UKRAINIAN, "/slots sat 11:00; sun 10:00")
+    slots = await tg.wait_message(UKRAINIAN, lambda m: "сб 11:00" in m.text)
+    assert "нд 10:00" in slots.text  # Ukrainian's own weekday names, not Russian's "вс"

@@ -20,6 +20,11 @@ WEEKEND = (5, 6)
 EVERY_DAY = tuple(range(7))
 
 
+def weekday_names(t: Texts) -> tuple[str, ...]:
+    """Monday to Sunday, short: "Mon" … "Sun" / "пн" … "вс"."""
+    return tuple(t.plain(f"date.wd.{weekday}") for weekday in range(7))
+
+
 def day(t: Texts, value: date) -> str:
     """A calendar day for reports: "Sun 22 Nov 2026" / "вс, 22 ноября 2026"."""
     return t.plain(

@@ -14,8 +14,8 @@ import html
 
 from ui.catalogues import DEFAULT, catalogues
 
-#: Clients in these languages read Russian (the closest catalogue there is); Ukrainian has its own.
-LANGUAGE_OF_CLIENT = {"ru": "ru", "be": "ru", "kk": "ru", "uk": "uk"}
+#: Clients in a language without a catalogue that read another one better than English.
+CLOSEST = {"be": "ru", "kk": "ru"}
 
 
 class Html(str):
@@ -29,8 +29,12 @@ def languages() -> tuple[str, ...]:
 
 
 def language_for(language_code: str | None) -> str:
+    """The catalogue for a Telegram client's language ("uk-UA" → "uk"): its own if there is
+    one, else the closest (`CLOSEST`), else English."""
     base = (language_code or "").split("-")[0].lower()
-    return LANGUAGE_OF_CLIENT.get(base, DEFAULT)
+    if base in catalogues().locales:
+        return base
+    return CLOSEST.get(base, DEFAULT)
 
 
 def _escaped(values: dict[str, object]) -> dict[str, object]:
