@@ -55,7 +55,7 @@ async def test_import_list_toggle_test_delete(tg: FakeTelegram, nexus: Nexus) ->
 
     await say(tg, "/rules import", "Send the rules as YAML")
     done = await say(tg, RULES, "Imported")
-    assert "2 new rule(s), 0 replaced" in done.text
+    assert "2 new rules, 0 replaced" in done.text
 
     listing = await say(tg, "/rules", "Rules")
     assert "release-draft" in listing.text and "github.release.*" in listing.text
@@ -120,7 +120,7 @@ async def test_export_then_import_the_file(tg: FakeTelegram, nexus: Nexus) -> No
     await tg.user_sends(OWNER, "/rules export")
     exported = await tg.wait_message(OWNER, lambda m: m.document_id is not None)
     name, content = tg.document_of(exported)
-    assert name == "rules.yaml" and "2 rule(s)" in exported.text
+    assert name == "rules.yaml" and "2 rules" in exported.text
     data = yaml.safe_load(content)
     assert [r["name"] for r in data] == ["release-draft", "ping"]
 
@@ -130,7 +130,7 @@ async def test_export_then_import_the_file(tg: FakeTelegram, nexus: Nexus) -> No
     done = await tg.wait_message(
         OWNER, lambda m: "Imported" in m.text and m.message_id > sent["message_id"]
     )
-    assert "0 new rule(s), 2 replaced" in done.text
+    assert "0 new rules, 2 replaced" in done.text
     assert "Changed" in (await rules_in(nexus))[1].actions
 
     await say(tg, "/rules import", "Send the rules as YAML")
