@@ -108,7 +108,7 @@ async def _check_feed(
         ]
     )
     await message.answer(
-        t("src.feed_ok", title=fetched.title, count=len(fetched.items)), reply_markup=markup
+        t.n("src.feed_ok", len(fetched.items), title=fetched.title), reply_markup=markup
     )
 
 
@@ -190,10 +190,10 @@ async def _add_feed(
         await message.edit_text(t("src.feed_bad", url=url, reason=str(exc)))
         return
     await message.edit_text(
-        t(
+        t.n(
             f"src.feed_added_{mode}",
+            len(fetched.items),
             name=source.name,
-            count=len(fetched.items),
             minutes=settings.feed_poll_minutes,
         )
     )

@@ -51,7 +51,7 @@ def _clip(text: str, budget: int, t: Texts) -> str:
         cut = cut[:-1]
     head = cut.rsplit(None, 1)[0] if " " in cut.strip() else cut
     hidden = utf16_len(text) - utf16_len(head)
-    return html.escape(head, quote=False) + "\n" + t("preview.truncated", hidden=hidden)
+    return html.escape(head, quote=False) + "\n" + t.n("preview.truncated", hidden)
 
 
 def length_line(t: Texts, text: str) -> str:
