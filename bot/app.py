@@ -43,12 +43,12 @@ from automation.server import (
     build_worker_http_app,
 )
 from bot.keys import open_vault
-from bot.middlewares import OwnerGate, SessionMiddleware
+from bot.middlewares import ChatActions, OwnerGate, SessionMiddleware
 from bot.notifier import BotNotifier
 from bot.targets import TargetPublishers
 from bot.throttle import TelegramThrottle
 from config.settings import Settings
-from handlers import build_routers
+from handlers import build_routers, errors
 from metrics.alerts import HEALTH_EVERY, AlertConfig, Alerts
 from metrics.digest import Digests
 from metrics.observability import Observability
@@ -510,7 +510,10 @@ def build_app(
     dp.update.outer_middleware(
         SessionMiddleware(app.sessions, settings.timezone, publishers.for_account)
     )
+    dp.message.middleware(ChatActions())
+    dp.callback_query.middleware(ChatActions())
     dp.include_routers(*build_routers())
+    dp.include_router(errors.router())  # what any handler raises: logged, answered, told
     dp.workflow_data.update(
         settings=settings,
         drafter=app.drafter,

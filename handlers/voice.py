@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -10,6 +10,7 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai.service import load_voice
+from handlers.routing import TappedMessage
 from publishers.blank import visible
 from storage import repositories as repo
 from ui.callbacks import VoiceCb, VoiceField
@@ -37,28 +38,28 @@ async def on_voice(message: Message, session: AsyncSession, t: Texts, state: FSM
     await message.answer(await _render(session, t), reply_markup=voice_keyboard(t))
 
 
-async def on_voice_button(
+async def on_clear(query: CallbackQuery, message: Message, session: AsyncSession, t: Texts) -> None:
+    await repo.save_voice(session, **{f.value: "" for f in VoiceField})
+    await session.commit()
+    await query.answer(t.plain("voice.cleared"))
+    await message.edit_text(await _render(session, t), reply_markup=voice_keyboard(t))
+
+
+async def on_field(
     query: CallbackQuery,
     callback_data: VoiceCb,
-    session: AsyncSession,
+    message: Message,
     t: Texts,
     state: FSMContext,
 ) -> None:
     field = callback_data.field
-    if field is None:
-        await repo.save_voice(session, **{f.value: "" for f in VoiceField})
-        await session.commit()
-        await query.answer(t.plain("voice.cleared"))
-        if isinstance(query.message, Message):
-            await query.message.edit_text(await _render(session, t), reply_markup=voice_keyboard(t))
-        return
+    assert field is not None  # (the filter)
     await query.answer()
     await state.set_state(VoiceStates.editing)
     await state.update_data(field=field.value)
     limit = FIELD_LIMITS.get(field, DEFAULT_FIELD_LIMIT)
     name = t.plain(f"voice.field.{field.value}")
-    if isinstance(query.message, Message):
-        await query.message.answer(t("voice.ask", field=name, limit=limit))
+    await message.answer(t("voice.ask", field=name, limit=limit))
 
 
 async def on_voice_text(
@@ -84,6 +85,8 @@ async def on_voice_text(
 def router() -> Router:
     r = Router(name="voice")
     r.message.register(on_voice, Command("voice"))
-    r.callback_query.register(on_voice_button, VoiceCb.filter())
+    r.callback_query.filter(TappedMessage())
+    r.callback_query.register(on_clear, VoiceCb.filter(F.field.is_(None)))
+    r.callback_query.register(on_field, VoiceCb.filter(F.field.is_not(None)))
     r.message.register(on_voice_text, VoiceStates.editing)
     return r

@@ -135,10 +135,25 @@ def largest_values(annotation: Any, where: tuple[str, str]) -> list[Any]:
     raise AssertionError(f"no realistic largest value known for {where}: add one above")
 
 
+def bounded(candidates: list[Any], metadata: list[Any]) -> list[Any]:
+    """The candidates moved inside a field's declared bounds (``ge``/``le``)."""
+    low = next((m.ge for m in metadata if hasattr(m, "ge")), None)
+    high = next((m.le for m in metadata if hasattr(m, "le")), None)
+    if low is None and high is None:
+        return candidates
+    return [
+        min(max(c, low if low is not None else c), high if high is not None else c)
+        if isinstance(c, int) and not isinstance(c, bool)
+        else c
+        for c in candidates
+    ]
+
+
 def widest_instance(cls: type[CallbackData]) -> CallbackData:
     values: dict[str, Any] = {}
     for name, field in cls.model_fields.items():
         candidates = largest_values(field.annotation, (cls.__name__, name))
+        candidates = bounded(candidates, field.metadata)
         values[name] = max(candidates, key=lambda v: len(str(getattr(v, "value", v))))
     return cls(**values)
 

@@ -1347,3 +1347,11 @@ class Texts:
     def plain(self, key: str, **values: object) -> str:
         """For plain-text places (buttons, alerts, command menus): nothing is escaped."""
         return self._texts[key].format(**values)
+
+
+from ui import texts_idioms as _idioms  # noqa: E402
+
+EN.update(_idioms.EN)
+RU.update(_idioms.RU)
+EN_PLURALS.update(_idioms.EN_PLURALS)
+RU_PLURALS.update(_idioms.RU_PLURALS)
