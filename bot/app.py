@@ -42,6 +42,7 @@ from automation.server import (
     build_http_app,
     build_worker_http_app,
 )
+from bot.fit import FitToLimits
 from bot.keys import open_vault
 from bot.middlewares import ChatActions, OwnerGate, SessionMiddleware
 from bot.notifier import BotNotifier
@@ -220,6 +221,7 @@ def _make_bot(settings: Settings, limits: TelegramLimits) -> Bot:
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
+    bot.session.middleware(FitToLimits())  # nothing over 4,096 / 1,024 reaches Telegram
     bot.session.middleware(TelegramThrottle(limits))
     return bot
 

@@ -25,6 +25,7 @@ from storage import repositories as repo
 from storage.crypto import Vault
 from storage.models import Account
 from ui.callbacks import AccountAct, AccountCb, PlatformCb
+from ui.fit import clip
 from ui.keyboards import accounts_keyboard, platforms_keyboard
 from ui.texts import Html, Texts
 
@@ -37,6 +38,9 @@ class AccountStates(StatesGroup):
     field = State()
 
 
+#: How much of an account's last error /accounts shows (every account shares one message).
+ERROR_SHOWN = 300
+
 #: A token this close to its end is shown as a warning in /accounts.
 EXPIRY_WARNING = timedelta(days=7)
 
@@ -45,7 +49,7 @@ def _health(t: Texts, account: Account, now: datetime) -> list[str]:
     """What is wrong or about to go wrong with an account, in plain words."""
     lines = []
     if account.last_error:
-        lines.append(t("acc.health.error", reason=account.last_error))
+        lines.append(t("acc.health.error", reason=clip(account.last_error, ERROR_SHOWN)))
     expires = account.token_expires_at
     if expires is not None and expires - now <= EXPIRY_WARNING:
         key = "acc.health.expired" if expires <= now else "acc.health.expires"

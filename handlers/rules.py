@@ -20,6 +20,7 @@ from handlers.routing import TappedMessage
 from storage.models import Rule
 from ui import views
 from ui.callbacks import RuleAct, RuleCb
+from ui.fit import clip
 from ui.keyboards import confirm_keyboard, rules_keyboard
 from ui.texts import Html, Texts
 
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 #: The largest rules file accepted (a hundred rules are a few dozen kilobytes).
 MAX_YAML_BYTES = 256 * 1024
 _SNIPPET = 300
+#: How much of a rule's name the list shows (the whole file: /rules export).
+NAME_SHOWN = 80
 #: Room for the dry run's answer inside one Telegram message (4096), with its heading.
 MAX_DRY_RUN_CHARS = 3500
 
@@ -52,7 +55,7 @@ async def _overview(
         lines.append(
             t(
                 "rules.line_on" if rule.enabled else "rules.line_off",
-                name=rule.name,
+                name=clip(rule.name, NAME_SHOWN),
                 event=rule.event,
                 last=Html(last),
             )

@@ -24,10 +24,15 @@ from storage.crypto import Vault
 from storage.models import Source
 from ui import views
 from ui.callbacks import SourceAct, SourceCb
+from ui.fit import clip
 from ui.keyboards import choice_keyboard, confirm_keyboard, sources_keyboard
 from ui.texts import Html, Texts
 
 log = logging.getLogger(__name__)
+
+
+#: How much of a feed's name, URL and last error the list shows (many feeds share one message).
+NAME_SHOWN, URL_SHOWN, ERROR_SHOWN = 80, 200, 200
 
 
 class SourceStates(StatesGroup):
@@ -48,13 +53,15 @@ def _line(t: Texts, source: Source, settings: Settings, tz: ZoneInfo) -> str:
     polled = views.short_when(source.polled_at, tz) if source.polled_at else t.plain("src.never")
     line = t(
         "src.line_feed",
-        name=source.name,
-        url=source.url or "",
+        name=clip(source.name, NAME_SHOWN),
+        url=clip(source.url or "", URL_SHOWN),
         mode=t.plain(f"src.mode_{source.mode}"),
         polled=polled,
     )
     if source.last_error:
-        line += "\n" + t("src.last_error", error=source.last_error, failures=source.failures)
+        line += "\n" + t(
+            "src.last_error", error=clip(source.last_error, ERROR_SHOWN), failures=source.failures
+        )
     return line
 
 

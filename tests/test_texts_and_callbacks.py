@@ -184,3 +184,25 @@ def test_a_button_is_only_understood_by_its_own_class(cls: type[CallbackData]) -
             continue
         with pytest.raises((ValueError, TypeError)):
             other.unpack(packed)
+
+
+@pytest.mark.parametrize("cls", CALLBACK_CLASSES, ids=lambda c: c.__name__)
+def test_every_number_on_a_button_fits_a_32_bit_column(cls: type[CallbackData]) -> None:
+    """A forged id past PostgreSQL's `integer` fails to unpack (the fallback answers the tap)
+    instead of reaching the database."""
+    for name, field in cls.model_fields.items():
+        if field.annotation is not int:
+            continue
+        high = next((m.le for m in field.metadata if hasattr(m, "le")), None)
+        low = next((m.ge for m in field.metadata if hasattr(m, "ge")), None)
+        assert high is not None and high <= callbacks.INT32_MAX, (cls.__name__, name)
+        assert low is not None and low >= -callbacks.INT32_MAX - 1, (cls.__name__, name)
+
+
+def test_the_idioms_texts_say_the_same_in_every_language() -> None:
+    from ui import texts_idioms
+
+    assert set(texts_idioms.EN) == set(texts_idioms.RU) == set(texts_idioms.UK)
+    for key, template in texts_idioms.EN.items():
+        assert placeholders(template) == placeholders(texts_idioms.RU[key])
+        assert placeholders(template) == placeholders(texts_idioms.UK[key])

@@ -117,6 +117,10 @@ class VoiceCb(CallbackData, prefix="v"):
     field: VoiceField | None = None
 
 
+class VoiceWholeCb(CallbackData, prefix="vw"):
+    """📄 Show whole under /voice: every field the view clipped, sent whole."""
+
+
 class SchedulePick(StrEnum):
     IN_1H = "h"
     EVENING = "e"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -17,6 +16,7 @@ from ai.errors import (
     AITimeout,
     AIUnavailable,
 )
+from ai.models import BrandVoice
 from publishers.check import VariantCheck
 from publishers.errors import TextTooLong
 from publishers.registry import account_label
@@ -26,6 +26,7 @@ from scheduler.notify import Link, OwnerReport, PublishReport, ReportValue
 from scheduler.recurrence import RepeatRule, describe
 from scheduler.timeparse import format_date, format_local
 from storage.models import Account, Post
+from ui.fit import TEXT_LIMIT, clip, fit_html, is_clipped, parts, visible_len
 from ui.texts import Html, Texts
 
 #: Room kept for the title and footer around the post text inside one preview message.
@@ -245,9 +246,38 @@ def owner_report(t: Texts, tz: ZoneInfo, report: OwnerReport) -> list[str]:
     ]
 
 
-_TAG = re.compile(r"<[^>]+>")
+#: How much of each brand-voice field /voice shows; "📄 Show whole" sends the rest. The five
+#: fields at their longest (4 × 500 + 4,000) would not fit one message.
+VOICE_FIELD_SHOWN = 300
+VOICE_EXAMPLE_SHOWN = 1500
 
 
-def visible_length(text: str) -> int:
-    """How long Telegram HTML is once parsed (what its caption and text limits count)."""
-    return utf16_len(html.unescape(_TAG.sub("", text)))
+def voice_shown(field: str) -> int:
+    return VOICE_EXAMPLE_SHOWN if field == "example" else VOICE_FIELD_SHOWN
+
+
+def is_clipped_voice(field: str, value: str) -> bool:
+    """Whether /voice shows brand-voice ``field`` clipped (its whole is a tap away)."""
+    return is_clipped(value, voice_shown(field))
+
+
+def voice(t: Texts, brand: BrandVoice) -> tuple[str, list[str]]:
+    """/voice: each field clipped to what the view shows; and the fields that were clipped."""
+    unset = t.plain("voice.unset")
+    values, clipped = {}, []
+    for name, value in brand.model_dump().items():
+        limit = voice_shown(name)
+        values[name] = clip(value, limit) if value else unset
+        if is_clipped_voice(name, value):
+            clipped.append(name)
+    return fit_html(t("voice.show", **values)), clipped
+
+
+def whole_field(t: Texts, name: str, value: str) -> list[str]:
+    """One long field as messages of its own: a heading, then the text in pieces that fit."""
+    head = t("whole.head", name=name, length=utf16_len(value))
+    pieces = parts(value, TEXT_LIMIT - visible_len(head) - 1)
+    return [
+        head + "\n" + html.escape(piece, quote=False) if i == 0 else html.escape(piece, quote=False)
+        for i, piece in enumerate(pieces)
+    ]
