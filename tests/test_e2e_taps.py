@@ -16,8 +16,9 @@ from bot.app import Nexus
 from bot.middlewares import SessionMiddleware
 from storage import repositories as repo
 from tests.conftest import CHANNEL, OWNER
+from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.telegram import FakeTelegram
-from tests.test_e2e_drafts import button, preview_for, tap
+from tests.test_e2e_drafts import StartNexus, button, preview_for, tap
 from ui.callbacks import INT32_MAX
 
 #: Payloads no handler may take: unknown prefixes, garbage, the wrong arity, enum values that do
@@ -144,3 +145,32 @@ async def test_a_handler_that_fails_midway_leaves_nothing_half_written(nexus: Ne
         await middleware(half_done, Update(update_id=1), {"event_from_user": user})
     async with nexus.sessions() as session:
         assert (await load_voice(session)).tone == ""
+
+
+async def test_a_failing_message_handler_tells_the_owner_once(
+    tg: FakeTelegram, nexus: Nexus
+) -> None:
+    tg.fail_next("sendMessage", error_code=400, description="Bad Request: boom")
+    await tg.user_sends(OWNER, "/help")
+    told = await tg.wait_message(OWNER, lambda m: "Something went wrong" in m.text)
+    assert re.search(r"Reference: \w{6}$", told.text)
+    await tg.user_sends(OWNER, "/help")  # the next one works as ever
+    await tg.wait_message(OWNER, lambda m: "/new" in m.text)
+    assert len(incidents(tg)) == 1
+
+
+async def test_a_slow_rewrite_from_a_button_shows_typing(
+    tg: FakeTelegram, ai: FakeAnthropic, nexus_factory: StartNexus
+) -> None:
+    await nexus_factory(ANTHROPIC_API_KEY=ai.api_key, ANTHROPIC_BASE_URL=ai.base_url)
+    ai.reply_tool({"text": "The first take.", "hashtags": []})
+    preview = await preview_for(tg, "announce the webinar")
+    await tap(tg, preview, "Regenerate")
+    choices = await tg.wait_message(OWNER, lambda m: "How should I rewrite" in m.text)
+    before = len(tg.calls)
+    ai.reply_tool({"text": "A shorter take.", "hashtags": []})
+    ai.delay(1.0)
+    await tap(tg, choices, "Shorter")
+    await tg.wait_message(OWNER, lambda m: "A shorter take." in m.text)
+    actions = [c for c in tg.calls[before:] if c.method == "sendChatAction"]
+    assert actions and actions[0].params["action"] == "typing"
