@@ -95,8 +95,10 @@ class SessionMiddleware(BaseMiddleware):
             data["t"] = Texts(language)
             try:
                 return await handler(event, data)
-            except BaseException:
+            except Exception:
                 # nothing half-written: the errors router then tells the owner nothing changed
+                # (a cancelled handler is rolled back by the session's close, below: a rollback
+                # here could meet the session mid-operation and hide the cancellation)
                 await session.rollback()
                 raise
 

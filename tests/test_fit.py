@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 from ai.models import BrandVoice
 from bot.app import Nexus
 from publishers.text import utf16_len
+from storage.models import Post
 from tests.conftest import OWNER
 from tests.fakes.telegram import FakeTelegram, parse_html
 from ui import views
+from ui.callbacks import INT32_MAX
 from ui.fit import CAPTION_LIMIT, TEXT_LIMIT, clip, fit_html, parts, visible_len
 from ui.texts import CATALOGUE, Texts
 
@@ -117,3 +119,24 @@ async def test_an_oversized_text_is_clipped_on_its_way_out_not_refused(
     assert html_message.text.startswith("R&D <beta> R&D")
     assert html_message.entities[0]["type"] == "bold"
     assert len(plain_message.text) == TEXT_LIMIT
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    text=hostile.map(lambda s: s[:4096] or "x"),
+    targets=st.lists(hostile.map(lambda s: s[:120]), max_size=12),
+    lines=st.lists(hostile.map(lambda s: html.escape(s[:300], quote=False)), max_size=12),
+    offline=st.booleans(),
+)
+def test_a_preview_and_its_records_fit_one_message_whatever_the_text_and_targets(
+    text: str, targets: list[str], lines: list[str], offline: bool
+) -> None:
+    t = Texts("en")
+    post = Post(id=INT32_MAX, text=text, offline=offline)
+    for rendered in (
+        views.preview(t, post, targets, lines or None),
+        views.taken_down(t, post),
+    ):
+        shown, _ = parse_html(rendered)
+        assert utf16_len(shown) <= TEXT_LIMIT
+        assert f"#{INT32_MAX}" in shown  # the heading survives whatever the body

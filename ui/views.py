@@ -29,8 +29,10 @@ from storage.models import Account, Post
 from ui.fit import TEXT_LIMIT, clip, fit_html, is_clipped, parts, visible_len
 from ui.texts import Html, Texts
 
-#: Room kept for the title and footer around the post text inside one preview message.
-_PREVIEW_CHROME = 400
+#: Room for the "… (N more characters)" note of a clipped post text, and the least of the post
+#: text a preview shows however long its heading and footer.
+_TRUNCATION_NOTE = 60
+_MIN_BODY = 500
 
 _AI_ERROR_KEYS: tuple[tuple[type[AIError], str], ...] = (
     (AIAuthError, "ai.err.auth"),
@@ -103,14 +105,22 @@ def preview(
         post_id=post.id,
         targets=", ".join(targets) if targets else t.plain("preview.no_target"),
     )
-    lines = [title]
+    head = [title]
     if post.offline:
-        lines.append(t("preview.offline"))
+        head.append(t("preview.offline"))
     if post.media:
-        lines.append(t("preview.images", count=len(post.media)))
-    lines += ["", _clip(post.text, TELEGRAM_TEXT_LIMIT - _PREVIEW_CHROME, t), ""]
-    lines += target_lines or [length_line(t, post.text)]
-    return "\n".join(lines)
+        head.append(t("preview.images", count=len(post.media)))
+    tail = target_lines or [length_line(t, post.text)]
+    return _around(t, head, post.text, tail)
+
+
+def _around(t: Texts, head: list[str], text: str, tail: list[str]) -> str:
+    """``text`` between its heading lines and its footer lines, clipped to the room they leave
+    in one message (many targets with long names leave less); the whole fits Telegram's limit."""
+    footer = ["", *tail] if tail else []
+    chrome = visible_len("\n".join([*head, "", "", *footer]))
+    room = max(TELEGRAM_TEXT_LIMIT - chrome - _TRUNCATION_NOTE, _MIN_BODY)
+    return fit_html("\n".join([*head, "", _clip(text, room, t), *footer]))
 
 
 def variant(
@@ -118,8 +128,7 @@ def variant(
 ) -> str:
     """One target's variant on its own: which target, its check, and the text as it will go."""
     head = t("variant.title", post_id=post.id, name=target_name(account), index=index, total=total)
-    body = _clip(text, TELEGRAM_TEXT_LIMIT - _PREVIEW_CHROME, t)
-    return "\n".join([head, line, "", body])
+    return _around(t, [head, line], text, [])
 
 
 def images(t: Texts, post: Post) -> str:
@@ -157,13 +166,12 @@ def publish_report(t: Texts, report: PublishReport, post: Post) -> str:
         report.status, "publish.failed"
     )
     head = t(key, post_id=report.post_id, lines=Html("\n".join(lines)))
-    return head + "\n\n" + _clip(post.text, TELEGRAM_TEXT_LIMIT - _PREVIEW_CHROME * 2, t)
+    return _around(t, [head], post.text, [])
 
 
 def taken_down(t: Texts, post: Post) -> str:
     """The record of a post once it is deleted from every platform: no dead links left."""
-    head = t("takedown.record", post_id=post.id)
-    return head + "\n\n" + _clip(post.text, TELEGRAM_TEXT_LIMIT - _PREVIEW_CHROME, t)
+    return _around(t, [t("takedown.record", post_id=post.id)], post.text, [])
 
 
 def ai_error(t: Texts, exc: AIError) -> str:
@@ -223,8 +231,7 @@ def scheduled(
         lines.append(t("repeat.line", rule=rule))
     if post.evergreen:
         lines.append(t("evergreen.line"))
-    lines += ["", _clip(post.text, TELEGRAM_TEXT_LIMIT - _PREVIEW_CHROME, t)]
-    return "\n".join(lines)
+    return _around(t, lines, post.text, [])
 
 
 def _report_value(t: Texts, tz: ZoneInfo, value: ReportValue) -> object:
