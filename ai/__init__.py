@@ -9,7 +9,10 @@ Public surface (everything else is an implementation detail)::
     BrandVoice, DraftRequest, Draft             (ai.models)
     AIError and its subclasses                  (ai.errors)
 
-No aiogram and no database here: handlers pass plain data in and get validated models back.
+No aiogram here: handlers pass plain data in and get validated models back.
+
+Layering: imports `publishers` (text rules) and `storage` (`ai.service`); never
+aiogram (tests/test_layering.py).
 """
 
 from __future__ import annotations

@@ -42,13 +42,14 @@ from automation.server import (
     build_http_app,
     build_worker_http_app,
 )
+from bot.fit import FitToLimits
 from bot.keys import open_vault
-from bot.middlewares import OwnerGate, SessionMiddleware
+from bot.middlewares import ChatActions, OwnerGate, SessionMiddleware
 from bot.notifier import BotNotifier
 from bot.targets import TargetPublishers
 from bot.throttle import TelegramThrottle
 from config.settings import Settings
-from handlers import build_routers
+from handlers import build_routers, errors
 from metrics.alerts import HEALTH_EVERY, AlertConfig, Alerts
 from metrics.digest import Digests
 from metrics.observability import Observability
@@ -220,6 +221,7 @@ def _make_bot(settings: Settings, limits: TelegramLimits) -> Bot:
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
+    bot.session.middleware(FitToLimits())  # nothing over 4,096 / 1,024 reaches Telegram
     bot.session.middleware(TelegramThrottle(limits))
     return bot
 
@@ -510,7 +512,10 @@ def build_app(
     dp.update.outer_middleware(
         SessionMiddleware(app.sessions, settings.timezone, publishers.for_account)
     )
+    dp.message.middleware(ChatActions())
+    dp.callback_query.middleware(ChatActions())
     dp.include_routers(*build_routers())
+    dp.include_router(errors.router())  # what any handler raises: logged, answered, told
     dp.workflow_data.update(
         settings=settings,
         drafter=app.drafter,

@@ -5,7 +5,9 @@
 channel reaction counts (anonymous by nature; Telegram only sends them for channels where the bot
 is an admin, and they only ever update the counters of our own posts). `SessionMiddleware` then
 opens the per-update database session, records the user, and hands handlers `session`, `t`
-(texts in the user's language) and `tz` (the user's time zone).
+(texts in the user's language) and `tz` (the user's time zone); whatever a handler leaves
+uncommitted when it fails is rolled back. `ChatActions` (inner, on messages and callback
+queries) shows "typing…" while a handler flagged `chat_action` runs.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import BaseMiddleware, Bot
-from aiogram.types import TelegramObject, Update, User
+from aiogram.dispatcher.flags import get_flag
+from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
+from aiogram.utils.chat_action import ChatActionMiddleware
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scheduler.dispatcher import PublisherFor
@@ -89,4 +93,29 @@ class SessionMiddleware(BaseMiddleware):
             data["tz"] = ZoneInfo(timezone or self.default_tz)
             data["session"] = session
             data["t"] = Texts(language)
+            try:
+                return await handler(event, data)
+            except Exception:
+                # nothing half-written: the errors router then tells the owner nothing changed
+                # (a cancelled handler is rolled back by the session's close, below: a rollback
+                # here could meet the session mid-operation and hide the cancellation)
+                await session.rollback()
+                raise
+
+
+class ChatActions(ChatActionMiddleware):
+    """aiogram's `ChatActionMiddleware`, only for handlers flagged ``chat_action`` (the stock one
+    wraps every message handler: one `sendChatAction` per message), and for button taps too,
+    in the chat of the tapped message."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if get_flag(data, "chat_action") is None:
             return await handler(event, data)
+        if isinstance(event, CallbackQuery) and isinstance(event.message, Message):
+            query = event
+
+            async def tapped(_message: TelegramObject, data: dict[str, Any]) -> Any:
+                return await handler(query, data)
+
+            return await super().__call__(tapped, event.message, data)
+        return await super().__call__(handler, event, data)

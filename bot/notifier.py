@@ -22,6 +22,7 @@ from scheduler.notify import OwnerReport, PublishReport
 from storage import repositories as repo
 from storage.models import Post, PostStatus, Publication, User
 from ui import views
+from ui.fit import CAPTION_LIMIT, visible_len
 from ui.keyboards import (
     failure_keyboard,
     mute_keyboard,
@@ -32,9 +33,6 @@ from ui.keyboards import (
 from ui.texts import Texts
 
 log = logging.getLogger(__name__)
-
-#: Telegram's limit on a photo caption, in characters after entity parsing.
-CAPTION_LIMIT = 1024
 
 
 class BotNotifier:
@@ -145,7 +143,7 @@ class BotNotifier:
                 await self.bot.send_message(user_id, text, reply_markup=markup)
                 return True
             photo = BufferedInputFile(report.photo, filename="nexus.png")
-            if views.visible_length(text) <= CAPTION_LIMIT:
+            if visible_len(text) <= CAPTION_LIMIT:
                 await self.bot.send_photo(user_id, photo, caption=text, reply_markup=markup)
                 return True
             await self.bot.send_photo(user_id, photo, caption=lines[0])

@@ -1,5 +1,14 @@
 """aiogram routers, one module per feature. Routers are built by functions so that every
-Dispatcher (one per `nexus run`, one per test) gets fresh ones."""
+Dispatcher (one per `nexus run`, one per test) gets fresh ones.
+
+Handlers are thin: one handler per button action (`XxxCb.filter(F.act == …)`), the tapped
+message injected by `handlers.routing.TappedMessage`, services called, views rendered through
+`ui`. The fallback router (last) answers whatever no other takes; `handlers.errors` answers
+whatever a handler raises.
+
+Layering: imports `ui`, `config` and the services (`ai`, `scheduler`, `metrics`, `automation`)
+and what is below them (`publishers`, `storage`); only `bot` imports it (tests/test_layering.py).
+"""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.settings import Settings
+from handlers.routing import TappedMessage
 from publishers.blank import visible
 from publishers.errors import PublishError
 from publishers.registry import PLATFORMS, Platform, PublisherFactory, account_label
@@ -24,6 +25,7 @@ from storage import repositories as repo
 from storage.crypto import Vault
 from storage.models import Account
 from ui.callbacks import AccountAct, AccountCb, PlatformCb
+from ui.fit import clip
 from ui.keyboards import accounts_keyboard, platforms_keyboard
 from ui.texts import Html, Texts
 
@@ -36,6 +38,9 @@ class AccountStates(StatesGroup):
     field = State()
 
 
+#: How much of an account's last error /accounts shows (every account shares one message).
+ERROR_SHOWN = 300
+
 #: A token this close to its end is shown as a warning in /accounts.
 EXPIRY_WARNING = timedelta(days=7)
 
@@ -44,7 +49,7 @@ def _health(t: Texts, account: Account, now: datetime) -> list[str]:
     """What is wrong or about to go wrong with an account, in plain words."""
     lines = []
     if account.last_error:
-        lines.append(t("acc.health.error", reason=account.last_error))
+        lines.append(t("acc.health.error", reason=clip(account.last_error, ERROR_SHOWN)))
     expires = account.token_expires_at
     if expires is not None and expires - now <= EXPIRY_WARNING:
         key = "acc.health.expired" if expires <= now else "acc.health.expires"
@@ -75,37 +80,62 @@ async def on_accounts(
     await message.answer(text, reply_markup=markup)
 
 
-async def on_account_button(
+async def on_connect(query: CallbackQuery, message: Message, t: Texts) -> None:
+    await query.answer()
+    choices = [(p.key, p.title) for p in PLATFORMS.values()]
+    await message.answer(t("acc.pick"), reply_markup=platforms_keyboard(choices))
+
+
+async def on_toggle(
     query: CallbackQuery,
     callback_data: AccountCb,
+    message: Message,
+    session: AsyncSession,
+    t: Texts,
+    clock: Clock,
+) -> None:
+    account = await session.get(Account, callback_data.id)
+    if account is None:
+        await query.answer(t.plain("post.gone"), show_alert=True)
+        return
+    account.enabled = not account.enabled
+    key = "acc.enabled" if account.enabled else "acc.disabled"
+    note = t.plain(key, target=account_label(account))
+    await session.commit()
+    await _answer_and_refresh(query, message, session, t, clock, note)
+
+
+async def on_disconnect(
+    query: CallbackQuery,
+    callback_data: AccountCb,
+    message: Message,
     session: AsyncSession,
     t: Texts,
     clock: Clock,
     publishers: PublisherFactory,
 ) -> None:
-    if callback_data.act is AccountAct.CONNECT:
-        await query.answer()
-        if isinstance(query.message, Message):
-            choices = [(p.key, p.title) for p in PLATFORMS.values()]
-            await query.message.answer(t("acc.pick"), reply_markup=platforms_keyboard(choices))
-        return
     account = await session.get(Account, callback_data.id)
     if account is None:
         await query.answer(t.plain("post.gone"), show_alert=True)
         return
-    if callback_data.act is AccountAct.DISCONNECT:
-        await repo.disconnect_account(session, account.id)
-        publishers.forget(account.id)
-        note = t.plain("acc.disconnected", target=account_label(account))
-    else:
-        account.enabled = not account.enabled
-        key = "acc.enabled" if account.enabled else "acc.disabled"
-        note = t.plain(key, target=account_label(account))
+    await repo.disconnect_account(session, account.id)
+    publishers.forget(account.id)
+    note = t.plain("acc.disconnected", target=account_label(account))
     await session.commit()
+    await _answer_and_refresh(query, message, session, t, clock, note)
+
+
+async def _answer_and_refresh(
+    query: CallbackQuery,
+    message: Message,
+    session: AsyncSession,
+    t: Texts,
+    clock: Clock,
+    note: str,
+) -> None:
     await query.answer(note)
-    if isinstance(query.message, Message):
-        text, markup = await _overview(session, t, clock.now())
-        await query.message.edit_text(text, reply_markup=markup)
+    text, markup = await _overview(session, t, clock.now())
+    await message.edit_text(text, reply_markup=markup)
 
 
 def _url_schemes(settings: Settings) -> tuple[str, ...]:
@@ -132,16 +162,17 @@ def _prompt(t: Texts, platform: Platform, step: int) -> str:
 
 
 async def on_platform(
-    query: CallbackQuery, callback_data: PlatformCb, t: Texts, state: FSMContext
+    query: CallbackQuery,
+    callback_data: PlatformCb,
+    message: Message,
+    t: Texts,
+    state: FSMContext,
 ) -> None:
-    platform = PLATFORMS.get(callback_data.key)
-    if platform is None or not isinstance(query.message, Message):
-        await query.answer()
-        return
+    platform = PLATFORMS[callback_data.key]  # the filter let only known platforms through
     await query.answer()
     await state.set_state(AccountStates.field)
     await state.set_data({"platform": platform.key, "values": {}})
-    await query.message.answer(_prompt(t, platform, 0))
+    await message.answer(_prompt(t, platform, 0))
 
 
 async def on_field(
@@ -223,7 +254,10 @@ async def _connect(
 def router() -> Router:
     r = Router(name="accounts")
     r.message.register(on_accounts, Command("accounts"))
-    r.callback_query.register(on_account_button, AccountCb.filter())
-    r.callback_query.register(on_platform, PlatformCb.filter())
+    r.callback_query.filter(TappedMessage())
+    r.callback_query.register(on_connect, AccountCb.filter(F.act == AccountAct.CONNECT))
+    r.callback_query.register(on_toggle, AccountCb.filter(F.act == AccountAct.TOGGLE))
+    r.callback_query.register(on_disconnect, AccountCb.filter(F.act == AccountAct.DISCONNECT))
+    r.callback_query.register(on_platform, PlatformCb.filter(F.key.in_(PLATFORMS)))
     r.message.register(on_field, AccountStates.field, F.text)
     return r

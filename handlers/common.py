@@ -1,15 +1,18 @@
-"""/start, /help, /cancel, and the answer to anything no other handler takes."""
+"""/start, /help, /cancel, and the answer to anything no other handler takes: unknown commands,
+and every button tap no router took (malformed, forged, out of range, from an older version of
+the bot, or under a message too old to be seen), so no tap is left spinning."""
 
 from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai.service import load_voice
 from config.settings import Settings
+from handlers.routing import TappedMessage
 from publishers.registry import account_label
 from storage import repositories as repo
 from ui.texts import Html, Texts
@@ -56,8 +59,19 @@ def router() -> Router:
     return r
 
 
+async def too_old(query: CallbackQuery, t: Texts) -> None:
+    await query.answer(t.plain("tap.too_old"), show_alert=True)
+
+
+async def unknown_tap(query: CallbackQuery, t: Texts) -> None:
+    await query.answer(t.plain("tap.unknown"), show_alert=True)
+
+
 def fallback_router() -> Router:
-    """Included last: unknown /commands get the help text instead of silence."""
+    """Included last: unknown /commands get the help text instead of silence, and every tap no
+    other router took is answered."""
     r = Router(name="fallback")
     r.message.register(unknown_command, F.text.startswith("/"))
+    r.callback_query.register(too_old, ~TappedMessage())
+    r.callback_query.register(unknown_tap)
     return r

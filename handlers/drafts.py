@@ -42,6 +42,7 @@ from handlers.previews import (
     show_preview,
     show_schedule_menu,
 )
+from handlers.routing import TYPING, TappedMessage
 from handlers.variants import show_variant, target_of
 from publishers.blank import is_blank, visible
 from publishers.errors import Permanent
@@ -194,16 +195,20 @@ async def on_not_text(message: Message, t: Texts) -> None:
 
 
 async def on_retry_draft(
-    query: CallbackQuery, bot: Bot, session: AsyncSession, drafter: Drafter, t: Texts
+    query: CallbackQuery,
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    drafter: Drafter,
+    t: Texts,
 ) -> None:
-    progress = query.message if isinstance(query.message, Message) else None
-    source = progress.reply_to_message if progress else None
+    source = message.reply_to_message
     brief = _brief_of(source)
-    if progress is None or source is None or brief is None:
+    if source is None or brief is None:
         await query.answer(t.plain("ai.retry_expired"), show_alert=True)
         return
     await query.answer()
-    await progress.edit_text(t("drafting"))
+    await message.edit_text(t("drafting"))
     await draft_and_show(
         bot,
         session,
@@ -212,14 +217,14 @@ async def on_retry_draft(
         brief=brief,
         author_id=query.from_user.id,
         source=source,
-        progress=progress,
+        progress=message,
     )
 
 
-# --- buttons on a preview ------------------------------------------------------------------------
+# --- buttons on a preview: one handler per DraftAct ----------------------------------------------
 
 
-async def on_draft_button(
+async def on_approve(
     query: CallbackQuery,
     callback_data: DraftCb,
     bot: Bot,
@@ -227,74 +232,115 @@ async def on_draft_button(
     clock: Clock,
     wake: Callable[[], None],
     t: Texts,
-    tz: ZoneInfo,
-    state: FSMContext,
 ) -> None:
-    act, chat_id = callback_data.act, query.from_user.id
-    if act is DraftAct.RESTORE:
-        await _restore(query, bot, session, t, callback_data.post, chat_id)
-        return
+    post = await current_draft(query, bot, session, t, callback_data.post, callback_data.v)
+    if post is not None:
+        await _approve(query, bot, session, clock, wake, t, post)
+
+
+async def on_schedule(
+    query: CallbackQuery,
+    callback_data: DraftCb,
+    bot: Bot,
+    session: AsyncSession,
+    clock: Clock,
+    t: Texts,
+    tz: ZoneInfo,
+) -> None:
     post = await current_draft(query, bot, session, t, callback_data.post, callback_data.v)
     if post is None:
         return
-    if act is DraftAct.APPROVE:
-        await _approve(query, bot, session, clock, wake, t, post)
-    elif act is DraftAct.SCHEDULE:
-        await query.answer()
-        await show_schedule_menu(
-            bot,
-            session,
-            t,
-            tz,
-            clock,
-            post,
-            back=DraftCb(act=DraftAct.BACK, post=post.id, v=post.version),
-        )
-    elif act is DraftAct.EDIT:
-        await query.answer()
-        await state.set_state(DraftStates.editing)
-        await state.update_data(post=post.id)
-        clipped = post.text if len(post.text) <= 3000 else post.text[:3000] + "…"
-        await bot.send_message(chat_id, t("edit.ask", post_id=post.id, text=clipped))
-    elif act is DraftAct.REGENERATE:
-        await query.answer()
-        await show(
-            bot,
-            session,
-            post,
-            t("regen.choose", post_id=post.id),
-            regenerate_keyboard(t, post.id, post.version),
-            chat_id=chat_id,
-        )
-    elif act is DraftAct.BACK:
-        await query.answer()
-        await show_preview(bot, session, t, post, chat_id=chat_id)
-    elif act is DraftAct.IMAGES:
-        await query.answer()
-        await show_images(bot, session, t, post, chat_id=chat_id)
-    elif act is DraftAct.VARIANTS and post.variants:
-        await query.answer()
-        await show_variant(bot, session, t, post, post.variants[0].account_id, chat_id=chat_id)
-    elif act is DraftAct.REJECT:
-        if (await lifecycle.reject(session, post.id)).done:
-            fresh = await repo.get_post(session, post.id)
-            assert fresh is not None
-            await query.answer(t.plain("draft.rejected", post_id=post.id))
-            await show_preview(bot, session, t, fresh, chat_id=chat_id)
-        else:
-            await post_in(query, session, t, post.id, PostStatus.DRAFT)
+    await query.answer()
+    back = DraftCb(act=DraftAct.BACK, post=post.id, v=post.version)
+    await show_schedule_menu(bot, session, t, tz, clock, post, back=back)
 
 
-async def _restore(
-    query: CallbackQuery, bot: Bot, session: AsyncSession, t: Texts, post_id: int, chat_id: int
+async def on_edit(
+    query: CallbackQuery,
+    callback_data: DraftCb,
+    bot: Bot,
+    session: AsyncSession,
+    t: Texts,
+    state: FSMContext,
 ) -> None:
+    post = await current_draft(query, bot, session, t, callback_data.post, callback_data.v)
+    if post is None:
+        return
+    await query.answer()
+    await state.set_state(DraftStates.editing)
+    await state.update_data(post=post.id)
+    clipped = post.text if len(post.text) <= 3000 else post.text[:3000] + "…"
+    await bot.send_message(query.from_user.id, t("edit.ask", post_id=post.id, text=clipped))
+
+
+async def on_regenerate_menu(
+    query: CallbackQuery, callback_data: DraftCb, bot: Bot, session: AsyncSession, t: Texts
+) -> None:
+    post = await current_draft(query, bot, session, t, callback_data.post, callback_data.v)
+    if post is None:
+        return
+    await query.answer()
+    markup = regenerate_keyboard(t, post.id, post.version)
+    text = t("regen.choose", post_id=post.id)
+    await show(bot, session, post, text, markup, chat_id=query.from_user.id)
+
+
+async def on_back(
+    query: CallbackQuery, callback_data: DraftCb, bot: Bot, session: AsyncSession, t: Texts
+) -> None:
+    post = await current_draft(query, bot, session, t, callback_data.post, callback_data.v)
+    if post is not None:
+        await query.answer()
+        await show_preview(bot, session, t, post, chat_id=query.from_user.id)
+
+
+async def on_images(
+    query: CallbackQuery, callback_data: DraftCb, bot: Bot, session: AsyncSession, t: Texts
+) -> None:
+    post = await current_draft(query, bot, session, t, callback_data.post, callback_data.v)
+    if post is not None:
+        await query.answer()
+        await show_images(bot, session, t, post, chat_id=query.from_user.id)
+
+
+async def on_variants(
+    query: CallbackQuery, callback_data: DraftCb, bot: Bot, session: AsyncSession, t: Texts
+) -> None:
+    post = await current_draft(query, bot, session, t, callback_data.post, callback_data.v)
+    if post is None:
+        return
+    await query.answer()
+    if post.variants:
+        account = post.variants[0].account_id
+        await show_variant(bot, session, t, post, account, chat_id=query.from_user.id)
+
+
+async def on_reject(
+    query: CallbackQuery, callback_data: DraftCb, bot: Bot, session: AsyncSession, t: Texts
+) -> None:
+    post = await current_draft(query, bot, session, t, callback_data.post, callback_data.v)
+    if post is None:
+        return
+    if not (await lifecycle.reject(session, post.id)).done:
+        await post_in(query, session, t, post.id, PostStatus.DRAFT)
+        return
+    fresh = await repo.get_post(session, post.id)
+    assert fresh is not None
+    await query.answer(t.plain("draft.rejected", post_id=post.id))
+    await show_preview(bot, session, t, fresh, chat_id=query.from_user.id)
+
+
+async def on_restore(
+    query: CallbackQuery, callback_data: DraftCb, bot: Bot, session: AsyncSession, t: Texts
+) -> None:
+    post_id = callback_data.post
     if not (await lifecycle.restore(session, post_id)).done:
         await post_in(query, session, t, post_id, PostStatus.DRAFT)
         return
     post = await repo.get_post(session, post_id)
     assert post is not None
     await query.answer(t.plain("draft.restored", post_id=post_id))
-    await show_preview(bot, session, t, post, chat_id=chat_id)
+    await show_preview(bot, session, t, post, chat_id=query.from_user.id)
 
 
 async def _approve(
@@ -386,34 +432,33 @@ async def _regenerate(
         else t("regenerating", post_id=post.id)
     )
     await show(bot, session, post, progress, None, chat_id=chat_id)
-    async with ChatActionSender.typing(bot=bot, chat_id=chat_id):
-        try:
-            if account:
-                post = await regenerate_variant(
-                    session,
-                    drafter,
-                    post,
-                    account,
-                    instruction=instruction,
-                    max_chars=TELEGRAM_TEXT_LIMIT,
-                )
-            else:
-                post = await regenerate_draft(
-                    session, drafter, post, instruction=instruction, max_chars=TELEGRAM_TEXT_LIMIT
-                )
-        except AIError as exc:
-            log.warning("regenerating post %s failed: %s", post.id, exc)
-            await _show_draft(bot, session, t, post, account, chat_id)
-            await on_error_reply_to.reply(
-                views.ai_error(t, exc), reply_markup=single_button(t.plain("btn.retry"), retry)
+    try:
+        if account:
+            post = await regenerate_variant(
+                session,
+                drafter,
+                post,
+                account,
+                instruction=instruction,
+                max_chars=TELEGRAM_TEXT_LIMIT,
             )
-            return
-        except DraftChanged:
-            fresh = await repo.get_post(session, post.id)
-            await bot.send_message(chat_id, t("draft.changed", post_id=post.id))
-            if fresh is not None:
-                await show_preview(bot, session, t, fresh, chat_id=chat_id)
-            return
+        else:
+            post = await regenerate_draft(
+                session, drafter, post, instruction=instruction, max_chars=TELEGRAM_TEXT_LIMIT
+            )
+    except AIError as exc:
+        log.warning("regenerating post %s failed: %s", post.id, exc)
+        await _show_draft(bot, session, t, post, account, chat_id)
+        await on_error_reply_to.reply(
+            views.ai_error(t, exc), reply_markup=single_button(t.plain("btn.retry"), retry)
+        )
+        return
+    except DraftChanged:
+        fresh = await repo.get_post(session, post.id)
+        await bot.send_message(chat_id, t("draft.changed", post_id=post.id))
+        if fresh is not None:
+            await show_preview(bot, session, t, fresh, chat_id=chat_id)
+        return
     await _show_draft(bot, session, t, post, account, chat_id)
 
 
@@ -430,6 +475,7 @@ async def _show_draft(
 async def on_regenerate(
     query: CallbackQuery,
     callback_data: RegenCb,
+    message: Message,
     bot: Bot,
     session: AsyncSession,
     drafter: Drafter,
@@ -437,7 +483,7 @@ async def on_regenerate(
     state: FSMContext,
 ) -> None:
     post = await post_in(query, session, t, callback_data.post, PostStatus.DRAFT)
-    if post is None or not isinstance(query.message, Message):
+    if post is None:
         return
     chat_id = query.from_user.id
     preset, account = callback_data.preset, callback_data.acc
@@ -457,7 +503,7 @@ async def on_regenerate(
         await bot.send_message(chat_id, ask)
         return
     if preset == REGEN_REPLIED:
-        replied = query.message.reply_to_message
+        replied = message.reply_to_message
         instruction = replied.text if replied and replied.text else None
         if instruction is None:
             await query.answer(t.plain("ai.retry_expired"), show_alert=True)
@@ -468,8 +514,8 @@ async def on_regenerate(
         await query.answer()
         return
     await query.answer()
-    if query.message.message_id != post.preview_message_id:
-        await query.message.delete()  # a Retry under an error message: the error is handled
+    if message.message_id != post.preview_message_id:
+        await message.delete()  # a Retry under an error message: the error is handled
     await _regenerate(
         bot,
         session,
@@ -478,7 +524,7 @@ async def on_regenerate(
         post,
         instruction=instruction,
         chat_id=chat_id,
-        on_error_reply_to=query.message,
+        on_error_reply_to=message,
         retry=callback_data,
     )
 
@@ -543,12 +589,15 @@ async def on_drafts(message: Message, session: AsyncSession, t: Texts, state: FS
 
 
 async def on_drafts_page(
-    query: CallbackQuery, callback_data: DraftsPageCb, session: AsyncSession, t: Texts
+    query: CallbackQuery,
+    callback_data: DraftsPageCb,
+    message: Message,
+    session: AsyncSession,
+    t: Texts,
 ) -> None:
     await query.answer()
     text, markup = await _drafts_page(session, t, callback_data.page)
-    if isinstance(query.message, Message):
-        await query.message.edit_text(text, reply_markup=markup)
+    await message.edit_text(text, reply_markup=markup)
 
 
 async def on_open_draft(
@@ -566,11 +615,23 @@ def router() -> Router:
     r.message.register(on_brief, Command("new"))
     r.message.register(on_drafts, Command("drafts"))
     r.message.register(on_edited_text, DraftStates.editing)
-    r.message.register(on_instruction, DraftStates.instructing)
+    r.message.register(on_instruction, DraftStates.instructing, flags=TYPING)
     r.message.register(on_brief, StateFilter(None), F.text, ~F.text.startswith("/"))
     r.message.register(on_not_text, StateFilter(None), ~F.text)
-    r.callback_query.register(on_draft_button, DraftCb.filter())
-    r.callback_query.register(on_regenerate, RegenCb.filter())
+    r.callback_query.filter(TappedMessage())
+    for handler, act in (
+        (on_approve, DraftAct.APPROVE),
+        (on_schedule, DraftAct.SCHEDULE),
+        (on_edit, DraftAct.EDIT),
+        (on_regenerate_menu, DraftAct.REGENERATE),
+        (on_reject, DraftAct.REJECT),
+        (on_restore, DraftAct.RESTORE),
+        (on_back, DraftAct.BACK),
+        (on_variants, DraftAct.VARIANTS),
+        (on_images, DraftAct.IMAGES),
+    ):
+        r.callback_query.register(handler, DraftCb.filter(F.act == act))
+    r.callback_query.register(on_regenerate, RegenCb.filter(), flags=TYPING)
     r.callback_query.register(on_retry_draft, RetryDraftCb.filter())
     r.callback_query.register(on_open_draft, OpenDraftCb.filter())
     r.callback_query.register(on_drafts_page, DraftsPageCb.filter())

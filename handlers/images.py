@@ -7,13 +7,14 @@ import asyncio
 import logging
 from pathlib import Path
 
-from aiogram import Bot, Router
+from aiogram import Bot, F, Router
 from aiogram.types import BufferedInputFile, CallbackQuery, InputMediaPhoto
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai.service import DraftChanged, detach_images
 from config.settings import Settings
 from handlers.previews import current_draft, show
+from handlers.routing import TappedMessage
 from storage.models import Post
 from ui import views
 from ui.callbacks import ImageAct, ImageCb
@@ -61,7 +62,7 @@ async def _send_images(bot: Bot, t: Texts, post: Post, data_dir: Path, chat_id: 
     return True
 
 
-async def on_image_button(
+async def on_show(
     query: CallbackQuery,
     callback_data: ImageCb,
     bot: Bot,
@@ -73,34 +74,62 @@ async def on_image_button(
     post = await current_draft(query, bot, session, t, callback_data.post, callback_data.v)
     if post is None:
         return
-    if callback_data.act is ImageAct.SHOW:
-        await query.answer()
-        if post.media and await _send_images(bot, t, post, settings.data_dir, chat_id):
-            # the view moves below the album; the old message points to it
-            pointer = t("images.below", post_id=post.id)
-            await show(bot, session, post, pointer, None, chat_id=chat_id)
-            await show_images(bot, session, t, post, chat_id=chat_id, new_message=True)
+    await query.answer()
+    if post.media and await _send_images(bot, t, post, settings.data_dir, chat_id):
+        # the view moves below the album; the old message points to it
+        pointer = t("images.below", post_id=post.id)
+        await show(bot, session, post, pointer, None, chat_id=chat_id)
+        await show_images(bot, session, t, post, chat_id=chat_id, new_message=True)
+
+
+async def on_remove(
+    query: CallbackQuery, callback_data: ImageCb, bot: Bot, session: AsyncSession, t: Texts
+) -> None:
+    post = await current_draft(query, bot, session, t, callback_data.post, callback_data.v)
+    if post is None:
         return
     ids = [m.id for m in post.media]
-    if callback_data.act is ImageAct.REMOVE and callback_data.media not in ids:
+    if callback_data.media not in ids:
         await query.answer(t.plain("draft.stale", post_id=post.id))
-        await show_images(bot, session, t, post, chat_id=chat_id)
+        await show_images(bot, session, t, post, chat_id=query.from_user.id)
         return
-    remove = [callback_data.media] if callback_data.act is ImageAct.REMOVE else None
+    number = ids.index(callback_data.media) + 1
+    note = t.plain("images.removed", number=number, post_id=post.id)
+    await _detach(query, bot, session, t, post, [callback_data.media], note)
+
+
+async def on_clear(
+    query: CallbackQuery, callback_data: ImageCb, bot: Bot, session: AsyncSession, t: Texts
+) -> None:
+    post = await current_draft(query, bot, session, t, callback_data.post, callback_data.v)
+    if post is not None:
+        note = t.plain("images.cleared", post_id=post.id)
+        await _detach(query, bot, session, t, post, None, note)
+
+
+async def _detach(
+    query: CallbackQuery,
+    bot: Bot,
+    session: AsyncSession,
+    t: Texts,
+    post: Post,
+    remove: list[int] | None,
+    note: str,
+) -> None:
+    """Take images `remove` (all of them: None) off the draft, then show what is left."""
     try:
         post = await detach_images(session, post, remove)
     except DraftChanged:
-        await query.answer(t.plain("draft.changed", post_id=callback_data.post), show_alert=True)
+        await query.answer(t.plain("draft.changed", post_id=post.id), show_alert=True)
         return
-    if remove is None:
-        await query.answer(t.plain("images.cleared", post_id=post.id))
-    else:
-        number = ids.index(callback_data.media) + 1
-        await query.answer(t.plain("images.removed", number=number, post_id=post.id))
-    await show_images(bot, session, t, post, chat_id=chat_id)
+    await query.answer(note)
+    await show_images(bot, session, t, post, chat_id=query.from_user.id)
 
 
 def router() -> Router:
     r = Router(name="images")
-    r.callback_query.register(on_image_button, ImageCb.filter())
+    r.callback_query.filter(TappedMessage())
+    r.callback_query.register(on_show, ImageCb.filter(F.act == ImageAct.SHOW))
+    r.callback_query.register(on_remove, ImageCb.filter(F.act == ImageAct.REMOVE))
+    r.callback_query.register(on_clear, ImageCb.filter(F.act == ImageAct.CLEAR))
     return r

@@ -16,9 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from automation import rulebook
 from automation.rules import PlannedAction, RulesError, RuleVerdict
+from handlers.routing import TappedMessage
 from storage.models import Rule
 from ui import views
 from ui.callbacks import RuleAct, RuleCb
+from ui.fit import clip
 from ui.keyboards import confirm_keyboard, rules_keyboard
 from ui.texts import Html, Texts
 
@@ -27,6 +29,8 @@ log = logging.getLogger(__name__)
 #: The largest rules file accepted (a hundred rules are a few dozen kilobytes).
 MAX_YAML_BYTES = 256 * 1024
 _SNIPPET = 300
+#: How much of a rule's name the list shows (the whole file: /rules export).
+NAME_SHOWN = 80
 #: Room for the dry run's answer inside one Telegram message (4096), with its heading.
 MAX_DRY_RUN_CHARS = 3500
 
@@ -51,7 +55,7 @@ async def _overview(
         lines.append(
             t(
                 "rules.line_on" if rule.enabled else "rules.line_off",
-                name=rule.name,
+                name=clip(rule.name, NAME_SHOWN),
                 event=rule.event,
                 last=Html(last),
             )
@@ -90,58 +94,100 @@ async def _ask(message: Message, t: Texts, state: FSMContext, what: str) -> None
     await message.answer(t(f"rules.ask_{what}"))
 
 
-async def on_rule_button(
+async def on_ask_test(query: CallbackQuery, message: Message, t: Texts, state: FSMContext) -> None:
+    await query.answer()
+    await _ask(message, t, state, "test")
+
+
+async def on_ask_import(
+    query: CallbackQuery, message: Message, t: Texts, state: FSMContext
+) -> None:
+    await query.answer()
+    await _ask(message, t, state, "import")
+
+
+async def on_export(
+    query: CallbackQuery, message: Message, bot: Bot, session: AsyncSession, t: Texts
+) -> None:
+    await query.answer()
+    await _export(bot, session, t, message.chat.id)
+
+
+async def on_toggle(
     query: CallbackQuery,
     callback_data: RuleCb,
-    bot: Bot,
+    message: Message,
     session: AsyncSession,
     t: Texts,
     tz: ZoneInfo,
-    state: FSMContext,
 ) -> None:
-    act = callback_data.act
-    if not isinstance(query.message, Message):
-        await query.answer()
+    rule = await rulebook.toggle_rule(session, callback_data.id)
+    note = (
+        t.plain("rules.enabled" if rule.enabled else "rules.disabled", name=rule.name)
+        if rule is not None
+        else None
+    )
+    await _answer_and_list(query, message, session, t, tz, note)
+
+
+async def on_delete(
+    query: CallbackQuery,
+    callback_data: RuleCb,
+    message: Message,
+    session: AsyncSession,
+    t: Texts,
+    tz: ZoneInfo,
+) -> None:
+    """🗑: the rule's name and a confirmation (the list again if it is gone)."""
+    rule = await session.get(Rule, callback_data.id)
+    await session.commit()
+    if rule is None:
+        await _answer_and_list(query, message, session, t, tz, None)
         return
-    if act in (RuleAct.TEST, RuleAct.IMPORT):
-        await query.answer()
-        await _ask(query.message, t, state, "test" if act is RuleAct.TEST else "import")
-        return
-    if act is RuleAct.EXPORT:
-        await query.answer()
-        await _export(bot, session, t, query.message.chat.id)
-        return
-    note = None
-    if act is RuleAct.TOGGLE:
-        rule = await rulebook.toggle_rule(session, callback_data.id)
-        if rule is not None:
-            note = t.plain("rules.enabled" if rule.enabled else "rules.disabled", name=rule.name)
-    elif act is RuleAct.DELETE:
-        rule = await session.get(Rule, callback_data.id)
-        await session.commit()
-        if rule is not None:
-            await query.answer()
-            await query.message.edit_text(
-                t("rules.confirm_delete", name=rule.name),
-                reply_markup=confirm_keyboard(
-                    t,
-                    RuleCb(act=RuleAct.DELETE_YES, id=callback_data.id),
-                    RuleCb(act=RuleAct.LIST),
-                ),
-            )
-            return
-    elif act is RuleAct.DELETE_YES:
-        rule = await rulebook.delete_rule(session, callback_data.id)
-        if rule is not None:
-            note = t.plain("rules.deleted", name=rule.name)
-    else:  # LIST
-        rule, note = None, ""
+    await query.answer()
+    await message.edit_text(
+        t("rules.confirm_delete", name=rule.name),
+        reply_markup=confirm_keyboard(
+            t, RuleCb(act=RuleAct.DELETE_YES, id=callback_data.id), RuleCb(act=RuleAct.LIST)
+        ),
+    )
+
+
+async def on_delete_yes(
+    query: CallbackQuery,
+    callback_data: RuleCb,
+    message: Message,
+    session: AsyncSession,
+    t: Texts,
+    tz: ZoneInfo,
+) -> None:
+    rule = await rulebook.delete_rule(session, callback_data.id)
+    note = t.plain("rules.deleted", name=rule.name) if rule is not None else None
+    await _answer_and_list(query, message, session, t, tz, note)
+
+
+async def on_list(
+    query: CallbackQuery, message: Message, session: AsyncSession, t: Texts, tz: ZoneInfo
+) -> None:
+    await _answer_and_list(query, message, session, t, tz, "")
+
+
+async def _answer_and_list(
+    query: CallbackQuery,
+    message: Message,
+    session: AsyncSession,
+    t: Texts,
+    tz: ZoneInfo,
+    note: str | None,
+) -> None:
+    """Answer the tap with `note` (None: the rule is gone; empty: nothing to say) and show the
+    list as it is now."""
     if note is None:
         await query.answer(t.plain("rules.gone"), show_alert=True)
     else:
         await query.answer(note or None)
     text, markup = await _overview(session, t, tz)
-    await query.message.edit_text(text, reply_markup=markup)
+    await message.edit_text(text, reply_markup=markup)
 
 
 async def _export(bot: Bot, session: AsyncSession, t: Texts, chat_id: int) -> None:
@@ -248,7 +294,17 @@ async def on_test_message(
 def router() -> Router:
     r = Router(name="rules")
     r.message.register(on_rules, Command("rules"))
-    r.callback_query.register(on_rule_button, RuleCb.filter())
+    r.callback_query.filter(TappedMessage())
+    for handler, act in (
+        (on_list, RuleAct.LIST),
+        (on_toggle, RuleAct.TOGGLE),
+        (on_delete, RuleAct.DELETE),
+        (on_delete_yes, RuleAct.DELETE_YES),
+        (on_ask_test, RuleAct.TEST),
+        (on_ask_import, RuleAct.IMPORT),
+        (on_export, RuleAct.EXPORT),
+    ):
+        r.callback_query.register(handler, RuleCb.filter(F.act == act))
     r.message.register(on_import_message, RuleStates.importing, F.text | F.document)
     r.message.register(on_test_message, RuleStates.testing, F.text)
     return r

@@ -3,7 +3,7 @@ dispatcher (retry, edit, drop, publish an overdue post, "it was posted" / "send 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ from handlers.previews import (
     show_schedule_menu,
     show_scheduled,
 )
+from handlers.routing import TappedMessage
 from metrics.best_time import slot_fallback
 from publishers.blank import visible
 from publishers.registry import account_label
@@ -173,7 +174,25 @@ async def on_time_typed(
         await message.answer(why_not, parse_mode=None)
 
 
-async def on_post_button(
+# --- buttons on a scheduled post's card: one handler per PostAct --------------------------------
+
+
+async def on_open(
+    query: CallbackQuery,
+    callback_data: PostCb,
+    bot: Bot,
+    session: AsyncSession,
+    t: Texts,
+    tz: ZoneInfo,
+) -> None:
+    post = await post_in(query, session, t, callback_data.post, PostStatus.SCHEDULED)
+    if post is not None:
+        await query.answer()
+        chat_id = query.from_user.id
+        await show_scheduled(bot, session, t, tz, post, chat_id=chat_id, new_message=True)
+
+
+async def on_publish_now(
     query: CallbackQuery,
     callback_data: PostCb,
     bot: Bot,
@@ -182,42 +201,85 @@ async def on_post_button(
     wake: Callable[[], None],
     t: Texts,
     tz: ZoneInfo,
+) -> None:
+    post = await post_in(query, session, t, callback_data.post, PostStatus.SCHEDULED)
+    if post is not None:
+        await _publish_now(query, bot, session, clock, wake, t, tz, post)
+
+
+async def on_schedule_menu(
+    query: CallbackQuery,
+    callback_data: PostCb,
+    bot: Bot,
+    session: AsyncSession,
+    clock: Clock,
+    t: Texts,
+    tz: ZoneInfo,
+) -> None:
+    """🕒 Reschedule: the time picks, while some target still waits to be sent."""
+    post_id = callback_data.post
+    post = await post_in(query, session, t, post_id, PostStatus.SCHEDULED)
+    if post is None:
+        return
+    progress = await lifecycle.progress(session, post_id)
+    if progress.waiting:
+        await query.answer()
+        back = PostCb(act=PostAct.OPEN, post=post_id)
+        await show_schedule_menu(bot, session, t, tz, clock, post, back=back)
+        return
+    verdict = lifecycle.Verdict(False, post.status, progress)
+    await query.answer(where_it_stands(t, post_id, verdict), show_alert=True)
+    await show_scheduled(bot, session, t, tz, post, chat_id=query.from_user.id)
+
+
+async def on_cancel(
+    query: CallbackQuery,
+    callback_data: PostCb,
+    bot: Bot,
+    session: AsyncSession,
+    wake: Callable[[], None],
+    t: Texts,
+    tz: ZoneInfo,
+) -> None:
+    post = await post_in(query, session, t, callback_data.post, PostStatus.SCHEDULED)
+    if post is not None:
+        await _cancel(query, bot, session, wake, t, tz, post)
+
+
+async def on_repeat(
+    query: CallbackQuery,
+    callback_data: PostCb,
+    bot: Bot,
+    session: AsyncSession,
+    t: Texts,
     state: FSMContext,
 ) -> None:
-    act, post_id, chat_id = callback_data.act, callback_data.post, query.from_user.id
-    if act is PostAct.EVERGREEN:
-        await _toggle_evergreen(query, bot, session, t, tz, post_id)
+    post_id = callback_data.post
+    if await post_in(query, session, t, post_id, PostStatus.SCHEDULED) is not None:
+        await query.answer()
+        await state.set_state(ScheduleStates.waiting_repeat)
+        await state.update_data(post=post_id)
+        await bot.send_message(query.from_user.id, t("repeat.ask", post_id=post_id))
+
+
+async def on_evergreen(
+    query: CallbackQuery,
+    callback_data: PostCb,
+    bot: Bot,
+    session: AsyncSession,
+    t: Texts,
+    tz: ZoneInfo,
+) -> None:
+    post_id = callback_data.post
+    evergreen = await lifecycle.toggle_evergreen(session, post_id)
+    if evergreen is None:
+        await query.answer(t.plain("post.gone"), show_alert=True)
         return
-    if act is PostAct.REPEAT:
-        if await post_in(query, session, t, post_id, PostStatus.SCHEDULED) is not None:
-            await query.answer()
-            await state.set_state(ScheduleStates.waiting_repeat)
-            await state.update_data(post=post_id)
-            await bot.send_message(chat_id, t("repeat.ask", post_id=post_id))
-        return
-    if act in (PostAct.OPEN, PostAct.PUBLISH_NOW, PostAct.SCHEDULE_MENU, PostAct.CANCEL):
-        post = await post_in(query, session, t, post_id, PostStatus.SCHEDULED)
-        if post is None:
-            return
-        if act is PostAct.OPEN:
-            await query.answer()
-            await show_scheduled(bot, session, t, tz, post, chat_id=chat_id, new_message=True)
-        elif act is PostAct.PUBLISH_NOW:
-            await _publish_now(query, bot, session, clock, wake, t, tz, post)
-        elif act is PostAct.SCHEDULE_MENU:
-            progress = await lifecycle.progress(session, post_id)
-            if progress.waiting:
-                await query.answer()
-                back = PostCb(act=PostAct.OPEN, post=post_id)
-                await show_schedule_menu(bot, session, t, tz, clock, post, back=back)
-            else:
-                verdict = lifecycle.Verdict(False, post.status, progress)
-                await query.answer(where_it_stands(t, post_id, verdict), show_alert=True)
-                await show_scheduled(bot, session, t, tz, post, chat_id=chat_id)
-        else:
-            await _cancel(query, bot, session, wake, t, tz, post)
-        return
-    await _after_failure(query, bot, session, clock, wake, t, act, post_id)
+    key = "evergreen.set" if evergreen else "evergreen.unset"
+    await query.answer(t.plain(key, post_id=post_id))
+    post = await repo.get_post(session, post_id)
+    if post is not None and post.status == PostStatus.SCHEDULED:
+        await show_scheduled(bot, session, t, tz, post, chat_id=query.from_user.id)
 
 
 async def _publish_now(
@@ -286,43 +348,88 @@ async def _refresh_card(
         await show_scheduled(bot, session, t, tz, post, chat_id=post.author_id)
 
 
-async def _after_failure(
+# --- Retry / Edit / Drop under a failure alert, Drop under an overdue one -------------------------
+
+
+async def on_retry(
     query: CallbackQuery,
-    bot: Bot,
+    callback_data: PostCb,
+    message: Message,
     session: AsyncSession,
     clock: Clock,
     wake: Callable[[], None],
     t: Texts,
-    act: PostAct,
-    post_id: int,
 ) -> None:
-    """Retry / Edit / Drop under a failure alert, and Drop under an overdue one."""
-    message = query.message if isinstance(query.message, Message) else None
-    if act is PostAct.RETRY:
-        done = await lifecycle.retry_failed(session, post_id, clock.now())
-        note = t.plain("publish.publishing", post_id=post_id)
-        if done:
-            wake()
-    elif act is PostAct.EDIT:
-        done = await lifecycle.failed_back_to_draft(session, post_id)
-        note = t.plain("sched.cancelled", post_id=post_id)
-        if done:
-            post = await repo.get_post(session, post_id)
-            assert post is not None
-            await send_new_preview(bot, session, t, post, chat_id=query.from_user.id)
-        else:
-            note = t.plain("failed.cannot_edit", post_id=post_id)
-    elif act is PostAct.DROP:
-        done = await lifecycle.drop_failed(session, post_id)
-        note = t.plain("failed.dropped" if done else "failed.nothing", post_id=post_id)
-    else:  # DROP_OVERDUE
-        done = await lifecycle.drop_overdue(session, post_id)
-        note = t.plain("sched.cancelled", post_id=post_id)
-        if done:
-            post = await repo.get_post(session, post_id)
-            assert post is not None
-            await send_new_preview(bot, session, t, post, chat_id=query.from_user.id)
-    if not done and act is not PostAct.EDIT:
+    post_id = callback_data.post
+    done = await lifecycle.retry_failed(session, post_id, clock.now())
+    if done:
+        wake()
+    note = t.plain("publish.publishing", post_id=post_id)
+    await _settled(query, message, session, t, post_id, done, note)
+
+
+async def on_edit_failed(
+    query: CallbackQuery,
+    callback_data: PostCb,
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    t: Texts,
+) -> None:
+    post_id = callback_data.post
+    if not await lifecycle.failed_back_to_draft(session, post_id):
+        await query.answer(t.plain("failed.cannot_edit", post_id=post_id), show_alert=True)
+        return
+    post = await repo.get_post(session, post_id)
+    assert post is not None
+    await send_new_preview(bot, session, t, post, chat_id=query.from_user.id)
+    note = t.plain("sched.cancelled", post_id=post_id)
+    await _settled(query, message, session, t, post_id, True, note)
+
+
+async def on_drop_failed(
+    query: CallbackQuery,
+    callback_data: PostCb,
+    message: Message,
+    session: AsyncSession,
+    t: Texts,
+) -> None:
+    post_id = callback_data.post
+    done = await lifecycle.drop_failed(session, post_id)
+    note = t.plain("failed.dropped", post_id=post_id)
+    await _settled(query, message, session, t, post_id, done, note)
+
+
+async def on_drop_overdue(
+    query: CallbackQuery,
+    callback_data: PostCb,
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    t: Texts,
+) -> None:
+    post_id = callback_data.post
+    done = await lifecycle.drop_overdue(session, post_id)
+    if done:
+        post = await repo.get_post(session, post_id)
+        assert post is not None
+        await send_new_preview(bot, session, t, post, chat_id=query.from_user.id)
+    note = t.plain("sched.cancelled", post_id=post_id)
+    await _settled(query, message, session, t, post_id, done, note)
+
+
+async def _settled(
+    query: CallbackQuery,
+    message: Message,
+    session: AsyncSession,
+    t: Texts,
+    post_id: int,
+    done: bool,
+    note: str,
+) -> None:
+    """Answer a decision under an alert: done, the alert loses its buttons; not done (decided
+    already, or the post moved on), the tap says where the post stands."""
+    if not done:
         post = await repo.get_post(session, post_id)
         note = (
             t.plain("draft.is", post_id=post_id, status=views.status_name(t, post))
@@ -330,13 +437,17 @@ async def _after_failure(
             else t.plain("post.gone")
         )
     await query.answer(note, show_alert=not done)
-    if done and message is not None:
+    if done:
         await message.edit_reply_markup(reply_markup=None)
 
 
-async def on_publication_answer(
+# --- the answer about a publication whose outcome is unknown: one handler per PubAct ----------
+
+
+async def on_posted(
     query: CallbackQuery,
     callback_data: PubCb,
+    message: Message,
     bot: Bot,
     session: AsyncSession,
     clock: Clock,
@@ -344,23 +455,73 @@ async def on_publication_answer(
     t: Texts,
     tz: ZoneInfo,
 ) -> None:
-    """The owner's answer about a publication whose outcome is unknown (from the question, or
-    from the post's card): it is there, send it again, or drop it. A second tap, or a tap on a
-    question already settled otherwise, is answered with that."""
+    """✅ It is there."""
+
+    async def decide(pub_id: int) -> lifecycle.Verdict | None:
+        return await lifecycle.confirm_posted(session, pub_id, clock.now())
+
+    await _answer_unsure(query, callback_data, message, bot, session, wake, t, tz, decide, "posted")
+
+
+async def on_send_again(
+    query: CallbackQuery,
+    callback_data: PubCb,
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    clock: Clock,
+    wake: Callable[[], None],
+    t: Texts,
+    tz: ZoneInfo,
+) -> None:
+    """🔁 It is not there: send it again."""
+
+    async def decide(pub_id: int) -> lifecycle.Verdict | None:
+        return await lifecycle.send_again(session, pub_id, clock.now())
+
+    await _answer_unsure(query, callback_data, message, bot, session, wake, t, tz, decide, "again")
+
+
+async def on_drop_unsure(
+    query: CallbackQuery,
+    callback_data: PubCb,
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    wake: Callable[[], None],
+    t: Texts,
+    tz: ZoneInfo,
+) -> None:
+    """✖️ Leave this target out."""
+
+    async def decide(pub_id: int) -> lifecycle.Verdict | None:
+        return await lifecycle.drop_unknown(session, pub_id)
+
+    await _answer_unsure(
+        query, callback_data, message, bot, session, wake, t, tz, decide, "dropped"
+    )
+
+
+async def _answer_unsure(
+    query: CallbackQuery,
+    callback_data: PubCb,
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    wake: Callable[[], None],
+    t: Texts,
+    tz: ZoneInfo,
+    decide: Callable[[int], Awaitable[lifecycle.Verdict | None]],
+    outcome: str,
+) -> None:
+    """Carry out the owner's answer (from the question, or from the post's card). A second
+    tap, or a tap on a question already settled otherwise, is answered with that."""
     pub = await session.get(Publication, callback_data.pub)
     if pub is None:
         await query.answer(t.plain("post.gone"), show_alert=True)
         return
     post_id, target = pub.post_id, account_label(pub.account)
-    if callback_data.act is PubAct.POSTED:
-        verdict = await lifecycle.confirm_posted(session, pub.id, clock.now())
-        note = t.plain("unsure.posted", post_id=post_id, target=target)
-    elif callback_data.act is PubAct.SEND_AGAIN:
-        verdict = await lifecycle.send_again(session, pub.id, clock.now())
-        note = t.plain("unsure.again", post_id=post_id, target=target)
-    else:
-        verdict = await lifecycle.drop_unknown(session, pub.id)
-        note = t.plain("unsure.dropped", post_id=post_id, target=target)
+    verdict = await decide(pub.id)
     if verdict is None:
         await query.answer(t.plain("post.gone"), show_alert=True)
         return
@@ -368,27 +529,12 @@ async def on_publication_answer(
         await query.answer(t.plain("unsure.done"), show_alert=True)
     else:
         wake()  # publishes, or settles the post
-        await query.answer(note)
-    message = query.message if isinstance(query.message, Message) else None
+        await query.answer(t.plain(f"unsure.{outcome}", post_id=post_id, target=target))
     post = await repo.get_post(session, post_id)
-    if message is not None and post is not None and message.message_id == post.preview_message_id:
+    if post is not None and message.message_id == post.preview_message_id:
         await _refresh_card(bot, session, t, tz, post_id)
-    elif message is not None:
+    else:
         await message.edit_reply_markup(reply_markup=None)
-
-
-async def _toggle_evergreen(
-    query: CallbackQuery, bot: Bot, session: AsyncSession, t: Texts, tz: ZoneInfo, post_id: int
-) -> None:
-    evergreen = await lifecycle.toggle_evergreen(session, post_id)
-    if evergreen is None:
-        await query.answer(t.plain("post.gone"), show_alert=True)
-        return
-    key = "evergreen.set" if evergreen else "evergreen.unset"
-    await query.answer(t.plain(key, post_id=post_id))
-    post = await repo.get_post(session, post_id)
-    if post is not None and post.status == PostStatus.SCHEDULED:
-        await show_scheduled(bot, session, t, tz, post, chat_id=query.from_user.id)
 
 
 async def on_repeat_typed(
@@ -478,14 +624,14 @@ async def on_queue(
 async def on_queue_page(
     query: CallbackQuery,
     callback_data: QueuePageCb,
+    message: Message,
     session: AsyncSession,
     t: Texts,
     tz: ZoneInfo,
 ) -> None:
     await query.answer()
     text, markup = await _queue_page(session, t, tz, callback_data.page)
-    if isinstance(query.message, Message):
-        await query.message.edit_text(text, reply_markup=markup)
+    await message.edit_text(text, reply_markup=markup)
 
 
 def router() -> Router:
@@ -493,8 +639,23 @@ def router() -> Router:
     r.message.register(on_queue, Command("queue"))
     r.message.register(on_time_typed, ScheduleStates.waiting_time, F.text)
     r.message.register(on_repeat_typed, ScheduleStates.waiting_repeat, F.text)
+    r.callback_query.filter(TappedMessage())
     r.callback_query.register(on_pick, ScheduleCb.filter())
-    r.callback_query.register(on_post_button, PostCb.filter())
-    r.callback_query.register(on_publication_answer, PubCb.filter())
+    for handler, act in (
+        (on_open, PostAct.OPEN),
+        (on_publish_now, PostAct.PUBLISH_NOW),
+        (on_schedule_menu, PostAct.SCHEDULE_MENU),
+        (on_cancel, PostAct.CANCEL),
+        (on_repeat, PostAct.REPEAT),
+        (on_evergreen, PostAct.EVERGREEN),
+        (on_retry, PostAct.RETRY),
+        (on_edit_failed, PostAct.EDIT),
+        (on_drop_failed, PostAct.DROP),
+        (on_drop_overdue, PostAct.DROP_OVERDUE),
+    ):
+        r.callback_query.register(handler, PostCb.filter(F.act == act))
+    r.callback_query.register(on_posted, PubCb.filter(F.act == PubAct.POSTED))
+    r.callback_query.register(on_send_again, PubCb.filter(F.act == PubAct.SEND_AGAIN))
+    r.callback_query.register(on_drop_unsure, PubCb.filter(F.act == PubAct.DROP))
     r.callback_query.register(on_queue_page, QueuePageCb.filter())
     return r

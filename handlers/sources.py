@@ -18,15 +18,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from automation import sources as service
 from automation.feeds import FeedError
 from config.settings import Settings
+from handlers.routing import TappedMessage
 from publishers.outbound import GuardedClient
 from storage.crypto import Vault
 from storage.models import Source
 from ui import views
 from ui.callbacks import SourceAct, SourceCb
+from ui.fit import clip
 from ui.keyboards import choice_keyboard, confirm_keyboard, sources_keyboard
 from ui.texts import Html, Texts
 
 log = logging.getLogger(__name__)
+
+
+#: How much of a feed's name, URL and last error the list shows (many feeds share one message).
+NAME_SHOWN, URL_SHOWN, ERROR_SHOWN = 80, 200, 200
 
 
 class SourceStates(StatesGroup):
@@ -47,13 +53,15 @@ def _line(t: Texts, source: Source, settings: Settings, tz: ZoneInfo) -> str:
     polled = views.short_when(source.polled_at, tz) if source.polled_at else t.plain("src.never")
     line = t(
         "src.line_feed",
-        name=source.name,
-        url=source.url or "",
+        name=clip(source.name, NAME_SHOWN),
+        url=clip(source.url or "", URL_SHOWN),
         mode=t.plain(f"src.mode_{source.mode}"),
         polled=polled,
     )
     if source.last_error:
-        line += "\n" + t.n("src.last_error", source.failures, error=source.last_error)
+        line += "\n" + t.n(
+            "src.last_error", source.failures, error=clip(source.last_error, ERROR_SHOWN)
+        )
     return line
 
 
@@ -112,58 +120,91 @@ async def _check_feed(
     )
 
 
-async def on_source_button(
+async def on_add_webhook(query: CallbackQuery, message: Message, t: Texts) -> None:
+    await query.answer()
+    markup = choice_keyboard(
+        [
+            (t.plain("src.btn.plain"), SourceCb(act=SourceAct.PLAIN)),
+            (t.plain("src.btn.github"), SourceCb(act=SourceAct.GITHUB)),
+        ]
+    )
+    await message.answer(t("src.ask_kind"), reply_markup=markup)
+
+
+async def on_webhook_kind(
     query: CallbackQuery,
     callback_data: SourceCb,
+    message: Message,
+    t: Texts,
+    state: FSMContext,
+) -> None:
+    await query.answer()
+    await state.set_state(SourceStates.webhook_name)
+    kind = "github" if callback_data.act is SourceAct.GITHUB else "webhook"
+    await state.set_data({"kind": kind})
+    await message.edit_text(t("src.ask_name"))
+
+
+async def on_feed_mode(
+    query: CallbackQuery,
+    callback_data: SourceCb,
+    message: Message,
     session: AsyncSession,
     t: Texts,
-    tz: ZoneInfo,
     state: FSMContext,
     settings: Settings,
     outbound: GuardedClient,
 ) -> None:
-    act = callback_data.act
-    message = query.message
-    if not isinstance(message, Message):
-        await query.answer()
+    await _add_feed(query, message, session, t, state, settings, outbound, callback_data.act)
+
+
+async def on_delete(
+    query: CallbackQuery,
+    callback_data: SourceCb,
+    message: Message,
+    session: AsyncSession,
+    t: Texts,
+) -> None:
+    source = await session.get(Source, callback_data.id)
+    await session.commit()
+    if source is None:
+        await query.answer(t.plain("src.gone"), show_alert=True)
         return
-    if act is SourceAct.ADD_WEBHOOK:
-        await query.answer()
-        markup = choice_keyboard(
-            [
-                (t.plain("src.btn.plain"), SourceCb(act=SourceAct.PLAIN)),
-                (t.plain("src.btn.github"), SourceCb(act=SourceAct.GITHUB)),
-            ]
-        )
-        await message.answer(t("src.ask_kind"), reply_markup=markup)
-    elif act in (SourceAct.PLAIN, SourceAct.GITHUB):
-        await query.answer()
-        await state.set_state(SourceStates.webhook_name)
-        await state.set_data({"kind": "github" if act is SourceAct.GITHUB else "webhook"})
-        await message.edit_text(t("src.ask_name"))
-    elif act in (SourceAct.FEED_DRAFT, SourceAct.FEED_RULES):
-        await _add_feed(query, message, session, t, state, settings, outbound, act)
-    elif act is SourceAct.DELETE:
-        source = await session.get(Source, callback_data.id)
-        await session.commit()
-        if source is None:
-            await query.answer(t.plain("src.gone"), show_alert=True)
-            return
-        await query.answer()
-        await message.edit_text(
-            t("src.confirm_delete", name=source.name),
-            reply_markup=confirm_keyboard(
-                t, SourceCb(act=SourceAct.DELETE_YES, id=source.id), SourceCb(act=SourceAct.LIST)
-            ),
-        )
-    else:  # DELETE_YES, LIST
-        if act is SourceAct.DELETE_YES:
-            gone = await service.delete_source(session, callback_data.id)
-            await query.answer(t.plain("src.deleted", name=gone.name) if gone else None)
-        else:
-            await query.answer()
-        text, markup = await _overview(session, t, settings, tz)
-        await message.edit_text(text, reply_markup=markup)
+    await query.answer()
+    await message.edit_text(
+        t("src.confirm_delete", name=source.name),
+        reply_markup=confirm_keyboard(
+            t, SourceCb(act=SourceAct.DELETE_YES, id=source.id), SourceCb(act=SourceAct.LIST)
+        ),
+    )
+
+
+async def on_delete_yes(
+    query: CallbackQuery,
+    callback_data: SourceCb,
+    message: Message,
+    session: AsyncSession,
+    t: Texts,
+    tz: ZoneInfo,
+    settings: Settings,
+) -> None:
+    gone = await service.delete_source(session, callback_data.id)
+    await query.answer(t.plain("src.deleted", name=gone.name) if gone else None)
+    text, markup = await _overview(session, t, settings, tz)
+    await message.edit_text(text, reply_markup=markup)
+
+
+async def on_list(
+    query: CallbackQuery,
+    message: Message,
+    session: AsyncSession,
+    t: Texts,
+    tz: ZoneInfo,
+    settings: Settings,
+) -> None:
+    await query.answer()
+    text, markup = await _overview(session, t, settings, tz)
+    await message.edit_text(text, reply_markup=markup)
 
 
 async def _add_feed(
@@ -224,6 +265,14 @@ async def on_webhook_name(
 def router() -> Router:
     r = Router(name="sources")
     r.message.register(on_sources, Command("sources"))
-    r.callback_query.register(on_source_button, SourceCb.filter())
+    r.callback_query.filter(TappedMessage())
+    r.callback_query.register(on_list, SourceCb.filter(F.act == SourceAct.LIST))
+    r.callback_query.register(on_add_webhook, SourceCb.filter(F.act == SourceAct.ADD_WEBHOOK))
+    kinds = (SourceAct.PLAIN, SourceAct.GITHUB)
+    r.callback_query.register(on_webhook_kind, SourceCb.filter(F.act.in_(kinds)))
+    modes = (SourceAct.FEED_DRAFT, SourceAct.FEED_RULES)
+    r.callback_query.register(on_feed_mode, SourceCb.filter(F.act.in_(modes)))
+    r.callback_query.register(on_delete, SourceCb.filter(F.act == SourceAct.DELETE))
+    r.callback_query.register(on_delete_yes, SourceCb.filter(F.act == SourceAct.DELETE_YES))
     r.message.register(on_webhook_name, SourceStates.webhook_name, F.text)
     return r

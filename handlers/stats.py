@@ -19,6 +19,7 @@ from aiogram.types import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.routing import TappedMessage
 from metrics.best_time import MIN_POSTS, best_time
 from metrics.chart import render_chart
 from metrics.reactions import record_reaction_count
@@ -149,6 +150,7 @@ async def on_stats(
 async def on_stats_switch(
     query: CallbackQuery,
     callback_data: StatsCb,
+    message: Message,
     bot: Bot,
     session: AsyncSession,
     t: Texts,
@@ -160,11 +162,10 @@ async def on_stats_switch(
     await query.answer()
     days = callback_data.days if callback_data.days in STATS_PERIODS else STATS_PERIODS[0]
     platform = callback_data.pf if callback_data.pf in PLATFORMS else ""
-    if isinstance(query.message, Message):
-        try:
-            await query.message.delete()
-        except TelegramBadRequest as exc:  # too old to delete (48 h): just send the new one
-            log.info("could not delete the old stats message: %s", exc)
+    try:
+        await message.delete()
+    except TelegramBadRequest as exc:  # too old to delete (48 h): just send the new one
+        log.info("could not delete the old stats message: %s", exc)
     await send_stats(
         bot, session, t, tz, clock, chat_id=query.from_user.id, days=days, platform=platform
     )
@@ -227,6 +228,7 @@ async def on_reaction_count(
 def router() -> Router:
     r = Router(name="stats")
     r.message.register(on_stats, Command("stats"))
+    r.callback_query.filter(TappedMessage())
     r.callback_query.register(on_stats_switch, StatsCb.filter())
     r.callback_query.register(on_post_stats, PostStatsCb.filter())
     r.message_reaction_count.register(on_reaction_count)

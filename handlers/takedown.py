@@ -6,14 +6,16 @@ from __future__ import annotations
 import html
 import logging
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.routing import TappedMessage
 from scheduler.dispatcher import PublisherFor
 from scheduler.removal import Removal, delete_everywhere, published_targets
 from storage import repositories as repo
+from storage.models import Publication
 from ui import views
 from ui.callbacks import TakeDownAct, TakeDownCb
 from ui.keyboards import take_down_keyboard
@@ -38,39 +40,62 @@ def _result(t: Texts, post_id: int, removals: list[Removal]) -> str:
     return t(key, post_id=post_id, lines=Html("\n".join(lines)))
 
 
-async def on_take_down(
+async def on_keep(
+    query: CallbackQuery, callback_data: TakeDownCb, message: Message, t: Texts
+) -> None:
+    await query.answer(t.plain("takedown.kept", post_id=callback_data.post))
+    await message.delete()
+
+
+async def on_ask(
     query: CallbackQuery,
     callback_data: TakeDownCb,
+    message: Message,
+    session: AsyncSession,
+    t: Texts,
+) -> None:
+    """🗑 Delete…: which targets it is live on, and the confirmation."""
+    post_id = callback_data.post
+    live = await _live(query, session, t, post_id)
+    if not live:
+        return
+    targets = "\n".join("• " + _linked(views.target_name(p.account), p.url) for p in live)
+    await message.reply(
+        t("takedown.ask", post_id=post_id, targets=Html(targets)),
+        reply_markup=take_down_keyboard(t, post_id),
+    )
+
+
+async def on_yes(
+    query: CallbackQuery,
+    callback_data: TakeDownCb,
+    message: Message,
     session: AsyncSession,
     publisher_for: PublisherFor,
     t: Texts,
 ) -> None:
-    post_id, message = callback_data.post, query.message
-    if not isinstance(message, Message):
-        await query.answer()
-        return
-    if callback_data.act is TakeDownAct.NO:
-        await query.answer(t.plain("takedown.kept", post_id=post_id))
-        await message.delete()
-        return
-    live = await published_targets(session, post_id)
-    await session.commit()
-    if not live:  # (also the second of two quick taps on Yes: the first one's answer stays)
-        await query.answer(t.plain("takedown.none", post_id=post_id), show_alert=True)
-        return
-    await query.answer()
-    if callback_data.act is TakeDownAct.ASK:
-        targets = "\n".join("• " + _linked(views.target_name(p.account), p.url) for p in live)
-        await message.reply(
-            t("takedown.ask", post_id=post_id, targets=Html(targets)),
-            reply_markup=take_down_keyboard(t, post_id),
-        )
+    post_id = callback_data.post
+    if not await _live(query, session, t, post_id):
         return
     await message.edit_text(t("takedown.deleting", post_id=post_id))
     removals = await delete_everywhere(session, publisher_for, post_id)
     await message.edit_text(_result(t, post_id, removals))
     if all(r.error is None for r in removals):
         await _retire_record(message.reply_to_message, session, t, post_id)
+
+
+async def _live(
+    query: CallbackQuery, session: AsyncSession, t: Texts, post_id: int
+) -> list[Publication]:
+    """The post's live publications, the tap answered (with why not, when there are none:
+    also the second of two quick taps on Yes, whose first answer stands)."""
+    live = await published_targets(session, post_id)
+    await session.commit()
+    if not live:
+        await query.answer(t.plain("takedown.none", post_id=post_id), show_alert=True)
+    else:
+        await query.answer()
+    return live
 
 
 async def _retire_record(
@@ -90,5 +115,8 @@ async def _retire_record(
 
 def router() -> Router:
     r = Router(name="takedown")
-    r.callback_query.register(on_take_down, TakeDownCb.filter())
+    r.callback_query.filter(TappedMessage())
+    r.callback_query.register(on_ask, TakeDownCb.filter(F.act == TakeDownAct.ASK))
+    r.callback_query.register(on_yes, TakeDownCb.filter(F.act == TakeDownAct.YES))
+    r.callback_query.register(on_keep, TakeDownCb.filter(F.act == TakeDownAct.NO))
     return r

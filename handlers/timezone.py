@@ -9,6 +9,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.routing import TappedMessage
 from publishers.blank import visible
 from scheduler.clock import Clock
 from scheduler.timeparse import suggest_timezones
@@ -50,6 +51,7 @@ async def on_timezone(
 async def on_timezone_pick(
     query: CallbackQuery,
     callback_data: TimezoneCb,
+    message: Message,
     session: AsyncSession,
     clock: Clock,
     t: Texts,
@@ -59,12 +61,12 @@ async def on_timezone_pick(
         return
     await query.answer()
     text = await _set(session, query.from_user.id, callback_data.name, t, clock)
-    if isinstance(query.message, Message):
-        await query.message.edit_text(text)
+    await message.edit_text(text)
 
 
 def router() -> Router:
     r = Router(name="timezone")
     r.message.register(on_timezone, Command("timezone"))
+    r.callback_query.filter(TappedMessage())
     r.callback_query.register(on_timezone_pick, TimezoneCb.filter())
     return r

@@ -3,7 +3,7 @@ them, edit one, or leave a target out of this post."""
 
 from __future__ import annotations
 
-from aiogram import Bot, Router
+from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai.service import DraftChanged, edit_variant, toggle_target
 from handlers.previews import current_draft, send_new_preview, show, variant_check
+from handlers.routing import TappedMessage
 from publishers.blank import visible
 from storage import repositories as repo
 from storage.models import Post, PostStatus, PostVariant
@@ -51,7 +52,31 @@ async def show_variant(
     await show(bot, session, post, text, markup, chat_id=chat_id)
 
 
-async def on_variant_button(
+async def _tapped_target(
+    query: CallbackQuery, callback_data: VariantCb, bot: Bot, session: AsyncSession, t: Texts
+) -> tuple[Post, PostVariant] | None:
+    """The draft and the target a variants button names, if both are still current; otherwise
+    the tap is answered with why not."""
+    post = await current_draft(query, bot, session, t, callback_data.post, callback_data.v)
+    if post is None:
+        return None
+    variant = target_of(post, callback_data.acc)
+    if variant is None:
+        await query.answer(t.plain("variant.gone", post_id=post.id), show_alert=True)
+        return None
+    return post, variant
+
+
+async def on_show(
+    query: CallbackQuery, callback_data: VariantCb, bot: Bot, session: AsyncSession, t: Texts
+) -> None:
+    if found := await _tapped_target(query, callback_data, bot, session, t):
+        post, variant = found
+        await query.answer()
+        await show_variant(bot, session, t, post, variant.account_id, chat_id=query.from_user.id)
+
+
+async def on_edit(
     query: CallbackQuery,
     callback_data: VariantCb,
     bot: Bot,
@@ -59,40 +84,49 @@ async def on_variant_button(
     t: Texts,
     state: FSMContext,
 ) -> None:
-    chat_id = query.from_user.id
-    post = await current_draft(query, bot, session, t, callback_data.post, callback_data.v)
-    if post is None:
+    if not (found := await _tapped_target(query, callback_data, bot, session, t)):
         return
-    variant = target_of(post, callback_data.acc)
-    if variant is None:
-        await query.answer(t.plain("variant.gone", post_id=post.id), show_alert=True)
+    post, variant = found
+    await query.answer()
+    await state.set_state(VariantStates.editing)
+    await state.update_data(post=post.id, account=variant.account_id)
+    clipped = variant.text if len(variant.text) <= 3000 else variant.text[:3000] + "…"
+    name = views.target_name(variant.account)
+    text = t("variant.ask", post_id=post.id, name=name, text=clipped)
+    await bot.send_message(query.from_user.id, text)
+
+
+async def on_regenerate(
+    query: CallbackQuery, callback_data: VariantCb, bot: Bot, session: AsyncSession, t: Texts
+) -> None:
+    if not (found := await _tapped_target(query, callback_data, bot, session, t)):
+        return
+    post, variant = found
+    await query.answer()
+    name = views.target_name(variant.account)
+    await show(
+        bot,
+        session,
+        post,
+        t("regen.choose_variant", post_id=post.id, name=name),
+        regenerate_keyboard(t, post.id, post.version, account=variant.account_id),
+        chat_id=query.from_user.id,
+    )
+
+
+async def on_toggle(
+    query: CallbackQuery, callback_data: VariantCb, bot: Bot, session: AsyncSession, t: Texts
+) -> None:
+    if not (found := await _tapped_target(query, callback_data, bot, session, t)):
+        return
+    post, variant = found
+    try:
+        post = await toggle_target(session, post, variant.account_id)
+    except DraftChanged:
+        await query.answer(t.plain("draft.changed", post_id=post.id))
         return
     await query.answer()
-    if callback_data.act is VariantAct.EDIT:
-        await state.set_state(VariantStates.editing)
-        await state.update_data(post=post.id, account=variant.account_id)
-        clipped = variant.text if len(variant.text) <= 3000 else variant.text[:3000] + "…"
-        name = views.target_name(variant.account)
-        await bot.send_message(chat_id, t("variant.ask", post_id=post.id, name=name, text=clipped))
-        return
-    if callback_data.act is VariantAct.REGENERATE:
-        name = views.target_name(variant.account)
-        await show(
-            bot,
-            session,
-            post,
-            t("regen.choose_variant", post_id=post.id, name=name),
-            regenerate_keyboard(t, post.id, post.version, account=variant.account_id),
-            chat_id=chat_id,
-        )
-        return
-    if callback_data.act is VariantAct.TOGGLE:
-        try:
-            post = await toggle_target(session, post, variant.account_id)
-        except DraftChanged:
-            await query.answer(t.plain("draft.changed", post_id=post.id))
-            return
-    await show_variant(bot, session, t, post, variant.account_id, chat_id=chat_id)
+    await show_variant(bot, session, t, post, variant.account_id, chat_id=query.from_user.id)
 
 
 async def on_variant_text(
@@ -121,5 +155,9 @@ async def on_variant_text(
 def router() -> Router:
     r = Router(name="variants")
     r.message.register(on_variant_text, VariantStates.editing)
-    r.callback_query.register(on_variant_button, VariantCb.filter())
+    r.callback_query.filter(TappedMessage())
+    r.callback_query.register(on_show, VariantCb.filter(F.act == VariantAct.SHOW))
+    r.callback_query.register(on_edit, VariantCb.filter(F.act == VariantAct.EDIT))
+    r.callback_query.register(on_regenerate, VariantCb.filter(F.act == VariantAct.REGENERATE))
+    r.callback_query.register(on_toggle, VariantCb.filter(F.act == VariantAct.TOGGLE))
     return r

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai.service import load_voice
+from handlers.routing import TappedMessage
 from publishers.blank import visible
 from storage import repositories as repo
-from ui.callbacks import VoiceCb, VoiceField
+from ui import views
+from ui.callbacks import VoiceCb, VoiceField, VoiceWholeCb
 from ui.keyboards import voice_keyboard
 from ui.texts import Texts
 
@@ -25,40 +27,53 @@ class VoiceStates(StatesGroup):
     editing = State()
 
 
-async def _render(session: AsyncSession, t: Texts) -> str:
-    voice = await load_voice(session)
-    unset = t.plain("voice.unset")
-    values = {field.value: getattr(voice, field.value) or unset for field in VoiceField}
-    return t("voice.show", **values)
+async def _render(session: AsyncSession, t: Texts) -> tuple[str, InlineKeyboardMarkup]:
+    """The voice view: long fields clipped, with "📄 Show whole" when any is."""
+    text, clipped = views.voice(t, await load_voice(session))
+    return text, voice_keyboard(t, whole=bool(clipped))
 
 
 async def on_voice(message: Message, session: AsyncSession, t: Texts, state: FSMContext) -> None:
     await state.clear()
-    await message.answer(await _render(session, t), reply_markup=voice_keyboard(t))
+    text, markup = await _render(session, t)
+    await message.answer(text, reply_markup=markup)
 
 
-async def on_voice_button(
+async def on_whole(query: CallbackQuery, message: Message, session: AsyncSession, t: Texts) -> None:
+    """📄 Show whole: each field the view clips, sent whole as messages of its own."""
+    brand = await load_voice(session)
+    await query.answer()
+    for field in VoiceField:
+        value = getattr(brand, field.value)
+        if views.is_clipped_voice(field.value, value):
+            name = t.plain(f"voice.field.{field.value}")
+            for piece in views.whole_field(t, name, value):
+                await message.answer(piece)
+
+
+async def on_clear(query: CallbackQuery, message: Message, session: AsyncSession, t: Texts) -> None:
+    await repo.save_voice(session, **{f.value: "" for f in VoiceField})
+    await session.commit()
+    await query.answer(t.plain("voice.cleared"))
+    text, markup = await _render(session, t)
+    await message.edit_text(text, reply_markup=markup)
+
+
+async def on_field(
     query: CallbackQuery,
     callback_data: VoiceCb,
-    session: AsyncSession,
+    message: Message,
     t: Texts,
     state: FSMContext,
 ) -> None:
     field = callback_data.field
-    if field is None:
-        await repo.save_voice(session, **{f.value: "" for f in VoiceField})
-        await session.commit()
-        await query.answer(t.plain("voice.cleared"))
-        if isinstance(query.message, Message):
-            await query.message.edit_text(await _render(session, t), reply_markup=voice_keyboard(t))
-        return
+    assert field is not None  # (the filter)
     await query.answer()
     await state.set_state(VoiceStates.editing)
     await state.update_data(field=field.value)
     limit = FIELD_LIMITS.get(field, DEFAULT_FIELD_LIMIT)
     name = t.plain(f"voice.field.{field.value}")
-    if isinstance(query.message, Message):
-        await query.message.answer(t("voice.ask", field=name, limit=limit))
+    await message.answer(t("voice.ask", field=name, limit=limit))
 
 
 async def on_voice_text(
@@ -78,12 +93,16 @@ async def on_voice_text(
     await session.commit()
     await state.clear()
     await message.answer(t("voice.saved", field=name))
-    await message.answer(await _render(session, t), reply_markup=voice_keyboard(t))
+    text, markup = await _render(session, t)
+    await message.answer(text, reply_markup=markup)
 
 
 def router() -> Router:
     r = Router(name="voice")
     r.message.register(on_voice, Command("voice"))
-    r.callback_query.register(on_voice_button, VoiceCb.filter())
+    r.callback_query.filter(TappedMessage())
+    r.callback_query.register(on_clear, VoiceCb.filter(F.field.is_(None)))
+    r.callback_query.register(on_field, VoiceCb.filter(F.field.is_not(None)))
+    r.callback_query.register(on_whole, VoiceWholeCb.filter())
     r.message.register(on_voice_text, VoiceStates.editing)
     return r

@@ -1,8 +1,8 @@
 """Numbers about published posts: syncing their counters, the queries behind /stats, the chart,
 and the best time to post.
 
-``metrics`` may import ``storage``, ``publishers`` and ``scheduler``; never aiogram (the bot's
-handlers call it, and so can jobs that have no bot at hand).
+Layering: ``metrics`` may import ``storage``, ``publishers`` and ``scheduler``; never aiogram
+(the bot's handlers call it, and so can jobs that have no bot at hand; tests/test_layering.py).
 
 - :mod:`metrics.stats`: pure read queries (``period_stats``, ``ai_spend``, ``post_targets``).
 - :mod:`metrics.chart`: ``render_chart`` turns a day series into PNG bytes.

@@ -263,10 +263,25 @@ def largest_values(annotation: Any, where: tuple[str, str]) -> list[Any]:
     raise AssertionError(f"no realistic largest value known for {where}: add one above")
 
 
+def bounded(candidates: list[Any], metadata: list[Any]) -> list[Any]:
+    """The candidates moved inside a field's declared bounds (``ge``/``le``)."""
+    low = next((m.ge for m in metadata if hasattr(m, "ge")), None)
+    high = next((m.le for m in metadata if hasattr(m, "le")), None)
+    if low is None and high is None:
+        return candidates
+    return [
+        min(max(c, low if low is not None else c), high if high is not None else c)
+        if isinstance(c, int) and not isinstance(c, bool)
+        else c
+        for c in candidates
+    ]
+
+
 def widest_instance(cls: type[CallbackData]) -> CallbackData:
     values: dict[str, Any] = {}
     for name, field in cls.model_fields.items():
         candidates = largest_values(field.annotation, (cls.__name__, name))
+        candidates = bounded(candidates, field.metadata)
         values[name] = max(candidates, key=lambda v: len(str(getattr(v, "value", v))))
     return cls(**values)
 
@@ -297,3 +312,16 @@ def test_a_button_is_only_understood_by_its_own_class(cls: type[CallbackData]) -
             continue
         with pytest.raises((ValueError, TypeError)):
             other.unpack(packed)
+
+
+@pytest.mark.parametrize("cls", CALLBACK_CLASSES, ids=lambda c: c.__name__)
+def test_every_number_on_a_button_fits_a_32_bit_column(cls: type[CallbackData]) -> None:
+    """A forged id past PostgreSQL's `integer` fails to unpack (the fallback answers the tap)
+    instead of reaching the database."""
+    for name, field in cls.model_fields.items():
+        if field.annotation is not int:
+            continue
+        high = next((m.le for m in field.metadata if hasattr(m, "le")), None)
+        low = next((m.ge for m in field.metadata if hasattr(m, "ge")), None)
+        assert high is not None and high <= callbacks.INT32_MAX, (cls.__name__, name)
+        assert low is not None and low >= -callbacks.INT32_MAX - 1, (cls.__name__, name)

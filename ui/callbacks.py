@@ -2,15 +2,30 @@
 
 Short prefixes and integer ids keep each packed value far below Telegram's 64-byte limit; a test
 packs the largest value of each and checks it.
+
+Every integer is bounded: a database id (`DbId`) by the 32-bit INTEGER column it names, anything
+else (`Int32`) by 32 bits too. A forged or corrupted payload outside the bounds fails to unpack,
+so no filter matches it and the catch-all answers the tap, instead of the database raising
+"value out of int32 range" inside a handler.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
 
 from scheduler.notify import AlertKind
+
+#: The largest value of a 32-bit INTEGER column (PostgreSQL's `integer`, our primary keys).
+INT32_MAX = 2**31 - 1
+
+#: A row id of ours (0 where a field means "none").
+DbId = Annotated[int, Field(ge=0, le=INT32_MAX)]
+#: Any other number on a button: a version, a page, a preset, a number of days.
+Int32 = Annotated[int, Field(ge=-INT32_MAX - 1, le=INT32_MAX)]
 
 
 class DraftAct(StrEnum):
@@ -29,8 +44,8 @@ class DraftCb(CallbackData, prefix="d"):
     """A button on a draft preview; `v` is the version the preview shows."""
 
     act: DraftAct
-    post: int
-    v: int
+    post: DbId
+    v: Int32
 
 
 class VariantAct(StrEnum):
@@ -45,9 +60,9 @@ class VariantCb(CallbackData, prefix="vr"):
     draft at version `v`."""
 
     act: VariantAct
-    post: int
-    v: int
-    acc: int
+    post: DbId
+    v: Int32
+    acc: DbId
 
 
 class RegenCb(CallbackData, prefix="g"):
@@ -55,9 +70,9 @@ class RegenCb(CallbackData, prefix="g"):
     `acc` names the one target (an account id) to rewrite, 0 the whole draft. It rewrites the
     draft as it is when tapped, so it carries no version."""
 
-    post: int
-    preset: int
-    acc: int = 0
+    post: DbId
+    preset: Int32
+    acc: DbId = 0
 
 
 class ImageAct(StrEnum):
@@ -71,9 +86,9 @@ class ImageCb(CallbackData, prefix="im"):
     post_media id), or remove them all; `v` is the draft version the view shows."""
 
     act: ImageAct
-    post: int
-    v: int
-    media: int = 0
+    post: DbId
+    v: Int32
+    media: DbId = 0
 
 
 class RetryDraftCb(CallbackData, prefix="rd"):
@@ -81,11 +96,11 @@ class RetryDraftCb(CallbackData, prefix="rd"):
 
 
 class OpenDraftCb(CallbackData, prefix="o"):
-    post: int
+    post: DbId
 
 
 class DraftsPageCb(CallbackData, prefix="dp"):
-    page: int
+    page: Int32
 
 
 class VoiceField(StrEnum):
@@ -102,6 +117,10 @@ class VoiceCb(CallbackData, prefix="v"):
     field: VoiceField | None = None
 
 
+class VoiceWholeCb(CallbackData, prefix="vw"):
+    """📄 Show whole under /voice: every field the view clipped, sent whole."""
+
+
 class SchedulePick(StrEnum):
     IN_1H = "h"
     EVENING = "e"
@@ -113,7 +132,7 @@ class SchedulePick(StrEnum):
 class ScheduleCb(CallbackData, prefix="s"):
     """A time pick for a draft (schedule) or a scheduled post (reschedule)."""
 
-    post: int
+    post: DbId
     pick: SchedulePick
 
 
@@ -134,7 +153,7 @@ class PostCb(CallbackData, prefix="p"):
     """An action on a post that is past the draft stage (scheduled, failed, overdue)."""
 
     act: PostAct
-    post: int
+    post: DbId
 
 
 class PubAct(StrEnum):
@@ -147,11 +166,11 @@ class PubCb(CallbackData, prefix="u"):
     """The owner's answer about one interrupted publication."""
 
     act: PubAct
-    pub: int
+    pub: DbId
 
 
 class QueuePageCb(CallbackData, prefix="q"):
-    page: int
+    page: Int32
 
 
 class TimezoneCb(CallbackData, prefix="tz"):
@@ -168,7 +187,7 @@ class AccountCb(CallbackData, prefix="a"):
     """Connect a new account, or enable/disable/disconnect account `id`."""
 
     act: AccountAct
-    id: int = 0
+    id: DbId = 0
 
 
 class PlatformCb(CallbackData, prefix="pf"):
@@ -181,7 +200,7 @@ class PlatformCb(CallbackData, prefix="pf"):
 class StatsCb(CallbackData, prefix="st"):
     """/stats for the last `days` days on platform `pf` (a registry key; empty = all)."""
 
-    days: int
+    days: Int32
     pf: str = ""
 
 
@@ -195,20 +214,20 @@ class TakeDownCb(CallbackData, prefix="td"):
     """🗑 under a published post: ask, then delete it from every platform (or keep it)."""
 
     act: TakeDownAct
-    post: int
+    post: DbId
 
 
 class PostStatsCb(CallbackData, prefix="ps"):
     """The counters of one published post, per target."""
 
-    post: int
+    post: DbId
 
 
 class MuteCb(CallbackData, prefix="mu"):
     """🔕 under an alert: silence alerts of `kind` for `days`."""
 
     kind: AlertKind
-    days: int
+    days: Int32
 
 
 class RuleAct(StrEnum):
@@ -225,7 +244,7 @@ class RuleCb(CallbackData, prefix="r"):
     """/rules: an action on rule `id` (0 for the list-wide ones: test, import, export)."""
 
     act: RuleAct
-    id: int = 0
+    id: DbId = 0
 
 
 class SourceAct(StrEnum):
@@ -243,4 +262,4 @@ class SourceCb(CallbackData, prefix="src"):
     """/sources: an action on source `id` (0 when adding one)."""
 
     act: SourceAct
-    id: int = 0
+    id: DbId = 0

@@ -41,6 +41,7 @@ from ui.callbacks import (
     VariantCb,
     VoiceCb,
     VoiceField,
+    VoiceWholeCb,
 )
 from ui.texts import Texts
 
@@ -213,13 +214,16 @@ def drafts_keyboard(
     return _paged(t, rows, page, has_next, DraftsPageCb)
 
 
-def voice_keyboard(t: Texts) -> InlineKeyboardMarkup:
+def voice_keyboard(t: Texts, *, whole: bool = False) -> InlineKeyboardMarkup:
+    """The field buttons and Clear; ``whole`` adds "📄 Show whole" (some field is clipped)."""
     builder = InlineKeyboardBuilder()
     for field in VoiceField:
         label = t.plain(f"voice.field.{field.value}")
         builder.add(_button(label[:1].upper() + label[1:], VoiceCb(field=field)))
     builder.add(_button(t.plain("voice.clear"), VoiceCb(field=None)))
-    builder.adjust(3, 2, 1)
+    if whole:
+        builder.add(_button(t.plain("btn.whole"), VoiceWholeCb()))
+    builder.adjust(3, 2, 1, 1)
     return builder.as_markup()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -17,6 +16,7 @@ from ai.errors import (
     AITimeout,
     AIUnavailable,
 )
+from ai.models import BrandVoice
 from publishers.check import VariantCheck
 from publishers.errors import TextTooLong
 from publishers.registry import account_label
@@ -26,10 +26,13 @@ from scheduler.notify import Link, OwnerReport, PublishReport, ReportValue
 from scheduler.recurrence import RepeatRule
 from storage.models import Account, Post
 from ui import dates
+from ui.fit import TEXT_LIMIT, clip, fit_html, is_clipped, parts, visible_len
 from ui.texts import Html, Texts
 
-#: Room kept for the title and footer around the post text inside one preview message.
-_PREVIEW_CHROME = 400
+#: Room for the "… (N more characters)" note of a clipped post text, and the least of the post
+#: text a preview shows however long its heading and footer.
+_TRUNCATION_NOTE = 60
+_MIN_BODY = 500
 
 _AI_ERROR_KEYS: tuple[tuple[type[AIError], str], ...] = (
     (AIAuthError, "ai.err.auth"),
@@ -102,14 +105,22 @@ def preview(
         post_id=post.id,
         targets=", ".join(targets) if targets else t.plain("preview.no_target"),
     )
-    lines = [title]
+    head = [title]
     if post.offline:
-        lines.append(t("preview.offline"))
+        head.append(t("preview.offline"))
     if post.media:
-        lines.append(t.n("preview.images", len(post.media)))
-    lines += ["", _clip(post.text, TELEGRAM_TEXT_LIMIT - _PREVIEW_CHROME, t), ""]
-    lines += target_lines or [length_line(t, post.text)]
-    return "\n".join(lines)
+        head.append(t.n("preview.images", len(post.media)))
+    tail = target_lines or [length_line(t, post.text)]
+    return _around(t, head, post.text, tail)
+
+
+def _around(t: Texts, head: list[str], text: str, tail: list[str]) -> str:
+    """``text`` between its heading lines and its footer lines, clipped to the room they leave
+    in one message (many targets with long names leave less); the whole fits Telegram's limit."""
+    footer = ["", *tail] if tail else []
+    chrome = visible_len("\n".join([*head, "", "", *footer]))
+    room = max(TELEGRAM_TEXT_LIMIT - chrome - _TRUNCATION_NOTE, _MIN_BODY)
+    return fit_html("\n".join([*head, "", _clip(text, room, t), *footer]))
 
 
 def variant(
@@ -117,8 +128,7 @@ def variant(
 ) -> str:
     """One target's variant on its own: which target, its check, and the text as it will go."""
     head = t("variant.title", post_id=post.id, name=target_name(account), index=index, total=total)
-    body = _clip(text, TELEGRAM_TEXT_LIMIT - _PREVIEW_CHROME, t)
-    return "\n".join([head, line, "", body])
+    return _around(t, [head, line], text, [])
 
 
 def images(t: Texts, post: Post) -> str:
@@ -156,13 +166,12 @@ def publish_report(t: Texts, report: PublishReport, post: Post) -> str:
         report.status, "publish.failed"
     )
     head = t(key, post_id=report.post_id, lines=Html("\n".join(lines)))
-    return head + "\n\n" + _clip(post.text, TELEGRAM_TEXT_LIMIT - _PREVIEW_CHROME * 2, t)
+    return _around(t, [head], post.text, [])
 
 
 def taken_down(t: Texts, post: Post) -> str:
     """The record of a post once it is deleted from every platform: no dead links left."""
-    head = t("takedown.record", post_id=post.id)
-    return head + "\n\n" + _clip(post.text, TELEGRAM_TEXT_LIMIT - _PREVIEW_CHROME, t)
+    return _around(t, [t("takedown.record", post_id=post.id)], post.text, [])
 
 
 def ai_error(t: Texts, exc: AIError) -> str:
@@ -222,8 +231,7 @@ def scheduled(
         lines.append(t("repeat.line", rule=rule))
     if post.evergreen:
         lines.append(t("evergreen.line"))
-    lines += ["", _clip(post.text, TELEGRAM_TEXT_LIMIT - _PREVIEW_CHROME, t)]
-    return "\n".join(lines)
+    return _around(t, lines, post.text, [])
 
 
 def _report_value(t: Texts, tz: ZoneInfo, value: ReportValue) -> object:
@@ -245,9 +253,38 @@ def owner_report(t: Texts, tz: ZoneInfo, report: OwnerReport) -> list[str]:
     ]
 
 
-_TAG = re.compile(r"<[^>]+>")
+#: How much of each brand-voice field /voice shows; "📄 Show whole" sends the rest. The five
+#: fields at their longest (4 × 500 + 4,000) would not fit one message.
+VOICE_FIELD_SHOWN = 300
+VOICE_EXAMPLE_SHOWN = 1500
 
 
-def visible_length(text: str) -> int:
-    """How long Telegram HTML is once parsed (what its caption and text limits count)."""
-    return utf16_len(html.unescape(_TAG.sub("", text)))
+def voice_shown(field: str) -> int:
+    return VOICE_EXAMPLE_SHOWN if field == "example" else VOICE_FIELD_SHOWN
+
+
+def is_clipped_voice(field: str, value: str) -> bool:
+    """Whether /voice shows brand-voice ``field`` clipped (its whole is a tap away)."""
+    return is_clipped(value, voice_shown(field))
+
+
+def voice(t: Texts, brand: BrandVoice) -> tuple[str, list[str]]:
+    """/voice: each field clipped to what the view shows; and the fields that were clipped."""
+    unset = t.plain("voice.unset")
+    values, clipped = {}, []
+    for name, value in brand.model_dump().items():
+        limit = voice_shown(name)
+        values[name] = clip(value, limit) if value else unset
+        if is_clipped_voice(name, value):
+            clipped.append(name)
+    return fit_html(t("voice.show", **values)), clipped
+
+
+def whole_field(t: Texts, name: str, value: str) -> list[str]:
+    """One long field as messages of its own: a heading, then the text in pieces that fit."""
+    head = t("whole.head", name=name, length=utf16_len(value))
+    pieces = parts(value, TEXT_LIMIT - visible_len(head) - 1)
+    return [
+        head + "\n" + html.escape(piece, quote=False) if i == 0 else html.escape(piece, quote=False)
+        for i, piece in enumerate(pieces)
+    ]

@@ -468,9 +468,17 @@ class FakeTelegram(LosesAnswers):
         return self.documents[message.document_id]
 
     async def user_taps(
-        self, user_id: int, message_id: int, callback_data: str, *, force: bool = False
+        self,
+        user_id: int,
+        message_id: int,
+        callback_data: str,
+        *,
+        force: bool = False,
+        inaccessible: bool = False,
     ) -> str:
-        """Queue a button tap. Raises ValueError if no such button (unless ``force``)."""
+        """Queue a button tap. Raises ValueError if no such button (unless ``force``).
+        ``inaccessible``: the message comes as Telegram sends one the bot can no longer see
+        (an InaccessibleMessage: chat, id and date 0)."""
         found = [m for m in self._msgs.get(user_id, []) if m.message_id == message_id]
         if not found or found[0].deleted:
             raise ValueError(f"no bot message {message_id} in chat {user_id}")
@@ -478,10 +486,13 @@ class FakeTelegram(LosesAnswers):
             raise ValueError(f"message {message_id} has no button {callback_data!r}: {found[0]}")
         query_id = str(next(self._query_ids))
         self._queries[query_id] = False
+        raw = self._raw[(user_id, message_id)]
         query = {
             "id": query_id,
             "from": self._users[user_id],
-            "message": self._raw[(user_id, message_id)],
+            "message": {"chat": raw["chat"], "message_id": message_id, "date": 0}
+            if inaccessible
+            else raw,
             "chat_instance": f"ci{user_id}",
             "data": callback_data,
         }

@@ -1,0 +1,32 @@
+"""Routing helpers shared by the routers: the filter that hands a callback handler the message
+its button sits under.
+
+A callback query's `message` is a `Message` only while the bot can still see it; a message that
+is too old (or deleted) arrives as an `InaccessibleMessage`. `TappedMessage` is set on each
+router's callback observer, so every handler gets a `message: Message` parameter instead of an
+`isinstance` guard, and a tap on an inaccessible message falls through to the fallback router,
+which answers it ("too old, send the command again").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.filters import Filter
+from aiogram.types import CallbackQuery, Message
+
+
+class TappedMessage(Filter):
+    """Passes a callback query whose message is still accessible, injecting it as ``message``."""
+
+    async def __call__(self, query: CallbackQuery) -> bool | dict[str, Any]:
+        if isinstance(query.message, Message):
+            return {"message": query.message}
+        return False
+
+
+#: Handler flags for a handler that may take seconds (an AI call): the chat shows "typing…"
+#: while it runs, from 0.3 s on (an instant answer needs no indicator, and skipping it saves a
+#: Telegram call); `bot.middlewares.ChatActions`, aiogram's `ChatActionMiddleware` for messages
+#: and taps alike.
+TYPING = {"chat_action": {"action": "typing", "initial_sleep": 0.3}}
