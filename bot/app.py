@@ -49,6 +49,7 @@ from bot.targets import TargetPublishers
 from bot.throttle import TelegramThrottle
 from config.settings import Settings
 from handlers import build_routers
+from handlers.drafting import Drafting
 from metrics.alerts import HEALTH_EVERY, AlertConfig, Alerts
 from metrics.digest import Digests
 from metrics.observability import Observability
@@ -115,6 +116,8 @@ class Nexus:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     drafter: Drafter
+    #: AI drafting jobs running in the background (outside the chat's event lock).
+    drafting: Drafting
     http: httpx.AsyncClient
     #: The hardened clients for users' URLs: feeds (and links), and the servers that receive
     #: credentials (https required).
@@ -174,6 +177,7 @@ class Nexus:
         if self.runtime is not None:
             await self.runtime.shutdown()
         await self.automation.idle()
+        await self.drafting.shutdown(self.bot)  # before the drafter, the bot and the database
         await self.drafter.aclose()
         await self.http.aclose()
         await self.outbound.aclose()
@@ -234,6 +238,7 @@ async def ensure_channel(app: Nexus) -> None:
 
 async def _on_startup(app: Nexus) -> None:
     await ensure_channel(app)
+    await app.drafting.report_interrupted(app.bot)  # drafts the last run did not finish
     await app.start_scheduler()
     if app.runtime is not None:
         app.automation.drain_soon()  # the whole backlog a crash left behind, at once
@@ -483,6 +488,9 @@ def build_app(
         engine=engine,
         sessions=sessions,
         drafter=drafter,
+        drafting=Drafting(
+            sessions, drafter, data_dir=settings.data_dir, publisher_for=publishers.for_account
+        ),
         http=http,
         outbound=outbound,
         servers=servers,
@@ -514,6 +522,7 @@ def build_app(
     dp.workflow_data.update(
         settings=settings,
         drafter=app.drafter,
+        drafting=app.drafting,
         clock=app.clock,
         wake=app.wake,
         publishers=publishers,

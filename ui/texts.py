@@ -1347,3 +1347,11 @@ class Texts:
     def plain(self, key: str, **values: object) -> str:
         """For plain-text places (buttons, alerts, command menus): nothing is escaped."""
         return self._texts[key].format(**values)
+
+
+from ui import texts_background as _background  # noqa: E402
+
+EN.update(_background.EN)
+RU.update(_background.RU)
+EN_PLURALS.update(_background.EN_PLURALS)
+RU_PLURALS.update(_background.RU_PLURALS)
