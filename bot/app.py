@@ -24,7 +24,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.methods.base import Response
 from aiogram.types import BotCommand
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -42,6 +42,7 @@ from automation.server import (
     build_http_app,
     build_worker_http_app,
 )
+from bot.fsm import DatabaseStorage, FsmWrites
 from bot.keys import open_vault
 from bot.middlewares import OwnerGate, SessionMiddleware
 from bot.notifier import BotNotifier
@@ -49,6 +50,8 @@ from bot.targets import TargetPublishers
 from bot.throttle import TelegramThrottle
 from config.settings import Settings
 from handlers import build_routers
+from handlers.accounts import AccountStates
+from handlers.credentials import HeldCredentials, forget_when_left
 from handlers.drafting import Drafting
 from metrics.alerts import HEALTH_EVERY, AlertConfig, Alerts
 from metrics.digest import Digests
@@ -118,6 +121,10 @@ class Nexus:
     drafter: Drafter
     #: AI drafting jobs running in the background (outside the chat's event lock).
     drafting: Drafting
+    #: Where conversations stand (the FSM), in the database: they survive restarts.
+    fsm: DatabaseStorage
+    #: Secrets typed into a connection form, in memory until the form is complete.
+    held: HeldCredentials
     http: httpx.AsyncClient
     #: The hardened clients for users' URLs: feeds (and links), and the servers that receive
     #: credentials (https required).
@@ -178,6 +185,7 @@ class Nexus:
             await self.runtime.shutdown()
         await self.automation.idle()
         await self.drafting.shutdown(self.bot)  # before the drafter, the bot and the database
+        self.held.clear()
         await self.drafter.aclose()
         await self.http.aclose()
         await self.outbound.aclose()
@@ -481,16 +489,21 @@ def build_app(
             },
         )
     listeners: list[Callable[[int], None]] = [automation.drain_soon]
+    fsm = DatabaseStorage(sessions)
+    held = HeldCredentials()
+    fsm.on_state(forget_when_left(held, AccountStates.field.state))
     app = Nexus(
         settings=settings,
         bot=bot,
-        dp=Dispatcher(storage=MemoryStorage(), events_isolation=SimpleEventIsolation()),
+        dp=Dispatcher(storage=fsm, events_isolation=SimpleEventIsolation()),
         engine=engine,
         sessions=sessions,
         drafter=drafter,
         drafting=Drafting(
             sessions, drafter, data_dir=settings.data_dir, publisher_for=publishers.for_account
         ),
+        fsm=fsm,
+        held=held,
         http=http,
         outbound=outbound,
         servers=servers,
@@ -515,6 +528,7 @@ def build_app(
     )
     dp = app.dp
     dp.update.outer_middleware(OwnerGate(settings.owner_ids))
+    dp.update.outer_middleware(FsmWrites(fsm))  # outside the session: writes after the handler
     dp.update.outer_middleware(
         SessionMiddleware(app.sessions, settings.timezone, publishers.for_account)
     )
@@ -523,6 +537,7 @@ def build_app(
         settings=settings,
         drafter=app.drafter,
         drafting=app.drafting,
+        held=held,
         clock=app.clock,
         wake=app.wake,
         publishers=publishers,
