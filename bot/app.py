@@ -180,6 +180,8 @@ class Nexus:
             return
         self._closed = True
         await self.http_server.stop()  # first: queued webhook events still need the database
+        if not await self.fsm.idle(UPDATES_GRACE_S):  # updates in hand: their state changes
+            log.warning("stopping while the bot still handles an update")
         self.automation.stop()  # what is left stays "new" for the next start
         if self.runtime is not None:
             await self.runtime.shutdown()
@@ -194,6 +196,11 @@ class Nexus:
         await self.engine.dispose()
         if self.run_lock is not None:
             self.run_lock.release()
+
+
+#: How long a stop waits for the updates being handled (their conversation state is written
+#: when each handler returns).
+UPDATES_GRACE_S = 10.0
 
 
 def freeze_startup_objects() -> None:

@@ -18,6 +18,7 @@ credentials held in memory when a connection form is left.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 from collections import OrderedDict
@@ -64,6 +65,9 @@ class DatabaseStorage(BaseStorage):
         self.sessions = sessions
         self._cache: OrderedDict[FsmKey, FsmValue] = OrderedDict()
         self._watchers: list[StateWatcher] = []
+        self._handling = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def on_state(self, watcher: StateWatcher) -> None:
         """Call ``watcher(key, new_state)`` whenever a conversation's state changes."""
@@ -134,13 +138,30 @@ class DatabaseStorage(BaseStorage):
         """Hold this update's writes until its handler is done, then write them together."""
         batch = _Batch()
         token = _batch.set(batch)
+        self._handling += 1
+        self._idle.clear()
         try:
             yield
         finally:
             _batch.reset(token)
             batch.open = False  # tasks started by the handler (copies of this context) write
-            if batch.dirty:
-                await self._write(batch.dirty)
+            try:
+                if batch.dirty:
+                    await self._write(batch.dirty)
+            finally:
+                self._handling -= 1
+                if not self._handling:
+                    self._idle.set()
+
+    async def idle(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds until no update is being handled (aiogram does not
+        wait for its handlers when polling stops: their state changes would be lost); whether
+        it got there."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
 
 
 class FsmWrites(BaseMiddleware):
