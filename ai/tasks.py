@@ -27,14 +27,28 @@ class JobInfo:
     post_id: int | None = None
 
 
+#: Jobs writing at once; the others wait their turn (already recorded and cancellable). Drafting
+#: no longer waits in each chat's event lock, so without a bound a burst of briefs would make
+#: every job compete for the database at once (SQLite has one connection) and all of them slow.
+MAX_WRITING = 8
+
+
 class DraftTasks:
-    def __init__(self) -> None:
+    def __init__(self, max_writing: int = MAX_WRITING) -> None:
         self._tasks: dict[int, tuple[JobInfo, asyncio.Task[None]]] = {}
+        self._slots = asyncio.Semaphore(max_writing)
 
     def start(self, info: JobInfo, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work, name=f"draft-job-{info.job_id}")
+        task = asyncio.create_task(self._in_turn(work), name=f"draft-job-{info.job_id}")
         self._tasks[info.job_id] = (info, task)
         task.add_done_callback(lambda done: self._done(info.job_id, done))
+
+    async def _in_turn(self, work: Coroutine[Any, Any, None]) -> None:
+        try:
+            async with self._slots:
+                await work
+        finally:
+            work.close()  # a job cancelled while waiting its turn never started
 
     def _done(self, job_id: int, task: asyncio.Task[None]) -> None:
         if self._tasks.get(job_id, (None, None))[1] is task:
