@@ -38,10 +38,11 @@ class DraftTasks:
         self._tasks: dict[int, tuple[JobInfo, asyncio.Task[None]]] = {}
         self._slots = asyncio.Semaphore(max_writing)
 
-    def start(self, info: JobInfo, work: Coroutine[Any, Any, None]) -> None:
+    def start(self, info: JobInfo, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(self._in_turn(work), name=f"draft-job-{info.job_id}")
         self._tasks[info.job_id] = (info, task)
         task.add_done_callback(lambda done: self._done(info.job_id, done))
+        return task
 
     async def _in_turn(self, work: Coroutine[Any, Any, None]) -> None:
         try:

@@ -170,13 +170,8 @@ class Drafting:
 
     def _start(self, job: DraftJob, live: _Live, work: Coroutine[Any, Any, None]) -> None:
         self._live[job.id] = live
-        self.tasks.start(JobInfo(job.id, live.chat_id, live.post_id), self._tracked(job.id, work))
-
-    async def _tracked(self, job_id: int, work: Coroutine[Any, Any, None]) -> None:
-        try:
-            await work
-        finally:
-            self._live.pop(job_id, None)
+        task = self.tasks.start(JobInfo(job.id, live.chat_id, live.post_id), work)
+        task.add_done_callback(lambda _: self._live.pop(job.id, None))
 
     def kind_of(self, job_id: int) -> tuple[str, int | None] | None:
         """A running job's kind and draft id (None for a job that does not run)."""
