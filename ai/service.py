@@ -22,6 +22,7 @@ from ai.pricing import estimate_cost
 from publishers.base import MediaLimits
 from publishers.images import fit, probe
 from publishers.registry import PLATFORMS
+from storage import draft_jobs
 from storage import repositories as repo
 from storage.files import write_media
 from storage.models import Account, Post
@@ -40,6 +41,19 @@ class TooManyImages(Exception):
 
 class DraftChanged(Exception):
     """The draft was changed (edited, approved, rejected) while the new text was being made."""
+
+
+class JobEnded(Exception):
+    """The drafting job was cancelled or interrupted while the AI was writing: its result is
+    not stored (`storage.draft_jobs`)."""
+
+
+async def _claim_result(session: AsyncSession, job_id: int | None) -> None:
+    """Before a drafting job's result is committed: end the job in the same transaction, or roll
+    back and raise ``JobEnded`` if it was cancelled or interrupted meanwhile."""
+    if job_id is not None and not await draft_jobs.finish(session, job_id):
+        await session.rollback()
+        raise JobEnded(job_id)
 
 
 async def load_voice(session: AsyncSession) -> BrandVoice:
@@ -123,10 +137,12 @@ async def create_draft(
     max_chars: int,
     origin: str | None = None,
     origin_key: str | None = None,
+    job_id: int | None = None,
 ) -> Post:
     """Draft a post from the owner's brief and store it as a draft, with one variant per
     enabled target account; `origin` says which rule or feed asked for it (None: the chat),
-    `origin_key` which run of which automation action (unique: a re-run cannot draft twice)."""
+    `origin_key` which run of which automation action (unique: a re-run cannot draft twice);
+    `job_id` the drafting job (`storage.draft_jobs`) that ends with it."""
     request, accounts = await _request(session, brief, max_chars)
     draft = await drafter.draft(request)
     post = await repo.create_draft(
@@ -140,6 +156,7 @@ async def create_draft(
     )
     await repo.save_variants(session, post.id, _variant_texts(draft, accounts))
     await _record_usage(session, draft, "draft")
+    await _claim_result(session, job_id)
     await session.commit()
     fresh = await repo.get_post(session, post.id)
     assert fresh is not None
@@ -153,6 +170,7 @@ async def regenerate_draft(
     *,
     instruction: str | None,
     max_chars: int,
+    job_id: int | None = None,
 ) -> Post:
     """A new version of a draft, optionally following an instruction such as "shorter"."""
     request, accounts = await _request(
@@ -166,6 +184,7 @@ async def regenerate_draft(
         raise DraftChanged(post.id)
     await repo.save_variants(session, post.id, _variant_texts(draft, accounts))
     await _record_usage(session, draft, "regenerate")
+    await _claim_result(session, job_id)
     return await _committed(session, post.id)
 
 
@@ -177,6 +196,7 @@ async def regenerate_variant(
     *,
     instruction: str | None,
     max_chars: int,
+    job_id: int | None = None,
 ) -> Post:
     """A new text for one target alone, rewritten from its current one; the main text and the
     other targets stay as they are, and this target then keeps its text when the main one is
@@ -203,6 +223,7 @@ async def regenerate_variant(
         await session.rollback()
         raise DraftChanged(post.id)
     await _record_usage(session, draft, "regenerate")
+    await _claim_result(session, job_id)
     return await _committed(session, post.id)
 
 

@@ -24,7 +24,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.methods.base import Response
 from aiogram.types import BotCommand
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -43,6 +43,7 @@ from automation.server import (
     build_worker_http_app,
 )
 from bot.fit import FitToLimits
+from bot.fsm import DatabaseStorage, FsmWrites
 from bot.keys import open_vault
 from bot.middlewares import ChatActions, OwnerGate, SessionMiddleware
 from bot.notifier import BotNotifier
@@ -50,6 +51,9 @@ from bot.targets import TargetPublishers
 from bot.throttle import TelegramThrottle
 from config.settings import Settings
 from handlers import build_routers, errors
+from handlers.accounts import AccountStates
+from handlers.credentials import HeldCredentials, forget_when_left
+from handlers.drafting import Drafting
 from metrics.alerts import HEALTH_EVERY, AlertConfig, Alerts
 from metrics.digest import Digests
 from metrics.observability import Observability
@@ -116,6 +120,12 @@ class Nexus:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     drafter: Drafter
+    #: AI drafting jobs running in the background (outside the chat's event lock).
+    drafting: Drafting
+    #: Where conversations stand (the FSM), in the database: they survive restarts.
+    fsm: DatabaseStorage
+    #: Secrets typed into a connection form, in memory until the form is complete.
+    held: HeldCredentials
     http: httpx.AsyncClient
     #: The hardened clients for users' URLs: feeds (and links), and the servers that receive
     #: credentials (https required).
@@ -171,10 +181,14 @@ class Nexus:
             return
         self._closed = True
         await self.http_server.stop()  # first: queued webhook events still need the database
+        if not await self.fsm.idle(UPDATES_GRACE_S):  # updates in hand: their state changes
+            log.warning("stopping while the bot still handles an update")
         self.automation.stop()  # what is left stays "new" for the next start
         if self.runtime is not None:
             await self.runtime.shutdown()
         await self.automation.idle()
+        await self.drafting.shutdown(self.bot)  # before the drafter, the bot and the database
+        self.held.clear()
         await self.drafter.aclose()
         await self.http.aclose()
         await self.outbound.aclose()
@@ -183,6 +197,11 @@ class Nexus:
         await self.engine.dispose()
         if self.run_lock is not None:
             self.run_lock.release()
+
+
+#: How long a stop waits for the updates being handled (their conversation state is written
+#: when each handler returns).
+UPDATES_GRACE_S = 10.0
 
 
 def freeze_startup_objects() -> None:
@@ -236,6 +255,7 @@ async def ensure_channel(app: Nexus) -> None:
 
 async def _on_startup(app: Nexus) -> None:
     await ensure_channel(app)
+    await app.drafting.report_interrupted(app.bot)  # drafts the last run did not finish
     await app.start_scheduler()
     if app.runtime is not None:
         app.automation.drain_soon()  # the whole backlog a crash left behind, at once
@@ -478,13 +498,21 @@ def build_app(
             },
         )
     listeners: list[Callable[[int], None]] = [automation.drain_soon]
+    fsm = DatabaseStorage(sessions)
+    held = HeldCredentials()
+    fsm.on_state(forget_when_left(held, AccountStates.field.state))
     app = Nexus(
         settings=settings,
         bot=bot,
-        dp=Dispatcher(storage=MemoryStorage(), events_isolation=SimpleEventIsolation()),
+        dp=Dispatcher(storage=fsm, events_isolation=SimpleEventIsolation()),
         engine=engine,
         sessions=sessions,
         drafter=drafter,
+        drafting=Drafting(
+            sessions, drafter, data_dir=settings.data_dir, publisher_for=publishers.for_account
+        ),
+        fsm=fsm,
+        held=held,
         http=http,
         outbound=outbound,
         servers=servers,
@@ -509,6 +537,7 @@ def build_app(
     )
     dp = app.dp
     dp.update.outer_middleware(OwnerGate(settings.owner_ids))
+    dp.update.outer_middleware(FsmWrites(fsm))  # outside the session: writes after the handler
     dp.update.outer_middleware(
         SessionMiddleware(app.sessions, settings.timezone, publishers.for_account)
     )
@@ -519,6 +548,8 @@ def build_app(
     dp.workflow_data.update(
         settings=settings,
         drafter=app.drafter,
+        drafting=app.drafting,
+        held=held,
         clock=app.clock,
         wake=app.wake,
         publishers=publishers,

@@ -19,6 +19,7 @@ from handlers import (
     alerts,
     common,
     digest,
+    drafting,
     drafts,
     images,
     media,
@@ -52,6 +53,7 @@ def build_routers() -> list[Router]:
         variants.router(),
         images.router(),
         media.router(),
+        drafting.router(),
         drafts.router(),
         common.fallback_router(),
     ]

@@ -1,6 +1,8 @@
 """/accounts: where approved posts go. Connect walks through one platform's credentials step by
-step; a message holding a secret is deleted as soon as it is read; credentials are checked with
-a cheap authenticated call before they are saved, encrypted. Disconnect deletes them."""
+step; a message holding a secret is deleted as soon as it is read, and the secret waits for the
+rest of the form in process memory only (`handlers.credentials`), never in the FSM storage;
+credentials are checked with a cheap authenticated call before they are saved, encrypted.
+Disconnect deletes them."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.settings import Settings
+from handlers.credentials import HeldCredentials
 from handlers.routing import TappedMessage
 from publishers.blank import visible
 from publishers.errors import PublishError
@@ -167,11 +170,13 @@ async def on_platform(
     message: Message,
     t: Texts,
     state: FSMContext,
+    held: HeldCredentials,
 ) -> None:
     platform = PLATFORMS[callback_data.key]  # the filter let only known platforms through
     await query.answer()
     await state.set_state(AccountStates.field)
-    await state.set_data({"platform": platform.key, "values": {}})
+    form = held.open(query.from_user.id)
+    await state.set_data({"platform": platform.key, "values": {}, "secret": [], "form": form})
     await message.answer(_prompt(t, platform, 0))
 
 
@@ -185,17 +190,29 @@ async def on_field(
     vault: Vault,
     clock: Clock,
     settings: Settings,
+    held: HeldCredentials,
 ) -> None:
+    """One answer of the form. Secrets go to `held` (process memory), never into the FSM data,
+    which only says which of them were typed."""
+    assert message.from_user is not None
+    user_id = message.from_user.id
     data = await state.get_data()
     platform = PLATFORMS[data["platform"]]
     values: dict[str, str] = dict(data["values"])
-    field = platform.fields[len(values)]
+    typed: list[str] = list(data.get("secret", []))
+    form = str(data.get("form", ""))
+    field = platform.fields[len(values) + len(typed)]
     value = visible(message.text)
     if field.secret:
         try:
             await message.delete()
         except TelegramAPIError:
             await message.answer(t("acc.not_deleted"))
+    if typed and held.get(user_id, form) is None:
+        await state.clear()  # the secrets typed so far timed out, or Nexus restarted
+        await message.answer(t("acc.form_expired", minutes=round(held.ttl / 60)))
+        return
+    held.resume(user_id, form)
     if field.optional and value == SKIP:
         value = ""
     elif field.url and not value.startswith(_url_schemes(settings)):
@@ -205,15 +222,24 @@ async def on_field(
         await message.answer(t("acc.bad_number"))
         return
     elif not value:
-        await message.answer(_prompt(t, platform, len(values)))
+        await message.answer(_prompt(t, platform, len(values) + len(typed)))
         return
-    values[field.name] = value.rstrip("/") if field.url else value
-    if len(values) < len(platform.fields):
-        await state.update_data(values=values)
-        await message.answer(_prompt(t, platform, len(values)))
+    value = value.rstrip("/") if field.url else value
+    if field.secret:
+        held.put(user_id, form, field.name, value)
+        typed.append(field.name)
+    else:
+        values[field.name] = value
+    filled = len(values) + len(typed)
+    if filled < len(platform.fields):
+        await state.update_data(values=values, secret=typed)
+        await message.answer(_prompt(t, platform, filled))
         return
-    await state.clear()  # the secrets leave the FSM storage now, whatever happens next
-    await _connect(message, session, t, platform, values, publishers, vault, clock)
+    secret_values = held.take(user_id, form) or {}
+    await state.clear()
+    await _connect(
+        message, session, t, platform, {**values, **secret_values}, publishers, vault, clock
+    )
 
 
 async def _connect(

@@ -4,7 +4,7 @@ the bot, or under a message too old to be seen), so no tap is left spinning."""
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai.service import load_voice
 from config.settings import Settings
+from handlers.drafting import Drafting
 from handlers.routing import TappedMessage
 from publishers.registry import account_label
 from storage import repositories as repo
@@ -39,12 +40,23 @@ async def help_(message: Message, t: Texts) -> None:
     await message.answer(t("help"))
 
 
-async def cancel(message: Message, state: FSMContext, t: Texts) -> None:
-    if await state.get_state() is None:
+async def cancel(
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    t: Texts,
+    session: AsyncSession,
+    drafting: Drafting,
+) -> None:
+    """Leave the dialogue, and stop the drafts being written in this chat."""
+    stopped = await drafting.cancel_chat(session, bot, message.chat.id)
+    if await state.get_state() is not None:
+        await state.clear()
+        await message.answer(t("cancel.done"))
+    elif stopped:
+        await message.answer(t.n("bg.stopped", stopped))
+    else:
         await message.answer(t("cancel.nothing"))
-        return
-    await state.clear()
-    await message.answer(t("cancel.done"))
 
 
 async def unknown_command(message: Message, t: Texts) -> None:

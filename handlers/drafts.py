@@ -7,10 +7,8 @@ regenerate, publish) updates that one message instead of scattering copies throu
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
@@ -18,25 +16,17 @@ from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.chat_action import ChatActionSender
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ai.drafter import Drafter
-from ai.errors import AIError
 from ai.service import (
     DraftChanged,
-    TooManyImages,
-    attach_images,
-    create_draft,
     edit_draft,
-    regenerate_draft,
-    regenerate_variant,
 )
+from handlers.drafting import Drafting
 from handlers.images import show_images
 from handlers.previews import (
     current_draft,
     post_in,
-    remember_preview,
     send_new_preview,
     show,
     show_preview,
@@ -45,8 +35,6 @@ from handlers.previews import (
 from handlers.routing import TYPING, TappedMessage
 from handlers.variants import show_variant, target_of
 from publishers.blank import is_blank, visible
-from publishers.errors import Permanent
-from publishers.text import TELEGRAM_TEXT_LIMIT
 from scheduler import lifecycle
 from scheduler.clock import Clock
 from scheduler.lifecycle import NoTargets, schedule_post
@@ -60,16 +48,12 @@ from ui.keyboards import (
     REGEN_REPLIED,
     drafts_keyboard,
     regenerate_keyboard,
-    single_button,
 )
 from ui.texts import Texts
 
 log = logging.getLogger(__name__)
 
 MAX_BRIEF_CHARS = 4000
-#: A draft that takes longer than this gets a "drafting…" message and the typing indicator (an
-#: instant offline draft needs neither, and skipping them saves two Telegram calls).
-PROGRESS_AFTER_S = 0.3
 DRAFTS_PAGE_SIZE = 8
 SNIPPET_CHARS = 40
 
@@ -90,87 +74,14 @@ def _brief_of(message: Message | None) -> str | None:
     return visible(text) or None
 
 
-# --- new drafts ----------------------------------------------------------------------------------
-
-
-async def draft_and_show(
-    bot: Bot,
-    session: AsyncSession,
-    drafter: Drafter,
-    t: Texts,
-    *,
-    brief: str,
-    author_id: int,
-    source: Message,
-    progress: Message | None = None,
-    images: Sequence[bytes] = (),
-    data_dir: Path | None = None,
-) -> Post | None:
-    """Draft from `brief` (with `images` from the chat attached) and show the preview.
-
-    A draft that takes longer than a moment (Claude) gets a "drafting…" reply to `source`, with
-    the typing indicator, which the preview then replaces; an instant one (the offline drafter)
-    arrives directly. A failure is shown as a reply to `source` with a Retry button (the retry
-    reads the brief from the message it replies to)."""
-    drafting = asyncio.ensure_future(
-        create_draft(
-            session, drafter, author_id=author_id, brief=brief, max_chars=TELEGRAM_TEXT_LIMIT
-        )
-    )
-    if progress is None:
-        await asyncio.wait({drafting}, timeout=PROGRESS_AFTER_S)
-        if not drafting.done():
-            progress = await source.reply(t("drafting"))
-    if not drafting.done():
-        assert progress is not None
-        async with ChatActionSender.typing(bot=bot, chat_id=progress.chat.id):
-            await asyncio.wait({drafting})
-    try:
-        post = drafting.result()
-    except AIError as exc:
-        log.warning("drafting failed: %s", exc)
-        text = views.ai_error(t, exc)
-        markup = single_button(t.plain("btn.retry"), RetryDraftCb())
-        if progress is not None:
-            await progress.edit_text(text, reply_markup=markup)
-        else:
-            await source.reply(text, reply_markup=markup)
-        return None
-    if images and data_dir is not None:
-        post = await attach_or_explain(session, t, post, images, data_dir, source)
-    if progress is not None:
-        await remember_preview(session, post, progress.chat.id, progress.message_id)
-    await show_preview(bot, session, t, post, chat_id=source.chat.id)
-    return post
-
-
-async def attach_or_explain(
-    session: AsyncSession,
-    t: Texts,
-    post: Post,
-    images: Sequence[bytes],
-    data_dir: Path,
-    source: Message,
-) -> Post:
-    """Attach `images` to the draft; on a bad file or too many, tell the owner why and keep
-    the draft as it was."""
-    try:
-        return await attach_images(session, post, images, data_dir=data_dir)
-    except Permanent as exc:
-        await source.reply(t("media.bad", reason=exc.reason))
-    except TooManyImages:
-        await source.reply(t("media.too_many", post_id=post.id, count=len(post.media)))
-    except DraftChanged:
-        await source.reply(t("draft.changed", post_id=post.id))
-    fresh = await repo.get_post(session, post.id)
-    return fresh or post
+# --- new drafts ---------------------------------------------------------------------------------
 
 
 async def on_brief(
     message: Message,
     bot: Bot,
     session: AsyncSession,
-    drafter: Drafter,
+    drafting: Drafting,
     t: Texts,
     state: FSMContext,
 ) -> None:
@@ -185,8 +96,8 @@ async def on_brief(
         await message.answer(t("new.too_long", length=len(brief), limit=MAX_BRIEF_CHARS))
         return
     assert message.from_user is not None
-    await draft_and_show(
-        bot, session, drafter, t, brief=brief, author_id=message.from_user.id, source=message
+    await drafting.start_new(
+        session, bot, t, brief=brief, author_id=message.from_user.id, source=message
     )
 
 
@@ -199,7 +110,7 @@ async def on_retry_draft(
     message: Message,
     bot: Bot,
     session: AsyncSession,
-    drafter: Drafter,
+    drafting: Drafting,
     t: Texts,
 ) -> None:
     source = message.reply_to_message
@@ -208,16 +119,8 @@ async def on_retry_draft(
         await query.answer(t.plain("ai.retry_expired"), show_alert=True)
         return
     await query.answer()
-    await message.edit_text(t("drafting"))
-    await draft_and_show(
-        bot,
-        session,
-        drafter,
-        t,
-        brief=brief,
-        author_id=query.from_user.id,
-        source=source,
-        progress=message,
+    await drafting.start_new(
+        session, bot, t, brief=brief, author_id=query.from_user.id, source=source, progress=message
     )
 
 
@@ -410,75 +313,13 @@ async def on_edited_text(
 # --- regenerate ----------------------------------------------------------------------------------
 
 
-async def _regenerate(
-    bot: Bot,
-    session: AsyncSession,
-    drafter: Drafter,
-    t: Texts,
-    post: Post,
-    *,
-    instruction: str | None,
-    chat_id: int,
-    on_error_reply_to: Message,
-    retry: RegenCb,
-) -> None:
-    """Rewrite the whole draft, or only the text of target ``retry.acc`` when it is set; the
-    preview (or that target's view) shows the result, an AI failure a Retry button."""
-    account = retry.acc
-    variant = target_of(post, account) if account else None
-    progress = (
-        t("regenerating_variant", post_id=post.id, name=views.target_name(variant.account))
-        if variant
-        else t("regenerating", post_id=post.id)
-    )
-    await show(bot, session, post, progress, None, chat_id=chat_id)
-    try:
-        if account:
-            post = await regenerate_variant(
-                session,
-                drafter,
-                post,
-                account,
-                instruction=instruction,
-                max_chars=TELEGRAM_TEXT_LIMIT,
-            )
-        else:
-            post = await regenerate_draft(
-                session, drafter, post, instruction=instruction, max_chars=TELEGRAM_TEXT_LIMIT
-            )
-    except AIError as exc:
-        log.warning("regenerating post %s failed: %s", post.id, exc)
-        await _show_draft(bot, session, t, post, account, chat_id)
-        await on_error_reply_to.reply(
-            views.ai_error(t, exc), reply_markup=single_button(t.plain("btn.retry"), retry)
-        )
-        return
-    except DraftChanged:
-        fresh = await repo.get_post(session, post.id)
-        await bot.send_message(chat_id, t("draft.changed", post_id=post.id))
-        if fresh is not None:
-            await show_preview(bot, session, t, fresh, chat_id=chat_id)
-        return
-    await _show_draft(bot, session, t, post, account, chat_id)
-
-
-async def _show_draft(
-    bot: Bot, session: AsyncSession, t: Texts, post: Post, account: int, chat_id: int
-) -> None:
-    """The preview, or target ``account``'s view when a single target was being rewritten."""
-    if account and target_of(post, account):
-        await show_variant(bot, session, t, post, account, chat_id=chat_id)
-    else:
-        await show_preview(bot, session, t, post, chat_id=chat_id)
-
-
 async def on_regenerate(
     query: CallbackQuery,
     callback_data: RegenCb,
     message: Message,
     bot: Bot,
     session: AsyncSession,
-    drafter: Drafter,
+    drafting: Drafting,
     t: Texts,
     state: FSMContext,
 ) -> None:
@@ -513,18 +354,22 @@ async def on_regenerate(
     else:
         await query.answer()
         return
+    if drafting.tasks.for_post(post.id) is not None:
+        await query.answer(t.plain("bg.busy", post_id=post.id), show_alert=True)
+        return
     await query.answer()
-    if message.message_id != post.preview_message_id:
-        await message.delete()  # a Retry under an error message: the error is handled
-    await _regenerate(
-        bot,
+    source = message
+    if source.message_id != post.preview_message_id:
+        await source.delete()  # a Retry under an error message: the error is handled
+        source = source.reply_to_message or source
+    await drafting.start_regenerate(
         session,
-        drafter,
+        bot,
         t,
         post,
         instruction=instruction,
         chat_id=chat_id,
-        on_error_reply_to=message,
+        source=source,
         retry=callback_data,
     )
 
@@ -533,7 +378,7 @@ async def on_instruction(
     message: Message,
     bot: Bot,
     session: AsyncSession,
-    drafter: Drafter,
+    drafting: Drafting,
     t: Texts,
     state: FSMContext,
 ) -> None:
@@ -551,17 +396,18 @@ async def on_instruction(
             else t("draft.is", post_id=post_id, status=views.status_name(t, post))
         )
         return
-    await _regenerate(
-        bot,
+    started = await drafting.start_regenerate(
         session,
-        drafter,
+        bot,
         t,
         post,
         instruction=visible(message.text),
         chat_id=message.chat.id,
-        on_error_reply_to=message,
+        source=message,
         retry=RegenCb(post=post.id, preset=REGEN_REPLIED, acc=account),
     )
+    if not started:
+        await message.answer(t("bg.busy", post_id=post.id))
 
 
 # --- /drafts -------------------------------------------------------------------------------------

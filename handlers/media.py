@@ -2,8 +2,9 @@
 without one is added to the owner's latest draft.
 
 Album items arrive as separate messages sharing a ``media_group_id``. Events of one chat are
-handled one at a time (``SimpleEventIsolation``), so the first item (the one Telegram gives the
-caption) has created the draft before the next is read; the rest join that draft.
+handled one at a time (``SimpleEventIsolation``), but the first item's draft (the one Telegram
+gives the caption) is written in the background: the next items are handed to that job
+(`handlers.drafting.Photos`) while it runs, and attached to its draft once it is stored.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from aiogram.filters import StateFilter
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ai.drafter import Drafter
 from config.settings import Settings
-from handlers.drafts import MAX_BRIEF_CHARS, attach_or_explain, draft_and_show
+from handlers.drafting import Drafting, Photos, attach_or_explain
+from handlers.drafts import MAX_BRIEF_CHARS
 from handlers.previews import show_preview
 from publishers.blank import visible
 from storage import repositories as repo
@@ -26,7 +27,8 @@ from ui.texts import Texts
 
 #: Telegram's Bot API hands bots files of at most 20 MB.
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
-#: Albums remembered (media_group_id → draft id); an album's items arrive within seconds.
+#: Albums remembered (media_group_id → the photos of its draft); an album's items arrive within
+#: seconds.
 ALBUMS_REMEMBERED = 64
 
 
@@ -48,13 +50,13 @@ async def _download(bot: Bot, message: Message) -> bytes | None:
 
 def router() -> Router:
     r = Router(name="media")
-    albums: OrderedDict[str, int] = OrderedDict()
+    albums: OrderedDict[str, Photos] = OrderedDict()
 
     async def on_photo(
         message: Message,
         bot: Bot,
         session: AsyncSession,
-        drafter: Drafter,
+        drafting: Drafting,
         settings: Settings,
         t: Texts,
     ) -> None:
@@ -69,31 +71,36 @@ def router() -> Router:
             if len(caption) > MAX_BRIEF_CHARS:
                 await message.answer(t("new.too_long", length=len(caption), limit=MAX_BRIEF_CHARS))
                 return
-            post = await draft_and_show(
-                bot,
+            first = Photos([data])
+            await drafting.start_new(
                 session,
-                drafter,
+                bot,
                 t,
                 brief=caption,
                 author_id=message.from_user.id,
                 source=message,
-                images=[data],
-                data_dir=settings.data_dir,
+                photos=first,
             )
-            if post is not None and group:
-                albums[group] = post.id
+            if group:
+                albums[group] = first
                 while len(albums) > ALBUMS_REMEMBERED:
                     albums.popitem(last=False)
             return
-        post_id = albums.get(group) if group else None
+        photos = albums.get(group) if group else None
+        if photos is not None:
+            if photos.add(data):
+                return  # its draft is being written: the job attaches it
+            await photos.settled.wait()  # the job is attaching its images: after them
+        post_id = photos.post_id if photos else None
         post = await repo.get_post(session, post_id) if post_id else None
         if post is None:
             post = await repo.latest_draft(session, message.from_user.id)
         if post is None or post.status != PostStatus.DRAFT:
             await message.answer(t("media.no_draft"))
             return
-        if group:
-            albums[group] = post.id
+        if group and photos is None:
+            albums[group] = Photos()
+            albums[group].settle(post.id)
         post = await attach_or_explain(session, t, post, [data], settings.data_dir, message)
         await show_preview(bot, session, t, post, chat_id=message.chat.id)
 

@@ -427,3 +427,56 @@ class RuleRun(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ok: Mapped[bool] = mapped_column(Boolean)
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class FsmState(Base):
+    """Where a chat conversation stands (aiogram's FSM state and data), kept across restarts.
+
+    One row per aiogram storage key; absent parts of the key are stored as 0 / "" so the
+    primary key stays unique on every backend (NULLs never collide). Secrets are never put here
+    (`handlers.accounts` keeps them in process memory only).
+    """
+
+    __tablename__ = "fsm_states"
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    thread_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    business_connection_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    destiny: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str | None] = mapped_column(String(255))
+    #: The conversation's data as a JSON object.
+    data: Mapped[str] = mapped_column(Text, default="{}")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class DraftJobStatus(StrEnum):
+    RUNNING = "running"
+    INTERRUPTED = "interrupted"
+
+
+class DraftJob(Base):
+    """An AI drafting job in flight, written before the AI is asked and deleted in the same
+    transaction that stores its result: a row found at start-up is a draft that was interrupted
+    (a shutdown marked it, or a crash left it "running"), and the owner is told."""
+
+    __tablename__ = "draft_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: "new" (a brief) or "regen" (rewriting draft `post_id`, or only its target `account_id`).
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=DraftJobStatus.RUNNING)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    author_id: Mapped[int] = mapped_column(BigInteger)
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    brief: Mapped[str] = mapped_column(Text)
+    post_id: Mapped[int | None] = mapped_column(Integer)
+    account_id: Mapped[int] = mapped_column(Integer, default=0)
+    #: The regeneration preset (`ui.keyboards.REGEN_PRESETS` index, or REGEN_REPLIED).
+    preset: Mapped[int | None] = mapped_column(Integer)
+    #: The owner's message a Retry replies to (the brief, or the instruction in own words).
+    source_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    #: The "✍️ Drafting…" message, replaced by the result.
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

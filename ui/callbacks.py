@@ -263,3 +263,9 @@ class SourceCb(CallbackData, prefix="src"):
 
     act: SourceAct
     id: DbId = 0
+
+
+class DraftJobCb(CallbackData, prefix="dj"):
+    """✖️ Cancel under "✍️ Drafting…": stop drafting job `job` (a draft_jobs id)."""
+
+    job: DbId

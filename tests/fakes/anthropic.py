@@ -79,6 +79,9 @@ class FakeAnthropic:
         self.base_url = ""
         self._queue: deque[_Reply | _Failure] = deque()
         self._delays: deque[float] = deque()
+        self._gates: deque[asyncio.Event] = deque()
+        #: Requests being held by ``hold`` right now.
+        self.holding = 0
         self._ids = itertools.count(1)
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -152,6 +155,14 @@ class FakeAnthropic:
     def delay(self, seconds: float, times: int = 1) -> None:
         """Hold the next ``times`` requests (any endpoint) for ``seconds`` before answering."""
         self._delays.extend([seconds] * times)
+
+    def hold(self, times: int = 1) -> asyncio.Event:
+        """Hold the next ``times`` requests (any endpoint) until the returned event is set (or
+        the server closes): Claude "thinking" for exactly as long as a test needs, no sleeps.
+        ``holding`` counts the requests waiting at the gate."""
+        gate = asyncio.Event()
+        self._gates.extend([gate] * times)
+        return gate
 
     @property
     def last_request(self) -> dict[str, Any]:
@@ -240,6 +251,19 @@ class FakeAnthropic:
         """Record the call, apply a delay, check the headers; a response means stop here."""
         self.calls.append(f"{request.method} {request.path}")
         self.headers.append(dict(request.headers))
+        if self._gates:
+            gate = self._gates.popleft()
+            self.holding += 1
+            waiters = [
+                asyncio.ensure_future(gate.wait()),
+                asyncio.ensure_future(self._closing.wait()),
+            ]
+            try:
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+                self.holding -= 1
         if self._delays:
             seconds = self._delays.popleft()
             try:
