@@ -22,11 +22,13 @@ from ai.pricing import estimate_cost
 from publishers.base import MediaLimits
 from publishers.images import fit, probe
 from publishers.registry import PLATFORMS
+from storage import learning
 from storage import repositories as repo
 from storage.files import write_media
-from storage.models import Account, Post
+from storage.models import Account, DecisionKind, Post
 
-RECENT_POSTS_IN_PROMPT = 3
+#: How many of the best-performing approved posts the prompt shows as examples of the voice.
+BEST_POSTS_IN_PROMPT = 3
 #: How a photo from the chat is kept: large enough for every platform, fitted again per target
 #: on the way out. Telegram albums hold at most 10, and so does a draft.
 STORED_IMAGES = MediaLimits(
@@ -78,13 +80,21 @@ async def _request(
     request = DraftRequest(
         brief=brief,
         voice=await load_voice(session),
-        recent_posts=await repo.recent_published_texts(session, RECENT_POSTS_IN_PROMPT),
+        recent_posts=await example_posts(session),
+        learned=[p.text for p in await learning.active_preferences(session)],
         max_chars=max_chars,
         targets=_targets(accounts),
         **regeneration,
     )
     await session.commit()  # end the read transaction before the slow AI call
     return request, accounts
+
+
+async def example_posts(session: AsyncSession) -> list[str]:
+    """The approved posts shown to the drafter: those that did best by synced engagement, or
+    the latest ones while no metrics are in."""
+    best = await learning.best_published_texts(session, BEST_POSTS_IN_PROMPT)
+    return best or await repo.recent_published_texts(session, BEST_POSTS_IN_PROMPT)
 
 
 def _variant_texts(draft: Draft, accounts: Sequence[Account]) -> dict[int, str]:
@@ -164,6 +174,14 @@ async def regenerate_draft(
     ):
         await session.rollback()
         raise DraftChanged(post.id)
+    await learning.record_decision(
+        session,
+        post,
+        DecisionKind.REGENERATED,
+        after=draft.compose(),
+        instruction=instruction,
+        ai_drafted=not draft.offline,
+    )
     await repo.save_variants(session, post.id, _variant_texts(draft, accounts))
     await _record_usage(session, draft, "regenerate")
     return await _committed(session, post.id)
@@ -210,10 +228,11 @@ async def edit_draft(
     session: AsyncSession, post: Post, text: str, *, offline: bool | None = None
 ) -> Post:
     """Replace a draft's main text, if nobody changed the draft since `post` was read; the
-    variants the owner did not edit by hand follow it."""
+    variants the owner did not edit by hand follow it. The edit is recorded as a lesson."""
     if not await repo.replace_draft_text(session, post.id, post.version, text, offline=offline):
         await session.rollback()
         raise DraftChanged(post.id)
+    await learning.record_decision(session, post, DecisionKind.EDITED, after=text)
     for variant in await repo.unedited_variants(session, post.id):
         platform = variant.account.platform
         new_text = text if platform == MAIN_PLATFORM else adapt(Draft(text=text), platform)

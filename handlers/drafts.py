@@ -309,7 +309,8 @@ async def _approve(
     """Approve & publish: the draft is scheduled for now and the dispatcher is woken; it turns
     the preview into the record when every target is done."""
     try:
-        scheduled = await schedule_post(session, post, clock.now(), immediate=True)
+        now = clock.now()
+        scheduled = await schedule_post(session, post, now, immediate=True, decided_at=now)
     except NoTargets:
         await query.answer(t.plain("publish.no_targets"), show_alert=True)
         return
