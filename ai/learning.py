@@ -298,3 +298,17 @@ async def learn_due(
             return None
     log.info("learned %d preferences from %d decisions", len(learned.rules), learned.decisions)
     return learned
+
+
+async def note_reject_reason(session: AsyncSession, post_id: int, reason: str) -> bool:
+    """The owner's optional reason for rejecting a draft; False if it is no longer rejected."""
+    done = await learning.set_reject_reason(session, post_id, reason)
+    await (session.commit() if done else session.rollback())
+    return done
+
+
+async def drop_preference(session: AsyncSession, preference_id: int, now: datetime) -> bool:
+    """The owner's 🗑 on a learned preference; False when it was already gone."""
+    done = await learning.drop_preference(session, preference_id, now)
+    await (session.commit() if done else session.rollback())
+    return done

@@ -61,6 +61,7 @@ from ui.keyboards import (
     regenerate_keyboard,
     single_button,
 )
+from ui.learning import reason_keyboard
 from ui.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -281,6 +282,11 @@ async def on_draft_button(
             assert fresh is not None
             await query.answer(t.plain("draft.rejected", post_id=post.id))
             await show_preview(bot, session, t, fresh, chat_id=chat_id)
+            await bot.send_message(
+                chat_id,
+                t("learn.reason.ask", post_id=post.id),
+                reply_markup=reason_keyboard(t, post.id),
+            )
         else:
             await post_in(query, session, t, post.id, PostStatus.DRAFT)
 

@@ -1,4 +1,5 @@
-"""/voice: the brand voice (tone, audience, do's, don'ts, an example post) the AI writes in."""
+"""/voice: the brand voice (tone, audience, do's, don'ts, an example post) the AI writes in, and
+below it what Nexus learned from the owner's decisions (each with a 🗑, and "Learn now")."""
 
 from __future__ import annotations
 
@@ -6,14 +7,16 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai.service import load_voice
 from publishers.blank import visible
+from storage import learning
 from storage import repositories as repo
 from ui.callbacks import VoiceCb, VoiceField
 from ui.keyboards import voice_keyboard
+from ui.learning import learned_block, with_learning
 from ui.texts import Texts
 
 #: Longest text for one field; the example post may be a whole post.
@@ -25,16 +28,20 @@ class VoiceStates(StatesGroup):
     editing = State()
 
 
-async def _render(session: AsyncSession, t: Texts) -> str:
+async def voice_view(session: AsyncSession, t: Texts) -> tuple[str, InlineKeyboardMarkup]:
+    """The /voice message: the voice's fields, then the learned preferences; its buttons."""
     voice = await load_voice(session)
     unset = t.plain("voice.unset")
     values = {field.value: getattr(voice, field.value) or unset for field in VoiceField}
-    return t("voice.show", **values)
+    preferences = [(p.id, p.text) for p in await learning.active_preferences(session)]
+    text = t("voice.show", **values) + "\n\n" + learned_block(t, [p for _, p in preferences])
+    return text, with_learning(t, voice_keyboard(t), preferences)
 
 
 async def on_voice(message: Message, session: AsyncSession, t: Texts, state: FSMContext) -> None:
     await state.clear()
-    await message.answer(await _render(session, t), reply_markup=voice_keyboard(t))
+    text, markup = await voice_view(session, t)
+    await message.answer(text, reply_markup=markup)
 
 
 async def on_voice_button(
@@ -50,7 +57,8 @@ async def on_voice_button(
         await session.commit()
         await query.answer(t.plain("voice.cleared"))
         if isinstance(query.message, Message):
-            await query.message.edit_text(await _render(session, t), reply_markup=voice_keyboard(t))
+            text, markup = await voice_view(session, t)
+            await query.message.edit_text(text, reply_markup=markup)
         return
     await query.answer()
     await state.set_state(VoiceStates.editing)
@@ -78,7 +86,8 @@ async def on_voice_text(
     await session.commit()
     await state.clear()
     await message.answer(t("voice.saved", field=name))
-    await message.answer(await _render(session, t), reply_markup=voice_keyboard(t))
+    text, markup = await voice_view(session, t)
+    await message.answer(text, reply_markup=markup)
 
 
 def router() -> Router:

@@ -244,3 +244,30 @@ class SourceCb(CallbackData, prefix="src"):
 
     act: SourceAct
     id: int = 0
+
+
+class RejectReason(StrEnum):
+    """Why the owner rejected a draft (one optional tap after Reject)."""
+
+    TOO_LONG = "l"
+    OFF_BRAND = "b"
+    WRONG_FACTS = "f"
+    TONE = "t"
+    NOT_NOW = "n"
+
+
+class RejectReasonCb(CallbackData, prefix="rj"):
+    post: int
+    reason: RejectReason
+
+
+class LearnAct(StrEnum):
+    NOW = "n"
+    DROP = "d"
+
+
+class LearnCb(CallbackData, prefix="ln"):
+    """/voice's learning buttons: distil now, or drop learned preference `pref`."""
+
+    act: LearnAct
+    pref: int = 0

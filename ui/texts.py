@@ -1347,3 +1347,11 @@ class Texts:
     def plain(self, key: str, **values: object) -> str:
         """For plain-text places (buttons, alerts, command menus): nothing is escaped."""
         return self._texts[key].format(**values)
+
+
+from ui import texts_learning as _learning  # noqa: E402
+
+EN.update(_learning.EN)
+RU.update(_learning.RU)
+EN_PLURALS.update(_learning.EN_PLURALS)
+RU_PLURALS.update(_learning.RU_PLURALS)
