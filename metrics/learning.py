@@ -4,7 +4,8 @@ and how much of a draft they changed before approving it.
 A draft is "approved as written" when the words the owner approved are the words Claude last
 wrote (whitespace aside): ``ai.wordiff.changed_share`` is 0. The change of a draft is that same
 share of words, and its median is taken over the week's approved AI drafts (as written ones
-count as 0). Weeks are rolling 7-day windows ending now, so "last week" is the 7 days before.
+count as 0). Weeks are rolling 7-day windows ending now (inclusive), so "last week" is the 7
+days before.
 Offline drafts are left out: the offline drafter does not learn.
 """
 
@@ -60,7 +61,7 @@ async def acceptance(session: AsyncSession, now: datetime, weeks: int = TREND_WE
     for index in range(weeks):
         start = since + index * WEEK
         shares = [
-            changed_share(a.drafted, a.approved) for a in approvals if start <= a.at < start + WEEK
+            changed_share(a.drafted, a.approved) for a in approvals if start < a.at <= start + WEEK
         ]
         result.append(
             Week(

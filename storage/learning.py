@@ -139,7 +139,7 @@ class Approval:
 async def approvals_between(
     session: AsyncSession, since: datetime, until: datetime
 ) -> list[Approval]:
-    """The approvals made in [since, until), one per post (its latest, should it have been
+    """The approvals made in (since, until], one per post (its latest, should it have been
     cancelled and approved again), oldest first."""
     latest = (
         select(func.max(DraftDecision.id))
@@ -150,8 +150,8 @@ async def approvals_between(
         select(DraftDecision)
         .where(
             DraftDecision.id.in_(latest),
-            DraftDecision.at >= since,
-            DraftDecision.at < until,
+            DraftDecision.at > since,
+            DraftDecision.at <= until,
         )
         .order_by(DraftDecision.at, DraftDecision.id)
     )
