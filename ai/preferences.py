@@ -65,7 +65,7 @@ _QUOTED = re.compile(r"\"([^\"]+)\"|“([^”]+)”|«([^»]+)»|‘([^’]+)’
 _PLATFORM_NAMES = {
     "telegram": re.compile(r"\btelegram\b", re.I),
     "linkedin": re.compile(r"\blinked-?in\b", re.I),
-    "x": re.compile(r"\btwitter\b|\bX\b|\btweets?\b"),
+    "x": re.compile(r"(?i:\btwitter\b|\btweets?\b)|\bX\b"),
     "mastodon": re.compile(r"\bmastodon\b|\btoots?\b", re.I),
     "bluesky": re.compile(r"\bbluesky\b|\bbsky\b", re.I),
     "threads": re.compile(r"\bthreads\b", re.I),
@@ -96,7 +96,8 @@ def _number(text: str) -> int:
 
 def _bound(match: re.Match[str]) -> int:
     n = _number(match.group("n"))
-    strict = re.fullmatch(_STRICT, match.group("bound"), re.IGNORECASE) is not None
+    bound = match.groupdict().get("bound") or ""
+    strict = re.fullmatch(_STRICT, bound, re.IGNORECASE) is not None
     return max(0, n - 1) if strict else n
 
 
@@ -154,7 +155,12 @@ def parse_rules(rules: Iterable[str], platform: str = "telegram") -> Checks:
 
 def is_emoji(ch: str) -> bool:
     """A pictograph (the Unicode "other symbol" category, which is where emoji live)."""
-    return unicodedata.category(ch) == "So"
+    return unicodedata.category(ch) == "So" and not _is_modifier(ch)
+
+
+def _is_modifier(ch: str) -> bool:
+    """What belongs to the emoji before it: a variation selector, a joiner, a skin tone."""
+    return ch in "\ufe0f\u200d" or "\U0001f3fb" <= ch <= "\U0001f3ff"
 
 
 def count_emoji(text: str) -> int:
@@ -171,7 +177,7 @@ def keep_emoji(text: str, limit: int) -> str:
             kept += 1
             if dropping:
                 continue
-        elif ch in "\ufe0f\u200d" and dropping:
+        elif _is_modifier(ch) and dropping:
             continue
         else:
             dropping = False
