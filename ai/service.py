@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -172,8 +173,7 @@ async def regenerate_draft(
     if not await repo.replace_draft_text(
         session, post.id, post.version, draft.compose(), offline=draft.offline
     ):
-        await session.rollback()
-        raise DraftChanged(post.id)
+        await _changed(session, post)
     await learning.record_decision(
         session,
         post,
@@ -218,8 +218,7 @@ async def regenerate_variant(
     if not await repo.bump_draft(session, post.id, post.version) or not await repo.update_variant(
         session, post.id, account_id, text=text, edited=True
     ):
-        await session.rollback()
-        raise DraftChanged(post.id)
+        await _changed(session, post)
     await _record_usage(session, draft, "regenerate")
     return await _committed(session, post.id)
 
@@ -230,8 +229,7 @@ async def edit_draft(
     """Replace a draft's main text, if nobody changed the draft since `post` was read; the
     variants the owner did not edit by hand follow it. The edit is recorded as a lesson."""
     if not await repo.replace_draft_text(session, post.id, post.version, text, offline=offline):
-        await session.rollback()
-        raise DraftChanged(post.id)
+        await _changed(session, post)
     await learning.record_decision(session, post, DecisionKind.EDITED, after=text)
     for variant in await repo.unedited_variants(session, post.id):
         platform = variant.account.platform
@@ -246,8 +244,7 @@ async def edit_variant(session: AsyncSession, post: Post, account_id: int, text:
     if not await repo.bump_draft(session, post.id, post.version) or not await repo.update_variant(
         session, post.id, account_id, text=text, edited=True
     ):
-        await session.rollback()
-        raise DraftChanged(post.id)
+        await _changed(session, post)
     return await _committed(session, post.id)
 
 
@@ -255,10 +252,18 @@ async def toggle_target(session: AsyncSession, post: Post, account_id: int) -> P
     """Leave a target out of this post, or take it back in."""
     variant = next((v for v in post.variants if v.account_id == account_id), None)
     if variant is None or not await repo.bump_draft(session, post.id, post.version):
-        await session.rollback()
-        raise DraftChanged(post.id)
+        await _changed(session, post)
     await repo.update_variant(session, post.id, account_id, enabled=not variant.enabled)
     return await _committed(session, post.id)
+
+
+async def _changed(session: AsyncSession, post: Post) -> NoReturn:
+    """Give up a change the draft moved past: roll back and raise ``DraftChanged`` (the id is
+    read first: the rollback expires the loaded post, and an async session cannot reload it
+    implicitly)."""
+    post_id = post.id
+    await session.rollback()
+    raise DraftChanged(post_id)
 
 
 async def _committed(session: AsyncSession, post_id: int) -> Post:
@@ -278,8 +283,7 @@ async def detach_images(
     if not await repo.bump_draft(session, post.id, post.version) or (
         await repo.remove_media(session, post.id, wanted) != expected
     ):
-        await session.rollback()
-        raise DraftChanged(post.id)
+        await _changed(session, post)
     return await _committed(session, post.id)
 
 
@@ -300,8 +304,7 @@ async def attach_images(
         path = await asyncio.to_thread(write_media, data_dir, data, mime)
         stored.append((path, mime, width, height, len(data)))
     if not await repo.bump_draft(session, post.id, post.version):
-        await session.rollback()
-        raise DraftChanged(post.id)
+        await _changed(session, post)
     for path, mime, width, height, size in stored:
         await repo.add_media(
             session, post.id, path=path, mime=mime, width=width, height=height, size=size
