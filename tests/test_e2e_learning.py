@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from metrics.forecast import MIN_HISTORY
 from storage.models import DraftDecision
 from tests.conftest import CHANNEL, OWNER
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.telegram import FakeMessage, FakeTelegram
 from tests.test_e2e_drafts import StartNexus, button, is_preview, preview_for, tap
+from tests.test_forecast import _publish
 
 LONG = (
     "We are thrilled and so excited to announce that {topic} is finally here, after months of"
@@ -150,3 +152,15 @@ async def test_a_rejection_takes_one_optional_reason(
     await tg.wait_for(
         lambda: any("no longer rejected" in a.get("text", "") for a in tg.callback_answers.values())
     )
+
+
+async def test_the_preview_shows_a_forecast_once_there_is_history(
+    tg: FakeTelegram, nexus_factory: StartNexus
+) -> None:
+    app = await nexus_factory()
+    first = await preview_for(tg, "announce the beta")
+    assert "Forecast" not in first.text  # no history yet
+    async with app.sessions() as session:
+        await _publish(session, MIN_HISTORY)  # evening posts did well, morning ones did not
+    second = await preview_for(tg, "announce the release")  # the clock says 09:00 UTC
+    assert "📉 Forecast: likely below your median. Main reason: morning posts get" in second.text
