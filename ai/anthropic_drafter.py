@@ -24,7 +24,7 @@ import httpx2
 from pydantic import BaseModel, Field, ValidationError
 
 from ai.errors import AIBadAnswer, map_sdk_error
-from ai.models import Draft, DraftRequest
+from ai.models import Draft, DraftRequest, ToolAnswer
 from ai.prompts import (
     DRAFT_TOOL_NAME,
     build_system_prompt,
@@ -115,10 +115,12 @@ class AnthropicDrafter:
         messages: list[dict[str, Any]] = [{"role": "user", "content": build_user_message(request)}]
         input_tokens = output_tokens = 0
         for attempt in range(2):
-            message = await self._create(system, tool, messages, request.max_chars)
+            message = await self._create(
+                system, tool, messages, max_tokens=max_tokens_for(request.max_chars)
+            )
             input_tokens += message.usage.input_tokens
             output_tokens += message.usage.output_tokens
-            block = _tool_use(message)
+            block = _tool_use(message, DRAFT_TOOL_NAME)
             draft = _validate(block.input, message.model, request_id=_request_id(message))
             draft = draft.model_copy(
                 update={"input_tokens": input_tokens, "output_tokens": output_tokens}
@@ -149,6 +151,18 @@ class AnthropicDrafter:
             ),
         )
 
+    async def call_tool(
+        self, system: str, user: str, tool: dict[str, Any], *, max_tokens: int
+    ) -> ToolAnswer:
+        """One request forcing ``tool`` (e.g. the learning distillation's); its raw input comes
+        back for the caller to validate."""
+        messages: list[dict[str, Any]] = [{"role": "user", "content": user}]
+        message = await self._create(system, tool, messages, max_tokens=max_tokens)
+        block = _tool_use(message, tool["name"])
+        return ToolAnswer(
+            block.input, message.model, message.usage.input_tokens, message.usage.output_tokens
+        )
+
     async def check(self) -> str:
         """Fetch the configured model's card: proves the key works and the model name exists."""
         try:
@@ -166,17 +180,18 @@ class AnthropicDrafter:
         system: str,
         tool: dict[str, Any],
         messages: list[dict[str, Any]],
-        max_chars: int,
+        *,
+        max_tokens: int,
     ) -> anthropic.types.Message:
         try:
             return await self._client.messages.create(
                 model=self.model,
-                max_tokens=max_tokens_for(max_chars),
+                max_tokens=max_tokens,
                 system=system,
                 # Plain dicts in the documented wire shape; the SDK's TypedDicts add nothing here.
                 messages=cast(Any, messages),
                 tools=cast(Any, [tool]),
-                tool_choice={"type": "tool", "name": DRAFT_TOOL_NAME},
+                tool_choice={"type": "tool", "name": tool["name"]},
             )
         except anthropic.AnthropicError as exc:
             raise map_sdk_error(exc, api_key=self._api_key) from exc
@@ -186,8 +201,8 @@ def _request_id(message: anthropic.types.Message) -> str | None:
     return getattr(message, "_request_id", None)
 
 
-def _tool_use(message: anthropic.types.Message) -> Any:
-    """The ``submit_draft`` block of the answer, or AIBadAnswer saying why there is none."""
+def _tool_use(message: anthropic.types.Message, name: str) -> Any:
+    """The block calling tool ``name`` in the answer, or AIBadAnswer saying why there is none."""
     request_id = _request_id(message)
     if message.stop_reason == "refusal":
         raise AIBadAnswer(
@@ -201,11 +216,11 @@ def _tool_use(message: anthropic.types.Message) -> Any:
             f"answer cut off at max_tokens (message {message.id})", request_id=request_id
         )
     for block in message.content:
-        if block.type == "tool_use" and block.name == DRAFT_TOOL_NAME:
+        if block.type == "tool_use" and block.name == name:
             return block
     kinds = ", ".join(block.type for block in message.content) or "nothing"
     raise AIBadAnswer(
-        f"expected a {DRAFT_TOOL_NAME} tool call, got {kinds} (message {message.id})",
+        f"expected a {name} tool call, got {kinds} (message {message.id})",
         request_id=request_id,
     )
 

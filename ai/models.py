@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -86,7 +87,10 @@ class DraftRequest(BaseModel):
 
     brief: str = Field(min_length=1)
     voice: BrandVoice = Field(default_factory=BrandVoice)
+    #: Approved posts shown as examples of the voice: the best-performing ones, else the latest.
     recent_posts: list[str] = Field(default_factory=list)
+    #: Preferences learned from the owner's decisions ("no more than two emoji").
+    learned: list[str] = Field(default_factory=list)
     previous_draft: str | None = None
     instruction: str | None = None
     # The whole post (text plus the hashtag line) must fit; counted by text_length().
@@ -100,7 +104,7 @@ class DraftRequest(BaseModel):
     def _brief_visible(cls, brief: str) -> str:
         return _required(brief, "the brief")
 
-    @field_validator("recent_posts")
+    @field_validator("recent_posts", "learned")
     @classmethod
     def _drop_blank_posts(cls, posts: list[str]) -> list[str]:
         return [text for text in map(visible, posts) if text]
@@ -159,3 +163,13 @@ class Draft(BaseModel):
     def length(self) -> int:
         """Length of :meth:`compose` in UTF-16 code units, the figure checked against max_chars."""
         return text_length(self.compose())
+
+
+@dataclass(frozen=True)
+class ToolAnswer:
+    """The input Claude gave a forced tool (unvalidated), with the model and what it cost."""
+
+    input: object
+    model: str
+    input_tokens: int
+    output_tokens: int

@@ -9,6 +9,9 @@ being written into the post, so an approved offline draft publishes without it.
 
 Same request, same draft: no randomness, no clock. A plain "regenerate" picks a closing line the
 previous draft does not already use.
+
+Learned preferences that a program can check (length, emoji, hashtags, banned phrases; see
+:mod:`ai.preferences`) are applied to every offline draft.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import unicodedata
 import zlib
 
 from ai.models import Draft, DraftRequest, text_length
+from ai.preferences import Checks, contains_banned, drop_banned, keep_emoji, parse_rules
 from publishers.blank import is_blank
 
 _SHORTER = re.compile(
@@ -127,7 +131,29 @@ def offline_draft(request: DraftRequest) -> Draft:
             text = _clip(text, 140)
 
     hashtags = [] if "hashtag" in request.voice.dont.casefold() else _hashtags(brief)
-    return _fit(text, hashtags, request.max_chars)
+    return _learned(text, hashtags, request, parse_rules(request.learned, request.platform))
+
+
+#: A learned length limit below this is taken for a misreading and ignored.
+MIN_LEARNED_CHARS = 20
+
+
+def _learned(text: str, hashtags: list[str], request: DraftRequest, checks: Checks) -> Draft:
+    """Apply the learned checks: banned phrases out, emoji and hashtags cut to their limits,
+    and the draft fitted into the tighter of the two length limits."""
+    text = drop_banned(text, checks.banned)
+    if checks.max_emoji is not None:
+        text = keep_emoji(text, checks.max_emoji)
+    tags = [tag for tag in hashtags if not contains_banned(tag, checks.banned)]
+    if checks.max_hashtags is not None:
+        tags = tags[: checks.max_hashtags]
+    limit = request.max_chars
+    if checks.max_chars is not None and checks.max_chars >= MIN_LEARNED_CHARS:
+        limit = min(limit, checks.max_chars)
+    draft = _fit(text or "…", tags, limit)
+    if checks.banned:  # a clip may have cut a word into a banned phrase
+        draft = draft.model_copy(update={"text": drop_banned(draft.text, checks.banned) or "…"})
+    return draft
 
 
 def _tidy(text: str) -> str:

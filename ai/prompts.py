@@ -2,7 +2,8 @@
 
 Kept apart from the client so the wording can be read, reviewed and unit-tested without a
 network. The system prompt carries what stays the same across a conversation with the owner
-(brand voice, examples of approved posts, platform rules); the user message carries the brief and,
+(brand voice, preferences learned from the owner's decisions, the approved posts that did best,
+platform rules); the user message carries the brief and,
 for a regeneration, the previous draft and the owner's instruction ("shorter").
 
 Sections are wrapped in XML-style tags, which Claude reads reliably as boundaries between the
@@ -47,12 +48,21 @@ def voice_section(voice: BrandVoice) -> str:
 
 
 def examples_section(recent_posts: list[str]) -> str:
-    """The last few approved posts (newest last), as examples of the voice, not of the topic."""
+    """A few approved posts (the best-performing ones, best last; or the latest while no
+    metrics are in), as examples of the voice, not of the topic."""
     posts = recent_posts[-MAX_EXAMPLE_POSTS:]
     if not posts:
         return ""
     body = "\n".join(f"<post>\n{_clip(post, MAX_EXAMPLE_CHARS)}\n</post>" for post in posts)
-    return "<recent_posts>\n" + body + "\n</recent_posts>"
+    return "<posts_that_did_well>\n" + body + "\n</posts_that_did_well>"
+
+
+def learned_section(learned: list[str]) -> str:
+    """Preferences distilled from the owner's past decisions, one per line."""
+    if not learned:
+        return ""
+    body = "\n".join(f"- {rule}" for rule in learned)
+    return "<learned_preferences>\n" + body + "\n</learned_preferences>"
 
 
 def rules_section(request: DraftRequest) -> str:
@@ -105,11 +115,18 @@ def build_system_prompt(request: DraftRequest) -> str:
     voice = voice_section(request.voice)
     if voice:
         parts.append("The owner describes the brand voice like this:\n" + voice)
+    learned = learned_section(request.learned)
+    if learned:
+        parts.append(
+            "Learned preferences: what the owner's edits, rewrites and rejections of earlier"
+            " drafts show. Follow them unless the brief asks otherwise:\n" + learned
+        )
     examples = examples_section(request.recent_posts)
     if examples:
         parts.append(
-            "Recent posts the owner approved. Match their voice, length and formatting habits;"
-            " do not repeat their content:\n" + examples
+            "Posts that did well: approved posts of the owner's that readers engaged with most."
+            " Match their voice, length and formatting habits; do not repeat their content:\n"
+            + examples
         )
     parts.append(rules_section(request))
     targets = targets_section(request)

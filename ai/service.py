@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,12 +23,13 @@ from ai.pricing import estimate_cost
 from publishers.base import MediaLimits
 from publishers.images import fit, probe
 from publishers.registry import PLATFORMS
-from storage import draft_jobs
+from storage import draft_jobs, learning
 from storage import repositories as repo
 from storage.files import write_media
-from storage.models import Account, Post
+from storage.models import Account, DecisionKind, Post
 
-RECENT_POSTS_IN_PROMPT = 3
+#: How many of the best-performing approved posts the prompt shows as examples of the voice.
+BEST_POSTS_IN_PROMPT = 3
 #: How a photo from the chat is kept: large enough for every platform, fitted again per target
 #: on the way out. Telegram albums hold at most 10, and so does a draft.
 STORED_IMAGES = MediaLimits(
@@ -92,13 +94,21 @@ async def _request(
     request = DraftRequest(
         brief=brief,
         voice=await load_voice(session),
-        recent_posts=await repo.recent_published_texts(session, RECENT_POSTS_IN_PROMPT),
+        recent_posts=await example_posts(session),
+        learned=[p.text for p in await learning.active_preferences(session)],
         max_chars=max_chars,
         targets=_targets(accounts),
         **regeneration,
     )
     await session.commit()  # end the read transaction before the slow AI call
     return request, accounts
+
+
+async def example_posts(session: AsyncSession) -> list[str]:
+    """The approved posts shown to the drafter: those that did best by synced engagement, or
+    the latest ones while no metrics are in."""
+    best = await learning.best_published_texts(session, BEST_POSTS_IN_PROMPT)
+    return best or await repo.recent_published_texts(session, BEST_POSTS_IN_PROMPT)
 
 
 def _variant_texts(draft: Draft, accounts: Sequence[Account]) -> dict[int, str]:
@@ -180,8 +190,15 @@ async def regenerate_draft(
     if not await repo.replace_draft_text(
         session, post.id, post.version, draft.compose(), offline=draft.offline
     ):
-        await session.rollback()
-        raise DraftChanged(post.id)
+        await _changed(session, post)
+    await learning.record_decision(
+        session,
+        post,
+        DecisionKind.REGENERATED,
+        after=draft.compose(),
+        instruction=instruction,
+        ai_drafted=not draft.offline,
+    )
     await repo.save_variants(session, post.id, _variant_texts(draft, accounts))
     await _record_usage(session, draft, "regenerate")
     await _claim_result(session, job_id)
@@ -220,8 +237,7 @@ async def regenerate_variant(
     if not await repo.bump_draft(session, post.id, post.version) or not await repo.update_variant(
         session, post.id, account_id, text=text, edited=True
     ):
-        await session.rollback()
-        raise DraftChanged(post.id)
+        await _changed(session, post)
     await _record_usage(session, draft, "regenerate")
     await _claim_result(session, job_id)
     return await _committed(session, post.id)
@@ -231,10 +247,10 @@ async def edit_draft(
     session: AsyncSession, post: Post, text: str, *, offline: bool | None = None
 ) -> Post:
     """Replace a draft's main text, if nobody changed the draft since `post` was read; the
-    variants the owner did not edit by hand follow it."""
+    variants the owner did not edit by hand follow it. The edit is recorded as a lesson."""
     if not await repo.replace_draft_text(session, post.id, post.version, text, offline=offline):
-        await session.rollback()
-        raise DraftChanged(post.id)
+        await _changed(session, post)
+    await learning.record_decision(session, post, DecisionKind.EDITED, after=text)
     for variant in await repo.unedited_variants(session, post.id):
         platform = variant.account.platform
         new_text = text if platform == MAIN_PLATFORM else adapt(Draft(text=text), platform)
@@ -248,8 +264,7 @@ async def edit_variant(session: AsyncSession, post: Post, account_id: int, text:
     if not await repo.bump_draft(session, post.id, post.version) or not await repo.update_variant(
         session, post.id, account_id, text=text, edited=True
     ):
-        await session.rollback()
-        raise DraftChanged(post.id)
+        await _changed(session, post)
     return await _committed(session, post.id)
 
 
@@ -257,10 +272,18 @@ async def toggle_target(session: AsyncSession, post: Post, account_id: int) -> P
     """Leave a target out of this post, or take it back in."""
     variant = next((v for v in post.variants if v.account_id == account_id), None)
     if variant is None or not await repo.bump_draft(session, post.id, post.version):
-        await session.rollback()
-        raise DraftChanged(post.id)
+        await _changed(session, post)
     await repo.update_variant(session, post.id, account_id, enabled=not variant.enabled)
     return await _committed(session, post.id)
+
+
+async def _changed(session: AsyncSession, post: Post) -> NoReturn:
+    """Give up a change the draft moved past: roll back and raise ``DraftChanged`` (the id is
+    read first: the rollback expires the loaded post, and an async session cannot reload it
+    implicitly)."""
+    post_id = post.id
+    await session.rollback()
+    raise DraftChanged(post_id)
 
 
 async def _committed(session: AsyncSession, post_id: int) -> Post:
@@ -280,8 +303,7 @@ async def detach_images(
     if not await repo.bump_draft(session, post.id, post.version) or (
         await repo.remove_media(session, post.id, wanted) != expected
     ):
-        await session.rollback()
-        raise DraftChanged(post.id)
+        await _changed(session, post)
     return await _committed(session, post.id)
 
 
@@ -302,8 +324,7 @@ async def attach_images(
         path = await asyncio.to_thread(write_media, data_dir, data, mime)
         stored.append((path, mime, width, height, len(data)))
     if not await repo.bump_draft(session, post.id, post.version):
-        await session.rollback()
-        raise DraftChanged(post.id)
+        await _changed(session, post)
     for path, mime, width, height, size in stored:
         await repo.add_media(
             session, post.id, path=path, mime=mime, width=width, height=height, size=size

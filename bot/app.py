@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ai import make_drafter
 from ai.drafter import Drafter
+from ai.learning import learn_due
 from automation.engine import AutomationEngine
 from automation.feeds import FeedPoller
 from automation.server import (
@@ -284,6 +285,8 @@ EVERGREEN_EVERY_S = 15 * 60
 METRICS_EVERY_S = 5 * 60
 #: Digests and alerts look every minute: a digest goes out within a minute of its time.
 DIGEST_EVERY_S = ALERTS_EVERY_S = 60
+#: How often the periodic distillation of the owner's decisions looks whether it is due.
+LEARN_CHECK_EVERY_S = 15 * 60
 #: How often events left "new" or abandoned by a dead worker are looked for (start-up and each
 #: webhook drain the backlog at once; this catches events other processes stored).
 EVENTS_CATCH_UP_S = 60
@@ -495,6 +498,7 @@ def build_app(
                 "tokens": (RENEW_EVERY.total_seconds(), tokens.renew_due),
                 "feeds": (settings.feed_poll_minutes * 60, feeds.poll_all),
                 "events": (EVENTS_CATCH_UP_S, automation.catch_up),
+                "learn": (LEARN_CHECK_EVERY_S, lambda: learn_due(sessions, drafter, clock.now())),
             },
         )
     listeners: list[Callable[[int], None]] = [automation.drain_soon]
@@ -509,7 +513,12 @@ def build_app(
         sessions=sessions,
         drafter=drafter,
         drafting=Drafting(
-            sessions, drafter, data_dir=settings.data_dir, publisher_for=publishers.for_account
+            sessions,
+            drafter,
+            data_dir=settings.data_dir,
+            publisher_for=publishers.for_account,
+            clock=clock,
+            default_tz=settings.timezone,
         ),
         fsm=fsm,
         held=held,
@@ -539,7 +548,7 @@ def build_app(
     dp.update.outer_middleware(OwnerGate(settings.owner_ids))
     dp.update.outer_middleware(FsmWrites(fsm))  # outside the session: writes after the handler
     dp.update.outer_middleware(
-        SessionMiddleware(app.sessions, settings.timezone, publishers.for_account)
+        SessionMiddleware(app.sessions, settings.timezone, publishers.for_account, app.clock)
     )
     dp.message.middleware(ChatActions())
     dp.callback_query.middleware(ChatActions())

@@ -23,6 +23,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from aiogram.utils.chat_action import ChatActionMiddleware
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from scheduler.clock import Clock
 from scheduler.dispatcher import PublisherFor
 from storage import repositories as repo
 from ui.texts import Texts, language_for
@@ -67,7 +68,8 @@ class SessionMiddleware(BaseMiddleware):
     """A database session per update, with the owner's language (``t``) and time zone (``tz``).
 
     ``session.info["publisher_for"]`` carries the factory of target publishers, so whatever
-    renders a preview can check each target's text with the platform's own rules.
+    renders a preview can check each target's text with the platform's own rules;
+    ``session.info["tz"]`` and ``["clock"]`` let it tell the time of the owner (the forecast).
     """
 
     def __init__(
@@ -75,10 +77,12 @@ class SessionMiddleware(BaseMiddleware):
         sessions: async_sessionmaker[AsyncSession],
         default_tz: str,
         publisher_for: PublisherFor | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.sessions = sessions
         self.default_tz = default_tz
         self.publisher_for = publisher_for
+        self.clock = clock
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
@@ -90,7 +94,8 @@ class SessionMiddleware(BaseMiddleware):
                 row, _changed = await repo.upsert_user(session, user.id, language)
                 timezone = row.timezone
                 await session.commit()  # hands the connection back while the handler talks
-            data["tz"] = ZoneInfo(timezone or self.default_tz)
+            data["tz"] = session.info["tz"] = ZoneInfo(timezone or self.default_tz)
+            session.info["clock"] = self.clock
             data["session"] = session
             data["t"] = Texts(language)
             try:

@@ -50,6 +50,7 @@ from handlers.routing import TappedMessage
 from handlers.variants import show_variant, target_of
 from publishers.errors import Permanent
 from publishers.text import TELEGRAM_TEXT_LIMIT
+from scheduler.clock import Clock
 from scheduler.dispatcher import PublisherFor
 from storage import draft_jobs
 from storage import repositories as repo
@@ -154,9 +155,13 @@ class Drafting:
         *,
         data_dir: Path,
         publisher_for: PublisherFor | None = None,
+        clock: Clock | None = None,
+        default_tz: str = "UTC",
         grace: float = SHUTDOWN_GRACE_S,
     ) -> None:
         self.sessions = sessions
+        self.clock = clock
+        self.default_tz = default_tz
         self.drafter = drafter
         self.data_dir = data_dir
         self.publisher_for = publisher_for
@@ -167,6 +172,8 @@ class Drafting:
     def _session(self) -> AsyncSession:
         session = self.sessions()
         session.info["publisher_for"] = self.publisher_for  # previews check each target's text
+        session.info["clock"] = self.clock  # and tell the forecast the time, in the author's zone
+        session.info["default_tz"] = self.default_tz
         return session
 
     def _start(self, job: DraftJob, live: _Live, work: Coroutine[Any, Any, None]) -> None:

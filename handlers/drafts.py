@@ -49,6 +49,7 @@ from ui.keyboards import (
     drafts_keyboard,
     regenerate_keyboard,
 )
+from ui.learning import reason_keyboard
 from ui.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -231,6 +232,11 @@ async def on_reject(
     assert fresh is not None
     await query.answer(t.plain("draft.rejected", post_id=post.id))
     await show_preview(bot, session, t, fresh, chat_id=query.from_user.id)
+    await bot.send_message(
+        query.from_user.id,
+        t("learn.reason.ask", post_id=post.id),
+        reply_markup=reason_keyboard(t, post.id),
+    )
 
 
 async def on_restore(
@@ -258,7 +264,8 @@ async def _approve(
     """Approve & publish: the draft is scheduled for now and the dispatcher is woken; it turns
     the preview into the record when every target is done."""
     try:
-        scheduled = await schedule_post(session, post, clock.now(), immediate=True)
+        now = clock.now()
+        scheduled = await schedule_post(session, post, now, immediate=True, decided_at=now)
     except NoTargets:
         await query.answer(t.plain("publish.no_targets"), show_alert=True)
         return

@@ -7,7 +7,7 @@ and publishing update that message instead of scattering copies through the chat
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot
@@ -17,16 +17,19 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from metrics.forecast import forecast_post
 from publishers.check import VariantCheck, check_variant
 from publishers.registry import account_label
 from scheduler import lifecycle
 from scheduler.clock import Clock
 from scheduler.dispatcher import PublisherFor
 from storage import repositories as repo
-from storage.models import Post, PostStatus, PostVariant
+from storage.models import Post, PostStatus, PostVariant, User
 from ui import views
 from ui.callbacks import DraftAct, DraftCb
+from ui.fit import fit_html
 from ui.keyboards import draft_keyboard, schedule_keyboard, scheduled_keyboard, single_button
+from ui.learning import forecast_line
 from ui.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -158,9 +161,22 @@ async def show_preview(
             else await targets(session)
         )
         lines = target_lines(session, t, post) if several else None
-        text = views.preview(t, post, names, lines)
+        text = fit_html(views.preview(t, post, names, lines) + await _forecast(session, t, post))
         markup = draft_keyboard(t, post.id, post.version, variants=several, images=len(post.media))
     await show(bot, session, post, text, markup, chat_id=chat_id, new_message=new_message)
+
+
+async def _forecast(session: AsyncSession, t: Texts, post: Post) -> str:
+    """The forecast line for a draft (a new line, or nothing while the history is short):
+    for its scheduled time, else for now, in the owner's time zone."""
+    clock: Clock | None = session.info.get("clock")
+    tz: ZoneInfo | None = session.info.get("tz")
+    if tz is None:  # a drafting job's own session: the author's zone
+        author = await session.get(User, post.author_id)
+        tz = ZoneInfo((author and author.timezone) or session.info.get("default_tz", "UTC"))
+    at = post.scheduled_at or (clock.now() if clock else datetime.now(UTC))
+    forecast = await forecast_post(session, post, at, tz)
+    return "" if forecast is None else "\n" + forecast_line(t, forecast)
 
 
 async def send_new_preview(

@@ -31,7 +31,7 @@ from scheduler.recurrence import parse_repeat
 from scheduler.slots import next_free_slot
 from scheduler.timeparse import TimeParseError, parse_when
 from storage import repositories as repo
-from storage.models import Post, PostStatus, Publication
+from storage.models import Post, PostStatus, Publication, utcnow
 from ui import views
 from ui.callbacks import PostAct, PostCb, PubAct, PubCb, QueuePageCb, ScheduleCb, SchedulePick
 from ui.dates import repeat_rule
@@ -73,7 +73,7 @@ async def _set_time(
     not when it could not (as plain text for a tap's answer), None when done."""
     if post.status == PostStatus.DRAFT:
         try:
-            done = await lifecycle.schedule_post(session, post, when)
+            done = await lifecycle.schedule_post(session, post, when, decided_at=utcnow())
         except lifecycle.NoTargets:
             await bot.send_message(post.author_id, t("publish.no_targets"))
             return t.plain("publish.no_targets")

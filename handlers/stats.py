@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.routing import TappedMessage
 from metrics.best_time import MIN_POSTS, best_time
 from metrics.chart import render_chart
+from metrics.learning import acceptance
 from metrics.reactions import record_reaction_count
 from metrics.stats import Overview, overview, post_targets
 from publishers.registry import PLATFORMS
@@ -31,6 +32,7 @@ from ui import views
 from ui.callbacks import PostStatsCb, StatsCb
 from ui.dates import weekday_names
 from ui.keyboards import STATS_PERIODS, stats_keyboard
+from ui.learning import acceptance_lines
 from ui.texts import Html, Texts
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,7 @@ async def _caption(
     ai = ov.ai
     tokens = ai.input_tokens + ai.output_tokens
     lines.append(t("stats.ai", calls=ai.calls, tokens=tokens, cost=f"{ai.cost_usd:.2f}"))
+    lines += acceptance_lines(t, await acceptance(session, clock.now()))
     return "\n".join(lines)
 
 
@@ -119,8 +122,11 @@ async def send_stats(
     markup = stats_keyboard(t, days=days, platform=platform, platforms=choices)
     title = _platform_title(t, platform)
     if ov.stats.empty:
+        learning = acceptance_lines(t, await acceptance(session, clock.now()))
         await bot.send_message(
-            chat_id, t("stats.empty", days=days, platform=title), reply_markup=markup
+            chat_id,
+            "\n".join([t("stats.empty", days=days, platform=title), *learning]),
+            reply_markup=markup,
         )
         return
     caption = await _caption(session, t, tz, ov, clock, days)

@@ -1,4 +1,5 @@
-"""/voice: the brand voice (tone, audience, do's, don'ts, an example post) the AI writes in."""
+"""/voice: the brand voice (tone, audience, do's, don'ts, an example post) the AI writes in, and
+below it what Nexus learned from the owner's decisions (each with a 🗑, and "Learn now")."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ai.service import load_voice
 from handlers.routing import TappedMessage
 from publishers.blank import visible
+from storage import learning
 from storage import repositories as repo
 from ui import views
 from ui.callbacks import VoiceCb, VoiceField, VoiceWholeCb
+from ui.fit import fit_html
 from ui.keyboards import voice_keyboard
+from ui.learning import learned_block, with_learning
 from ui.texts import Texts
 
 #: Longest text for one field; the example post may be a whole post.
@@ -27,15 +31,18 @@ class VoiceStates(StatesGroup):
     editing = State()
 
 
-async def _render(session: AsyncSession, t: Texts) -> tuple[str, InlineKeyboardMarkup]:
-    """The voice view: long fields clipped, with "📄 Show whole" when any is."""
+async def voice_view(session: AsyncSession, t: Texts) -> tuple[str, InlineKeyboardMarkup]:
+    """The /voice message: the voice's fields (long ones clipped, with "📄 Show whole"), then
+    the learned preferences, each with its 🗑; the whole fitted to one message."""
     text, clipped = views.voice(t, await load_voice(session))
-    return text, voice_keyboard(t, whole=bool(clipped))
+    preferences = [(p.id, p.text) for p in await learning.active_preferences(session)]
+    text = fit_html(text + "\n\n" + learned_block(t, [p for _, p in preferences]))
+    return text, with_learning(t, voice_keyboard(t, whole=bool(clipped)), preferences)
 
 
 async def on_voice(message: Message, session: AsyncSession, t: Texts, state: FSMContext) -> None:
     await state.clear()
-    text, markup = await _render(session, t)
+    text, markup = await voice_view(session, t)
     await message.answer(text, reply_markup=markup)
 
 
@@ -55,7 +62,7 @@ async def on_clear(query: CallbackQuery, message: Message, session: AsyncSession
     await repo.save_voice(session, **{f.value: "" for f in VoiceField})
     await session.commit()
     await query.answer(t.plain("voice.cleared"))
-    text, markup = await _render(session, t)
+    text, markup = await voice_view(session, t)
     await message.edit_text(text, reply_markup=markup)
 
 
@@ -93,7 +100,7 @@ async def on_voice_text(
     await session.commit()
     await state.clear()
     await message.answer(t("voice.saved", field=name))
-    text, markup = await _render(session, t)
+    text, markup = await voice_view(session, t)
     await message.answer(text, reply_markup=markup)
 
 

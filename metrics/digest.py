@@ -7,6 +7,10 @@ first times), with a chart of the last eight days as a photo. A day with nothing
 nothing failed and nothing queued gets a short "quiet day" digest, still sent, so silence
 always means the bot is down rather than "nothing to say".
 
+Once a week, in the Monday digest (``LEARNING_WEEKDAY``), a learning section follows: how many AI
+drafts were approved as written in the 7 days up to now, against the 7 before, and the median
+share of words changed before approval (``metrics.learning``).
+
 When: a job runs every minute (`Digests.run_due`) and sends the digest of every owner whose
 local digest time (`User.digest_at` or NEXUS_DIGEST_AT) has passed today. Exactly once a day per
 owner: the key `digest:<user>:<local date>` is claimed (`claim_period`, a unique row) and
@@ -31,10 +35,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from metrics.chart import render_chart
+from metrics.learning import Acceptance, acceptance, percent
 from metrics.stats import DayPoint, PeriodStats, PostLine, published_lines, summarize
 from publishers.registry import target_label
 from scheduler.clock import Clock
-from scheduler.notify import Link, Notifier, OwnerReport, ReportLine, line
+from scheduler.notify import Link, Notifier, OwnerReport, ReportLine, ReportValue, line
 from storage import repositories as repo
 from storage.models import (
     Account,
@@ -54,6 +59,8 @@ BASELINE_DAYS = 7
 MAX_LINKS = 8
 MAX_FAILURES = 5
 MAX_QUEUE_TIMES = 3
+#: The weekday (0 = Monday) whose digest carries the weekly learning section.
+LEARNING_WEEKDAY = 0
 
 #: (language, catalogue key) → plain text; the bot passes its catalogue in, so the chart's
 #: labels are translated without `metrics` importing `bot`.
@@ -82,6 +89,8 @@ class DigestNumbers:
     failures: tuple[Failure, ...]
     #: Due times of the posts still scheduled for today, soonest first.
     queue: tuple[datetime, ...]
+    #: The weekly learning figures (only in the digest of ``LEARNING_WEEKDAY``).
+    learning: Acceptance | None = None
 
     @property
     def quiet(self) -> bool:
@@ -118,6 +127,7 @@ async def digest_numbers(session: AsyncSession, *, now: datetime, tz: ZoneInfo) 
         series=summarize(week, since=since, until=end, tz=tz).days,
         failures=tuple(await failures_between(session, start, end)),
         queue=tuple(await queued_between(session, now, midnight(today + timedelta(days=1), tz))),
+        learning=await acceptance(session, now) if today.weekday() == LEARNING_WEEKDAY else None,
     )
 
 
@@ -183,6 +193,8 @@ def compose(
         lines += _published(numbers)
         lines += _failures(numbers.failures)
         lines += _queue(numbers.queue, tz)
+    if numbers.learning is not None:
+        lines += _learning(numbers.learning)
     lines.append(line("digest.footer", at=at, tz=tz.key))
     return OwnerReport(tuple(lines), photo=photo)
 
@@ -245,6 +257,32 @@ def _queue(queue: Sequence[datetime], tz: ZoneInfo) -> list[ReportLine]:
     if len(queue) > MAX_QUEUE_TIMES:
         times += ", …"
     return [line("digest.queue", count=len(queue), times=times)]
+
+
+def _learning(figures: Acceptance) -> list[ReportLine]:
+    """The weekly learning section; nothing in a week without approved AI drafts."""
+    week, previous = figures.current, figures.previous
+    if week.share is None:
+        return []
+    values: dict[str, ReportValue] = {
+        "accepted": week.as_written,
+        "total": week.approved,
+        "share": percent(week.share),
+    }
+    if previous is None or previous.share is None:
+        out = [line("learn.digest.new", **values)]
+    else:
+        trend = (
+            "same"
+            if round(week.share, 2) == round(previous.share, 2)
+            else "up"
+            if week.share > previous.share
+            else "down"
+        )
+        out = [line(f"learn.digest.{trend}", previous=percent(previous.share), **values)]
+    if week.median_change is not None:
+        out.append(line("learn.digest.median", share=percent(week.median_change)))
+    return out
 
 
 @dataclass(frozen=True)

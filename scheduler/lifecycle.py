@@ -42,8 +42,9 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from publishers.registry import account_label
+from storage import learning
 from storage import repositories as repo
-from storage.models import Post, PostStatus, Publication, PublicationStatus, utcnow
+from storage.models import DecisionKind, Post, PostStatus, Publication, PublicationStatus, utcnow
 
 #: Publication states the owner may still move in time (nothing has been sent for them).
 _NOT_STARTED = (PublicationStatus.PENDING, PublicationStatus.HELD)
@@ -124,9 +125,13 @@ async def schedule_post(
     *,
     immediate: bool = False,
     targets: Sequence[int | str] = (),
+    decided_at: datetime | None = None,
 ) -> bool:
     """draft → scheduled at `when`, with one pending publication per enabled account (only those
-    named in `targets` by account id or platform, when given: a rule's autopublish)."""
+    named in `targets` by account id or platform, when given: a rule's autopublish).
+
+    `decided_at` marks the owner's approval (not a rule's or the evergreen recycler's): it is
+    recorded as a decision in the same transaction, for learning."""
     accounts = await repo.enabled_accounts(session)
     if targets:
         wanted = {str(t).lower() for t in targets}
@@ -147,6 +152,8 @@ async def schedule_post(
     if not await repo.create_publications(session, post, accounts, due=when):
         await session.rollback()  # every target is off (or none is connected)
         raise NoTargets
+    if decided_at is not None:
+        await learning.record_decision(session, post, DecisionKind.APPROVED, at=decided_at)
     await session.commit()
     return True
 
@@ -300,8 +307,14 @@ async def drop_unknown(session: AsyncSession, publication_id: int) -> Verdict | 
 
 
 async def reject(session: AsyncSession, post_id: int) -> Verdict:
-    """draft → rejected."""
-    done = await repo.transition_post(session, post_id, [PostStatus.DRAFT], PostStatus.REJECTED)
+    """draft → rejected, recorded as a decision (its reason may follow)."""
+    post = await repo.get_post(session, post_id)
+    done = post is not None and await repo.transition_post(
+        session, post_id, [PostStatus.DRAFT], PostStatus.REJECTED
+    )
+    if done:
+        assert post is not None
+        await learning.record_decision(session, post, DecisionKind.REJECTED)
     return await _verdict(session, post_id, done)
 
 

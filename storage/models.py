@@ -480,3 +480,51 @@ class DraftJob(Base):
     #: The "✍️ Drafting…" message, replaced by the result.
     progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DecisionKind(StrEnum):
+    """How the owner answered a draft: each answer is a lesson for ``ai.learning``."""
+
+    APPROVED = "approved"
+    EDITED = "edited"
+    REGENERATED = "regenerated"
+    REJECTED = "rejected"
+
+
+class DraftDecision(Base):
+    """One decision of the owner on a draft, written in the transaction of the change itself.
+
+    ``before``/``after``: the main text around an edit or a regeneration; for an approval,
+    ``before`` is the text the drafter last wrote and ``after`` the text approved (equal when the
+    draft went out as written). ``ai_drafted`` says whether that drafter was Claude (not the
+    offline one). ``learned_at`` is set once a distillation has read the decision."""
+
+    __tablename__ = "draft_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+    instruction: Mapped[str | None] = mapped_column(Text)
+    #: A rejection's optional reason (``ui.learning.REJECT_REASONS``), tapped after Reject.
+    reason: Mapped[str | None] = mapped_column(String(16))
+    ai_drafted: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    learned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LearnedPreference(Base):
+    """A short rule distilled from the decisions ("no more than two emoji"). Active while both
+    ``dropped_at`` (the owner's 🗑) and ``replaced_at`` (a newer distillation) are empty; a
+    dropped rule is shown to the next distillation as one not to propose again."""
+
+    __tablename__ = "learned_preferences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    #: Who distilled it: the model name, or "offline".
+    source: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    dropped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -43,7 +43,7 @@ def test_system_prompt_carries_voice_examples_and_rules() -> None:
 
 def test_empty_voice_and_no_posts_leave_sections_out() -> None:
     prompt = build_system_prompt(DraftRequest(brief="hello"))
-    assert "<brand_voice>" not in prompt and "<recent_posts>" not in prompt
+    assert "<brand_voice>" not in prompt and "<posts_that_did_well>" not in prompt
     assert voice_section(BrandVoice()) == ""
     assert examples_section([]) == ""
 

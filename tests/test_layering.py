@@ -38,7 +38,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "ui": frozenset({"ai", "scheduler", "metrics", "publishers", "storage"}),
     "config": frozenset({"scheduler", "storage"}),  # validators: clock times, the SQLite path
     "automation": frozenset({"ai", "scheduler", "metrics", "publishers", "storage"}),
-    "metrics": frozenset({"scheduler", "publishers", "storage"}),
+    "metrics": frozenset({"ai", "scheduler", "publishers", "storage"}),  # ai: word diffs (pure)
     "ai": frozenset({"publishers", "storage"}),
     "scheduler": frozenset({"publishers", "storage"}),
     "publishers": frozenset(),

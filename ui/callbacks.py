@@ -269,3 +269,30 @@ class DraftJobCb(CallbackData, prefix="dj"):
     """✖️ Cancel under "✍️ Drafting…": stop drafting job `job` (a draft_jobs id)."""
 
     job: DbId
+
+
+class RejectReason(StrEnum):
+    """Why the owner rejected a draft (one optional tap after Reject)."""
+
+    TOO_LONG = "l"
+    OFF_BRAND = "b"
+    WRONG_FACTS = "f"
+    TONE = "t"
+    NOT_NOW = "n"
+
+
+class RejectReasonCb(CallbackData, prefix="rj"):
+    post: DbId
+    reason: RejectReason
+
+
+class LearnAct(StrEnum):
+    NOW = "n"
+    DROP = "d"
+
+
+class LearnCb(CallbackData, prefix="ln"):
+    """/voice's learning buttons: distil now, or drop learned preference `pref`."""
+
+    act: LearnAct
+    pref: DbId = 0

@@ -1,0 +1,235 @@
+"""What Nexus learns from: the owner's decisions on drafts and the preferences distilled from
+them. Every query on ``draft_decisions`` and ``learned_preferences`` lives here (one place to
+scope them by brand later). Like the other repositories, nothing here commits: a decision is
+written in the transaction of the change it records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    DecisionKind,
+    DraftDecision,
+    LearnedPreference,
+    Post,
+    PostStatus,
+    Publication,
+    PublicationStatus,
+    utcnow,
+)
+
+# --- decisions ---------------------------------------------------------------------------------
+
+
+async def decisions_of(session: AsyncSession, post_id: int) -> Sequence[DraftDecision]:
+    stmt = select(DraftDecision).where(DraftDecision.post_id == post_id).order_by(DraftDecision.id)
+    return (await session.scalars(stmt)).all()
+
+
+def drafted_text(decisions: Sequence[DraftDecision], post: Post) -> tuple[str, bool]:
+    """The text the drafter last wrote for ``post`` and whether Claude wrote it, read from the
+    decisions so far: a regeneration's result, else what the first edit (or approval) started
+    from, else the post's text as it stands (nothing changed it yet)."""
+    text: str | None = None
+    ai = not post.offline
+    for decision in decisions:
+        if decision.kind == DecisionKind.REGENERATED and decision.after is not None:
+            text, ai = decision.after, decision.ai_drafted
+        elif text is None and decision.before is not None:
+            text, ai = decision.before, decision.ai_drafted
+    return (post.text if text is None else text), ai
+
+
+async def record_decision(
+    session: AsyncSession,
+    post: Post,
+    kind: DecisionKind,
+    *,
+    after: str | None = None,
+    instruction: str | None = None,
+    ai_drafted: bool | None = None,
+    at: datetime | None = None,
+) -> DraftDecision:
+    """Record a decision on ``post`` as it stood before the change. ``before`` is the post's
+    text, except for an approval, whose ``before`` is what the drafter wrote (so an approval
+    compares the owner's final text with the AI's); ``ai_drafted`` defaults to whether the
+    drafter of that text was Claude."""
+    ai_text, ai = drafted_text(await decisions_of(session, post.id), post)
+    before = ai_text if kind == DecisionKind.APPROVED else post.text
+    if kind == DecisionKind.APPROVED:
+        after = post.text
+    decision = DraftDecision(
+        post_id=post.id,
+        kind=kind,
+        before=before,
+        after=after,
+        instruction=instruction,
+        ai_drafted=ai if ai_drafted is None else ai_drafted,
+        at=at or utcnow(),
+    )
+    session.add(decision)
+    await session.flush()
+    return decision
+
+
+async def set_reject_reason(session: AsyncSession, post_id: int, reason: str) -> bool:
+    """Attach the owner's reason to the post's latest rejection; False if it has none (or the
+    post was restored since: the rejection no longer stands)."""
+    latest = await session.scalar(
+        select(DraftDecision)
+        .where(DraftDecision.post_id == post_id)
+        .order_by(DraftDecision.id.desc())
+        .limit(1)
+    )
+    if latest is None or latest.kind != DecisionKind.REJECTED:
+        return False
+    status = await session.scalar(select(Post.status).where(Post.id == post_id))
+    if status != PostStatus.REJECTED:
+        return False
+    latest.reason = reason
+    return True
+
+
+async def recent_decisions(session: AsyncSession, limit: int) -> list[DraftDecision]:
+    """The latest ``limit`` decisions, oldest first."""
+    stmt = select(DraftDecision).order_by(DraftDecision.id.desc()).limit(limit)
+    return list(reversed((await session.scalars(stmt)).all()))
+
+
+async def unlearned(session: AsyncSession) -> tuple[int, datetime | None]:
+    """How many decisions no distillation has read yet, and when the oldest of them was made."""
+    count, oldest = (
+        await session.execute(
+            select(func.count(), func.min(DraftDecision.at)).where(
+                DraftDecision.learned_at.is_(None)
+            )
+        )
+    ).one()
+    return int(count or 0), oldest
+
+
+async def mark_learned(session: AsyncSession, up_to_id: int, now: datetime) -> None:
+    await session.execute(
+        update(DraftDecision)
+        .where(DraftDecision.id <= up_to_id, DraftDecision.learned_at.is_(None))
+        .values(learned_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+@dataclass(frozen=True)
+class Approval:
+    """A draft's approval: what the drafter wrote, what went out, and who drafted it."""
+
+    post_id: int
+    drafted: str
+    approved: str
+    ai_drafted: bool
+    at: datetime
+
+
+async def approvals_between(
+    session: AsyncSession, since: datetime, until: datetime
+) -> list[Approval]:
+    """The approvals made in (since, until], one per post (its latest, should it have been
+    cancelled and approved again), oldest first."""
+    latest = (
+        select(func.max(DraftDecision.id))
+        .where(DraftDecision.kind == DecisionKind.APPROVED)
+        .group_by(DraftDecision.post_id)
+    )
+    stmt = (
+        select(DraftDecision)
+        .where(
+            DraftDecision.id.in_(latest),
+            DraftDecision.at > since,
+            DraftDecision.at <= until,
+        )
+        .order_by(DraftDecision.at, DraftDecision.id)
+    )
+    return [
+        Approval(d.post_id, d.before or "", d.after or "", d.ai_drafted, d.at)
+        for d in (await session.scalars(stmt)).all()
+    ]
+
+
+# --- learned preferences -----------------------------------------------------------------------
+
+
+async def active_preferences(session: AsyncSession) -> Sequence[LearnedPreference]:
+    stmt = (
+        select(LearnedPreference)
+        .where(LearnedPreference.dropped_at.is_(None), LearnedPreference.replaced_at.is_(None))
+        .order_by(LearnedPreference.id)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def dropped_preferences(session: AsyncSession, limit: int) -> list[str]:
+    """The rules the owner dropped, newest first: a distillation must not bring them back."""
+    stmt = (
+        select(LearnedPreference.text)
+        .where(LearnedPreference.dropped_at.is_not(None))
+        .order_by(LearnedPreference.dropped_at.desc(), LearnedPreference.id.desc())
+        .limit(limit)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def replace_preferences(
+    session: AsyncSession, texts: Iterable[str], *, source: str, now: datetime
+) -> None:
+    """The distilled list becomes the active one; the previous rules are marked replaced."""
+    await session.execute(
+        update(LearnedPreference)
+        .where(LearnedPreference.dropped_at.is_(None), LearnedPreference.replaced_at.is_(None))
+        .values(replaced_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.add_all(LearnedPreference(text=text, source=source, created_at=now) for text in texts)
+    await session.flush()
+
+
+async def drop_preference(session: AsyncSession, preference_id: int, now: datetime) -> bool:
+    """The owner's 🗑: False when the rule is already gone (dropped or replaced)."""
+    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+        update(LearnedPreference)
+        .where(
+            LearnedPreference.id == preference_id,
+            LearnedPreference.dropped_at.is_(None),
+            LearnedPreference.replaced_at.is_(None),
+        )
+        .values(dropped_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+# --- posts that did well -----------------------------------------------------------------------
+
+
+async def best_published_texts(session: AsyncSession, limit: int) -> list[str]:
+    """The ``limit`` published posts with the most engagement (likes, reposts and replies over
+    their targets, as last synced), best last; only posts with synced metrics count."""
+    engagement = func.sum(Publication.likes + Publication.reposts + Publication.replies)
+    stmt = (
+        select(Post.text)
+        .join(Publication, Publication.post_id == Post.id)
+        .where(
+            Post.status.in_([PostStatus.PUBLISHED, PostStatus.PARTIAL]),
+            Publication.status == PublicationStatus.PUBLISHED,
+            Publication.metrics_at.is_not(None),
+        )
+        .group_by(Post.id, Post.text)
+        .order_by(engagement.desc(), Post.id.desc())
+        .limit(limit)
+    )
+    return list(reversed((await session.scalars(stmt)).all()))
