@@ -8,6 +8,7 @@ from aiogram import Router
 from handlers import (
     accounts,
     alerts,
+    briefs,
     common,
     digest,
     drafts,
@@ -42,6 +43,7 @@ def build_routers() -> list[Router]:
         schedule.router(),
         variants.router(),
         images.router(),
+        briefs.router(),
         media.router(),
         drafts.router(),
         common.fallback_router(),

@@ -375,9 +375,13 @@ async def _regenerate(
     chat_id: int,
     on_error_reply_to: Message,
     retry: RegenCb,
+    steered: bool = False,
 ) -> None:
     """Rewrite the whole draft, or only the text of target ``retry.acc`` when it is set; the
-    preview (or that target's view) shows the result, an AI failure a Retry button."""
+    preview (or that target's view) shows the result, an AI failure a Retry button. A rewrite
+    the owner asked for by replying to the preview (``steered``) comes as a new preview at the
+    bottom of the chat, with what changed."""
+    before = post.text
     account = retry.acc
     variant = target_of(post, account) if account else None
     progress = (
@@ -414,6 +418,10 @@ async def _regenerate(
             if fresh is not None:
                 await show_preview(bot, session, t, fresh, chat_id=chat_id)
             return
+    if steered and not account:
+        changes = views.word_diff(before, post.text)
+        await send_new_preview(bot, session, t, post, chat_id=chat_id, changes=changes)
+        return
     await _show_draft(bot, session, t, post, account, chat_id)
 
 
@@ -480,6 +488,7 @@ async def on_regenerate(
         chat_id=chat_id,
         on_error_reply_to=query.message,
         retry=callback_data,
+        steered=preset == REGEN_REPLIED,
     )
 
 
@@ -516,6 +525,64 @@ async def on_instruction(
         on_error_reply_to=message,
         retry=RegenCb(post=post.id, preset=REGEN_REPLIED, acc=account),
     )
+
+
+# --- reply to steer -----------------------------------------------------------------------------
+
+#: A reply starting with this replaces the draft's text outright ("= new text").
+REPLACE_PREFIX = "="
+
+
+async def replied_post(message: Message, session: AsyncSession) -> dict[str, Post] | bool:
+    """Filter: the message replies to a post's preview (it then steers that post, whatever its
+    status); a reply to any other message is a brief like any other."""
+    replied = message.reply_to_message
+    if replied is None or replied.from_user is None or not replied.from_user.is_bot:
+        return False
+    post = await repo.post_by_preview(session, message.chat.id, replied.message_id)
+    return {"steered": post} if post is not None else False
+
+
+async def on_steer(
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    drafter: Drafter,
+    t: Texts,
+    steered: Post,
+) -> None:
+    """A reply to a preview: ``= text`` replaces the draft's text, anything else is an
+    instruction for a rewrite; the new preview shows what changed."""
+    post, text = steered, visible(message.text)
+    if post.status != PostStatus.DRAFT:
+        await message.reply(t("draft.is", post_id=post.id, status=views.status_name(t, post)))
+        return
+    if not text.startswith(REPLACE_PREFIX):
+        await _regenerate(
+            bot,
+            session,
+            drafter,
+            t,
+            post,
+            instruction=text,
+            chat_id=message.chat.id,
+            on_error_reply_to=message,
+            retry=RegenCb(post=post.id, preset=REGEN_REPLIED),
+            steered=True,
+        )
+        return
+    replacement = visible(text.removeprefix(REPLACE_PREFIX))
+    if not replacement:
+        await message.reply(t("steer.empty_replace", post_id=post.id))
+        return
+    before = post.text  # the post object is refreshed in place by the edit
+    try:
+        fresh = await edit_draft(session, post, replacement, offline=False)
+    except DraftChanged:
+        await message.reply(t("draft.changed", post_id=post.id))
+        return
+    changes = views.word_diff(before, fresh.text)
+    await send_new_preview(bot, session, t, fresh, chat_id=message.chat.id, changes=changes)
 
 
 # --- /drafts -------------------------------------------------------------------------------------
@@ -567,6 +634,7 @@ def router() -> Router:
     r.message.register(on_drafts, Command("drafts"))
     r.message.register(on_edited_text, DraftStates.editing)
     r.message.register(on_instruction, DraftStates.instructing)
+    r.message.register(on_steer, StateFilter(None), F.text, ~F.text.startswith("/"), replied_post)
     r.message.register(on_brief, StateFilter(None), F.text, ~F.text.startswith("/"))
     r.message.register(on_not_text, StateFilter(None), ~F.text)
     r.callback_query.register(on_draft_button, DraftCb.filter())

@@ -144,7 +144,10 @@ async def show_preview(
     *,
     chat_id: int,
     new_message: bool = False,
+    changes: str | None = None,
 ) -> None:
+    """The draft's preview; `changes` (a word diff, "" for none) says what the owner's last
+    reply changed."""
     if post.status == PostStatus.REJECTED:
         text = t("draft.rejected", post_id=post.id)
         markup: InlineKeyboardMarkup | None = single_button(
@@ -158,18 +161,24 @@ async def show_preview(
             else await targets(session)
         )
         lines = target_lines(session, t, post) if several else None
-        text = views.preview(t, post, names, lines)
+        text = views.preview(t, post, names, lines, changes=changes)
         markup = draft_keyboard(t, post.id, post.version, variants=several, images=len(post.media))
     await show(bot, session, post, text, markup, chat_id=chat_id, new_message=new_message)
 
 
 async def send_new_preview(
-    bot: Bot, session: AsyncSession, t: Texts, post: Post, *, chat_id: int
+    bot: Bot,
+    session: AsyncSession,
+    t: Texts,
+    post: Post,
+    *,
+    chat_id: int,
+    changes: str | None = None,
 ) -> None:
     """Show the preview as the newest message (the old one, if any, becomes a pointer)."""
     if post.preview_chat_id and post.preview_message_id:
         await show(bot, session, post, t("edit.stub", post_id=post.id), None, chat_id=chat_id)
-    await show_preview(bot, session, t, post, chat_id=chat_id, new_message=True)
+    await show_preview(bot, session, t, post, chat_id=chat_id, new_message=True, changes=changes)
 
 
 async def show_scheduled(

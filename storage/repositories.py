@@ -206,6 +206,14 @@ async def latest_draft(session: AsyncSession, author_id: int) -> Post | None:
     return (await session.scalars(stmt)).first()
 
 
+async def post_by_preview(session: AsyncSession, chat_id: int, message_id: int) -> Post | None:
+    """The post whose preview (or record) is that message: what a reply to it is about."""
+    stmt = select(Post).where(
+        Post.preview_chat_id == chat_id, Post.preview_message_id == message_id
+    )
+    return (await session.scalars(stmt)).first()
+
+
 async def get_post(session: AsyncSession, post_id: int) -> Post | None:
     return await session.get(Post, post_id, populate_existing=True)
 

@@ -80,6 +80,11 @@ class RetryDraftCb(CallbackData, prefix="rd"):
     """Retry drafting after an AI failure; the brief is the message the error replies to."""
 
 
+class LinkAloneCb(CallbackData, prefix="la"):
+    """Draft from a link whose page could not be read, from the link alone; the link is in the
+    message the explanation replies to."""
+
+
 class OpenDraftCb(CallbackData, prefix="o"):
     post: int
 

@@ -1347,3 +1347,11 @@ class Texts:
     def plain(self, key: str, **values: object) -> str:
         """For plain-text places (buttons, alerts, command menus): nothing is escaped."""
         return self._texts[key].format(**values)
+
+
+from ui import texts_briefs as _briefs  # noqa: E402
+
+EN.update(_briefs.EN)
+RU.update(_briefs.RU)
+EN_PLURALS.update(_briefs.EN_PLURALS)
+RU_PLURALS.update(_briefs.RU_PLURALS)

@@ -17,6 +17,7 @@ from ai.errors import (
     AITimeout,
     AIUnavailable,
 )
+from ai.wordiff import word_ops
 from publishers.check import VariantCheck
 from publishers.errors import TextTooLong
 from publishers.registry import account_label
@@ -89,14 +90,56 @@ def target_line(
     return line + t("preview.own_text") if own_text else line
 
 
+#: How many words of an unchanged run a word diff keeps on each side of a change.
+DIFF_CONTEXT_WORDS = 3
+#: The most visible characters a word diff takes in a preview (the post text gets the rest).
+DIFF_BUDGET = 700
+
+
+def word_diff(before: str, after: str, *, budget: int = DIFF_BUDGET) -> str:
+    """What changed from `before` to `after`, as compact Telegram HTML: removed words struck
+    through, added words bold, long unchanged runs cut to a few words around each change with
+    "…"; pieces past `budget` visible characters are dropped for a final "…" (tags stay
+    balanced: a piece is shown whole or not at all)."""
+    pieces = word_ops(before, after)
+    if all(piece.op == "same" for piece in pieces):
+        return ""
+    shown: list[str] = []
+    used = 0
+    for index, piece in enumerate(pieces):
+        words = list(piece.words)
+        if piece.op == "same":
+            first, last = index == 0, index == len(pieces) - 1
+            keep = DIFF_CONTEXT_WORDS
+            if len(words) > keep * (1 if first or last else 2) + 1:
+                head = [] if first else words[:keep]
+                tail = [] if last else words[-keep:]
+                words = [*head, "…", *tail]
+        text = " ".join(words)
+        if used + len(text) + 1 > budget:
+            shown.append("…")
+            break
+        used += len(text) + 1
+        escaped = html.escape(text, quote=False)
+        if piece.op == "removed":
+            escaped = f"<s>{escaped}</s>"
+        elif piece.op == "added":
+            escaped = f"<b>{escaped}</b>"
+        shown.append(escaped)
+    return " ".join(shown)
+
+
 def preview(
     t: Texts,
     post: Post,
     targets: list[str],
     target_lines: list[str] | None = None,
+    *,
+    changes: str | None = None,
 ) -> str:
     """The draft as it will appear, where it goes, and each target's count against its limit
-    (or, with a single Telegram target, the length against Telegram's)."""
+    (or, with a single Telegram target, the length against Telegram's); `changes` (a
+    :func:`word_diff`) says what the owner's last reply changed."""
     title = t(
         "preview.title",
         post_id=post.id,
@@ -107,7 +150,11 @@ def preview(
         lines.append(t("preview.offline"))
     if post.media:
         lines.append(t("preview.images", count=len(post.media)))
-    lines += ["", _clip(post.text, TELEGRAM_TEXT_LIMIT - _PREVIEW_CHROME, t), ""]
+    budget = TELEGRAM_TEXT_LIMIT - _PREVIEW_CHROME
+    if changes is not None:
+        lines += ["", t("steer.changes", changes=Html(changes or t.plain("steer.same")))]
+        budget -= DIFF_BUDGET + 100
+    lines += ["", _clip(post.text, budget, t), ""]
     lines += target_lines or [length_line(t, post.text)]
     return "\n".join(lines)
 
