@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from ai.errors import AIBadAnswer, map_sdk_error
 from ai.models import Draft, DraftRequest
+from ai.plans import ToolAnswer
 from ai.prompts import (
     DRAFT_TOOL_NAME,
     build_system_prompt,
@@ -168,18 +169,50 @@ class AnthropicDrafter:
         messages: list[dict[str, Any]],
         max_chars: int,
     ) -> anthropic.types.Message:
+        return await self._forced(system, tool, messages, max_tokens_for(max_chars))
+
+    async def _forced(
+        self, system: str, tool: dict[str, Any], messages: list[dict[str, Any]], max_tokens: int
+    ) -> anthropic.types.Message:
+        """One Messages call that must answer with `tool`; SDK errors mapped."""
         try:
             return await self._client.messages.create(
                 model=self.model,
-                max_tokens=max_tokens_for(max_chars),
+                max_tokens=max_tokens,
                 system=system,
                 # Plain dicts in the documented wire shape; the SDK's TypedDicts add nothing here.
                 messages=cast(Any, messages),
                 tools=cast(Any, [tool]),
-                tool_choice={"type": "tool", "name": DRAFT_TOOL_NAME},
+                tool_choice={"type": "tool", "name": tool["name"]},
             )
         except anthropic.AnthropicError as exc:
             raise map_sdk_error(exc, api_key=self._api_key) from exc
+
+    async def call_tool(
+        self, *, system: str, messages: list[dict[str, Any]], tool: dict[str, Any], max_tokens: int
+    ) -> ToolAnswer:
+        """One forced call of `tool` for other structured answers than a draft (a /plan):
+        its input unvalidated (the caller validates), or AIBadAnswer when there is none."""
+        message = await self._forced(system, tool, messages, max_tokens)
+        request_id = _request_id(message)
+        if message.stop_reason in ("refusal", "max_tokens"):
+            raise AIBadAnswer(
+                f"no {tool['name']} answer (stop_reason={message.stop_reason}, {message.id})",
+                request_id=request_id,
+                retryable=message.stop_reason != "refusal",
+            )
+        for block in message.content:
+            if block.type == "tool_use" and block.name == tool["name"]:
+                return ToolAnswer(
+                    input=block.input,
+                    tool_use_id=block.id,
+                    model=message.model,
+                    input_tokens=message.usage.input_tokens,
+                    output_tokens=message.usage.output_tokens,
+                )
+        raise AIBadAnswer(
+            f"expected a {tool['name']} tool call ({message.id})", request_id=request_id
+        )
 
 
 def _request_id(message: anthropic.types.Message) -> str | None:

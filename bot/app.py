@@ -92,6 +92,7 @@ MENU_COMMANDS = (
     "start",
     "new",
     "drafts",
+    "plan",
     "queue",
     "slots",
     "stats",

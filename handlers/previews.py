@@ -26,7 +26,13 @@ from storage import repositories as repo
 from storage.models import Post, PostStatus, PostVariant
 from ui import views
 from ui.callbacks import DraftAct, DraftCb
-from ui.keyboards import draft_keyboard, schedule_keyboard, scheduled_keyboard, single_button
+from ui.keyboards import (
+    draft_keyboard,
+    schedule_keyboard,
+    scheduled_keyboard,
+    single_button,
+    with_planned_slot,
+)
 from ui.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -215,5 +221,7 @@ async def show_schedule_menu(
 ) -> None:
     """The time picks, in the post's preview message."""
     markup = schedule_keyboard(t, post.id, evening_today=evening_today(clock.now(), tz), back=back)
+    if post.planned_at is not None and post.planned_at > clock.now():
+        markup = with_planned_slot(t, markup, post.id, views.short_when(post.planned_at, tz))
     text = t("sched.choose", post_id=post.id, tz=tz.key)
     await show(bot, session, post, text, markup, chat_id=post.author_id)

@@ -124,9 +124,12 @@ async def schedule_post(
     *,
     immediate: bool = False,
     targets: Sequence[int | str] = (),
+    commit: bool = True,
 ) -> bool:
     """draft → scheduled at `when`, with one pending publication per enabled account (only those
-    named in `targets` by account id or platform, when given: a rule's autopublish)."""
+    named in `targets` by account id or platform, when given: a rule's autopublish). With
+    ``commit=False`` the change joins the caller's transaction (a campaign schedules all its
+    posts or none); a failure still rolls the whole transaction back."""
     accounts = await repo.enabled_accounts(session)
     if targets:
         wanted = {str(t).lower() for t in targets}
@@ -147,7 +150,8 @@ async def schedule_post(
     if not await repo.create_publications(session, post, accounts, due=when):
         await session.rollback()  # every target is off (or none is connected)
         raise NoTargets
-    await session.commit()
+    if commit:
+        await session.commit()
     return True
 
 

@@ -21,6 +21,8 @@ from storage.models import (
     Account,
     AiUsage,
     BrandVoice,
+    Campaign,
+    Event,
     PeriodLock,
     Post,
     PostMedia,
@@ -181,6 +183,8 @@ async def create_draft(
     offline: bool,
     origin: str | None = None,
     origin_key: str | None = None,
+    campaign_id: int | None = None,
+    planned_at: datetime | None = None,
 ) -> Post:
     post = Post(
         author_id=author_id,
@@ -189,6 +193,8 @@ async def create_draft(
         offline=offline,
         origin=origin,
         origin_key=origin_key,
+        campaign_id=campaign_id,
+        planned_at=planned_at,
     )
     session.add(post)
     await session.flush()
@@ -550,3 +556,53 @@ async def transition_publication(
     return await _conditional_update(
         session, Publication, pub_id, expected, {"status": new, **values}, *conditions
     )
+
+
+# --- campaigns -----------------------------------------------------------------------------------
+
+
+async def create_campaign(session: AsyncSession, title: str, plan: str) -> Campaign:
+    campaign = Campaign(title=title, plan=plan)
+    session.add(campaign)
+    await session.flush()
+    return campaign
+
+
+async def get_campaign(session: AsyncSession, campaign_id: int) -> Campaign | None:
+    return await session.get(Campaign, campaign_id, populate_existing=True)
+
+
+async def transition_campaign(
+    session: AsyncSession, campaign_id: int, expected: str, new: str
+) -> bool:
+    """``expected`` → ``new``, for exactly one caller (a double tap loses)."""
+    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.status == expected)
+        .values(status=new)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+async def recent_campaigns(
+    session: AsyncSession, statuses: Iterable[str], limit: int
+) -> Sequence[Campaign]:
+    stmt = (
+        select(Campaign)
+        .where(Campaign.status.in_(list(statuses)))
+        .order_by(Campaign.created_at.desc(), Campaign.id.desc())
+        .limit(limit)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def recent_events(session: AsyncSession, since: datetime, limit: int) -> Sequence[Event]:
+    """Events (webhooks, feed items) received since `since`, newest first."""
+    stmt = (
+        select(Event)
+        .where(Event.received_at >= since)
+        .order_by(Event.received_at.desc(), Event.id.desc())
+        .limit(limit)
+    )
+    return (await session.scalars(stmt)).all()

@@ -113,6 +113,7 @@ class SchedulePick(StrEnum):
     TOMORROW = "t"
     SLOT = "s"
     OTHER = "o"
+    PLANNED = "p"  # the slot a /plan gave the draft
 
 
 class ScheduleCb(CallbackData, prefix="s"):
@@ -249,3 +250,17 @@ class SourceCb(CallbackData, prefix="src"):
 
     act: SourceAct
     id: int = 0
+
+
+class PlanAct(StrEnum):
+    APPROVE = "a"
+    REVIEW = "r"
+    DISCARD = "d"
+
+
+class PlanCb(CallbackData, prefix="pl"):
+    """An answer to a /plan card: approve every post, review them one by one, or discard;
+    `campaign` is the proposed campaign's id."""
+
+    act: PlanAct
+    campaign: int

@@ -17,10 +17,11 @@ from ai.errors import (
     AITimeout,
     AIUnavailable,
 )
+from ai.plans import Plan
 from ai.wordiff import word_ops
 from publishers.check import VariantCheck
 from publishers.errors import TextTooLong
-from publishers.registry import account_label
+from publishers.registry import account_label, platform_name
 from publishers.text import TELEGRAM_TEXT_LIMIT, split_text, utf16_len
 from scheduler.lifecycle import Progress
 from scheduler.notify import Link, OwnerReport, PublishReport, ReportValue
@@ -146,6 +147,8 @@ def preview(
         targets=", ".join(targets) if targets else t.plain("preview.no_target"),
     )
     lines = [title]
+    if post.campaign_id is not None and post.campaign is not None:
+        lines.append(t("plan.preview_campaign", title=post.campaign.title))
     if post.offline:
         lines.append(t("preview.offline"))
     if post.media:
@@ -298,3 +301,46 @@ _TAG = re.compile(r"<[^>]+>")
 def visible_length(text: str) -> int:
     """How long Telegram HTML is once parsed (what its caption and text limits count)."""
     return utf16_len(html.unescape(_TAG.sub("", text)))
+
+
+#: How much of each post's text the /plan card shows.
+PLAN_SNIPPET_CHARS = 160
+
+
+def plan_card(t: Texts, plan: Plan, tz: ZoneInfo) -> str:
+    """The proposed plan: one line per post with its slot, platforms, angle and opening."""
+    lines = [t.n("plan.card_title", len(plan.posts), title=plan.title), ""]
+    for number, post in enumerate(plan.posts, start=1):
+        snippet = " ".join(post.text.split())
+        if len(snippet) > PLAN_SNIPPET_CHARS:
+            snippet = snippet[:PLAN_SNIPPET_CHARS].rsplit(" ", 1)[0] + "…"
+        lines.append(
+            t(
+                "plan.card_post",
+                number=number,
+                when=when(t, post.at, tz),
+                platforms=", ".join(platform_name(p) for p in post.platforms),
+                angle=post.angle,
+                snippet=snippet,
+            )
+        )
+    lines += ["", t("plan.card_hint")]
+    return "\n".join(lines)
+
+
+def queue_campaigns(t: Texts, tz: ZoneInfo, posts: list[Post]) -> str:
+    """/queue's campaign groups: each campaign's title over its posts on this page."""
+    groups: dict[int, list[Post]] = {}
+    for post in posts:
+        if post.campaign_id is not None and post.campaign is not None:
+            groups.setdefault(post.campaign_id, []).append(post)
+    lines = []
+    for members in groups.values():
+        items = ", ".join(
+            f"#{p.id} {short_when(p.scheduled_at, tz)}" if p.scheduled_at else f"#{p.id}"
+            for p in members
+        )
+        campaign = members[0].campaign
+        assert campaign is not None
+        lines.append(t("plan.queue_group", title=campaign.title, items=items))
+    return "\n".join(lines)
