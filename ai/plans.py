@@ -36,6 +36,7 @@ from ai.errors import AIBadAnswer
 from ai.models import BrandVoice, Draft, DraftRequest
 from ai.offline import OfflineDrafter
 from ai.prompts import voice_section
+from publishers.errors import TextTooLong
 from publishers.registry import PLATFORMS, platform_name
 from storage.models import Account
 
@@ -210,6 +211,11 @@ def problems(answer: PlanAnswer, request: PlanRequest) -> list[str]:
                     f"post {number}: the text is {length} characters, over the"
                     f" {platform_name(platform)} limit of {rules.limit}"
                 )
+                continue
+            try:
+                rules.parts(post.text)
+            except TextTooLong as exc:
+                found.append(f"post {number}: on {platform_name(platform)}, {exc.reason}")
     return found
 
 
