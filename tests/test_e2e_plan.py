@@ -31,9 +31,11 @@ async def plan_card(tg: FakeTelegram, ask: str) -> FakeMessage:
     )
 
 
-async def answer_to(tg: FakeTelegram, text: str) -> FakeMessage:
+async def answer_to(tg: FakeTelegram, text: str, timeout: float = 5.0) -> FakeMessage:
     sent = await tg.user_sends(OWNER, text)
-    return await tg.wait_message(OWNER, lambda m: m.message_id > sent["message_id"])
+    return await tg.wait_message(
+        OWNER, lambda m: m.message_id > sent["message_id"], timeout=timeout
+    )
 
 
 async def alert_for(tg: FakeTelegram, query_id: str) -> str:
@@ -92,7 +94,7 @@ async def test_approve_all_schedules_the_campaign_that_queue_and_stats_group(
     await tg.wait_message(OWNER, lambda m: "is published" in m.text)
     assert len(tg.messages(CHANNEL)) == 1
     clock.advance(minutes=5)
-    stats = await answer_to(tg, "/stats")
+    stats = await answer_to(tg, "/stats", timeout=15)  # the chart takes a moment
     assert "Campaign “launch of v2.3”: 3 posts, 1 published" in stats.text
 
 
