@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ai.drafter import Drafter
 from ai.links import LinkUnusable, fetch_page, first_link, forward_brief, link_brief, without_link
 from config.settings import Settings
-from handlers.drafts import MAX_BRIEF_CHARS, draft_and_show, replied_post
+from handlers.drafts import MAX_BRIEF_CHARS, draft_and_show, redraft, replied_post
 from publishers.blank import visible
 from publishers.outbound import GuardedClient
 from ui.callbacks import LinkAloneCb
@@ -144,28 +144,16 @@ async def on_link(
     )
 
 
+def _link_alone(message: Message | None) -> str | None:
+    """The brief from a link whose page could not be read, and the owner's words."""
+    found = _words_and_link(message)
+    return link_brief(*found, None) if found else None
+
+
 async def on_link_alone(
     query: CallbackQuery, bot: Bot, session: AsyncSession, drafter: Drafter, t: Texts
 ) -> None:
-    progress = query.message if isinstance(query.message, Message) else None
-    source = progress.reply_to_message if progress else None
-    found = _words_and_link(source)
-    if progress is None or source is None or found is None:
-        await query.answer(t.plain("ai.retry_expired"), show_alert=True)
-        return
-    await query.answer()
-    await progress.edit_text(t("drafting"))
-    words, url = found
-    await draft_and_show(
-        bot,
-        session,
-        drafter,
-        t,
-        brief=link_brief(words, url, None),
-        author_id=query.from_user.id,
-        source=source,
-        progress=progress,
-    )
+    await redraft(query, bot, session, drafter, t, _link_alone)
 
 
 def router() -> Router:

@@ -196,9 +196,22 @@ async def on_not_text(message: Message, t: Texts) -> None:
 async def on_retry_draft(
     query: CallbackQuery, bot: Bot, session: AsyncSession, drafter: Drafter, t: Texts
 ) -> None:
+    await redraft(query, bot, session, drafter, t, _brief_of)
+
+
+async def redraft(
+    query: CallbackQuery,
+    bot: Bot,
+    session: AsyncSession,
+    drafter: Drafter,
+    t: Texts,
+    brief_of: Callable[[Message | None], str | None],
+) -> None:
+    """A button under a message that replies to the owner's brief drafts again, in that
+    message: the brief is `brief_of` the owner's message (gone: the tap is answered so)."""
     progress = query.message if isinstance(query.message, Message) else None
     source = progress.reply_to_message if progress else None
-    brief = _brief_of(source)
+    brief = brief_of(source)
     if progress is None or source is None or brief is None:
         await query.answer(t.plain("ai.retry_expired"), show_alert=True)
         return
