@@ -183,6 +183,8 @@ class Plan(BaseModel):
 
     title: str
     posts: list[PlannedPost]
+    #: Written by the offline planner: its drafts carry the offline label.
+    offline: bool = False
 
 
 def problems(answer: PlanAnswer, request: PlanRequest) -> list[str]:
@@ -410,7 +412,7 @@ async def offline_plan(request: PlanRequest, slots: list[datetime]) -> PlanOutco
             )
         )
     title = (request.theme or "Recent news")[:120]
-    return PlanOutcome(Plan(title=title, posts=posts))
+    return PlanOutcome(Plan(title=title, posts=posts, offline=True))
 
 
 async def make_plan(drafter: object, request: PlanRequest, slots: list[datetime]) -> PlanOutcome:

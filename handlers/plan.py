@@ -139,7 +139,9 @@ async def on_plan(
 
 
 def _drafts(plan: Plan) -> list[PlannedDraft]:
-    return [PlannedDraft(p.angle, p.text, tuple(p.platforms), p.at) for p in plan.posts]
+    return [
+        PlannedDraft(p.angle, p.text, tuple(p.platforms), p.at, plan.offline) for p in plan.posts
+    ]
 
 
 async def on_plan_answer(

@@ -41,6 +41,7 @@ class PlannedDraft:
     text: str
     platforms: tuple[str, ...]
     at: datetime
+    offline: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ async def _draft_all(
             author_id=author_id,
             brief=f"{campaign.title}: {planned.angle}",
             text=planned.text,
-            offline=False,
+            offline=planned.offline,
             campaign_id=campaign.id,
             planned_at=planned.at,
         )

@@ -38,7 +38,7 @@ EN: dict[str, str] = {
         "theme: <code>/plan launch of v2.3, next week, 5 posts</code>"
     ),
     "plan.try_again": "Nothing was planned. Send /plan again.",
-    "plan.card_post": "<b>{number}. {when}</b> · {platforms}\n<i>{angle}</i>\n{snippet}\n",
+    "plan.card_post": "<b>{number}. {when}</b> · {platforms}\n<i>{angle}</i>\n{snippet}",
     "plan.card_hint": "Approve all to schedule every post now, or review them one by one.",
     "plan.btn_approve": "✅ Approve all",
     "plan.btn_review": "👀 Review one by one",
@@ -104,7 +104,7 @@ RU: dict[str, str] = {
         "Назовите тему: <code>/plan запуск v2.3, на следующей неделе, 5 постов</code>"
     ),
     "plan.try_again": "План не составлен. Отправьте /plan ещё раз.",
-    "plan.card_post": "<b>{number}. {when}</b> · {platforms}\n<i>{angle}</i>\n{snippet}\n",
+    "plan.card_post": "<b>{number}. {when}</b> · {platforms}\n<i>{angle}</i>\n{snippet}",
     "plan.card_hint": (
         "«Одобрить все» поставит все посты в расписание, или просмотрите их по одному."
     ),
@@ -172,7 +172,7 @@ UK: dict[str, str] = {
         "тему: <code>/plan запуск v2.3, наступного тижня, 5 постів</code>"
     ),
     "plan.try_again": "План не складено. Надішліть /plan ще раз.",
-    "plan.card_post": "<b>{number}. {when}</b> · {platforms}\n<i>{angle}</i>\n{snippet}\n",
+    "plan.card_post": "<b>{number}. {when}</b> · {platforms}\n<i>{angle}</i>\n{snippet}",
     "plan.card_hint": "«Схвалити всі» поставить усі пости в розклад, або перегляньте їх по одному.",
     "plan.btn_approve": "✅ Схвалити всі",
     "plan.btn_review": "👀 По одному",

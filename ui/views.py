@@ -309,12 +309,12 @@ PLAN_SNIPPET_CHARS = 160
 
 def plan_card(t: Texts, plan: Plan, tz: ZoneInfo) -> str:
     """The proposed plan: one line per post with its slot, platforms, angle and opening."""
-    lines = [t.n("plan.card_title", len(plan.posts), title=plan.title), ""]
+    posts = []
     for number, post in enumerate(plan.posts, start=1):
         snippet = " ".join(post.text.split())
         if len(snippet) > PLAN_SNIPPET_CHARS:
             snippet = snippet[:PLAN_SNIPPET_CHARS].rsplit(" ", 1)[0] + "…"
-        lines.append(
+        posts.append(
             t(
                 "plan.card_post",
                 number=number,
@@ -324,8 +324,8 @@ def plan_card(t: Texts, plan: Plan, tz: ZoneInfo) -> str:
                 snippet=snippet,
             )
         )
-    lines += ["", t("plan.card_hint")]
-    return "\n".join(lines)
+    head = t.n("plan.card_title", len(plan.posts), title=plan.title)
+    return "\n\n".join([head, *posts, t("plan.card_hint")])
 
 
 def queue_campaigns(t: Texts, tz: ZoneInfo, posts: list[Post]) -> str:
