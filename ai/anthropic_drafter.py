@@ -115,9 +115,7 @@ class AnthropicDrafter:
         messages: list[dict[str, Any]] = [{"role": "user", "content": build_user_message(request)}]
         input_tokens = output_tokens = 0
         for attempt in range(2):
-            message = await self._create(
-                system, tool, messages, max_tokens=max_tokens_for(request.max_chars)
-            )
+            message = await self._forced(system, tool, messages, max_tokens_for(request.max_chars))
             input_tokens += message.usage.input_tokens
             output_tokens += message.usage.output_tokens
             block = _tool_use(message, DRAFT_TOOL_NAME)
@@ -151,18 +149,6 @@ class AnthropicDrafter:
             ),
         )
 
-    async def call_tool(
-        self, system: str, user: str, tool: dict[str, Any], *, max_tokens: int
-    ) -> ToolAnswer:
-        """One request forcing ``tool`` (e.g. the learning distillation's); its raw input comes
-        back for the caller to validate."""
-        messages: list[dict[str, Any]] = [{"role": "user", "content": user}]
-        message = await self._create(system, tool, messages, max_tokens=max_tokens)
-        block = _tool_use(message, tool["name"])
-        return ToolAnswer(
-            block.input, message.model, message.usage.input_tokens, message.usage.output_tokens
-        )
-
     async def check(self) -> str:
         """Fetch the configured model's card: proves the key works and the model name exists."""
         try:
@@ -175,14 +161,10 @@ class AnthropicDrafter:
     async def aclose(self) -> None:
         await self._client.close()
 
-    async def _create(
-        self,
-        system: str,
-        tool: dict[str, Any],
-        messages: list[dict[str, Any]],
-        *,
-        max_tokens: int,
+    async def _forced(
+        self, system: str, tool: dict[str, Any], messages: list[dict[str, Any]], max_tokens: int
     ) -> anthropic.types.Message:
+        """One Messages call that must answer with `tool`; SDK errors mapped."""
         try:
             return await self._client.messages.create(
                 model=self.model,
@@ -195,6 +177,21 @@ class AnthropicDrafter:
             )
         except anthropic.AnthropicError as exc:
             raise map_sdk_error(exc, api_key=self._api_key) from exc
+
+    async def call_tool(
+        self, *, system: str, messages: list[dict[str, Any]], tool: dict[str, Any], max_tokens: int
+    ) -> ToolAnswer:
+        """One forced call of `tool` for other structured answers than a draft (a /plan):
+        its input unvalidated (the caller validates), or AIBadAnswer when there is none."""
+        message = await self._forced(system, tool, messages, max_tokens)
+        block = _tool_use(message, tool["name"])
+        return ToolAnswer(
+            input=block.input,
+            tool_use_id=block.id,
+            model=message.model,
+            input_tokens=message.usage.input_tokens,
+            output_tokens=message.usage.output_tokens,
+        )
 
 
 def _request_id(message: anthropic.types.Message) -> str | None:

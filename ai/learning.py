@@ -21,14 +21,14 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Protocol, runtime_checkable
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai.drafter import Drafter
 from ai.errors import AIBadAnswer
-from ai.models import ToolAnswer
+from ai.models import ToolAnswer, ToolCaller
 from ai.preferences import count_emoji
 from ai.pricing import estimate_cost
 from storage import learning
@@ -63,17 +63,6 @@ class LearnedAnswer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rules: list[Rule] = Field(max_length=MAX_RULES)
-
-
-@runtime_checkable
-class ToolCaller(Protocol):
-    """A drafter that can force a tool call (Claude); the offline drafter cannot."""
-
-    model: str
-
-    async def call_tool(
-        self, system: str, user: str, tool: dict[str, Any], *, max_tokens: int
-    ) -> ToolAnswer: ...
 
 
 class LearningBusy(Exception):
@@ -248,10 +237,11 @@ async def _distil(session: AsyncSession, drafter: Drafter, now: datetime) -> Lea
         return Learned(tuple(current), 0, "")
     answer: ToolAnswer | None = None
     if isinstance(drafter, ToolCaller):
+        user = build_user_message(decisions, current, dropped)
         answer = await drafter.call_tool(
-            SYSTEM,
-            build_user_message(decisions, current, dropped),
-            learn_tool(),
+            system=SYSTEM,
+            messages=[{"role": "user", "content": user}],
+            tool=learn_tool(),
             max_tokens=1024,
         )
         rules, source = parse_answer(answer.input), answer.model

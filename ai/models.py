@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -167,9 +168,23 @@ class Draft(BaseModel):
 
 @dataclass(frozen=True)
 class ToolAnswer:
-    """The input Claude gave a forced tool (unvalidated), with the model and what it cost."""
+    """The input Claude gave a forced tool (unvalidated: the caller validates), with the id of
+    that call (to answer it with a tool_result), the model and what it cost."""
 
     input: object
+    tool_use_id: str
     model: str
     input_tokens: int
     output_tokens: int
+
+
+@runtime_checkable
+class ToolCaller(Protocol):
+    """A drafter that can force one tool call for a structured answer other than a draft (the
+    learning distillation, a /plan): Claude can, the offline drafter cannot."""
+
+    model: str
+
+    async def call_tool(
+        self, *, system: str, messages: list[dict[str, Any]], tool: dict[str, Any], max_tokens: int
+    ) -> ToolAnswer: ...

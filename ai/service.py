@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai.adapt import adapt, rules_for, variant_for
 from ai.drafter import Drafter
+from ai.links import keep_link, link_of
 from ai.models import BrandVoice, Draft, DraftRequest, Target
 from ai.pricing import estimate_cost
 from publishers.base import MediaLimits
@@ -124,6 +125,20 @@ def _variant_texts(draft: Draft, accounts: Sequence[Account]) -> dict[int, str]:
     }
 
 
+def _with_link(draft: Draft, brief: str) -> Draft:
+    """The draft with the link its brief came from (ai.links), wherever the model dropped it:
+    a post about a page links to it."""
+    link = link_of(brief)
+    if link is None:
+        return draft
+    return draft.model_copy(
+        update={
+            "text": keep_link(draft.text, link),
+            "variants": {p: keep_link(text, link) for p, text in draft.variants.items()},
+        }
+    )
+
+
 async def _record_usage(session: AsyncSession, draft: Draft, purpose: str) -> None:
     if draft.offline or not draft.model:
         return
@@ -154,7 +169,7 @@ async def create_draft(
     `origin_key` which run of which automation action (unique: a re-run cannot draft twice);
     `job_id` the drafting job (`storage.draft_jobs`) that ends with it."""
     request, accounts = await _request(session, brief, max_chars)
-    draft = await drafter.draft(request)
+    draft = _with_link(await drafter.draft(request), brief)
     post = await repo.create_draft(
         session,
         author_id=author_id,
@@ -186,7 +201,7 @@ async def regenerate_draft(
     request, accounts = await _request(
         session, post.brief, max_chars, previous_draft=post.text, instruction=instruction
     )
-    draft = await drafter.draft(request)
+    draft = _with_link(await drafter.draft(request), post.brief)
     if not await repo.replace_draft_text(
         session, post.id, post.version, draft.compose(), offline=draft.offline
     ):

@@ -98,6 +98,7 @@ MENU_COMMANDS = (
     "start",
     "new",
     "drafts",
+    "plan",
     "queue",
     "slots",
     "stats",

@@ -103,6 +103,8 @@ class Settings(BaseSettings):
     #: Feeds and the servers owners connect may be private, loopback or link-local addresses
     #: (a LAN-hosted instance); off, such URLs and redirects are refused (publishers.outbound).
     allow_private_urls: bool = Field(False, validation_alias="NEXUS_ALLOW_PRIVATE_URLS")
+    #: How long the owner waits for the page behind a link sent as a brief (ai.links).
+    link_deadline_s: float = Field(15.0, gt=0, le=120, validation_alias="NEXUS_LINK_DEADLINE_S")
     http_host: str = Field("127.0.0.1", validation_alias="NEXUS_HTTP_HOST")
     http_port: int = Field(8080, ge=0, le=65535, validation_alias="NEXUS_HTTP_PORT")
     digest_at: str = Field("09:00", validation_alias="NEXUS_DIGEST_AT")

@@ -45,7 +45,7 @@ from ai.service import (
     regenerate_variant,
 )
 from ai.tasks import DraftTasks, JobInfo
-from handlers.previews import remember_preview, show, show_preview
+from handlers.previews import remember_preview, send_new_preview, show, show_preview
 from handlers.routing import TappedMessage
 from handlers.variants import show_variant, target_of
 from publishers.errors import Permanent
@@ -311,9 +311,12 @@ class Drafting:
         chat_id: int,
         source: Message,
         retry: RegenCb,
+        steered: bool = False,
     ) -> bool:
         """Record and start rewriting ``post`` (or only its target ``retry.acc``); False if it
-        is being rewritten already. An AI failure is a reply to ``source`` with Retry."""
+        is being rewritten already. An AI failure is a reply to ``source`` with Retry. A rewrite
+        the owner asked for by replying to the preview (``steered``) comes as a new preview at
+        the bottom of the chat, with what changed."""
         if self.tasks.for_post(post.id) is not None:
             return False
         job = await draft_jobs.begin(
@@ -339,13 +342,23 @@ class Drafting:
         )
         await show(bot, session, post, text, cancel_button(t, job.id), chat_id=chat_id)
         live = _Live(t, REGEN, chat_id, post.preview_message_id, post.id)
-        self._start(job, live, self._rewrite(bot, job, live, post, source, retry))
+        rewrite = self._rewrite(bot, job, live, post, source, retry, steered=steered)
+        self._start(job, live, rewrite)
         return True
 
     async def _rewrite(
-        self, bot: Bot, job: DraftJob, live: _Live, post: Post, source: Message, retry: RegenCb
+        self,
+        bot: Bot,
+        job: DraftJob,
+        live: _Live,
+        post: Post,
+        source: Message,
+        retry: RegenCb,
+        *,
+        steered: bool,
     ) -> None:
         t, account, chat_id = live.t, retry.acc, live.chat_id
+        before = post.text
         instruction = job.brief or None
         async with self._session() as session, ChatActionSender.typing(bot=bot, chat_id=chat_id):
             try:
@@ -384,6 +397,11 @@ class Drafting:
             except JobEnded:
                 return
         async with self._session() as session:
+            fresh = await repo.get_post(session, post.id)
+            if steered and not account and fresh is not None:
+                changes = views.word_diff(before, fresh.text)
+                await send_new_preview(bot, session, t, fresh, chat_id=chat_id, changes=changes)
+                return
             await self._show_draft(bot, session, t, post.id, account, chat_id)
 
     @staticmethod

@@ -114,8 +114,22 @@ async def on_retry_draft(
     drafting: Drafting,
     t: Texts,
 ) -> None:
+    await redraft(query, message, bot, session, drafting, t, _brief_of)
+
+
+async def redraft(
+    query: CallbackQuery,
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    drafting: Drafting,
+    t: Texts,
+    brief_of: Callable[[Message | None], str | None],
+) -> None:
+    """A button under a message that replies to the owner's brief drafts again, in that
+    message: the brief is `brief_of` the owner's message (gone: the tap is answered so)."""
     source = message.reply_to_message
-    brief = _brief_of(source)
+    brief = brief_of(source)
     if source is None or brief is None:
         await query.answer(t.plain("ai.retry_expired"), show_alert=True)
         return
@@ -378,6 +392,7 @@ async def on_regenerate(
         chat_id=chat_id,
         source=source,
         retry=callback_data,
+        steered=preset == REGEN_REPLIED,
     )
 
 
@@ -415,6 +430,65 @@ async def on_instruction(
     )
     if not started:
         await message.answer(t("bg.busy", post_id=post.id))
+
+
+# --- reply to steer -----------------------------------------------------------------------------
+
+#: A reply starting with this replaces the draft's text outright ("= new text").
+REPLACE_PREFIX = "="
+
+
+async def replied_post(message: Message, session: AsyncSession) -> dict[str, Post] | bool:
+    """Filter: the message replies to a post's preview (it then steers that post, whatever its
+    status); a reply to any other message is a brief like any other."""
+    replied = message.reply_to_message
+    if replied is None or replied.from_user is None or not replied.from_user.is_bot:
+        return False
+    post = await repo.post_by_preview(session, message.chat.id, replied.message_id)
+    return {"steered": post} if post is not None else False
+
+
+async def on_steer(
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    drafting: Drafting,
+    t: Texts,
+    steered: Post,
+) -> None:
+    """A reply to a preview: ``= text`` replaces the draft's text, anything else is an
+    instruction for a rewrite; the new preview shows what changed."""
+    post, text = steered, visible(message.text)
+    if post.status != PostStatus.DRAFT:
+        await message.reply(t("draft.is", post_id=post.id, status=views.status_name(t, post)))
+        return
+    if not text.startswith(REPLACE_PREFIX):
+        started = await drafting.start_regenerate(
+            session,
+            bot,
+            t,
+            post,
+            instruction=text,
+            chat_id=message.chat.id,
+            source=message,
+            retry=RegenCb(post=post.id, preset=REGEN_REPLIED),
+            steered=True,
+        )
+        if not started:
+            await message.reply(t("bg.busy", post_id=post.id))
+        return
+    replacement = visible(text.removeprefix(REPLACE_PREFIX))
+    if not replacement:
+        await message.reply(t("steer.empty_replace", post_id=post.id))
+        return
+    before = post.text  # the post object is refreshed in place by the edit
+    try:
+        fresh = await edit_draft(session, post, replacement, offline=False)
+    except DraftChanged:
+        await message.reply(t("draft.changed", post_id=post.id))
+        return
+    changes = views.word_diff(before, fresh.text)
+    await send_new_preview(bot, session, t, fresh, chat_id=message.chat.id, changes=changes)
 
 
 # --- /drafts -------------------------------------------------------------------------------------
@@ -469,6 +543,7 @@ def router() -> Router:
     r.message.register(on_drafts, Command("drafts"))
     r.message.register(on_edited_text, DraftStates.editing)
     r.message.register(on_instruction, DraftStates.instructing, flags=TYPING)
+    r.message.register(on_steer, StateFilter(None), F.text, ~F.text.startswith("/"), replied_post)
     r.message.register(on_brief, StateFilter(None), F.text, ~F.text.startswith("/"))
     r.message.register(on_not_text, StateFilter(None), ~F.text)
     r.callback_query.filter(TappedMessage())

@@ -28,7 +28,13 @@ from storage.models import Post, PostStatus, PostVariant, User
 from ui import views
 from ui.callbacks import DraftAct, DraftCb
 from ui.fit import fit_html
-from ui.keyboards import draft_keyboard, schedule_keyboard, scheduled_keyboard, single_button
+from ui.keyboards import (
+    draft_keyboard,
+    schedule_keyboard,
+    scheduled_keyboard,
+    single_button,
+    with_planned_slot,
+)
 from ui.learning import forecast_line
 from ui.texts import Texts
 
@@ -147,7 +153,10 @@ async def show_preview(
     *,
     chat_id: int,
     new_message: bool = False,
+    changes: str | None = None,
 ) -> None:
+    """The draft's preview; `changes` (a word diff, "" for none) says what the owner's last
+    reply changed."""
     if post.status == PostStatus.REJECTED:
         text = t("draft.rejected", post_id=post.id)
         markup: InlineKeyboardMarkup | None = single_button(
@@ -161,7 +170,10 @@ async def show_preview(
             else await targets(session)
         )
         lines = target_lines(session, t, post) if several else None
-        text = fit_html(views.preview(t, post, names, lines) + await _forecast(session, t, post))
+        text = fit_html(
+            views.preview(t, post, names, lines, changes=changes)
+            + await _forecast(session, t, post)
+        )
         markup = draft_keyboard(t, post.id, post.version, variants=several, images=len(post.media))
     await show(bot, session, post, text, markup, chat_id=chat_id, new_message=new_message)
 
@@ -180,12 +192,18 @@ async def _forecast(session: AsyncSession, t: Texts, post: Post) -> str:
 
 
 async def send_new_preview(
-    bot: Bot, session: AsyncSession, t: Texts, post: Post, *, chat_id: int
+    bot: Bot,
+    session: AsyncSession,
+    t: Texts,
+    post: Post,
+    *,
+    chat_id: int,
+    changes: str | None = None,
 ) -> None:
     """Show the preview as the newest message (the old one, if any, becomes a pointer)."""
     if post.preview_chat_id and post.preview_message_id:
         await show(bot, session, post, t("edit.stub", post_id=post.id), None, chat_id=chat_id)
-    await show_preview(bot, session, t, post, chat_id=chat_id, new_message=True)
+    await show_preview(bot, session, t, post, chat_id=chat_id, new_message=True, changes=changes)
 
 
 async def show_scheduled(
@@ -222,5 +240,7 @@ async def show_schedule_menu(
 ) -> None:
     """The time picks, in the post's preview message."""
     markup = schedule_keyboard(t, post.id, evening_today=evening_today(clock.now(), tz), back=back)
+    if post.planned_at is not None and post.planned_at > clock.now():
+        markup = with_planned_slot(t, markup, post.id, views.short_when(post.planned_at, tz))
     text = t("sched.choose", post_id=post.id, tz=tz.key)
     await show(bot, session, post, text, markup, chat_id=post.author_id)

@@ -126,7 +126,10 @@ async def on_pick(
         await state.update_data(post=post.id)
         await bot.send_message(query.from_user.id, t("sched.ask", post_id=post.id, tz=tz.key))
         return
-    if pick is SchedulePick.SLOT:
+    if pick is SchedulePick.PLANNED:
+        planned = post.planned_at
+        when = planned if planned is not None and planned > clock.now() else None
+    elif pick is SchedulePick.SLOT:
         accounts = [a.id for a in await repo.enabled_accounts(session)]
         learned = await slot_fallback(session, accounts, now=clock.now(), tz=tz)
         when = await next_free_slot(session, accounts, now=clock.now(), tz=tz, fallback=learned)
@@ -599,7 +602,13 @@ async def _queue_page(
     progress = {p.id: lifecycle.progress_of(p.publications) for p in posts}
     items = [(p.id, _queue_label(t, tz, p, progress[p.id])) for p in posts]
     has_next = (page + 1) * QUEUE_PAGE_SIZE < total
-    return t("queue.list", count=total, tz=tz.key), queue_keyboard(t, items, page, has_next)
+    text = "\n\n".join(
+        filter(
+            None,
+            [t("queue.list", count=total, tz=tz.key), views.queue_campaigns(t, tz, list(posts))],
+        )
+    )
+    return text, queue_keyboard(t, items, page, has_next)
 
 
 def _queue_label(t: Texts, tz: ZoneInfo, post: Post, progress: lifecycle.Progress) -> str:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.routing import TappedMessage
 from metrics.best_time import MIN_POSTS, best_time
+from metrics.campaigns import campaign_figures
 from metrics.chart import render_chart
 from metrics.learning import acceptance
 from metrics.reactions import record_reaction_count
@@ -97,6 +98,10 @@ async def _caption(
         names = weekday_names(t)
         when = describe_slots([(best_slot.weekday, best_slot.minute)], names)
         lines.append(t("stats.best_time", when=f"{when} ({tz.key})"))
+    lines += [
+        t.n("plan.stats_line", c.posts, title=c.title, published=c.published, views=f"{c.views:,}")
+        for c in await campaign_figures(session)
+    ]
     ai = ov.ai
     tokens = ai.input_tokens + ai.output_tokens
     lines.append(t("stats.ai", calls=ai.calls, tokens=tokens, cost=f"{ai.cost_usd:.2f}"))

@@ -126,12 +126,15 @@ async def schedule_post(
     immediate: bool = False,
     targets: Sequence[int | str] = (),
     decided_at: datetime | None = None,
+    commit: bool = True,
 ) -> bool:
     """draft → scheduled at `when`, with one pending publication per enabled account (only those
     named in `targets` by account id or platform, when given: a rule's autopublish).
 
     `decided_at` marks the owner's approval (not a rule's or the evergreen recycler's): it is
-    recorded as a decision in the same transaction, for learning."""
+    recorded as a decision in the same transaction, for learning. With ``commit=False`` the
+    change joins the caller's transaction (a campaign schedules all its posts or none); a failure
+    still rolls the whole transaction back."""
     accounts = await repo.enabled_accounts(session)
     if targets:
         wanted = {str(t).lower() for t in targets}
@@ -154,7 +157,8 @@ async def schedule_post(
         raise NoTargets
     if decided_at is not None:
         await learning.record_decision(session, post, DecisionKind.APPROVED, at=decided_at)
-    await session.commit()
+    if commit:
+        await session.commit()
     return True
 
 

@@ -111,13 +111,18 @@ async def next_free_slot(
 ) -> datetime | None:
     """The next free slot of these targets; `fallback` (minutes after local midnight, every
     day) stands in when none of them has slots configured (empty means the defaults)."""
-    rows = (
-        await session.execute(
-            select(Slot.weekday, Slot.minute).where(Slot.account_id.in_(account_ids))
-        )
-    ).all()
-    daily = fallback or DEFAULT_SLOT_MINUTES
-    slots = [(w, m) for w, m in rows] or [(w, m) for w in range(7) for m in daily]
+    slots = await slots_of(session, account_ids, fallback)
+    taken = await taken_times(session, account_ids, now=now)
+    for moment in slot_times(slots, after=now, tz=tz):
+        if moment.replace(second=0, microsecond=0) not in taken:
+            return moment
+    return None
+
+
+async def taken_times(
+    session: AsyncSession, account_ids: list[int], *, now: datetime
+) -> set[datetime]:
+    """The minutes after `now` at which one of these targets already has a post waiting."""
     taken_rows = await session.scalars(
         select(Post.scheduled_at)
         .join(Publication, Publication.post_id == Post.id)
@@ -128,8 +133,17 @@ async def next_free_slot(
             Publication.status.in_([PublicationStatus.PENDING, PublicationStatus.HELD]),
         )
     )
-    taken = {t.replace(second=0, microsecond=0) for t in taken_rows if t is not None}
-    for moment in slot_times(slots, after=now, tz=tz):
-        if moment.replace(second=0, microsecond=0) not in taken:
-            return moment
-    return None
+    return {t.replace(second=0, microsecond=0) for t in taken_rows if t is not None}
+
+
+async def slots_of(
+    session: AsyncSession, account_ids: list[int], fallback: Sequence[int] = DEFAULT_SLOT_MINUTES
+) -> list[tuple[int, int]]:
+    """The weekly (weekday, minute) slots of these targets, or `fallback` times every day."""
+    rows = (
+        await session.execute(
+            select(Slot.weekday, Slot.minute).where(Slot.account_id.in_(account_ids))
+        )
+    ).all()
+    daily = fallback or DEFAULT_SLOT_MINUTES
+    return sorted({(w, m) for w, m in rows}) or [(w, m) for w in range(7) for m in daily]

@@ -159,10 +159,31 @@ class Account(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class CampaignStatus(StrEnum):
+    PROPOSED = "proposed"  # the plan card is showing; nothing is drafted yet
+    APPROVED = "approved"  # every post drafted and scheduled at once
+    REVIEWING = "reviewing"  # every post drafted, each sent as a preview of its own
+    DISCARDED = "discarded"
+
+
+class Campaign(Base):
+    """Posts planned together by /plan: the plan as proposed (JSON, ``ai.plans.Plan``) until
+    the owner approves, reviews or discards it; /queue and /stats group its posts."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default=CampaignStatus.PROPOSED)
+    plan: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Post(Base):
     """One idea, from brief to published; `version` grows with every change of its text."""
 
     __tablename__ = "posts"
+    __table_args__ = (Index("ix_posts_preview", "preview_chat_id", "preview_message_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
@@ -190,9 +211,17 @@ class Post(Base):
     #: re-run of the action after a crash finds this post instead of drafting a second one.
     origin_key: Mapped[str | None] = mapped_column(String(128), unique=True, index=True)
 
+    #: The campaign a /plan made this post in, and the slot the plan gave it (offered first
+    #: when the owner schedules a reviewed post).
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), index=True
+    )
+    planned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
     publications: Mapped[list[Publication]] = relationship(
         back_populates="post", order_by="Publication.id", lazy="selectin"
     )
+    campaign: Mapped[Campaign | None] = relationship(lazy="selectin")
     media: Mapped[list[PostMedia]] = relationship(
         back_populates="post", order_by="PostMedia.position", lazy="selectin"
     )

@@ -21,6 +21,8 @@ from storage.models import (
     Account,
     AiUsage,
     BrandVoice,
+    Campaign,
+    Event,
     PeriodLock,
     Post,
     PostMedia,
@@ -181,6 +183,8 @@ async def create_draft(
     offline: bool,
     origin: str | None = None,
     origin_key: str | None = None,
+    campaign_id: int | None = None,
+    planned_at: datetime | None = None,
 ) -> Post:
     post = Post(
         author_id=author_id,
@@ -189,6 +193,8 @@ async def create_draft(
         offline=offline,
         origin=origin,
         origin_key=origin_key,
+        campaign_id=campaign_id,
+        planned_at=planned_at,
     )
     session.add(post)
     await session.flush()
@@ -202,6 +208,14 @@ async def latest_draft(session: AsyncSession, author_id: int) -> Post | None:
         .where(Post.author_id == author_id, Post.status == PostStatus.DRAFT)
         .order_by(Post.updated_at.desc(), Post.id.desc())
         .limit(1)
+    )
+    return (await session.scalars(stmt)).first()
+
+
+async def post_by_preview(session: AsyncSession, chat_id: int, message_id: int) -> Post | None:
+    """The post whose preview (or record) is that message: what a reply to it is about."""
+    stmt = select(Post).where(
+        Post.preview_chat_id == chat_id, Post.preview_message_id == message_id
     )
     return (await session.scalars(stmt)).first()
 
@@ -542,3 +556,53 @@ async def transition_publication(
     return await _conditional_update(
         session, Publication, pub_id, expected, {"status": new, **values}, *conditions
     )
+
+
+# --- campaigns -----------------------------------------------------------------------------------
+
+
+async def create_campaign(session: AsyncSession, title: str, plan: str) -> Campaign:
+    campaign = Campaign(title=title, plan=plan)
+    session.add(campaign)
+    await session.flush()
+    return campaign
+
+
+async def get_campaign(session: AsyncSession, campaign_id: int) -> Campaign | None:
+    return await session.get(Campaign, campaign_id, populate_existing=True)
+
+
+async def transition_campaign(
+    session: AsyncSession, campaign_id: int, expected: str, new: str
+) -> bool:
+    """``expected`` → ``new``, for exactly one caller (a double tap loses)."""
+    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.status == expected)
+        .values(status=new)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+async def recent_campaigns(
+    session: AsyncSession, statuses: Iterable[str], limit: int
+) -> Sequence[Campaign]:
+    stmt = (
+        select(Campaign)
+        .where(Campaign.status.in_(list(statuses)))
+        .order_by(Campaign.created_at.desc(), Campaign.id.desc())
+        .limit(limit)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def recent_events(session: AsyncSession, since: datetime, limit: int) -> Sequence[Event]:
+    """Events (webhooks, feed items) received since `since`, newest first."""
+    stmt = (
+        select(Event)
+        .where(Event.received_at >= since)
+        .order_by(Event.received_at.desc(), Event.id.desc())
+        .limit(limit)
+    )
+    return (await session.scalars(stmt)).all()

@@ -95,6 +95,11 @@ class RetryDraftCb(CallbackData, prefix="rd"):
     """Retry drafting after an AI failure; the brief is the message the error replies to."""
 
 
+class LinkAloneCb(CallbackData, prefix="la"):
+    """Draft from a link whose page could not be read, from the link alone; the link is in the
+    message the explanation replies to."""
+
+
 class OpenDraftCb(CallbackData, prefix="o"):
     post: DbId
 
@@ -127,6 +132,7 @@ class SchedulePick(StrEnum):
     TOMORROW = "t"
     SLOT = "s"
     OTHER = "o"
+    PLANNED = "p"  # the slot a /plan gave the draft
 
 
 class ScheduleCb(CallbackData, prefix="s"):
@@ -296,3 +302,17 @@ class LearnCb(CallbackData, prefix="ln"):
 
     act: LearnAct
     pref: DbId = 0
+
+
+class PlanAct(StrEnum):
+    APPROVE = "a"
+    REVIEW = "r"
+    DISCARD = "d"
+
+
+class PlanCb(CallbackData, prefix="pl"):
+    """An answer to a /plan card: approve every post, review them one by one, or discard;
+    `campaign` is the proposed campaign's id."""
+
+    act: PlanAct
+    campaign: DbId

@@ -19,6 +19,8 @@ from ui.callbacks import (
     ImageCb,
     MuteCb,
     OpenDraftCb,
+    PlanAct,
+    PlanCb,
     PlatformCb,
     PostAct,
     PostCb,
@@ -449,3 +451,25 @@ def confirm_keyboard(t: Texts, yes: CallbackData, back: CallbackData) -> InlineK
 def choice_keyboard(choices: list[tuple[str, CallbackData]]) -> InlineKeyboardMarkup:
     """One button per row."""
     return _rows(*[[_button(label, callback)] for label, callback in choices])
+
+
+def plan_keyboard(t: Texts, campaign_id: int) -> InlineKeyboardMarkup:
+    """The /plan card's answers."""
+    return _rows(
+        [_button(t.plain("plan.btn_approve"), PlanCb(act=PlanAct.APPROVE, campaign=campaign_id))],
+        [
+            _button(t.plain("plan.btn_review"), PlanCb(act=PlanAct.REVIEW, campaign=campaign_id)),
+            _button(t.plain("plan.btn_discard"), PlanCb(act=PlanAct.DISCARD, campaign=campaign_id)),
+        ],
+    )
+
+
+def with_planned_slot(
+    t: Texts, markup: InlineKeyboardMarkup, post_id: int, when: str
+) -> InlineKeyboardMarkup:
+    """The schedule menu with the slot a /plan gave the draft offered first."""
+    button = _button(
+        t.plain("plan.btn_planned", when=when),
+        ScheduleCb(post=post_id, pick=SchedulePick.PLANNED),
+    )
+    return _rows([button], *markup.inline_keyboard)

@@ -17,9 +17,11 @@ from ai.errors import (
     AIUnavailable,
 )
 from ai.models import BrandVoice
+from ai.plans import Plan
+from ai.wordiff import word_ops
 from publishers.check import VariantCheck
 from publishers.errors import TextTooLong
-from publishers.registry import account_label
+from publishers.registry import account_label, platform_name
 from publishers.text import TELEGRAM_TEXT_LIMIT, split_text, utf16_len
 from scheduler.lifecycle import Progress
 from scheduler.notify import Link, OwnerReport, PublishReport, ReportValue
@@ -92,24 +94,70 @@ def target_line(
     return line + t("preview.own_text") if own_text else line
 
 
+#: How many words of an unchanged run a word diff keeps on each side of a change.
+DIFF_CONTEXT_WORDS = 3
+#: The most visible characters a word diff takes in a preview (the post text gets the rest).
+DIFF_BUDGET = 700
+
+
+def word_diff(before: str, after: str, *, budget: int = DIFF_BUDGET) -> str:
+    """What changed from `before` to `after`, as compact Telegram HTML: removed words struck
+    through, added words bold, long unchanged runs cut to a few words around each change with
+    "…"; pieces past `budget` visible characters are dropped for a final "…" (tags stay
+    balanced: a piece is shown whole or not at all)."""
+    pieces = word_ops(before, after)
+    if all(piece.op == "same" for piece in pieces):
+        return ""
+    shown: list[str] = []
+    used = 0
+    for index, piece in enumerate(pieces):
+        words = list(piece.words)
+        if piece.op == "same":
+            first, last = index == 0, index == len(pieces) - 1
+            keep = DIFF_CONTEXT_WORDS
+            if len(words) > keep * (1 if first or last else 2) + 1:
+                head = [] if first else words[:keep]
+                tail = [] if last else words[-keep:]
+                words = [*head, "…", *tail]
+        text = " ".join(words)
+        if used + len(text) + 1 > budget:
+            shown.append("…")
+            break
+        used += len(text) + 1
+        escaped = html.escape(text, quote=False)
+        if piece.op == "removed":
+            escaped = f"<s>{escaped}</s>"
+        elif piece.op == "added":
+            escaped = f"<b>{escaped}</b>"
+        shown.append(escaped)
+    return " ".join(shown)
+
+
 def preview(
     t: Texts,
     post: Post,
     targets: list[str],
     target_lines: list[str] | None = None,
+    *,
+    changes: str | None = None,
 ) -> str:
     """The draft as it will appear, where it goes, and each target's count against its limit
-    (or, with a single Telegram target, the length against Telegram's)."""
+    (or, with a single Telegram target, the length against Telegram's); `changes` (a
+    :func:`word_diff`) says what the owner's last reply changed."""
     title = t(
         "preview.title",
         post_id=post.id,
         targets=", ".join(targets) if targets else t.plain("preview.no_target"),
     )
     head = [title]
+    if post.campaign_id is not None and post.campaign is not None:
+        head.append(t("plan.preview_campaign", title=post.campaign.title))
     if post.offline:
         head.append(t("preview.offline"))
     if post.media:
         head.append(t.n("preview.images", len(post.media)))
+    if changes is not None:
+        head += ["", t("steer.changes", changes=Html(changes or t.plain("steer.same")))]
     tail = target_lines or [length_line(t, post.text)]
     return _around(t, head, post.text, tail)
 
@@ -288,3 +336,46 @@ def whole_field(t: Texts, name: str, value: str) -> list[str]:
         head + "\n" + html.escape(piece, quote=False) if i == 0 else html.escape(piece, quote=False)
         for i, piece in enumerate(pieces)
     ]
+
+
+#: How much of each post's text the /plan card shows.
+PLAN_SNIPPET_CHARS = 160
+
+
+def plan_card(t: Texts, plan: Plan, tz: ZoneInfo) -> str:
+    """The proposed plan: one line per post with its slot, platforms, angle and opening."""
+    posts = []
+    for number, post in enumerate(plan.posts, start=1):
+        snippet = " ".join(post.text.split())
+        if len(snippet) > PLAN_SNIPPET_CHARS:
+            snippet = snippet[:PLAN_SNIPPET_CHARS].rsplit(" ", 1)[0] + "…"
+        posts.append(
+            t(
+                "plan.card_post",
+                number=number,
+                when=when(t, post.at, tz),
+                platforms=", ".join(platform_name(p) for p in post.platforms),
+                angle=post.angle,
+                snippet=snippet,
+            )
+        )
+    head = t.n("plan.card_title", len(plan.posts), title=plan.title)
+    return "\n\n".join([head, *posts, t("plan.card_hint")])
+
+
+def queue_campaigns(t: Texts, tz: ZoneInfo, posts: list[Post]) -> str:
+    """/queue's campaign groups: each campaign's title over its posts on this page."""
+    groups: dict[int, list[Post]] = {}
+    for post in posts:
+        if post.campaign_id is not None and post.campaign is not None:
+            groups.setdefault(post.campaign_id, []).append(post)
+    lines = []
+    for members in groups.values():
+        items = ", ".join(
+            f"#{p.id} {short_when(p.scheduled_at, tz)}" if p.scheduled_at else f"#{p.id}"
+            for p in members
+        )
+        campaign = members[0].campaign
+        assert campaign is not None
+        lines.append(t("plan.queue_group", title=campaign.title, items=items))
+    return "\n".join(lines)

@@ -413,14 +413,50 @@ class FakeTelegram(LosesAnswers):
         ]
 
     # ------------------------------------------------------------ user actions
-    async def user_sends(self, user_id: int, text: str) -> dict:
+    async def user_sends(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        reply_to: int | None = None,
+        forward_origin: dict | None = None,
+        entities: list[dict] | None = None,
+    ) -> dict:
+        """A text message from the user; ``reply_to`` makes it a reply to that message of the
+        chat (as Telegram does, the replied message comes along, without its own reply),
+        ``forward_origin`` a forward (see :meth:`channel_origin`), ``entities`` its formatting
+        (a ``text_link`` hides its URL behind words, as forwarded posts often do)."""
         message = self._user_message(user_id)
         message["text"] = text
         m = re.match(r"/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]+)?", text)
-        if m:
+        if m and forward_origin is None:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": m.end()}]
+        if entities:
+            message["entities"] = entities
+        if reply_to is not None:
+            original = self._raw[(user_id, reply_to)]
+            message["reply_to_message"] = {
+                k: v for k, v in original.items() if k != "reply_to_message"
+            }
+        if forward_origin is not None:
+            message["forward_origin"] = forward_origin
         self._queue({"message": message})
         return message
+
+    def channel_origin(self, username: str, message_id: int, title: str = "") -> dict:
+        """The ``forward_origin`` of a post forwarded from a public channel."""
+        chat = {
+            "id": -1000000000000 - sum(map(ord, username)),
+            "type": "channel",
+            "title": title or username,
+            "username": username,
+        }
+        return {
+            "type": "channel",
+            "date": int(time.time()),
+            "chat": chat,
+            "message_id": message_id,
+        }
 
     async def user_sends_photo(
         self,
