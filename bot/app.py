@@ -407,6 +407,7 @@ def build_app(
             max_attempts=settings.max_attempts,
             misfire_grace=timedelta(minutes=settings.misfire_grace_minutes),
             media_dir=settings.data_dir,
+            default_tz=settings.timezone,
             worker_name=settings.worker_name or f"{socket.gethostname()}-{run_lock.slot}",
         ),
         on_auth_refused=auth_refused,
@@ -508,7 +509,7 @@ def build_app(
     dp = app.dp
     dp.update.outer_middleware(OwnerGate(settings.owner_ids))
     dp.update.outer_middleware(
-        SessionMiddleware(app.sessions, settings.timezone, publishers.for_account)
+        SessionMiddleware(app.sessions, settings.timezone, publishers.for_account, clock)
     )
     dp.include_routers(*build_routers())
     dp.workflow_data.update(

@@ -19,6 +19,7 @@ from aiogram import BaseMiddleware, Bot
 from aiogram.types import TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from scheduler.clock import Clock, SystemClock
 from scheduler.dispatcher import PublisherFor
 from storage import repositories as repo
 from ui.texts import Texts, language_for
@@ -63,7 +64,8 @@ class SessionMiddleware(BaseMiddleware):
     """A database session per update, with the owner's language (``t``) and time zone (``tz``).
 
     ``session.info["publisher_for"]`` carries the factory of target publishers, so whatever
-    renders a preview can check each target's text with the platform's own rules.
+    renders a preview can check each target's text with the platform's own rules, and
+    ``session.info["clock"]`` the clock its quota figures are counted at.
     """
 
     def __init__(
@@ -71,16 +73,19 @@ class SessionMiddleware(BaseMiddleware):
         sessions: async_sessionmaker[AsyncSession],
         default_tz: str,
         publisher_for: PublisherFor | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.sessions = sessions
         self.default_tz = default_tz
         self.publisher_for = publisher_for
+        self.clock = clock or SystemClock()
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
         language = language_for(user.language_code if user else None)
         async with self.sessions() as session:
             session.info["publisher_for"] = self.publisher_for
+            session.info["clock"] = self.clock
             timezone = None
             if user is not None:  # (anonymous updates: see OwnerGate)
                 row, _changed = await repo.upsert_user(session, user.id, language)

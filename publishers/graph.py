@@ -62,7 +62,8 @@ def read_publishing_limit(answer: dict[str, Any]) -> Quota:
     ``quota_duration`` says an hour); ``Transient`` when it has no ``quota_total``."""
     data = answer.get("data")
     usage = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}
-    config = usage.get("config") if isinstance(usage.get("config"), dict) else {}
+    found = usage.get("config")
+    config: dict[str, Any] = found if isinstance(found, dict) else {}
     total = _int(config.get("quota_total"))
     if total <= 0:
         raise Transient("the publishing limit answer had no quota_total")

@@ -13,6 +13,7 @@ publication (one per target)
   pending ──claim──▶ publishing ──sent──▶ published ──take down──▶ deleted
    │ ▲ ▲                │  │  └──gave up──▶ failed ──retry──▶ pending
    │ │ └───retry later──┘  │                      └──drop──▶ dropped
+   │ │ └───quota used up: moved to a slot after it resets (no attempt spent)
    │ │                     └──may have gone out (an unclear error, or its claim died: no
    │ │                        heartbeat for a lease)──▶ unknown ──"it is there"──▶ published
    │ └──────────────────────────────────────────────owner: "send again"──┘ ──"drop"──▶ dropped
@@ -458,9 +459,10 @@ async def record_published(
     url: str | None,
     when: datetime,
     metrics_due_at: datetime,
+    cost_usd: float | None = None,
 ) -> bool:
-    """publishing → published, with where it went; a published one is due for its first
-    metrics sync at `metrics_due_at`."""
+    """publishing → published, with where it went and what the platform charged for it (the
+    spend ledger); a published one is due for its first metrics sync at `metrics_due_at`."""
     return await repo.transition_publication(
         session,
         pub_id,
@@ -472,6 +474,7 @@ async def record_published(
         url=url,
         published_at=when,
         metrics_due_at=metrics_due_at,
+        cost_usd=cost_usd,
         last_error=None,
     )
 
@@ -510,6 +513,24 @@ async def record_retry(
         next_attempt_at=at,
         last_error=error,
         part_ids=",".join(part_ids) or None,
+    )
+
+
+async def record_quota_move(
+    session: AsyncSession, pub_id: int, worker: str, *, at: datetime, error: str
+) -> bool:
+    """publishing → pending at `at` (a free slot after the platform's quota resets): nothing
+    went out, so the claim's attempt is given back and the retries stay for real failures.
+    Only the target moves; the post's other targets keep their time."""
+    return await repo.transition_publication(
+        session,
+        pub_id,
+        [PublicationStatus.PUBLISHING],
+        PublicationStatus.PENDING,
+        Publication.claimed_by == worker,
+        next_attempt_at=at,
+        last_error=error,
+        attempts=Publication.attempts - 1,
     )
 
 

@@ -1347,3 +1347,11 @@ class Texts:
     def plain(self, key: str, **values: object) -> str:
         """For plain-text places (buttons, alerts, command menus): nothing is escaped."""
         return self._texts[key].format(**values)
+
+
+from ui import texts_quota as _quota  # noqa: E402
+
+EN.update(_quota.EN)
+RU.update(_quota.RU)
+EN_PLURALS.update(_quota.EN_PLURALS)
+RU_PLURALS.update(_quota.RU_PLURALS)
