@@ -141,7 +141,8 @@ class _Outcome:
         if self.error is None:
             return platform, "unknown", None
         retryable = isinstance(self.error, RateLimited | Transient)
-        retry = retryable and self.job.attempts < config.max_attempts
+        moved = isinstance(self.error, QuotaUsedUp)  # past its quota: waits, never fails
+        retry = moved or (retryable and self.job.attempts < config.max_attempts)
         return platform, "retry" if retry else "failed", None
 
 
@@ -481,8 +482,14 @@ class PublicationDispatcher:
             session, job.pub_id, job.account.id, resets, self.config.default_tz
         )
         log.info("publication %s: %s; moved to %s", job.pub_id, exc.reason, when.isoformat())
-        if not await lifecycle.record_quota_move(
-            session, job.pub_id, self.worker, at=when, error=exc.reason
+        if not await lifecycle.record_retry(
+            session,
+            job.pub_id,
+            self.worker,
+            at=when,
+            error=exc.reason,
+            part_ids=_confirmed(job, exc),
+            attempt_spent=False,
         ):
             return None
         return TargetMoved(

@@ -502,8 +502,12 @@ async def record_retry(
     at: datetime,
     error: str,
     part_ids: Sequence[str],
+    attempt_spent: bool = True,
 ) -> bool:
-    """publishing → pending, to be tried again at `at`."""
+    """publishing → pending, to be tried again at `at`. A target moved past a used-up quota
+    (to a free slot after it resets) spent no attempt: the claim's is given back, so the
+    retries stay for real failures."""
+    spent: dict[str, Any] = {} if attempt_spent else {"attempts": Publication.attempts - 1}
     return await repo.transition_publication(
         session,
         pub_id,
@@ -513,24 +517,7 @@ async def record_retry(
         next_attempt_at=at,
         last_error=error,
         part_ids=",".join(part_ids) or None,
-    )
-
-
-async def record_quota_move(
-    session: AsyncSession, pub_id: int, worker: str, *, at: datetime, error: str
-) -> bool:
-    """publishing → pending at `at` (a free slot after the platform's quota resets): nothing
-    went out, so the claim's attempt is given back and the retries stay for real failures.
-    Only the target moves; the post's other targets keep their time."""
-    return await repo.transition_publication(
-        session,
-        pub_id,
-        [PublicationStatus.PUBLISHING],
-        PublicationStatus.PENDING,
-        Publication.claimed_by == worker,
-        next_attempt_at=at,
-        last_error=error,
-        attempts=Publication.attempts - 1,
+        **spent,
     )
 
 
