@@ -102,7 +102,7 @@ async def test_used_up_threads_quota_moves_that_target_and_tells_the_owner(
     await tap(tg, preview, "Approve")
     await nexus.dispatcher.run_once()
 
-    moved = await tg.wait_message(OWNER, lambda m: "has used" in m.text)
+    moved = await tg.wait_message(OWNER, lambda m: "has used" in m.text, timeout=15)
     assert "Threads @nexus.daily has used its 250 posts for today; post #1 moved to" in moved.text
     assert "18:00" in moved.text and "after the limit resets" in moved.text
     pubs = await publications(nexus)
@@ -120,7 +120,7 @@ async def test_used_up_threads_quota_moves_that_target_and_tells_the_owner(
     th.used_quota = 0  # the window moved on
     clock.current = slot
     await nexus.dispatcher.run_once()
-    await tg.wait_message(OWNER, lambda m: "published" in m.text and "#1" in m.text)
+    await tg.wait_message(OWNER, lambda m: "published" in m.text and "#1" in m.text, timeout=15)
     assert len(th.posts) == 1
     pubs = await publications(nexus)
     assert pubs["threads"].status == PublicationStatus.PUBLISHED and pubs["threads"].attempts == 1
@@ -136,14 +136,14 @@ async def test_moving_window_waits_for_our_oldest_post_to_leave_it(
     first = await preview_for(tg, "announce v2.3 with dark mode")
     await tap(tg, first, "Approve")
     await nexus.dispatcher.run_once()
-    await tg.wait_message(OWNER, lambda m: "published" in m.text and "#1" in m.text)
+    await tg.wait_message(OWNER, lambda m: "published" in m.text and "#1" in m.text, timeout=15)
 
     clock.advance(hours=20)  # 05:00 the next day; the other 249 places were taken elsewhere
     th.used_quota = 249
     second = await preview_for(tg, "announce the beta")
     await tap(tg, second, "Approve")
     await nexus.dispatcher.run_once()
-    await tg.wait_message(OWNER, lambda m: "has used" in m.text and "#2" in m.text)
+    await tg.wait_message(OWNER, lambda m: "has used" in m.text and "#2" in m.text, timeout=15)
     pubs = await _publications_of(nexus, 2)
     # our first post leaves the 24 h window at 09:00 (not in an hour, at 06:00, when a slot at
     # 09:00 would still find the window full): the first slot after then is 18:00
@@ -160,7 +160,7 @@ async def test_x_usage_cap_answer_moves_the_target_past_the_cap(
     preview = await preview_for(tg, "announce v2.3 with dark mode")
     await tap(tg, preview, "Approve")
     await nexus.dispatcher.run_once()
-    moved = await tg.wait_message(OWNER, lambda m: "has used" in m.text)
+    moved = await tg.wait_message(OWNER, lambda m: "has used" in m.text, timeout=15)
     assert "X @nexus_x has used its usage cap for this month; post #1 moved to" in moved.text
     pub = (await publications(nexus))["x"]
     assert pub.status == PublicationStatus.PENDING and pub.next_attempt_at is not None
@@ -192,7 +192,7 @@ async def test_bluesky_points_spent_by_our_own_posts_hold_the_post_before_sendin
         await session.commit()
     await tap(tg, preview, "Approve")
     await nexus.dispatcher.run_once()
-    moved = await tg.wait_message(OWNER, lambda m: "has used" in m.text)
+    moved = await tg.wait_message(OWNER, lambda m: "has used" in m.text, timeout=15)
     assert "its 5000 write points for this hour" in moved.text
     assert not sky.calls_to("com.atproto.repo.createRecord")  # refused before sending
     pub = (await _publications_of(nexus, 1))["bluesky"]
@@ -208,13 +208,13 @@ async def test_stats_shows_the_months_platform_spend_next_to_ai(
     assert line_of(preview.text, "X @nexus_x").endswith("· $0.25 (link)")
     await tap(tg, preview, "Approve")
     await nexus.dispatcher.run_once()
-    await tg.wait_message(OWNER, lambda m: "published" in m.text and "#1" in m.text)
+    await tg.wait_message(OWNER, lambda m: "published" in m.text and "#1" in m.text, timeout=15)
     assert (await publications(nexus))["x"].cost_usd == 0.25
     assert (await publications(nexus))["telegram"].cost_usd is None
 
     clock.advance(minutes=5)
     await tg.user_sends(OWNER, "/stats")
-    stats = await tg.wait_message(OWNER, lambda m: "platforms" in m.text)
+    stats = await tg.wait_message(OWNER, lambda m: "platforms" in m.text, timeout=15)
     assert "This month: AI $0.00 · platforms $0.25 (X 1 post)" in stats.text
 
 
