@@ -153,10 +153,11 @@ class ThreadsPublisher(GraphContainers):
 
         async def send_part(index: int, previous: str | None) -> str:
             with harmless():  # a container nobody publishes expires by itself
+                urls = await self._public_urls(media) if index == 0 and media else []
                 if index == 0:  # the chain's first post counts against the publishing limit
                     await self._check_quota()
-                if index == 0 and media:
-                    creation_id = await self._container(parts[0], await self._public_urls(media))
+                if urls:
+                    creation_id = await self._container(parts[0], urls)
                 else:
                     params = {"media_type": "TEXT", "text": parts[index]}
                     if previous is not None:
