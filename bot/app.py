@@ -433,6 +433,7 @@ def build_app(
             max_attempts=settings.max_attempts,
             misfire_grace=timedelta(minutes=settings.misfire_grace_minutes),
             media_dir=settings.data_dir,
+            default_tz=settings.timezone,
             worker_name=settings.worker_name or f"{socket.gethostname()}-{run_lock.slot}",
         ),
         on_auth_refused=auth_refused,

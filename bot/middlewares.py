@@ -23,7 +23,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from aiogram.utils.chat_action import ChatActionMiddleware
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from scheduler.clock import Clock
+from scheduler.clock import Clock, SystemClock
 from scheduler.dispatcher import PublisherFor
 from storage import repositories as repo
 from ui.texts import Texts, language_for
@@ -69,7 +69,8 @@ class SessionMiddleware(BaseMiddleware):
 
     ``session.info["publisher_for"]`` carries the factory of target publishers, so whatever
     renders a preview can check each target's text with the platform's own rules;
-    ``session.info["tz"]`` and ``["clock"]`` let it tell the time of the owner (the forecast).
+    ``session.info["tz"]`` and ``["clock"]`` let it tell the time of the owner (the forecast) and
+    the clock its quota figures are counted at.
     """
 
     def __init__(
@@ -82,13 +83,14 @@ class SessionMiddleware(BaseMiddleware):
         self.sessions = sessions
         self.default_tz = default_tz
         self.publisher_for = publisher_for
-        self.clock = clock
+        self.clock = clock or SystemClock()
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
         language = language_for(user.language_code if user else None)
         async with self.sessions() as session:
             session.info["publisher_for"] = self.publisher_for
+            session.info["clock"] = self.clock
             timezone = None
             if user is not None:  # (anonymous updates: see OwnerGate)
                 row, _changed = await repo.upsert_user(session, user.id, language)

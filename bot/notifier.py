@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.previews import show_preview
 from metrics.alerts import MUTE_DAYS
-from scheduler.notify import OwnerReport, PublishReport
+from scheduler.notify import OwnerReport, PublishReport, TargetMoved
 from storage import repositories as repo
 from storage.models import Post, PostStatus, Publication, User
 from ui import views
@@ -128,6 +128,18 @@ class BotNotifier:
             await self._edit_preview(post, pointer, None)
         text = t("alert.unsure", post_id=post.id, target=target)
         await self._send(post.author_id, text, unsure_keyboard(t, publication_id))
+
+    async def target_moved(self, move: TargetMoved) -> None:
+        """A new message (the phone notifies): which quota, and where the target went."""
+        async with self.sessions() as session:
+            pub = await session.get(Publication, move.publication_id)
+            if pub is None:
+                return
+            post = await repo.get_post(session, pub.post_id)
+            assert post is not None
+            t, tz = await self._audience(session, post)
+            target = views.target_name(pub.account)
+        await self._send(post.author_id, views.target_moved(t, move, target, post.id, tz), None)
 
     async def send_report(self, user_id: int, report: OwnerReport) -> bool:
         """A digest or an alert. With a picture, the text is its caption when it fits

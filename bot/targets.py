@@ -87,6 +87,7 @@ class TargetPublishers:
             telegram_api=settings.telegram_api_server or TELEGRAM_API,
             telegram_limits=limits,
             api_urls=settings.api_urls,
+            x_prices=settings.x_prices,
             media_host=FileMediaHost(settings.data_dir / "public", settings.public_url),
         )
         self.vault = vault

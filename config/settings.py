@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from publishers.quota import XPrices
 from scheduler.timeparse import parse_clock
 from storage.db import sqlite_file
 
@@ -55,6 +56,9 @@ HINTS: dict[str, str] = {
     "NEXUS_SILENCE_ALERT_HOURS": "hours without any published post before an alert, or leave "
     "it unset to turn that alert off",
     "NEXUS_AI_BUDGET_USD": "a monthly AI budget in US dollars such as 20, or leave it unset",
+    "NEXUS_X_PRICE_POST": "X's price of one post in US dollars, such as 0.015 (0 to 100)",
+    "NEXUS_X_PRICE_LINK_POST": "X's price of one post with a link in US dollars, such as 0.20 "
+    "(0 to 100)",
     "NEXUS_WEBHOOK_RATE": "events accepted per source per minute, e.g. 100",
     "NEXUS_FEED_POLL_MINUTES": "minutes between two polls of an RSS/Atom feed, e.g. 15",
     "NEXUS_ALLOW_PRIVATE_URLS": "true to let feeds and Mastodon/Bluesky/Discord servers live "
@@ -116,6 +120,9 @@ class Settings(BaseSettings):
         None, ge=1, le=24 * 365, validation_alias="NEXUS_SILENCE_ALERT_HOURS"
     )
     ai_budget_usd: float | None = Field(None, gt=0, validation_alias="NEXUS_AI_BUDGET_USD")
+    #: X's pay-per-use prices per post, shown on the approval card and kept in the ledger.
+    x_price_post: float = Field(0.015, ge=0, le=100, validation_alias="NEXUS_X_PRICE_POST")
+    x_price_link_post: float = Field(0.20, ge=0, le=100, validation_alias="NEXUS_X_PRICE_LINK_POST")
     webhook_rate: int = Field(100, ge=1, le=1_000_000, validation_alias="NEXUS_WEBHOOK_RATE")
     feed_poll_minutes: int = Field(
         15, ge=1, le=7 * 24 * 60, validation_alias="NEXUS_FEED_POLL_MINUTES"
@@ -243,6 +250,10 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def x_prices(self) -> XPrices:
+        return XPrices(post=self.x_price_post, link_post=self.x_price_link_post)
 
 
 class _TokenPresence(BaseSettings):

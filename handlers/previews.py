@@ -18,10 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from metrics.forecast import forecast_post
-from publishers.check import VariantCheck, check_variant
+from publishers.base import Publisher
+from publishers.check import check_variant
+from publishers.quota import Usage
 from publishers.registry import account_label
-from scheduler import lifecycle
-from scheduler.clock import Clock
+from scheduler import lifecycle, quota
+from scheduler.clock import Clock, SystemClock
 from scheduler.dispatcher import PublisherFor
 from storage import repositories as repo
 from storage.models import Post, PostStatus, PostVariant, User
@@ -54,26 +56,46 @@ def shows_variants(post: Post) -> bool:
     return len(post.variants) > 1 or any(v.account.platform != "telegram" for v in post.variants)
 
 
-def variant_check(session: AsyncSession, post: Post, variant: PostVariant) -> VariantCheck | None:
-    """The platform's verdict on one target's text; None for a target switched off, or when
-    no publisher can be built (credentials that no longer decrypt)."""
+def _publisher(session: AsyncSession, variant: PostVariant) -> Publisher | None:
+    """The target's publisher; None for a target switched off, or when none can be built
+    (credentials that no longer decrypt)."""
     publisher_for: PublisherFor | None = session.info.get("publisher_for")
     if not variant.enabled or publisher_for is None:
         return None
     try:
-        publisher = publisher_for(variant.account)
+        return publisher_for(variant.account)
     except Exception:  # a broken account must not break the preview; publishing will say why
         log.warning("no publisher for account %s", variant.account_id, exc_info=True)
         return None
-    return check_variant(publisher, variant.text, media_count=len(post.media))
 
 
-def target_lines(session: AsyncSession, t: Texts, post: Post) -> list[str]:
-    return [
-        views.target_line(t, v.account, variant_check(session, post, v), own_text=v.edited)
-        for v in post.variants
-        if v.account.enabled
-    ]
+async def target_line(session: AsyncSession, t: Texts, post: Post, variant: PostVariant) -> str:
+    """One target's line on the approval card: the platform's verdict on its text, and what
+    it will cost or use there (a quota that cannot be read shows as unknown, never blocks)."""
+    publisher = _publisher(session, variant)
+    if publisher is None:
+        return views.target_line(t, variant.account, None, own_text=variant.edited)
+    check = check_variant(publisher, variant.text, media_count=len(post.media))
+    used: Usage | None = None
+    if check.ok:
+        clock: Clock = session.info.get("clock") or SystemClock()
+        try:
+            used = await quota.usage(
+                session,
+                publisher,
+                variant.account,
+                variant.text,
+                parts=check.parts,
+                now=clock.now(),
+            )
+        except Exception:
+            log.warning("usage of account %s unknown", variant.account_id, exc_info=True)
+            used = Usage(unknown=True)
+    return views.target_line(t, variant.account, check, own_text=variant.edited, usage=used)
+
+
+async def target_lines(session: AsyncSession, t: Texts, post: Post) -> list[str]:
+    return [await target_line(session, t, post, v) for v in post.variants if v.account.enabled]
 
 
 async def show(
@@ -169,7 +191,7 @@ async def show_preview(
             if post.variants
             else await targets(session)
         )
-        lines = target_lines(session, t, post) if several else None
+        lines = await target_lines(session, t, post) if several else None
         text = fit_html(
             views.preview(t, post, names, lines, changes=changes)
             + await _forecast(session, t, post)

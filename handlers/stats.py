@@ -106,7 +106,21 @@ async def _caption(
     tokens = ai.input_tokens + ai.output_tokens
     lines.append(t("stats.ai", calls=ai.calls, tokens=tokens, cost=f"{ai.cost_usd:.2f}"))
     lines += acceptance_lines(t, await acceptance(session, clock.now()))
+    lines.append(spend_line(t, ov))
     return "\n".join(lines)
+
+
+def spend_line(t: Texts, ov: Overview) -> str:
+    """ "This month: AI $1.23 · platforms $4.56 (X 23 posts)": what posting costs, next to
+    what drafting costs."""
+    platforms = sum(s.cost_usd for s in ov.spend)
+    each = ", ".join(t.n("stats.spend_platform", s.posts, platform=s.platform) for s in ov.spend)
+    return t(
+        "stats.spend",
+        ai=f"{ov.ai.cost_usd:.2f}",
+        platforms=f"{platforms:.2f}",
+        detail=Html(f" ({each})" if each else ""),
+    )
 
 
 async def send_stats(

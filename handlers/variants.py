@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai.service import DraftChanged, edit_variant, toggle_target
-from handlers.previews import current_draft, send_new_preview, show, variant_check
+from handlers.previews import current_draft, send_new_preview, show, target_line
 from handlers.routing import TappedMessage
 from publishers.blank import visible
 from storage import repositories as repo
@@ -40,8 +40,7 @@ async def show_variant(
     """Put one target's variant into the preview message, with the switch/edit/off buttons."""
     variants = _shown(post)
     current = next((v for v in variants if v.account_id == account_id), variants[0])
-    check = variant_check(session, post, current)
-    line = views.target_line(t, current.account, check, own_text=current.edited)
+    line = await target_line(session, t, post, current)
     ids = [v.account_id for v in variants]
     text = views.variant(
         t, post, current.account, current.text, line, ids.index(current.account_id) + 1, len(ids)

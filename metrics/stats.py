@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from publishers.registry import account_label, target_label
+from publishers.registry import account_label, platform_name, target_label
 from storage.models import (
     Account,
     AccountSnapshot,
@@ -115,6 +115,15 @@ class AiSpend:
     calls: int
     input_tokens: int
     output_tokens: int
+    cost_usd: float
+
+
+@dataclass(frozen=True)
+class PlatformSpend:
+    """What one platform charged for our posts (the ledger's ``cost_usd``): "X 23 posts"."""
+
+    platform: str
+    posts: int
     cost_usd: float
 
 
@@ -304,6 +313,36 @@ async def ai_spend(session: AsyncSession, *, since: datetime, until: datetime) -
     return AiSpend(int(row[0]), int(row[1]), int(row[2]), float(row[3]))
 
 
+async def platform_spend(
+    session: AsyncSession, *, since: datetime, until: datetime
+) -> tuple[PlatformSpend, ...]:
+    """The platforms' charges for publications that went out in [since, until), by platform
+    as the owner names it (both ways of signing in to X are "X"), the costliest first. A post
+    taken down later was paid for all the same."""
+    rows = await session.execute(
+        select(
+            Account.platform,
+            func.count(Publication.id),
+            func.coalesce(func.sum(Publication.cost_usd), 0.0),
+        )
+        .join(Account, Account.id == Publication.account_id)
+        .where(
+            Publication.cost_usd.is_not(None),
+            Publication.status.in_([PublicationStatus.PUBLISHED, PublicationStatus.DELETED]),
+            Publication.published_at >= since,
+            Publication.published_at < until,
+        )
+        .group_by(Account.platform)
+    )
+    merged: dict[str, tuple[int, float]] = {}
+    for key, posts, cost in rows:
+        name = platform_name(key)
+        before = merged.get(name, (0, 0.0))
+        merged[name] = (before[0] + int(posts), before[1] + float(cost or 0.0))
+    spends = [PlatformSpend(name, posts, cost) for name, (posts, cost) in merged.items()]
+    return tuple(sorted(spends, key=lambda s: (-s.cost_usd, s.platform)))
+
+
 def month_start(now: datetime, tz: ZoneInfo) -> datetime:
     """Midnight of the first day of ``now``'s local month, as a UTC instant."""
     local = now.astimezone(tz)
@@ -363,6 +402,8 @@ class Overview:
     stats: PeriodStats
     #: AI use of the current local month (not of the period: budgets are monthly).
     ai: AiSpend
+    #: The platforms' charges of the current local month.
+    spend: tuple[PlatformSpend, ...]
     #: Platforms with published posts (the platform buttons).
     platforms: tuple[str, ...]
 
@@ -379,5 +420,7 @@ async def overview(
     stats = await period_stats(
         session, since=now - timedelta(days=days), until=now, platform=platform, tz=tz
     )
-    spend = await ai_spend(session, since=month_start(now, tz), until=now)
-    return Overview(stats, spend, tuple(await platforms_used(session)))
+    month = month_start(now, tz)
+    ai = await ai_spend(session, since=month, until=now)
+    spend = await platform_spend(session, since=month, until=now)
+    return Overview(stats, ai, spend, tuple(await platforms_used(session)))

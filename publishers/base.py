@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from publishers.media import MediaItem
+from publishers.quota import Cost, Quota
 from publishers.thread import OnConfirmed
 
 
@@ -120,6 +121,26 @@ class HasAudience(Protocol):
 
     async def audience(self) -> int:
         """The current number of members or followers."""
+        ...
+
+
+@runtime_checkable
+class Priced(Protocol):
+    """A publisher whose platform charges per post (X's pay-per-use)."""
+
+    def cost(self, text: str) -> Cost:
+        """What publishing ``text`` costs (every part of a thread is a post); raises
+        ``TextTooLong`` when it cannot be split."""
+        ...
+
+
+@runtime_checkable
+class HasQuota(Protocol):
+    """A publisher whose platform can tell how much of the posting quota is used (Threads,
+    Instagram)."""
+
+    async def quota(self) -> Quota:
+        """The quota as the platform reports it now; raises a ``PublishError`` subclass."""
         ...
 
 

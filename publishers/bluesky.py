@@ -37,7 +37,9 @@ that key is looked up, and if it exists, that is the part.
 
 Errors: 400 ``InvalidRequest`` (and other 4xx) → :class:`Permanent` with the server's message;
 401/``ExpiredToken`` → refresh as above; 429 → :class:`RateLimited` after ``ratelimit-reset``
-(unix seconds) minus now, 60 s when absent; 5xx, timeouts and network errors →
+(unix seconds) minus now, 60 s when absent, or :class:`QuotaUsedUp` when ``ratelimit-policy``
+names a window of an hour or a day (the account's write points: a record costs 3 of 5,000 an
+hour and 35,000 a day); 5xx, timeouts and network errors →
 :class:`Transient`. No reason ever contains the app password or a JWT.
 
 Metrics: ``app.bsky.feed.getPosts?uris=<at-uri>`` (an AppView method the PDS proxies) for the
@@ -68,6 +70,7 @@ from publishers.errors import (
     AuthExpired,
     Permanent,
     PublishError,
+    QuotaUsedUp,
     RateLimited,
     Transient,
 )
@@ -647,19 +650,34 @@ class BlueskyPublisher:
                 text = text.replace(secret, "***")
         return text
 
+    def _too_many(self, headers: httpx.Headers) -> PublishError:
+        """A 429: the write points of an hour or a day used up (``ratelimit-policy`` with a
+        window of an hour or more), or a short rate limit; either until ``ratelimit-reset``."""
+        wait = DEFAULT_RATE_LIMIT_WAIT
+        reset = headers.get("ratelimit-reset")
+        if reset:
+            try:
+                wait = max(float(reset) - self._clock(), 1.0)
+            except ValueError:
+                pass
+        policy = re.match(r"\s*(\d+)\s*;\s*w=(\d+)", headers.get("ratelimit-policy") or "")
+        if policy and int(policy[2]) >= 3600:
+            limit, window = int(policy[1]), "hour" if int(policy[2]) < 86400 else "day"
+            return QuotaUsedUp(
+                wait,
+                f"Bluesky's {limit:,} write points per {window} are used up",
+                limit=limit,
+                window=window,
+                unit="points",
+            )
+        return RateLimited(wait, f"Bluesky asked to wait {wait:g} seconds")
+
     def _error(self, response: httpx.Response, nsid: str, body: dict[str, Any]) -> Exception:
         status = response.status_code
         error = str(body.get("error") or "")
         message = self._scrub(str(body.get("message") or error or f"HTTP {status}"))
         if status == 429:
-            wait = DEFAULT_RATE_LIMIT_WAIT
-            reset = response.headers.get("ratelimit-reset")
-            if reset:
-                try:
-                    wait = max(float(reset) - self._clock(), 1.0)
-                except ValueError:
-                    pass
-            return RateLimited(wait, f"Bluesky asked to wait {wait:g} seconds")
+            return self._too_many(response.headers)
         if status >= 500:
             return Transient(f"Bluesky had a server error ({message}); will retry")
         if nsid == "com.atproto.server.createSession" and status in (400, 401):

@@ -6,6 +6,9 @@ owner as is::
 
     PublishError                  .reason: plain words for the owner, never a token or URL
     ├── RateLimited               .retry_after: seconds the platform asked us to wait
+    │   └── QuotaUsedUp           a posting quota is used up (Threads' 250 a day, Instagram's
+    │                             content_publishing_limit, X's usage cap, Bluesky's write
+    │                             points): the target moves to a slot after ``retry_after``
     ├── Transient                 the request did not get through (connect error, 5xx): retry
     │   └── OutcomeUnknown        it may have got through (timeout or dropped connection after
     │                             sending): never resent blindly; see below
@@ -64,6 +67,29 @@ class RateLimited(PublishError):
             reason or f"the platform asked to wait {self.retry_after:g} seconds before posting",
             posted_part_ids=posted_part_ids,
         )
+
+
+class QuotaUsedUp(RateLimited):
+    """A posting quota is used up until it resets in ``retry_after`` seconds. Retrying sooner
+    is pointless, so the dispatcher moves the target to a free slot after the reset and tells
+    the owner. ``limit`` and ``window`` say which quota, for the owner's message: ``limit``
+    posts (or write ``points``) per ``window`` (``"day"``, ``"hour"``, ``"month"``); ``limit``
+    is None where the platform does not say."""
+
+    def __init__(
+        self,
+        retry_after: float,
+        reason: str,
+        *,
+        limit: int | None = None,
+        window: str = "day",
+        unit: str = "posts",
+        posted_part_ids: Sequence[str] = (),
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self.unit = unit
+        super().__init__(retry_after, reason, posted_part_ids=posted_part_ids)
 
 
 class Transient(PublishError):

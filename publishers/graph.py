@@ -11,6 +11,15 @@ download), wait until its status is ``FINISHED``, then publish it. The mapping o
 
 No reason ever contains the access token.
 
+Publishing limits: both count API posts in a moving 24 hours and say how many are used at
+``GET /{user}/<limit_edge>?fields=quota_usage,config`` (Threads ``threads_publishing_limit``,
+Instagram ``content_publishing_limit``), answered as
+``{"data": [{"quota_usage": 4, "config": {"quota_total": 250, "quota_duration": 86400}}]}``.
+:meth:`GraphContainers.quota` reads it; a publisher checks it before creating containers and
+raises :class:`~publishers.errors.QuotaUsedUp` when no post is left. Meta does not say when a
+place frees (the oldest post leaves the window): the wait given is an hour, and the dispatcher,
+which knows when our own posts went out, works out a better one.
+
 Exactly once: a container publishes at most once, and its status says whether it did. When the
 publish call's answer is lost (:class:`~publishers.errors.OutcomeUnknown`), the container's
 status is read: still ``FINISHED`` → it was not published, so the *same* container is published
@@ -33,15 +42,33 @@ from publishers.errors import (
     OutcomeUnknown,
     Permanent,
     PublishError,
+    QuotaUsedUp,
     RateLimited,
     Transient,
 )
 from publishers.http import parse_json, send
 from publishers.media import MediaHost, MediaItem, load_media, no_public_address
+from publishers.quota import Quota
 from publishers.thread import harmless
 
 GRAPH_RATE_LIMIT_CODES = frozenset({4, 17, 32, 613})
 GRAPH_RATE_LIMIT_WAIT = 60.0
+#: How long a used-up publishing limit is waited out when nothing better is known.
+PUBLISHING_LIMIT_WAIT = 3600.0
+
+
+def read_publishing_limit(answer: dict[str, Any]) -> Quota:
+    """A ``…_publishing_limit`` answer as a :class:`Quota` (a day's window unless
+    ``quota_duration`` says an hour); ``Transient`` when it has no ``quota_total``."""
+    data = answer.get("data")
+    usage = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}
+    found = usage.get("config")
+    config: dict[str, Any] = found if isinstance(found, dict) else {}
+    total = _int(config.get("quota_total"))
+    if total <= 0:
+        raise Transient("the publishing limit answer had no quota_total")
+    window = "hour" if _int(config.get("quota_duration")) == 3600 else "day"
+    return Quota(_int(usage.get("quota_usage")), total, window)
 
 
 def graph_error(
@@ -165,6 +192,8 @@ class GraphContainers:
     status_fields: tuple[str, str]
     #: The edge a container is published on: ``/{user_id}/<edge>``.
     publish_edge: str
+    #: The edge that tells how much of the publishing limit is used: ``/{user_id}/<edge>``.
+    limit_edge: str
 
     def __init__(
         self,
@@ -246,6 +275,45 @@ class GraphContainers:
             raise OutcomeUnknown(
                 f"{self.title} refused to publish it again ({exc.reason}); it may be out"
             ) from exc
+
+    async def quota(self) -> Quota:
+        """How many API posts of the moving 24 hours are used, as the platform says now."""
+        answer = await self._call(
+            "GET", f"/{self.user_id}/{self.limit_edge}", {"fields": "quota_usage,config"}
+        )
+        return read_publishing_limit(answer)
+
+    async def _check_quota(self) -> None:
+        """Refuse before creating containers that could not be published: the limit is used."""
+        quota = await self.quota()
+        if not quota.fits():
+            raise self._used_up(quota)
+
+    def _used_up(self, quota: Quota | None) -> QuotaUsedUp:
+        limit = quota.limit if quota else None
+        posts = f"all {limit} API posts" if limit else "all its API posts"
+        return QuotaUsedUp(
+            PUBLISHING_LIMIT_WAIT,
+            f"this {self.title} account has used {posts} of the last 24 hours",
+            limit=limit,
+            window=quota.window if quota else "day",
+        )
+
+    async def _publish_counted(self, container_id: str) -> str:
+        """:meth:`_publish` for a post that counts against the limit: a rate limit there is
+        read as the limit used up when the platform's count says so."""
+        try:
+            return await self._publish(container_id)
+        except QuotaUsedUp:
+            raise
+        except RateLimited as exc:
+            try:
+                quota = await self.quota()
+            except PublishError:
+                raise exc from None
+            if quota.fits():
+                raise
+            raise self._used_up(quota) from exc
 
     async def _status(self, container_id: str) -> tuple[str, str]:
         """A container's (status, detail)."""

@@ -9,7 +9,7 @@ Posting, for user ``user_id`` (the IG professional account id):
 
 1. ``GET /{user_id}/content_publishing_limit?fields=config,quota_usage``: an account may publish
    only ``quota_total`` posts (50, lately 100) through the API in a rolling 24 h; when they are
-   used up the post is refused with :class:`RateLimited` at once instead of creating containers
+   used up the post is refused with :class:`QuotaUsedUp` at once instead of creating containers
    that can't be published (Meta does not say when a slot frees, so the wait is one hour);
 2. ``POST /{user_id}/media`` with ``image_url`` and ``caption`` (one image), or one container per
    image with ``is_carousel_item=true`` and then ``media_type=CAROUSEL&children=<ids>&caption``;
@@ -32,9 +32,9 @@ Instagram's API cannot delete posts: :meth:`delete` says so.
 Metrics: ``GET /{media_id}?fields=like_count,comments_count`` (likes and replies).
 
 Errors in Graph format (:func:`publishers.graph.graph_error`): 190 → ``AuthExpired``; 4, 17, 32,
-613 and subcode 2207042 (the publishing limit) → ``RateLimited``; 1, 2 and 5xx → ``Transient``;
-others → ``Permanent`` with Meta's message. The access token travels in request bodies and query
-strings only; it never appears in a reason or repr.
+613 → ``RateLimited``; subcode 2207042 (the publishing limit) → ``QuotaUsedUp``; 1, 2 and
+5xx → ``Transient``; others → ``Permanent`` with Meta's message. The access token travels in
+request bodies and query strings only; it never appears in a reason or repr.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from publishers.base import MediaLimits, Metrics, PublishResult
-from publishers.errors import Permanent, PublishError, RateLimited
+from publishers.errors import Permanent, PublishError
 from publishers.graph import GraphContainers, graph_error
 from publishers.media import MediaItem
 from publishers.parts import validate_media
@@ -63,7 +63,6 @@ INSTAGRAM_MEDIA_LIMITS = MediaLimits(
 )
 """JPEG only, at most 8 MB; Instagram stores at most 1440 px wide; 4:5 to 1.91:1."""
 PUBLISHING_LIMIT_SUBCODE = 2207042
-PUBLISHING_LIMIT_WAIT = 3600.0
 _HASHTAG_RE = re.compile(r"(?<![\w&])#\w+")
 
 
@@ -84,6 +83,7 @@ class InstagramPublisher(GraphContainers):
     text_param = "caption"
     status_fields = ("status_code", "status")
     publish_edge = "media_publish"
+    limit_edge = "content_publishing_limit"
 
     # ------------------------------------------------------------------ protocol
     def validate(self, text: str, *, media_count: int = 0) -> list[str]:
@@ -120,7 +120,7 @@ class InstagramPublisher(GraphContainers):
         with harmless():  # a container nobody publishes expires by itself
             await self._check_quota()
             container_id = await self._container(text, urls)
-        media_id = await self._publish(container_id)
+        media_id = await self._publish_counted(container_id)
         return PublishResult(media_id, await self.permalink(media_id), (media_id,))
 
     async def fetch_metrics(self, result: PublishResult) -> Metrics:
@@ -151,32 +151,13 @@ class InstagramPublisher(GraphContainers):
         return str(media.get("permalink") or "") or None
 
     # ------------------------------------------------------------------ helpers
-    async def _check_quota(self) -> None:
-        answer = await self._call(
-            "GET",
-            f"/{self.user_id}/content_publishing_limit",
-            {"fields": "config,quota_usage"},
-        )
-        [usage] = answer.get("data") or [{}]
-        total = int((usage.get("config") or {}).get("quota_total") or 0)
-        used = int(usage.get("quota_usage") or 0)
-        if total and used >= total:
-            raise RateLimited(
-                PUBLISHING_LIMIT_WAIT,
-                f"this Instagram account has used all {total} API posts of the last 24 hours; "
-                "will try again in an hour",
-            )
-
     def _error(self, status: int, error: dict[str, Any] | None) -> PublishError:
-        subcode = str((error or {}).get("error_subcode"))
+        if str((error or {}).get("error_subcode")) == str(PUBLISHING_LIMIT_SUBCODE):
+            return self._used_up(None)
         return graph_error(
             status,
             error,
             platform="Instagram",
             token=self._token,
             account=f"account {self.user_id}",
-            rate_limit_subcodes={PUBLISHING_LIMIT_SUBCODE},
-            rate_limit_wait=PUBLISHING_LIMIT_WAIT
-            if subcode == str(PUBLISHING_LIMIT_SUBCODE)
-            else 60.0,
         )

@@ -21,6 +21,7 @@ from publishers.instagram import INSTAGRAM_CAPTION_LIMIT, InstagramPublisher
 from publishers.linkedin import LINKEDIN_TEXT_LIMIT, LinkedInPublisher
 from publishers.mastodon import MASTODON_DEFAULT_LIMIT, MastodonPublisher, mastodon_length
 from publishers.media import FileMediaHost, MediaHost
+from publishers.quota import XPrices
 from publishers.telegram import TelegramPublisher
 from publishers.telegram_limits import TelegramLimits
 from publishers.text import TELEGRAM_TEXT_LIMIT, split_text, utf16_len
@@ -73,6 +74,8 @@ class Context:
     #: API base URLs that replace a platform's public one (NEXUS_API_URLS: a proxy, a test
     #: server), by platform key.
     api_urls: Mapping[str, str] = field(default_factory=dict)
+    #: X's pay-per-use prices (NEXUS_X_PRICE_POST, NEXUS_X_PRICE_LINK_POST).
+    x_prices: XPrices = field(default_factory=XPrices)
 
     @property
     def servers(self) -> httpx.AsyncClient:
@@ -162,7 +165,7 @@ def _x(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
         access_token=creds["access_token"],
         access_token_secret=creds["access_token_secret"],
     )
-    return XPublisher(ctx.http, auth=auth, **ctx.api("x"))
+    return XPublisher(ctx.http, auth=auth, prices=ctx.x_prices, **ctx.api("x"))
 
 
 def _x_oauth2(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
@@ -183,7 +186,12 @@ def _x_oauth2(ctx: Context, handle: str, creds: dict[str, Any]) -> Publisher:
             await save({**creds, **renewed})
 
     publisher = XPublisher(
-        ctx.http, auth=auth, on_tokens=on_tokens, renewal=ctx.renewal, **ctx.api("x")
+        ctx.http,
+        auth=auth,
+        on_tokens=on_tokens,
+        renewal=ctx.renewal,
+        prices=ctx.x_prices,
+        **ctx.api("x"),
     )
     publisher.platform = "x_oauth2"  # the target's key: its rules and texts are found by it
     return publisher

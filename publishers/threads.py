@@ -35,6 +35,12 @@ Tokens: a long-lived token lasts 60 days and can be extended once it is 24 hours
 version path), answered as ``{"access_token", "token_type", "expires_in"}``; :meth:`renew_token`
 does it, uses the new token from then on and hands it to ``on_tokens`` to be stored.
 
+Publishing limit: 250 API posts per profile in a moving 24 hours (replies in a chain have their
+own, larger limit). Before the first post of a chain, ``GET /{user_id}/threads_publishing_limit``
+(:meth:`quota`) says how many are used; none left → :class:`QuotaUsedUp` before any container
+is made. A rate limit answered to that post's ``threads_publish`` is read the same way when the
+count says the limit is used (see :mod:`publishers.graph`).
+
 Errors come in Graph format ``{"error": {"message", "type", "code", "error_subcode"}}``:
 190 → :class:`AuthExpired`; 4, 17, 32, 613 (application/user/page/custom rate limits) →
 :class:`RateLimited` after 60 s (Graph gives no reset time in the body); 1, 2 (unknown /
@@ -87,6 +93,7 @@ class ThreadsPublisher(GraphContainers):
     text_param = "text"
     status_fields = ("status", "error_message")
     publish_edge = "threads_publish"
+    limit_edge = "threads_publishing_limit"
 
     def __init__(
         self,
@@ -146,14 +153,19 @@ class ThreadsPublisher(GraphContainers):
 
         async def send_part(index: int, previous: str | None) -> str:
             with harmless():  # a container nobody publishes expires by itself
-                if index == 0 and media:
-                    creation_id = await self._container(parts[0], await self._public_urls(media))
+                urls = await self._public_urls(media) if index == 0 and media else []
+                if index == 0:  # the chain's first post counts against the publishing limit
+                    await self._check_quota()
+                if urls:
+                    creation_id = await self._container(parts[0], urls)
                 else:
                     params = {"media_type": "TEXT", "text": parts[index]}
                     if previous is not None:
                         params["reply_to_id"] = previous
                     container = await self._call("POST", f"/{self.user_id}/threads", params)
                     creation_id = str(container["id"])
+            if index == 0:
+                return await self._publish_counted(creation_id)
             return await self._publish(creation_id)
 
         posted = await post_thread(

@@ -26,11 +26,18 @@ now on: store the new ones) and retries the request once. A refused renewal, or 
 (:func:`oauth1_authorization`); a 401 is :class:`AuthExpired` at once.
 
 Errors: 429 → :class:`RateLimited` until ``x-rate-limit-reset`` (unix seconds; X sends no
-Retry-After), or ``x-user-limit-24hour-reset`` when the 24-hour posting cap is used up, 900 s
-without either; 400/403 (duplicate content, invalid request, missing permission) →
-:class:`Permanent` with X's ``detail``; 5xx, timeouts, network errors → :class:`Transient`.
-X has no idempotency key: if a post timed out *after* X created it, the retry gets 403
-"duplicate content" (:class:`Permanent`). No reason or repr ever contains a token or secret.
+Retry-After), 900 s without it; a 429 that means a quota is used up is
+:class:`QuotaUsedUp` instead: ``x-user-limit-24hour-remaining: 0`` (the 24-hour posting cap, until
+``x-user-limit-24hour-reset``) or the ``UsageCapExceeded`` problem
+(``type`` ``…/2/problems/usage-capped``: the app's pay-per-use cap for the period, until
+``x-rate-limit-reset``, a day without it); 400/403 (duplicate content, invalid request,
+missing permission) → :class:`Permanent` with X's ``detail``; 5xx, timeouts, network errors →
+:class:`Transient`. X has no idempotency key: if a post timed out *after* X created it, the
+retry gets 403 "duplicate content" (:class:`Permanent`). No reason or repr ever contains a token
+or secret.
+
+Cost: pay-per-use, each post (each part of a thread) at ``prices.post``, or
+``prices.link_post`` when it carries a link (:meth:`cost`, :mod:`publishers.quota`).
 
 Metrics: ``GET /2/tweets/:id?tweet.fields=public_metrics`` for the first post of a thread:
 likes = ``like_count``, reposts = ``retweet_count + quote_count``, replies = ``reply_count``,
@@ -63,6 +70,7 @@ from publishers.errors import (
     AuthExpired,
     Permanent,
     PublishError,
+    QuotaUsedUp,
     RateLimited,
     Transient,
 )
@@ -70,6 +78,7 @@ from publishers.http import json_result, send
 from publishers.media import MediaItem, load_media
 from publishers.metrics import check_media_count, media_count_problems, post_deleted, read_metrics
 from publishers.parts import validate_parts
+from publishers.quota import Cost, XPrices, price
 from publishers.text import split_text
 from publishers.thread import OnConfirmed, confirmed_parts, harmless, post_thread
 
@@ -81,6 +90,8 @@ X_IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 X_IMAGE_MAX_SIDE = 4096
 DEFAULT_RATE_LIMIT_WAIT = 900.0  # X's rate-limit windows are 15 minutes
 _NOT_FOUND_PROBLEM = "https://api.twitter.com/2/problems/resource-not-found"
+_USAGE_CAPPED_PROBLEM = "https://api.twitter.com/2/problems/usage-capped"
+USAGE_CAP_WAIT = 86400.0  # X does not say when a period's cap resets without x-rate-limit-reset
 
 # ------------------------------------------------------------------ weighted length
 _LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
@@ -259,8 +270,10 @@ class XPublisher:
         on_tokens: TokensCallback | None = None,
         renewal: Renewal = unshared_renewal,
         clock: Callable[[], float] = time.time,
+        prices: XPrices | None = None,
     ) -> None:
         self._client = client
+        self.prices = prices or XPrices()
         self._base_url = base_url.rstrip("/")
         # the v2 media endpoint lives on the API host (v1.1 used upload.twitter.com)
         self._upload_url = (upload_url or base_url).rstrip("/")
@@ -289,6 +302,11 @@ class XPublisher:
 
     def split(self, text: str) -> list[str]:
         return split_for_x(text)
+
+    def cost(self, text: str) -> Cost:
+        """Pay-per-use: each part is a post, priced as a link post when it carries a link."""
+        parts = self.split(text)
+        return price(len(parts), sum(bool(find_urls(p)) for p in parts), self.prices)
 
     async def publish(
         self,
@@ -512,8 +530,7 @@ class XPublisher:
         for secret in self._secrets():
             detail = detail.replace(secret, "***")
         if status == 429:
-            wait = self._rate_limit_wait(response.headers)
-            return RateLimited(wait, f"X asked to wait {wait:.0f} seconds")
+            return self._too_many(response.headers, body, detail)
         if status >= 500 or status == 408:
             return Transient(f"X had a server error ({detail}); will retry")
         if status == 401:
@@ -522,16 +539,45 @@ class XPublisher:
             return _NotFound(f"X could not find it: {detail}")
         return Permanent(f"X refused the post: {detail}")
 
-    def _rate_limit_wait(self, headers: httpx.Headers) -> float:
-        reset = headers.get("x-rate-limit-reset")
+    def _too_many(
+        self, headers: httpx.Headers, body: Mapping[str, Any], detail: str
+    ) -> PublishError:
+        """A 429: a used-up quota (the 24-hour posting cap, the usage cap) or a rate limit."""
         if headers.get("x-user-limit-24hour-remaining") == "0":
-            reset = headers.get("x-user-limit-24hour-reset") or reset
+            wait = self._until(headers.get("x-user-limit-24hour-reset"), DEFAULT_RATE_LIMIT_WAIT)
+            limit = _int_or_none(headers.get("x-user-limit-24hour-limit"))
+            return QuotaUsedUp(
+                wait,
+                f"X's 24-hour posting limit is used up; it resets in {wait:.0f} seconds",
+                limit=limit,
+                window="day",
+            )
+        if body.get("type") == _USAGE_CAPPED_PROBLEM or body.get("title") == "UsageCapExceeded":
+            wait = self._until(headers.get("x-rate-limit-reset"), USAGE_CAP_WAIT)
+            period = str(body.get("period") or "").lower()
+            return QuotaUsedUp(
+                wait,
+                f"X's usage cap is reached ({detail})",
+                window="month" if period == "monthly" else "day",
+            )
+        wait = self._until(headers.get("x-rate-limit-reset"), DEFAULT_RATE_LIMIT_WAIT)
+        return RateLimited(wait, f"X asked to wait {wait:.0f} seconds")
+
+    def _until(self, reset: str | None, default: float) -> float:
+        """Seconds until a unix-time reset header (``default`` without a readable one)."""
         if reset:
             try:
                 return max(float(reset) - self._clock(), 1.0)
             except ValueError:
                 pass
-        return DEFAULT_RATE_LIMIT_WAIT
+        return default
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
 
 
 def _data(body: Any) -> dict[str, Any]:

@@ -24,6 +24,11 @@ One pass:
    (``validate``): a variant the platform cannot take fails that target at once, with the
    reason, while the other targets go out. Images are fitted to the platform's limits on the
    way out (``publishers.images.fit``, in a thread: Pillow is CPU work).
+   **Quotas.** A used-up posting quota is no failure: when the platform answers with its
+   quota error (``QuotaUsedUp``), or when our own ledger already shows Bluesky's write points
+   spent, the target moves to the first free slot after the quota resets (one conditional
+   update, the attempt given back) and the owner is told where it went. The platform's cost
+   of each published target (X's pay-per-use) is recorded with it: the spend ledger.
 4. **Settle** posts whose every publication is done: the post becomes published, partial or
    failed in one conditional update, and the owner hears about it exactly once.
 
@@ -56,12 +61,28 @@ from pathlib import Path
 from sqlalchemy import and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from publishers.base import Publisher, PublishResult
-from publishers.errors import OutcomeUnknown, Permanent, PublishError, RateLimited, Transient
+from publishers.base import Priced, Publisher, PublishResult
+from publishers.check import check_variant
+from publishers.errors import (
+    OutcomeUnknown,
+    Permanent,
+    PublishError,
+    QuotaUsedUp,
+    RateLimited,
+    Transient,
+)
 from publishers.images import fit
-from scheduler import lifecycle
+from publishers.quota import Quota, bluesky_points
+from scheduler import lifecycle, quota
 from scheduler.clock import Clock
-from scheduler.notify import AuthRefused, Notifier, PublishReport, TargetOutcome, report_refusals
+from scheduler.notify import (
+    AuthRefused,
+    Notifier,
+    PublishReport,
+    TargetMoved,
+    TargetOutcome,
+    report_refusals,
+)
 from scheduler.series import schedule_next_occurrence
 from storage import repositories as repo
 from storage.models import (
@@ -97,6 +118,8 @@ class _Job:
     media: tuple[str, ...] = ()
     #: When it fell due (its scheduled time, or its retry's): what lateness is measured from.
     due: datetime | None = None
+    #: The quota we count ourselves (Bluesky's write points) and when it frees, if any.
+    ledger: tuple[Quota, datetime] | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +128,8 @@ class _Outcome:
     result: PublishResult | None = None
     error: PublishError | None = None
     unsure: bool = False
+    #: What the platform charged for the published post (the spend ledger).
+    cost_usd: float | None = None
 
     def observed(self, config: DispatchConfig, now: datetime) -> tuple[str, str, float | None]:
         """For metrics: the platform; published, retry (back to the queue), failed or unknown;
@@ -116,7 +141,8 @@ class _Outcome:
         if self.error is None:
             return platform, "unknown", None
         retryable = isinstance(self.error, RateLimited | Transient)
-        retry = retryable and self.job.attempts < config.max_attempts
+        moved = isinstance(self.error, QuotaUsedUp)  # past its quota: waits, never fails
+        retry = moved or (retryable and self.job.attempts < config.max_attempts)
         return platform, "retry" if retry else "failed", None
 
 
@@ -144,6 +170,9 @@ class DispatchConfig:
     backoff_cap_s: float = 3600.0
     #: Where post images are stored (the data dir).
     media_dir: Path = Path(".")
+    #: The time zone of slots for owners who set none (NEXUS_TIMEZONE): a target moved past
+    #: a used-up quota goes to the next free slot in the owner's time.
+    default_tz: str = "UTC"
 
 
 def backoff_delay(attempt: int, config: DispatchConfig, rng: random.Random) -> float:
@@ -315,6 +344,13 @@ class PublicationDispatcher:
                 )
             ).all()
             media = await repo.media_paths(session, {p.post_id for p in pubs})
+            now = self.clock.now()
+            ledgers = {
+                account_id: await quota.ledger_points(session, account_id, now)
+                for account_id in {
+                    p.account_id for p in pubs if p.account.platform in quota.LEDGER_PLATFORMS
+                }
+            }
             jobs = [
                 _Job(
                     p.id,
@@ -324,6 +360,7 @@ class PublicationDispatcher:
                     tuple(p.part_ids.split(",")) if p.part_ids else (),
                     tuple(media.get(p.post_id, ())),
                     p.next_attempt_at,
+                    ledgers.get(p.account_id),
                 )
                 for p in pubs
             ]
@@ -337,6 +374,8 @@ class PublicationDispatcher:
             problems = publisher.validate(job.text, media_count=len(job.media))
             if problems:
                 raise Permanent("; ".join(problems))
+            if job.ledger is not None:
+                _check_ledger(job, publisher, self.clock.now())
             images = [
                 data
                 for data, _mime in await asyncio.gather(
@@ -360,7 +399,7 @@ class PublicationDispatcher:
             # guess, ask the owner.
             log.exception("publication %s failed unexpectedly", job.pub_id)
             return _Outcome(job, unsure=True)
-        return _Outcome(job, result=result)
+        return _Outcome(job, result=result, cost_usd=_cost(publisher, job.text))
 
     async def _store_parts(self, pub_id: int, part_ids: Sequence[str]) -> None:
         """Store the confirmed parts of a split post mid-send (while we still hold it)."""
@@ -374,6 +413,7 @@ class PublicationDispatcher:
             return
         now = self.clock.now()
         unsure = []
+        moved: list[TargetMoved] = []
         async with self.sessions() as session:
             for outcome in outcomes:
                 job = outcome.job
@@ -388,6 +428,7 @@ class PublicationDispatcher:
                         url=outcome.result.url,
                         when=now,
                         metrics_due_at=now + FIRST_METRICS_SYNC,
+                        cost_usd=outcome.cost_usd,
                     )
                     what = "published"
                 elif isinstance(outcome.error, OutcomeUnknown):
@@ -402,6 +443,12 @@ class PublicationDispatcher:
                     what = "unsure"
                     if recorded:
                         unsure.append(job.pub_id)
+                elif isinstance(outcome.error, QuotaUsedUp):
+                    move = await self._move_past_quota(session, job, outcome.error, now)
+                    recorded = move is not None
+                    what = f"moved past a used-up quota ({outcome.error.reason})"
+                    if move is not None:
+                        moved.append(move)
                 elif outcome.error is not None:
                     recorded = await self._record_failure(session, job, outcome.error, now)
                     what = f"failed ({outcome.error.reason})"
@@ -421,7 +468,33 @@ class PublicationDispatcher:
             await session.commit()
         for pub_id in unsure:
             await self.notifier.publication_unsure(pub_id)
+        for move in moved:
+            await self.notifier.target_moved(move)
         await report_refusals(self.on_auth_refused, ((o.job.account.id, o.error) for o in outcomes))
+
+    async def _move_past_quota(
+        self, session: AsyncSession, job: _Job, exc: QuotaUsedUp, now: datetime
+    ) -> TargetMoved | None:
+        """The target waits for the first free slot after the quota resets (never failed for
+        it); what the owner is told, or None when the claim was taken over meanwhile."""
+        resets = await quota.quota_reset(session, job.account, exc, now)
+        when = await quota.move_slot(
+            session, job.pub_id, job.account.id, resets, self.config.default_tz
+        )
+        log.info("publication %s: %s; moved to %s", job.pub_id, exc.reason, when.isoformat())
+        if not await lifecycle.record_retry(
+            session,
+            job.pub_id,
+            self.worker,
+            at=when,
+            error=exc.reason,
+            part_ids=_confirmed(job, exc),
+            attempt_spent=False,
+        ):
+            return None
+        return TargetMoved(
+            job.pub_id, when=when, resets=resets, limit=exc.limit, window=exc.window, unit=exc.unit
+        )
 
     async def _record_failure(
         self, session: AsyncSession, job: _Job, exc: PublishError, now: datetime
@@ -482,6 +555,33 @@ class PublicationDispatcher:
             await session.commit()
         for report in reports:
             await self.notifier.post_settled(report)
+
+
+def _check_ledger(job: _Job, publisher: Publisher, now: datetime) -> None:
+    """Refuse, before sending, a post whose write points our own ledger shows spent."""
+    assert job.ledger is not None
+    counted, frees = job.ledger
+    parts = max(check_variant(publisher, job.text).parts - len(job.already), 1)
+    if counted.fits(bluesky_points(parts)):
+        return
+    raise QuotaUsedUp(
+        max((frees - now).total_seconds(), 1.0),
+        f"the account has spent {counted.used:,} of its {counted.limit:,} write points per "
+        f"{counted.window}",
+        limit=counted.limit,
+        window=counted.window,
+        unit=counted.unit,
+    )
+
+
+def _cost(publisher: Publisher, text: str) -> float | None:
+    """What the platform charges for ``text`` (None where posting is free)."""
+    if not isinstance(publisher, Priced):
+        return None
+    try:
+        return publisher.cost(text).usd
+    except PublishError:
+        return None
 
 
 def _confirmed(job: _Job, exc: PublishError) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ publication (one per target)
   pending ──claim──▶ publishing ──sent──▶ published ──take down──▶ deleted
    │ ▲ ▲                │  │  └──gave up──▶ failed ──retry──▶ pending
    │ │ └───retry later──┘  │                      └──drop──▶ dropped
+   │ │ └───quota used up: moved to a slot after it resets (no attempt spent)
    │ │                     └──may have gone out (an unclear error, or its claim died: no
    │ │                        heartbeat for a lease)──▶ unknown ──"it is there"──▶ published
    │ └──────────────────────────────────────────────owner: "send again"──┘ ──"drop"──▶ dropped
@@ -475,9 +476,10 @@ async def record_published(
     url: str | None,
     when: datetime,
     metrics_due_at: datetime,
+    cost_usd: float | None = None,
 ) -> bool:
-    """publishing → published, with where it went; a published one is due for its first
-    metrics sync at `metrics_due_at`."""
+    """publishing → published, with where it went and what the platform charged for it (the
+    spend ledger); a published one is due for its first metrics sync at `metrics_due_at`."""
     return await repo.transition_publication(
         session,
         pub_id,
@@ -489,6 +491,7 @@ async def record_published(
         url=url,
         published_at=when,
         metrics_due_at=metrics_due_at,
+        cost_usd=cost_usd,
         last_error=None,
     )
 
@@ -516,8 +519,12 @@ async def record_retry(
     at: datetime,
     error: str,
     part_ids: Sequence[str],
+    attempt_spent: bool = True,
 ) -> bool:
-    """publishing → pending, to be tried again at `at`."""
+    """publishing → pending, to be tried again at `at`. A target moved past a used-up quota
+    (to a free slot after it resets) spent no attempt: the claim's is given back, so the
+    retries stay for real failures."""
+    spent: dict[str, Any] = {} if attempt_spent else {"attempts": Publication.attempts - 1}
     return await repo.transition_publication(
         session,
         pub_id,
@@ -527,6 +534,7 @@ async def record_retry(
         next_attempt_at=at,
         last_error=error,
         part_ids=",".join(part_ids) or None,
+        **spent,
     )
 
 

@@ -42,6 +42,20 @@ class PublishReport:
     outcomes: tuple[TargetOutcome, ...]
 
 
+@dataclass(frozen=True)
+class TargetMoved:
+    """A target whose posting quota was used up, moved to ``when`` (the first free slot after
+    the quota ``resets``). ``limit`` ``unit`` ("posts", "points") per ``window`` ("day",
+    "hour", "month") say which quota; ``limit`` is None where the platform did not say."""
+
+    publication_id: int
+    when: datetime
+    resets: datetime
+    limit: int | None
+    window: str
+    unit: str = "posts"
+
+
 class AlertKind(StrEnum):
     """What an alert is about. Muting silences one kind; the value goes into callback data, so
     it stays short."""
@@ -104,6 +118,9 @@ class Notifier(Protocol):
     async def publication_unsure(self, publication_id: int) -> None:
         """A publication was interrupted mid-send: did it go out?"""
 
+    async def target_moved(self, move: TargetMoved) -> None:
+        """A target's posting quota was used up: it waits for a slot after the reset."""
+
     async def send_report(self, user_id: int, report: OwnerReport) -> bool:
         """Deliver a composed report to one owner; False if it could not be delivered (the
         owner blocked the bot, Telegram is down), so callers can log or count it."""
@@ -126,6 +143,9 @@ class SilentNotifier:
         return None
 
     async def publication_unsure(self, publication_id: int) -> None:
+        return None
+
+    async def target_moved(self, move: TargetMoved) -> None:
         return None
 
     async def send_report(self, user_id: int, report: OwnerReport) -> bool:

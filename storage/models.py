@@ -304,6 +304,9 @@ class Publication(Base):
     #: When the metrics job should look at this publication next (None: no more syncs).
     metrics_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     metrics_stage: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: What the platform charged for it (X's pay-per-use), recorded when it is recorded
+    #: published: the month's platform spend in /stats. None where posting is free.
+    cost_usd: Mapped[float | None] = mapped_column(Float)
 
     post: Mapped[Post] = relationship(back_populates="publications")
     account: Mapped[Account] = relationship(lazy="selectin")

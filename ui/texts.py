@@ -80,6 +80,10 @@ class Texts:
     def has(self, key: str) -> bool:
         return self._i18n.gettext(key, locale=self.language) != key
 
+    def has_n(self, key: str) -> bool:
+        """Whether the catalogue has plural text `key` (for `n`)."""
+        return self._i18n.gettext(key, key, 2, locale=self.language) != key
+
     def plain(self, key: str, **values: object) -> str:
         """For plain-text places (buttons, alerts, command menus): nothing is escaped."""
         return self._template(key).format(**values)

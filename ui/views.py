@@ -21,10 +21,11 @@ from ai.plans import Plan
 from ai.wordiff import word_ops
 from publishers.check import VariantCheck
 from publishers.errors import TextTooLong
+from publishers.quota import Usage
 from publishers.registry import account_label, platform_name
 from publishers.text import TELEGRAM_TEXT_LIMIT, split_text, utf16_len
 from scheduler.lifecycle import Progress
-from scheduler.notify import Link, OwnerReport, PublishReport, ReportValue
+from scheduler.notify import Link, OwnerReport, PublishReport, ReportValue, TargetMoved
 from scheduler.recurrence import RepeatRule
 from storage.models import Account, Post
 from ui import dates
@@ -76,11 +77,17 @@ def target_name(account: Account) -> str:
 
 
 def target_line(
-    t: Texts, account: Account, check: VariantCheck | None, *, own_text: bool = False
+    t: Texts,
+    account: Account,
+    check: VariantCheck | None,
+    *,
+    own_text: bool = False,
+    usage: Usage | None = None,
 ) -> str:
-    """One target of a draft: its count against the limit and whether it can go out;
-    ``check`` is None for a target switched off. ``own_text`` marks a text the owner chose for
-    this target alone (edited or rewritten): it differs from the main text shown above."""
+    """One target of a draft: its count against the limit, whether it can go out, and what it
+    will cost or use (``usage``); ``check`` is None for a target switched off. ``own_text``
+    marks a text the owner chose for this target alone (edited or rewritten): it differs from
+    the main text shown above."""
     name = target_name(account)
     if check is None:
         return t("preview.target_off", name=name)
@@ -91,6 +98,8 @@ def target_line(
         line = t("preview.target_thread", **figures, parts=check.parts)
     else:
         line = t("preview.target_ok", **figures)
+    if usage is not None and not check.problems:
+        line += usage_note(t, usage)
     return line + t("preview.own_text") if own_text else line
 
 
@@ -131,6 +140,60 @@ def word_diff(before: str, after: str, *, budget: int = DIFF_BUDGET) -> str:
             escaped = f"<b>{escaped}</b>"
         shown.append(escaped)
     return " ".join(shown)
+
+
+def number(t: Texts, value: int) -> str:
+    """A count with its thousands grouped as the language writes them: 5,000 or 5 000."""
+    grouped = f"{value:,}"
+    return grouped if t.language == "en" else grouped.replace(",", "\u00a0")
+
+
+def money(usd: float) -> str:
+    """Dollars with two decimals, or more where a price needs them: 0.20, 0.015, 4.56."""
+    text = f"{usd:.4f}".rstrip("0")
+    whole, _dot, cents = text.partition(".")
+    return f"{whole}.{cents.ljust(2, '0')}"
+
+
+def usage_note(t: Texts, usage: Usage) -> str:
+    """What a target will cost or use, as the end of its line on the approval card:
+    " · $0.20 (link)", " · 12/250 today", " · 3 of 5,000 points/h", " · quota unknown"."""
+    if usage.unknown:
+        return t("usage.unknown")
+    if usage.cost is not None:
+        cost = usage.cost
+        if cost.parts > 1:
+            return t.n("usage.cost_thread", cost.parts, cost=money(cost.usd))
+        return t("usage.cost_link" if cost.links else "usage.cost", cost=money(cost.usd))
+    quota = usage.quota
+    if quota is None:
+        return ""
+    if quota.used > quota.limit:
+        return t("usage.full")
+    key = f"usage.{quota.unit}_{quota.window}"
+    return t(
+        key if t.has(key) else "usage.posts_day",
+        used=number(t, quota.used),
+        limit=number(t, quota.limit),
+    )
+
+
+def target_moved(t: Texts, move: TargetMoved, target: str, post_id: int, tz: ZoneInfo) -> str:
+    """The owner's message about a target moved past a used-up quota, in plain words."""
+    key = f"quota.{move.unit}.{move.window}"
+    if move.limit and t.has_n(key):
+        quota = t.n(key, move.limit)
+    else:
+        quota = t(
+            f"quota.any.{move.window}" if t.has(f"quota.any.{move.window}") else "quota.any.day"
+        )
+    return t(
+        "quota.moved",
+        target=target,
+        quota=Html(quota),
+        post_id=post_id,
+        when=when(t, move.when, tz),
+    )
 
 
 def preview(

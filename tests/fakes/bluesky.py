@@ -8,6 +8,10 @@ Served at ``{base_url}/xrpc/{nsid}`` on 127.0.0.1 and a random port:
   ``RateLimitExceeded`` with the ``ratelimit-limit``/``-remaining``/``-reset``/``-policy``
   headers (``now`` is the fake's clock, unix seconds);
 * ``com.atproto.repo.uploadBlob`` (raw body), ``createRecord``, ``getRecord``, ``deleteRecord``;
+  writes spend the account's write points as on bsky.social (create 3, delete 1; 5,000 an hour
+  and 35,000 a day): a ``createRecord`` that does not fit is 429 ``RateLimitExceeded`` with
+  ``ratelimit-policy: 5000;w=3600`` (or ``35000;w=86400``) and the reset when the oldest points
+  leave the window (:meth:`spend_points` stands for writes made elsewhere);
 * ``app.bsky.feed.getPosts?uris=...`` (authenticated, as the PDS proxies it to the AppView):
   post views with the counters a test set with :meth:`FakeBluesky.set_counts`; a deleted or
   unknown post is simply left out of ``posts``, as the AppView does.
@@ -75,6 +79,8 @@ class XrpcError(Exception):
 
 #: (logins, seconds): bsky.social's createSession limits per account.
 LOGIN_LIMITS = ((30, 300), (300, 86_400))
+WRITE_LIMITS = ((5_000, 3_600), (35_000, 86_400))
+CREATE_POINTS, DELETE_POINTS = 3, 1
 
 
 class RateLimitedXrpc(XrpcError):
@@ -145,8 +151,13 @@ class FakeBluesky(LoopbackServer):
         self._tids = itertools.count(3_000_000_000)
         self.now: Callable[[], float] = time.time
         self._logins: dict[str, list[float]] = {}  # did -> createSession times
+        self._writes: dict[str, list[tuple[float, int]]] = {}  # did -> (time, points)
 
     # ------------------------------------------------------------ scenario control
+    def spend_points(self, points: int, did: str | None = None) -> None:
+        """Write points spent now by another app on the account (they count all the same)."""
+        self._writes.setdefault(did or self.did, []).append((self.now(), points))
+
     def add_account(self, handle: str, did: str | None = None) -> str:
         """Another account (a mention target); returns its DID."""
         did = did or "did:plc:" + hashlib.sha256(handle.encode()).hexdigest()[:24]
@@ -279,6 +290,23 @@ class FakeBluesky(LoopbackServer):
                 )
         self._logins[did] = [*logins, now]
 
+    def _spend(self, did: str, points: int) -> None:
+        """The write points of a repo write: refused (nothing written) when a window is full."""
+        now = self.now()
+        writes = [(t, p) for t, p in self._writes.get(did, []) if t > now - 86_400]
+        for limit, window in WRITE_LIMITS:
+            recent = [(t, p) for t, p in writes if t > now - window]
+            if sum(p for _t, p in recent) + points > limit:
+                raise RateLimitedXrpc(
+                    {
+                        "ratelimit-limit": str(limit),
+                        "ratelimit-remaining": "0",
+                        "ratelimit-reset": str(int(recent[0][0] + window)),
+                        "ratelimit-policy": f"{limit};w={window}",
+                    }
+                )
+        self._writes[did] = [*writes, (now, points)]
+
     async def _x_com_atproto_server_getSession(
         self, request: web.Request, params: Params, raw: bytes
     ) -> Params:
@@ -335,6 +363,7 @@ class FakeBluesky(LoopbackServer):
         if uri in self.records and not self.records[uri].deleted:  # a taken key: what the PDS
             # answers today (bluesky-social/atproto#3718): no second record, a 500
             raise XrpcError(500, "InternalServerError", "Internal Server Error")
+        self._spend(did, CREATE_POINTS)
         cid = (
             "bafyrei"
             + hashlib.sha256(
@@ -366,6 +395,7 @@ class FakeBluesky(LoopbackServer):
             raise XrpcError(400, "InvalidRequest", f"Could not find repo: {params.get('repo')}")
         record = self.records.get(f"at://{did}/{params.get('collection')}/{params.get('rkey')}")
         if record is not None:
+            self._spend(did, DELETE_POINTS)
             record.deleted = True
         return {"commit": {"cid": "bafyreicommit", "rev": self._tid()}}
 

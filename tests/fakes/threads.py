@@ -13,6 +13,12 @@ It serves, on 127.0.0.1 and a random port (``base_url`` is ``http://127.0.0.1:N/
 * ``GET /v1.0/{container_id}?fields=status`` (PUBLISHED once published; IN_PROGRESS
   ``processing_polls`` times, then
   FINISHED); publishing a container that is not FINISHED is error 9007;
+* ``GET /v1.0/{user_id}/threads_publishing_limit?fields=quota_usage,config`` →
+  ``{"data": [{"quota_usage", "config": {"quota_total": 250, "quota_duration": 86400}}]}``:
+  usage is the chains started here (replies don't count) plus ``used_quota`` (posts made
+  elsewhere); publishing a chain's first post with none left is answered with code 4
+  ("Application request limit reached": Meta documents the limit, not its error, and code 4 is
+  the Graph rate-limit code it uses);
 * ``GET /v1.0/{media_id}/insights?metric=...`` in Meta's ``{"data": [{"name", "values":
   [{"value"}]}]}`` form (tests set ``post.insights``);
 * ``GET /v1.0/{media_id}?fields=permalink`` and ``GET /v1.0/me?fields=username``;
@@ -120,6 +126,9 @@ class FakeThreads(LoopbackServer):
         self.token_age_hours = 24 * 30
         """How old the current token is; Threads refreshes only tokens 24 hours or older."""
         self.refreshes = 0
+        self.quota_total = 250
+        self.used_quota = 0
+        """Posts of the last 24 hours made elsewhere (they count against the limit too)."""
 
     # ------------------------------------------------------------ scenario control
     def fail_next(
@@ -148,6 +157,11 @@ class FakeThreads(LoopbackServer):
 
     def calls_to(self, method: str, path: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and c.path == path]
+
+    @property
+    def quota_usage(self) -> int:
+        """Posts counted against the publishing limit (chains started, not their replies)."""
+        return self.used_quota + sum(p.reply_to_id is None for p in self.media.values())
 
     # ------------------------------------------------------------ plumbing
     @staticmethod
@@ -199,6 +213,10 @@ class FakeThreads(LoopbackServer):
         if method == "POST" and len(segments) == 2 and segments[1] == "threads_publish":
             self._check_user(segments[0])
             return self._publish(params)
+        if method == "GET" and len(segments) == 2 and segments[1] == "threads_publishing_limit":
+            self._check_user(segments[0])
+            config = {"quota_total": self.quota_total, "quota_duration": 86400}
+            return {"data": [{"quota_usage": self.quota_usage, "config": config}]}
         if method == "GET" and segments == ["me"]:
             return {"id": self.user_id, "username": self.username}
         if len(segments) == 1 and method in ("GET", "DELETE"):
@@ -344,6 +362,8 @@ class FakeThreads(LoopbackServer):
             raise _GraphError(
                 9007, "The media is not ready for publishing, please wait for a moment", 2207027
             )
+        if container.reply_to_id is None and self.quota_usage >= self.quota_total:
+            raise _GraphError(4, GRAPH_ERRORS[4][0])
         media_id = str(next(self._ids))
         container.media_id = media_id
         self.media[media_id] = ThreadsPost(

@@ -6,6 +6,10 @@ It serves, on 127.0.0.1 and a random port:
   checking the weighted length the way twitter-text v3 counts (:func:`weighted_length`,
   written independently of the publisher's), refusing duplicate text with X's 403, unknown
   reply targets and unknown media ids;
+  pay-per-use caps as X answers them: past ``usage_cap`` posts, 429 ``UsageCapExceeded``
+  (``type`` ``https://api.twitter.com/2/problems/usage-capped``, ``period`` ``Monthly``, with
+  ``x-rate-limit-reset``); past ``daily_post_limit`` posts in 24 hours, 429 with
+  ``x-user-limit-24hour-limit``/``-remaining: 0``/``-reset`` (``now`` is the fake's clock);
 * ``DELETE /2/tweets/:id`` (``{"data": {"deleted": true}}``), ``GET /2/users/me``;
 * ``GET /2/tweets/:id`` (``tweet.fields=public_metrics`` adds the counters a test set with
   :meth:`FakeX.set_metrics`); a deleted or unknown post answers **200** with a
@@ -32,7 +36,9 @@ import itertools
 import json
 import re
 import secrets
+import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote
@@ -151,6 +157,13 @@ class FakeX(LoopbackServer):
         self.refresh_reuses = 0
         self._nonces: set[str] = set()
         self._ids = itertools.count(1_860_000_000_000_000_001)
+        self.usage_cap: int | None = None
+        """Posts the app may make before its usage cap is reached (None: no cap)."""
+        self.usage_cap_reset = 0
+        """When the cap's period ends (unix seconds), sent as ``x-rate-limit-reset``."""
+        self.daily_post_limit: int | None = None
+        self.now: Callable[[], float] = time.time
+        self._post_times: list[float] = []
 
     # ------------------------------------------------------------ scenario control
     def issue_tokens(self) -> tuple[str, str]:
@@ -245,7 +258,7 @@ class FakeX(LoopbackServer):
         try:
             return self._route(request.method, path, params, files)
         except _Error as err:
-            return web.json_response(err.body, status=err.status)
+            return web.json_response(err.body, status=err.status, headers=err.headers)
 
     def _authorized(self, request: web.Request, form: list[tuple[str, str]]) -> bool:
         header = request.headers.get("Authorization", "")
@@ -339,7 +352,31 @@ class FakeX(LoopbackServer):
             return web.json_response({"data": {"deleted": True}})
         raise _Error(404, _problem(404, "Not Found Error", f"Could not find {path}"))
 
+    def _check_caps(self) -> None:
+        """X's pay-per-use cap and 24-hour posting limit, checked before a post is made."""
+        now = self.now()
+        if self.usage_cap is not None and len(self.tweets) >= self.usage_cap:
+            problem = _problem(
+                429,
+                "UsageCapExceeded",
+                "Usage cap exceeded: Monthly product cap",
+                type="https://api.twitter.com/2/problems/usage-capped",
+                period="Monthly",
+                scope="Product",
+            )
+            raise _Error(429, problem, {"x-rate-limit-reset": str(self.usage_cap_reset)})
+        recent = [t for t in self._post_times if t > now - 86_400]
+        if self.daily_post_limit is not None and len(recent) >= self.daily_post_limit:
+            headers = {
+                "x-user-limit-24hour-limit": str(self.daily_post_limit),
+                "x-user-limit-24hour-remaining": "0",
+                "x-user-limit-24hour-reset": str(int(recent[0] + 86_400)),
+            }
+            raise _Error(429, _problem(429, "Too Many Requests", "Too Many Requests"), headers)
+        self._post_times = recent
+
     def _post(self, params: dict[str, Any]) -> dict[str, Any]:
+        self._check_caps()
         text = params.get("text")
         media_ids = (params.get("media") or {}).get("media_ids") or []
         invalid = "https://api.twitter.com/2/problems/invalid-request"
@@ -397,6 +434,7 @@ class FakeX(LoopbackServer):
                 )
         tweet_id = str(next(self._ids))
         self.tweets[tweet_id] = Tweet(tweet_id, text, reply_to, list(media_ids))
+        self._post_times.append(self.now())
         return {"id": tweet_id, "text": text, "edit_history_tweet_ids": [tweet_id]}
 
     def _lookup(self, tweet_id: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -453,6 +491,8 @@ class FakeX(LoopbackServer):
 
 
 class _Error(Exception):
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
+    def __init__(
+        self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(body.get("detail"))
-        self.status, self.body = status, body
+        self.status, self.body, self.headers = status, body, headers or {}
