@@ -18,16 +18,33 @@ from tests.clock import FakeClock
 from tests.conftest import OWNER
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.fixtures import serve
-from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram import FakeMessage, FakeTelegram
 from tests.fakes.threads import FakeThreads
 from tests.fakes.x import FakeX
-from tests.test_e2e_drafts import preview_for, tap
+from tests.test_e2e_drafts import is_preview, preview_for, tap
 from tests.test_e2e_variants import connect, publications
 
 StartNexus = Callable[..., Awaitable[Nexus]]
 th = serve(FakeThreads)
 sky = serve(FakeBluesky)
 LINKED = "announce v2.3 with dark mode, notes at https://example.com/v2"
+
+
+async def linked_preview(tg: FakeTelegram) -> FakeMessage:
+    """The preview of a brief with a link, drafted from the link alone (the tests' page can't
+    be read: nothing serves example.com here)."""
+    sent = await tg.user_sends(OWNER, LINKED)
+    unread = await tg.wait_message(
+        OWNER,
+        lambda m: (
+            m.message_id > sent["message_id"]
+            and any("link alone" in label for label, _ in m.buttons())
+        ),
+    )
+    await tap(tg, unread, "Draft from the link alone")
+    return await tg.wait_message(
+        OWNER, lambda m: is_preview(m) and m.message_id >= unread.message_id
+    )
 
 
 async def start(
@@ -81,7 +98,7 @@ async def test_card_shows_each_targets_cost_or_quota(
 ) -> None:
     th.used_quota = 12
     await start(nexus_factory, x=x, th=th, sky=sky)
-    preview = await preview_for(tg, LINKED)
+    preview = await linked_preview(tg)
     assert line_of(preview.text, "X @nexus_x").endswith("· $0.20 (link)")
     assert line_of(preview.text, "Threads @nexus.daily").endswith("· 13/250 today")
     assert line_of(preview.text, "Bluesky").endswith("· 3 of 5,000 points/h")
@@ -204,7 +221,7 @@ async def test_stats_shows_the_months_platform_spend_next_to_ai(
     tg: FakeTelegram, nexus_factory: StartNexus, x: FakeX, clock: FakeClock
 ) -> None:
     nexus = await start(nexus_factory, x=x, NEXUS_X_PRICE_LINK_POST="0.25")
-    preview = await preview_for(tg, LINKED)
+    preview = await linked_preview(tg)
     assert line_of(preview.text, "X @nexus_x").endswith("· $0.25 (link)")
     await tap(tg, preview, "Approve")
     await nexus.dispatcher.run_once()
