@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -136,7 +136,10 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     async with _file_lock(_sqlite_lock_path(engine)), engine.connect() as conn:
         from alembic.util import CommandError
 
+        sqlite = conn.dialect.name == "sqlite"
         try:
+            if sqlite:
+                await _sqlite_foreign_keys(conn, on=False)
             async with conn.begin():
                 if conn.dialect.name == "postgresql":
                     # released with the transaction: the next process then sees the new schema
@@ -144,8 +147,24 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
                         text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
                     )
                 await conn.run_sync(_upgrade, revision)
+                if sqlite:
+                    broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                    if broken:
+                        raise MigrationError(f"foreign keys broken by the migration: {broken}")
         except (SQLAlchemyError, CommandError) as exc:
             raise MigrationError(f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            if sqlite:
+                await _sqlite_foreign_keys(conn, on=True)
+
+
+async def _sqlite_foreign_keys(conn: AsyncConnection, *, on: bool) -> None:
+    """Switch SQLite's foreign keys (only possible outside a transaction). Off while migrating:
+    Alembic rebuilds a table to add a foreign key, and dropping the old table with keys on would
+    cascade its ON DELETE to the children (a migration must never delete a post's
+    publications); SQLite's own ALTER TABLE procedure says the same."""
+    await conn.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    await conn.commit()
 
 
 async def current_revision(engine: AsyncEngine) -> tuple[str | None, str | None]:

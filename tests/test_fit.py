@@ -17,7 +17,7 @@ from tests.fakes.telegram import FakeTelegram, parse_html
 from ui import views
 from ui.callbacks import INT32_MAX
 from ui.fit import CAPTION_LIMIT, TEXT_LIMIT, clip, fit_html, parts, visible_len
-from ui.texts import CATALOGUE, Texts
+from ui.texts import Texts, languages
 
 #: Owner text at its worst: markup look-alikes, entities, emoji (2 UTF-16 units), newlines.
 hostile = st.lists(
@@ -86,7 +86,7 @@ def test_parts_cover_the_whole_text_and_each_fits(text: str, limit: int) -> None
             "example": hostile.map(lambda s: s[:4000]),
         }
     ),
-    language=st.sampled_from(sorted(CATALOGUE)),
+    language=st.sampled_from(languages()),
 )
 def test_the_voice_view_fits_one_message_and_each_field_can_be_read_whole(
     fields: dict[str, str], language: str

@@ -36,7 +36,8 @@ ALLOWED: dict[str, frozenset[str]] = {
         {"ui", "config", "ai", "scheduler", "metrics", "automation", "publishers", "storage"}
     ),
     "ui": frozenset({"ai", "scheduler", "metrics", "publishers", "storage"}),
-    "config": frozenset({"scheduler", "storage"}),  # validators: clock times, the SQLite path
+    # validators: clock times, the SQLite path, X prices
+    "config": frozenset({"publishers", "scheduler", "storage"}),
     "automation": frozenset({"ai", "scheduler", "metrics", "publishers", "storage"}),
     "metrics": frozenset({"ai", "scheduler", "publishers", "storage"}),  # ai: word diffs (pure)
     "ai": frozenset({"publishers", "storage"}),
