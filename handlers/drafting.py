@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai.drafter import Drafter
 from ai.errors import AIError
+from ai.offline import OfflineDrafter
 from ai.service import (
     DraftChanged,
     JobEnded,
@@ -167,6 +168,9 @@ class Drafting:
         self.publisher_for = publisher_for
         self.grace = grace
         self.tasks = DraftTasks()
+        #: The offline drafter is local and instant: its drafts get no "drafting…" message (a
+        #: busy moment would otherwise cost three Telegram calls per brief for nothing).
+        self.instant = isinstance(drafter, OfflineDrafter)
         self._live: dict[int, _Live] = {}
 
     def _session(self) -> AsyncSession:
@@ -260,7 +264,7 @@ class Drafting:
 
         writing = asyncio.ensure_future(write())
         try:
-            if progress is None:
+            if progress is None and not self.instant:
                 await asyncio.wait({writing}, timeout=PROGRESS_AFTER_S)
                 if not writing.done():
                     progress = await source.reply(
@@ -269,10 +273,10 @@ class Drafting:
                     live.progress = progress.message_id
                     async with self._session() as session:
                         await draft_jobs.set_progress(session, job.id, progress.message_id)
-            if not writing.done():
+            if not writing.done() and not self.instant:
                 async with ChatActionSender.typing(bot=bot, chat_id=live.chat_id):
                     await asyncio.wait({writing})
-            post = writing.result()
+            post = await writing
         except AIError as exc:
             log.warning("drafting failed: %s", exc)
             await self._forget(job.id)

@@ -31,11 +31,13 @@ def is_drafting(message: FakeMessage) -> bool:
     return "Drafting…" in message.text and any("Cancel" in label for label, _ in message.buttons())
 
 
-async def drafting_reply(tg: FakeTelegram, brief: str) -> tuple[dict, FakeMessage]:
+async def drafting_reply(
+    tg: FakeTelegram, brief: str, timeout: float = 5
+) -> tuple[dict, FakeMessage]:
     """Send a brief; its "✍️ Drafting…" reply (with ✖️ Cancel)."""
     sent = await tg.user_sends(OWNER, brief)
     progress = await tg.wait_message(
-        OWNER, lambda m: is_drafting(m) and m.message_id > sent["message_id"]
+        OWNER, lambda m: is_drafting(m) and m.message_id > sent["message_id"], timeout=timeout
     )
     return sent, progress
 
@@ -211,15 +213,15 @@ async def test_a_crash_mid_draft_is_reported_at_the_next_start(
         stderr=asyncio.subprocess.DEVNULL,
     )
     try:
-        await tg.wait_for(lambda: any(c.method == "getUpdates" for c in tg.calls), timeout=60)
-        await drafting_reply(tg, "the autumn sale")
-        await tg.wait_for(lambda: ai.holding == 1, timeout=10)
+        await tg.wait_for(lambda: any(c.method == "getUpdates" for c in tg.calls), timeout=120)
+        await drafting_reply(tg, "the autumn sale", timeout=30)  # a cold process on a busy box
+        await tg.wait_for(lambda: ai.holding == 1, timeout=30)
     finally:
         process.send_signal(signal.SIGKILL)
         await process.wait()
     async with running(settings, clock):
         reminder = await tg.wait_message(
-            OWNER, lambda m: "was interrupted" in m.text and "autumn sale" in m.text
+            OWNER, lambda m: "was interrupted" in m.text and "autumn sale" in m.text, timeout=15
         )
         assert button(reminder, "Retry")
 

@@ -64,7 +64,7 @@ async def test_forged_and_out_of_range_taps_are_answered_and_change_nothing(
         assert "no longer works" in answer_of(tg, query)["text"], data
     # a button of a post that is not there (stale) says so
     gone = await tg.user_taps(OWNER, preview.message_id, "d:a:4242:1", force=True)
-    await tg.wait_for(lambda: gone in tg.callback_answers)
+    await tg.wait_for(lambda: gone in tg.callback_answers, timeout=15)
     assert "no longer exists" in answer_of(tg, gone)["text"]
     assert incidents(tg) == []
     assert tg.messages(CHANNEL) == []
@@ -80,7 +80,7 @@ async def test_a_tap_under_a_message_too_old_to_see_is_answered(
     query = await tg.user_taps(
         OWNER, preview.message_id, button(preview, "Approve"), inaccessible=True
     )
-    await tg.wait_for(lambda: query in tg.callback_answers)
+    await tg.wait_for(lambda: query in tg.callback_answers, timeout=15)
     answer = answer_of(tg, query)
     assert "too old" in answer["text"] and "again" in answer["text"]
     assert tg.messages(CHANNEL) == []
