@@ -25,6 +25,7 @@ from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
@@ -112,6 +113,8 @@ class _Live:
     #: The message that says "drafting…" (a reply to the brief, or the draft's preview).
     progress: int | None = None
     post_id: int | None = None
+    #: The owner's time zone (the preview's forecast speaks of their time of day).
+    tz: ZoneInfo | None = None
 
 
 async def attach_or_explain(
@@ -173,10 +176,11 @@ class Drafting:
         self.instant = isinstance(drafter, OfflineDrafter)
         self._live: dict[int, _Live] = {}
 
-    def _session(self) -> AsyncSession:
+    def _session(self, live: _Live | None = None) -> AsyncSession:
         session = self.sessions()
         session.info["publisher_for"] = self.publisher_for  # previews check each target's text
-        session.info["clock"] = self.clock  # and tell the forecast the time, in the author's zone
+        session.info["clock"] = self.clock  # and tell the forecast the time, in the owner's zone
+        session.info["tz"] = live.tz if live else None
         session.info["default_tz"] = self.default_tz
         return session
 
@@ -220,6 +224,7 @@ class Drafting:
             ),
         )
         live = _Live(t, NEW, source.chat.id, progress.message_id if progress else None)
+        live.tz = session.info.get("tz")
         if progress is not None:
             await progress.edit_text(t("drafting"), reply_markup=cancel_button(t, job.id))
         self._start(job, live, self._write_new(bot, job, live, source, progress, photos))
@@ -292,7 +297,7 @@ class Drafting:
         finally:
             if not writing.done():
                 writing.cancel()
-        async with self._session() as session:
+        async with self._session(live) as session:
             if photos is not None:
                 images = photos.close()
                 if images:
@@ -345,7 +350,7 @@ class Drafting:
             else t("regenerating", post_id=post.id)
         )
         await show(bot, session, post, text, cancel_button(t, job.id), chat_id=chat_id)
-        live = _Live(t, REGEN, chat_id, post.preview_message_id, post.id)
+        live = _Live(t, REGEN, chat_id, post.preview_message_id, post.id, session.info.get("tz"))
         rewrite = self._rewrite(bot, job, live, post, source, retry, steered=steered)
         self._start(job, live, rewrite)
         return True
@@ -364,7 +369,10 @@ class Drafting:
         t, account, chat_id = live.t, retry.acc, live.chat_id
         before = post.text
         instruction = job.brief or None
-        async with self._session() as session, ChatActionSender.typing(bot=bot, chat_id=chat_id):
+        async with (
+            self._session(live) as session,
+            ChatActionSender.typing(bot=bot, chat_id=chat_id),
+        ):
             try:
                 if account:
                     post = await regenerate_variant(
@@ -400,7 +408,7 @@ class Drafting:
                 return
             except JobEnded:
                 return
-        async with self._session() as session:
+        async with self._session(live) as session:
             fresh = await repo.get_post(session, post.id)
             if steered and not account and fresh is not None:
                 changes = views.word_diff(before, fresh.text)

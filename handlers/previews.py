@@ -26,7 +26,7 @@ from scheduler import lifecycle, quota
 from scheduler.clock import Clock, SystemClock
 from scheduler.dispatcher import PublisherFor
 from storage import repositories as repo
-from storage.models import Post, PostStatus, PostVariant, User
+from storage.models import Post, PostStatus, PostVariant
 from ui import views
 from ui.callbacks import DraftAct, DraftCb
 from ui.fit import fit_html
@@ -205,9 +205,8 @@ async def _forecast(session: AsyncSession, t: Texts, post: Post) -> str:
     for its scheduled time, else for now, in the owner's time zone."""
     clock: Clock | None = session.info.get("clock")
     tz: ZoneInfo | None = session.info.get("tz")
-    if tz is None:  # a drafting job's own session: the author's zone
-        author = await session.get(User, post.author_id)
-        tz = ZoneInfo((author and author.timezone) or session.info.get("default_tz", "UTC"))
+    if tz is None:  # a session of no owner's update (a job's, without one): the default zone
+        tz = ZoneInfo(session.info.get("default_tz", "UTC"))
     at = post.scheduled_at or (clock.now() if clock else datetime.now(UTC))
     forecast = await forecast_post(session, post, at, tz)
     return "" if forecast is None else "\n" + forecast_line(t, forecast)
