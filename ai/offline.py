@@ -151,8 +151,13 @@ def _learned(text: str, hashtags: list[str], request: DraftRequest, checks: Chec
     if checks.max_chars is not None and checks.max_chars >= MIN_LEARNED_CHARS:
         limit = min(limit, checks.max_chars)
     draft = _fit(text or "…", tags, limit)
-    if checks.banned:  # a clip may have cut a word into a banned phrase
-        draft = draft.model_copy(update={"text": drop_banned(draft.text, checks.banned) or "…"})
+    if checks.banned:  # a clip may cut a word into a banned phrase; a tag's tidying may make one
+        draft = draft.model_copy(
+            update={
+                "text": drop_banned(draft.text, checks.banned) or "…",
+                "hashtags": [t for t in draft.hashtags if not contains_banned(t, checks.banned)],
+            }
+        )
     return draft
 
 
