@@ -100,9 +100,10 @@ async def on_plan(
     if not ask.theme and not material:
         await message.answer(t("plan.nothing_to_plan"))
         return
+    in_english = Texts("en")  # the slots as Claude reads them
     request = PlanRequest(
         count=count,
-        slots=[moment(Texts("en"), s, tz) for s in slots],  # as Claude reads them
+        slots=[moment(in_english, s, tz) for s in slots],
         platforms=platforms,
         theme=ask.theme,
         material=material,
