@@ -59,9 +59,12 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class PostStatus(StrEnum):
     """draft ─approve/schedule→ scheduled ─(every target done)→ published | partial | failed;
-    draft ─reject→ rejected; scheduled ─cancel→ draft."""
+    draft ─reject→ rejected; scheduled ─cancel→ draft. Where the brand wants a reviewer's
+    approval: draft ─submit→ review ─enough approvals→ scheduled; review ─changes requested→
+    draft; review ─reject→ rejected."""
 
     DRAFT = "draft"
+    REVIEW = "review"
     SCHEDULED = "scheduled"
     PUBLISHED = "published"
     PARTIAL = "partial"
@@ -105,6 +108,140 @@ class Base(DeclarativeBase):
     pass
 
 
+#: The brand every install starts with: NEXUS_CHANNEL's, owned by NEXUS_OWNER_IDS, and the one
+#: an upgrade moves the data of a single-brand install into (migration 0012).
+FIRST_BRAND_ID = 1
+
+
+class Role(StrEnum):
+    """What a member may do in a brand (``storage.roles`` says which role may do what)."""
+
+    OWNER = "owner"
+    EDITOR = "editor"
+    REVIEWER = "reviewer"
+    VIEWER = "viewer"
+
+
+class ReviewFallback(StrEnum):
+    """What happens to a draft that waited longer than the brand's review timeout."""
+
+    REMIND = "remind"  # remind the reviewers (again each timeout)
+    SKIP = "skip"  # leave it out: back to draft, the author is told
+    PUBLISH = "publish"  # publish at its time anyway, said on the card
+
+
+def _brand_fk() -> Any:
+    """The brand a row belongs to: existing rows were moved into the first brand (0012)."""
+    return mapped_column(ForeignKey("brands.id"), index=True, default=FIRST_BRAND_ID)
+
+
+class Brand(Base):
+    """A brand: its channel(s), accounts, voice, time zone, slots, digest, rules, sources, queue,
+    stats and alerts, and the people who work on it (`Membership`)."""
+
+    __tablename__ = "brands"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    #: IANA zone of the brand's slots, schedule and digest; None means NEXUS_TIMEZONE.
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    #: Local "HH:MM" of the brand's daily digest; None means NEXUS_DIGEST_AT.
+    digest_at: Mapped[str | None] = mapped_column(String(5))
+    #: The Telegram group bound with `/review here`; None: approvals go to reviewers' chats.
+    review_chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    #: How many different reviewers must approve a draft (1 to 3).
+    approvals_required: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    #: How long a draft may wait for review before `review_fallback` applies.
+    review_timeout_minutes: Mapped[int] = mapped_column(
+        Integer, default=24 * 60, server_default=str(24 * 60)
+    )
+    review_fallback: Mapped[str] = mapped_column(
+        String(16), default=ReviewFallback.REMIND, server_default=ReviewFallback.REMIND.value
+    )
+    #: Editors may publish and schedule without a reviewer's approval.
+    editors_publish: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Membership(Base):
+    """A person's role in a brand. No foreign key to ``users``: NEXUS_OWNER_IDS are owners of the
+    first brand before they ever talk to the bot."""
+
+    __tablename__ = "memberships"
+
+    brand_id: Mapped[int] = mapped_column(
+        ForeignKey("brands.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    role: Mapped[str] = mapped_column(String(16))
+    #: Who added them (an invite's author); None for NEXUS_OWNER_IDS and a brand's creator.
+    added_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Invite(Base):
+    """A single-use invitation to a brand in a role (a `/start <code>` deep link). Only the
+    code's SHA-256 is stored; the code itself is shown once, to the owner who made it."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_by: Mapped[int | None] = mapped_column(BigInteger)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """One decision in a brand: who (None: Nexus itself, e.g. an automation rule), when, what
+    (``action``, e.g. "post.approve"), on what (``subject``, e.g. "post:12") and details."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_brand_at", "brand_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    action: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class ReviewVote(Base):
+    """A reviewer's answer to one version of a draft under review: "approved", "changes"
+    (requested, with ``reason``) or "rejected". One vote per reviewer and version: a double
+    tap or a second reviewer's device cannot count twice; an edit starts a new version."""
+
+    __tablename__ = "review_votes"
+    __table_args__ = (
+        UniqueConstraint("post_id", "version", "reviewer_id", name="uq_review_votes_reviewer"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    reviewer_id: Mapped[int] = mapped_column(BigInteger)
+    decision: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReviewMessage(Base):
+    """A review card of a draft: in the brand's review group, or in a reviewer's private chat;
+    every card is updated with who approved and, at the end, the outcome."""
+
+    __tablename__ = "review_messages"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+
+
 #: Column ``info`` of every value encrypted with the vault (`storage.encrypted` finds them all:
 #: `nexus rotate-key` re-encrypts them and `nexus check` verifies them).
 ENCRYPTED: dict[str, Any] = {"encrypted": True}
@@ -121,11 +258,15 @@ class User(Base):
     #: Local "HH:MM" of the daily digest; None means NEXUS_DIGEST_AT.
     digest_at: Mapped[str | None] = mapped_column(String(5))
     digest_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    #: The brand the user's commands act in (`/brand` switches); None: their first brand.
+    current_brand_id: Mapped[int | None] = mapped_column(
+        ForeignKey("brands.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class BrandVoice(Base):
-    """The workspace's brand voice (one row, id 1), set with /voice."""
+    """A brand's voice, set with /voice: one row per brand, whose id is the brand's id."""
 
     __tablename__ = "brand_voice"
 
@@ -145,6 +286,7 @@ class Account(Base):
     __table_args__ = (UniqueConstraint("platform", "handle", name="uq_accounts_platform_handle"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    brand_id: Mapped[int] = _brand_fk()
     platform: Mapped[str] = mapped_column(String(32))
     handle: Mapped[str] = mapped_column(String(255))
     title: Mapped[str] = mapped_column(String(255), default="")
@@ -173,6 +315,7 @@ class Campaign(Base):
     __tablename__ = "campaigns"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    brand_id: Mapped[int] = _brand_fk()
     title: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default=CampaignStatus.PROPOSED)
     plan: Mapped[str] = mapped_column(Text)
@@ -186,6 +329,7 @@ class Post(Base):
     __table_args__ = (Index("ix_posts_preview", "preview_chat_id", "preview_message_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    brand_id: Mapped[int] = _brand_fk()
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     brief: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
@@ -217,6 +361,11 @@ class Post(Base):
         ForeignKey("campaigns.id", ondelete="SET NULL"), index=True
     )
     planned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    #: Review (`PostStatus.REVIEW`): who submitted the draft for approval, and when the brand's
+    #: review fallback applies to it if it is still waiting.
+    submitted_by: Mapped[int | None] = mapped_column(BigInteger)
+    review_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     publications: Mapped[list[Publication]] = relationship(
         back_populates="post", order_by="Publication.id", lazy="selectin"
@@ -369,6 +518,8 @@ class AiUsage(Base):
     __tablename__ = "ai_usage"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The brand the call drafted for (None: install-wide work, e.g. a connection check).
+    brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     model: Mapped[str] = mapped_column(String(64))
     purpose: Mapped[str] = mapped_column(String(32))
@@ -393,6 +544,7 @@ class Source(Base):
     __tablename__ = "sources"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    brand_id: Mapped[int] = _brand_fk()
     #: "webhook", "github" or "feed".
     kind: Mapped[str] = mapped_column(String(16))
     #: The URL path segment of a webhook (/webhooks/{name}); a short label for a feed.
@@ -440,6 +592,7 @@ class Rule(Base):
     __tablename__ = "rules"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    brand_id: Mapped[int] = _brand_fk()
     name: Mapped[str] = mapped_column(String(128), unique=True)
     event: Mapped[str] = mapped_column(String(128))
     conditions: Mapped[str] = mapped_column(Text, default="[]")
@@ -496,6 +649,7 @@ class DraftJob(Base):
     __tablename__ = "draft_jobs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    brand_id: Mapped[int] = _brand_fk()
     #: "new" (a brief) or "regen" (rewriting draft `post_id`, or only its target `account_id`).
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default=DraftJobStatus.RUNNING)
@@ -554,6 +708,7 @@ class LearnedPreference(Base):
     __tablename__ = "learned_preferences"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    brand_id: Mapped[int] = _brand_fk()
     text: Mapped[str] = mapped_column(Text)
     #: Who distilled it: the model name, or "offline".
     source: Mapped[str] = mapped_column(String(64))

@@ -43,8 +43,8 @@ async def test_upgrading_a_database_with_posts_keeps_them(database_url: str) -> 
             assert tuple(row) == ("Hello", None, None)
             await conn.execute(
                 text(
-                    "INSERT INTO campaigns (id, title, status, plan, created_at)"
-                    " VALUES (1, 'Launch', 'approved', '{}', CURRENT_TIMESTAMP)"
+                    "INSERT INTO campaigns (id, brand_id, title, status, plan, created_at)"
+                    " VALUES (1, 1, 'Launch', 'approved', '{}', CURRENT_TIMESTAMP)"
                 )
             )
             await conn.execute(text("UPDATE posts SET campaign_id = 1 WHERE id = 7"))
