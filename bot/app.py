@@ -46,7 +46,7 @@ from automation.server import (
 from bot.fit import FitToLimits
 from bot.fsm import DatabaseStorage, FsmWrites
 from bot.keys import open_vault
-from bot.middlewares import ChatActions, OwnerGate, SessionMiddleware
+from bot.middlewares import ChatActions, RoleGate, SessionMiddleware
 from bot.notifier import BotNotifier
 from bot.targets import TargetPublishers
 from bot.throttle import TelegramThrottle
@@ -67,6 +67,7 @@ from scheduler.runtime import SchedulerRuntime
 from scheduler.series import recycle_evergreen
 from scheduler.tokens import RENEW_EVERY, TokenKeeper
 from storage import repositories as repo
+from storage import teams
 from storage.backup import RunLock
 from storage.crypto import Vault
 from storage.db import create_engine, make_session_factory
@@ -247,16 +248,18 @@ def _make_bot(settings: Settings, limits: TelegramLimits) -> Bot:
     return bot
 
 
-async def ensure_channel(app: Nexus) -> None:
-    """NEXUS_CHANNEL is a publishing target (an account row) from the first start on."""
+async def ensure_first_brand(app: Nexus) -> None:
+    """NEXUS_OWNER_IDS own the first brand and NEXUS_CHANNEL is its publishing target (an account
+    row), from the first start on and after every change of the settings."""
     async with app.sessions() as session:
+        await teams.ensure_first_brand(session, app.settings.owner_ids)
         if app.settings.channel:
             await repo.ensure_account(session, "telegram", app.settings.channel)
         await session.commit()
 
 
 async def _on_startup(app: Nexus) -> None:
-    await ensure_channel(app)
+    await ensure_first_brand(app)
     await app.drafting.report_interrupted(app.bot)  # drafts the last run did not finish
     await app.start_scheduler()
     if app.runtime is not None:
@@ -547,11 +550,12 @@ def build_app(
         run_lock=run_lock,
     )
     dp = app.dp
-    dp.update.outer_middleware(OwnerGate(settings.owner_ids))
     dp.update.outer_middleware(FsmWrites(fsm))  # outside the session: writes after the handler
     dp.update.outer_middleware(
         SessionMiddleware(app.sessions, settings.timezone, publishers.for_account, app.clock)
     )
+    dp.message.middleware(RoleGate())
+    dp.callback_query.middleware(RoleGate())
     dp.message.middleware(ChatActions())
     dp.callback_query.middleware(ChatActions())
     dp.include_routers(*build_routers())

@@ -94,7 +94,7 @@ async def _worker(settings: Settings, http_port: int | None) -> int:
     with `http_port`, /health and /metrics on that port."""
     from bot.app import (
         build_app,
-        ensure_channel,
+        ensure_first_brand,
         freeze_startup_objects,
         prepare_database,
         worker_http_server,
@@ -109,7 +109,7 @@ async def _worker(settings: Settings, http_port: int | None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await ensure_channel(app)
+        await ensure_first_brand(app)
         await app.start_scheduler()
         app.automation.drain_soon()  # the backlog a crash left behind, at once
         if status is not None:

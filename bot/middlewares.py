@@ -1,13 +1,20 @@
-"""Outer middlewares on `dp.update` (so they see messages and callback queries alike).
+"""Middlewares: who gets in, with which session, in which brand, allowed to do what.
 
-`OwnerGate` runs first: only NEXUS_OWNER_IDS get through; anyone else gets one polite refusal
-(no database, no AI call) and is logged. Updates that carry no user at all are dropped, except
-channel reaction counts (anonymous by nature; Telegram only sends them for channels where the bot
-is an admin, and they only ever update the counters of our own posts). `SessionMiddleware` then
-opens the per-update database session, records the user, and hands handlers `session`, `t`
-(texts in the user's language) and `tz` (the user's time zone); whatever a handler leaves
-uncommitted when it fails is rolled back. `ChatActions` (inner, on messages and callback
-queries) shows "typing…" while a handler flagged `chat_action` runs.
+`SessionMiddleware` (outer, on `dp.update`, so it sees messages and callback queries alike) opens
+the per-update database session and finds the user's seat: the brand their commands act in and
+their role there (`storage.teams.current_seat`). Someone who belongs to no brand gets one polite
+refusal with their id (a tap gets it as an alert), nothing is written for them, and the update
+goes no further; the one exception is a private `/start <code>`, the invite link that makes them
+a member. In groups, strangers are ignored silently (a review group has other people in it).
+Updates without a user are dropped, except channel reaction counts (anonymous by nature; they
+only ever update the counters of our own posts). A member's row is recorded, and handlers get
+`session`, `seat`, `t` (texts in the user's language) and `tz` (the time zone); whatever a
+handler leaves uncommitted when it fails is rolled back.
+
+`RoleGate` (inner, on messages and callback queries) checks the handler's ``can`` flag
+(`handlers.routing.needs`) against the member's role (`storage.roles.can`): a handler without
+the flag is for owners only, so a forgotten flag fails safe. `ChatActions` (inner) shows
+"typing…" while a handler flagged `chat_action` runs.
 """
 
 from __future__ import annotations
@@ -23,9 +30,13 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from aiogram.utils.chat_action import ChatActionMiddleware
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handlers.routing import ANYONE
 from scheduler.clock import Clock, SystemClock
 from scheduler.dispatcher import PublisherFor
 from storage import repositories as repo
+from storage import teams
+from storage.roles import Can, can
+from storage.teams import Seat
 from ui.texts import Texts, language_for
 
 log = logging.getLogger(__name__)
@@ -36,32 +47,40 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 _MAX_REMEMBERED = 10_000
 
 
-class OwnerGate(BaseMiddleware):
-    def __init__(self, owner_ids: frozenset[int]) -> None:
-        self.owner_ids = owner_ids
+class _Strangers:
+    """Refuses people who belong to no brand, each once per process in a chat (a tap is always
+    answered, or it would spin); bounded against floods."""
+
+    def __init__(self) -> None:
         self._refused: set[int] = set()
 
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        user: User | None = data.get("event_from_user")
-        if user is None and isinstance(event, Update) and event.message_reaction_count:
-            return await handler(event, data)
-        if user is None or user.is_bot:
-            return None  # channel posts and service updates are not commands
-        if user.id in self.owner_ids:
-            return await handler(event, data)
-        await self._refuse(event, user, data["bot"])
-        return None
-
-    async def _refuse(self, event: TelegramObject, user: User, bot: Bot) -> None:
+    async def refuse(self, event: Update, user: User, bot: Bot) -> None:
         first_time = user.id not in self._refused
         if first_time and len(self._refused) < _MAX_REMEMBERED:
             self._refused.add(user.id)
         log.warning("refused an update from a stranger: user id %s", user.id)
         text = Texts(language_for(user.language_code)).plain("refused", user_id=user.id)
-        if isinstance(event, Update) and event.callback_query:
+        if event.callback_query:
             await event.callback_query.answer(text, show_alert=True)
-        elif first_time and isinstance(event, Update) and event.message:
+        elif first_time and event.message:
             await bot.send_message(event.message.chat.id, text, parse_mode=None)
+
+
+def _in_group(event: Update) -> bool:
+    chat = event.message.chat if event.message else None
+    if event.callback_query and isinstance(event.callback_query.message, Message):
+        chat = event.callback_query.message.chat
+    return chat is not None and chat.type != "private"
+
+
+def _joining(event: Update) -> bool:
+    """A private `/start <code>`: the invite link someone who is not a member yet opens."""
+    message = event.message
+    return (
+        message is not None
+        and message.chat.type == "private"
+        and (message.text or "").startswith("/start ")
+    )
 
 
 class SessionMiddleware(BaseMiddleware):
@@ -84,21 +103,32 @@ class SessionMiddleware(BaseMiddleware):
         self.default_tz = default_tz
         self.publisher_for = publisher_for
         self.clock = clock or SystemClock()
+        self.strangers = _Strangers()
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
+        if user is None and isinstance(event, Update) and event.message_reaction_count:
+            user = None  # anonymous channel reaction counts (see the module's docstring)
+        elif user is None or user.is_bot:
+            return None  # channel posts and service updates are not commands
         language = language_for(user.language_code if user else None)
         async with self.sessions() as session:
             session.info["publisher_for"] = self.publisher_for
             session.info["clock"] = self.clock
-            timezone = None
-            if user is not None:  # (anonymous updates: see OwnerGate)
+            timezone, seat = None, None
+            if user is not None:
+                seat = await teams.current_seat(session, user.id)
+                if seat is None and isinstance(event, Update) and not _joining(event):
+                    await session.rollback()
+                    if not _in_group(event) or event.callback_query:
+                        await self.strangers.refuse(event, user, data["bot"])
+                    return None
                 row, _changed = await repo.upsert_user(session, user.id, language)
                 timezone = row.timezone
                 await session.commit()  # hands the connection back while the handler talks
             data["tz"] = session.info["tz"] = ZoneInfo(timezone or self.default_tz)
-            session.info["clock"] = self.clock
             data["session"] = session
+            data["seat"] = seat
             data["t"] = Texts(language)
             try:
                 return await handler(event, data)
@@ -108,6 +138,27 @@ class SessionMiddleware(BaseMiddleware):
                 # here could meet the session mid-operation and hide the cancellation)
                 await session.rollback()
                 raise
+
+
+class RoleGate(BaseMiddleware):
+    """Lets a message or a tap reach its handler only if the member's role grants the
+    handler's ``can`` flag; otherwise says so, in the chat or as the tap's alert."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        need = get_flag(data, "can", default=Can.MANAGE)
+        seat: Seat | None = data.get("seat")
+        if need is ANYONE or (seat is not None and can(seat.role, need)):
+            return await handler(event, data)
+        t: Texts = data["t"]
+        if seat is None:
+            text = t.plain("role.not_member")
+        else:
+            text = t.plain("role.refused", role=t.plain(f"role.{seat.role}"), brand=seat.brand.name)
+        if isinstance(event, CallbackQuery):
+            await event.answer(text, show_alert=True)
+        elif isinstance(event, Message):
+            await event.answer(text, parse_mode=None)
+        return None
 
 
 class ChatActions(ChatActionMiddleware):

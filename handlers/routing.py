@@ -1,5 +1,6 @@
 """Routing helpers shared by the routers: the filter that hands a callback handler the message
-its button sits under.
+its button sits under, and the flags a handler is registered with (the capability it needs,
+the typing indicator).
 
 A callback query's `message` is a `Message` only while the bot can still see it; a message that
 is too old (or deleted) arrives as an `InaccessibleMessage`. `TappedMessage` is set on each
@@ -14,6 +15,8 @@ from typing import Any
 
 from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message
+
+from storage.roles import Can
 
 
 class TappedMessage(Filter):
@@ -30,3 +33,13 @@ class TappedMessage(Filter):
 #: Telegram call); `bot.middlewares.ChatActions`, aiogram's `ChatActionMiddleware` for messages
 #: and taps alike.
 TYPING = {"chat_action": {"action": "typing", "initial_sleep": 0.3}}
+
+
+#: The ``can`` flag of a handler open to anyone who reached it, member or not (the invite link).
+ANYONE = "anyone"
+
+
+def needs(capability: Can | str, **more: Any) -> dict[str, Any]:
+    """Handler flags: the capability a member's role must grant (`bot.middlewares.RoleGate`),
+    plus any other flags (``needs(Can.DRAFT, **TYPING)``)."""
+    return {"can": capability, **more}
