@@ -112,17 +112,20 @@ async def example_posts(session: AsyncSession) -> list[str]:
     return best or await repo.recent_published_texts(session, BEST_POSTS_IN_PROMPT)
 
 
-def _variant_texts(draft: Draft, accounts: Sequence[Account]) -> dict[int, str]:
-    """account id → the text for it: the main post on Telegram, the platform's variant
-    elsewhere."""
+def _variants(draft: Draft, accounts: Sequence[Account]) -> list[tuple[Account, str]]:
+    """Each target account with the text for it: the main post on Telegram, the platform's
+    variant elsewhere."""
     main = draft.compose()
-    return {
-        account.id: main
-        if account.platform == MAIN_PLATFORM
-        else variant_for(draft, account.platform)
+    return [
+        (account, main if account.platform == MAIN_PLATFORM else variant_for(draft, platform))
         for account in accounts
-        if account.platform in PLATFORMS
-    }
+        if (platform := account.platform) in PLATFORMS
+    ]
+
+
+def _variant_texts(draft: Draft, accounts: Sequence[Account]) -> dict[int, str]:
+    """account id → the text for it (`_variants`)."""
+    return {account.id: text for account, text in _variants(draft, accounts)}
 
 
 def _with_link(draft: Draft, brief: str) -> Draft:
@@ -178,14 +181,12 @@ async def create_draft(
         offline=draft.offline,
         origin=origin,
         origin_key=origin_key,
+        variants=_variants(draft, accounts),
     )
-    await repo.save_variants(session, post.id, _variant_texts(draft, accounts))
     await _record_usage(session, draft, "draft")
     await _claim_result(session, job_id)
     await session.commit()
-    fresh = await repo.get_post(session, post.id)
-    assert fresh is not None
-    return fresh
+    return post  # whole as stored (`repo.create_draft`): no need to read it back
 
 
 async def regenerate_draft(

@@ -185,7 +185,11 @@ async def create_draft(
     origin_key: str | None = None,
     campaign_id: int | None = None,
     planned_at: datetime | None = None,
+    variants: Sequence[tuple[Account, str]] | None = None,
 ) -> Post:
+    """A new draft. Given its ``variants`` (target account, text), they are inserted with it and
+    the post comes back whole (its variants, no media, no publications), as `get_post` would
+    load it, without reading it back."""
     post = Post(
         author_id=author_id,
         brief=brief,
@@ -196,6 +200,12 @@ async def create_draft(
         campaign_id=campaign_id,
         planned_at=planned_at,
     )
+    if variants is not None:
+        post.media, post.publications = [], []
+        post.variants = [
+            PostVariant(account=account, text=text)
+            for account, text in sorted(variants, key=lambda pair: pair[0].id)
+        ]
     session.add(post)
     await session.flush()
     return post
