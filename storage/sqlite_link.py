@@ -1,0 +1,101 @@
+"""aiosqlite with one trip to its thread per statement, for the SQLite engine (`storage.db`).
+
+aiosqlite runs every call of the sqlite3 module in the connection's own thread, and SQLAlchemy's
+adapter makes four calls per statement: open a cursor, execute, fetch the rows, close the cursor.
+Each is a trip to that thread and back (a queue put that wakes it, the GIL handed over, the
+result posted through the event loop's self-pipe), and each costs far more than the statement
+itself: ~55 trips per message in bench/bot_loop.py. Here a cursor is only a place for results
+on the event loop's side: executing opens a sqlite3 cursor, runs the statement, fetches every
+row and closes it in one trip, and fetching reads what was fetched. Commits, rollbacks and the
+rest are aiosqlite's own.
+
+All rows of a statement are fetched at once (so are they with SQLAlchemy's buffered results,
+which is what the project uses; a "server side" cursor here is buffered too).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
+
+import aiosqlite
+
+_Description = tuple[tuple[Any, ...], ...] | None
+_Outcome = tuple[_Description, int, int | None, list[Any]]
+
+
+def _run(connection: sqlite3.Connection, many: bool, sql: str, parameters: Any) -> _Outcome:
+    """In the connection's thread: the statement's description, row count, last row id and
+    rows."""
+    cursor = connection.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, parameters)
+        else:
+            cursor.execute(sql, parameters)
+        rows = cursor.fetchall() if cursor.description else []
+        return cursor.description, cursor.rowcount, cursor.lastrowid, rows
+    finally:
+        cursor.close()
+
+
+class Cursor:
+    """What SQLAlchemy's aiosqlite adapter uses of `aiosqlite.Cursor`, one trip per execute."""
+
+    arraysize = 1
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self.description: _Description = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+        self._rows: list[Any] = []
+
+    async def __aenter__(self) -> Cursor:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    async def _execute(self, many: bool, sql: str, parameters: Any) -> Cursor:
+        outcome: _Outcome = await self._connection._execute(
+            _run, self._connection._conn, many, sql, parameters
+        )
+        self.description, self.rowcount, self.lastrowid, self._rows = outcome
+        return self
+
+    async def execute(self, sql: str, parameters: Any = ()) -> Cursor:
+        return await self._execute(False, sql, parameters)
+
+    async def executemany(self, sql: str, parameters: Sequence[Any]) -> Cursor:
+        return await self._execute(True, sql, parameters)
+
+    async def fetchone(self) -> Any:
+        return self._rows.pop(0) if self._rows else None
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        count = self.arraysize if size is None else size
+        rows, self._rows = self._rows[:count], self._rows[count:]
+        return rows
+
+    async def fetchall(self) -> list[Any]:
+        rows, self._rows = self._rows, []
+        return rows
+
+    async def close(self) -> None:
+        self._rows = []
+
+
+class Connection(aiosqlite.Connection):
+    def cursor(self) -> Cursor:  # type: ignore[override]
+        """A cursor, made without a trip to the thread (it has no sqlite3 cursor to open)."""
+        return Cursor(self)
+
+
+async def connect(database: str, **kwargs: Any) -> Connection:
+    """Like `aiosqlite.connect` (``kwargs`` go to `sqlite3.connect`), with `Cursor`s."""
+    connection = Connection(partial(sqlite3.connect, database, **kwargs), iter_chunk_size=64)
+    connection._thread.daemon = True  # as SQLAlchemy's adapter does: never hold up an exit
+    return await connection
