@@ -98,4 +98,5 @@ async def connect(database: str, **kwargs: Any) -> Connection:
     """Like `aiosqlite.connect` (``kwargs`` go to `sqlite3.connect`), with `Cursor`s."""
     connection = Connection(partial(sqlite3.connect, database, **kwargs), iter_chunk_size=64)
     connection._thread.daemon = True  # as SQLAlchemy's adapter does: never hold up an exit
-    return await connection
+    await connection  # starts the thread and opens the database in it
+    return connection
