@@ -92,11 +92,12 @@ async def _request(
     session: AsyncSession, brief: str, max_chars: int, **regeneration: str | None
 ) -> tuple[DraftRequest, Sequence[Account]]:
     accounts = await repo.enabled_accounts(session)
+    texts = await learning.prompt_texts(session, BEST_POSTS_IN_PROMPT)
     request = DraftRequest(
         brief=brief,
         voice=await load_voice(session),
-        recent_posts=await example_posts(session),
-        learned=[p.text for p in await learning.active_preferences(session)],
+        recent_posts=example_posts(texts),
+        learned=texts.preferences,
         max_chars=max_chars,
         targets=_targets(accounts),
         **regeneration,
@@ -105,11 +106,10 @@ async def _request(
     return request, accounts
 
 
-async def example_posts(session: AsyncSession) -> list[str]:
+def example_posts(texts: learning.PromptTexts) -> list[str]:
     """The approved posts shown to the drafter: those that did best by synced engagement, or
     the latest ones while no metrics are in."""
-    best = await learning.best_published_texts(session, BEST_POSTS_IN_PROMPT)
-    return best or await repo.recent_published_texts(session, BEST_POSTS_IN_PROMPT)
+    return texts.best or texts.recent
 
 
 def _variants(draft: Draft, accounts: Sequence[Account]) -> list[tuple[Account, str]]:

@@ -271,16 +271,6 @@ async def count_posts(session: AsyncSession, statuses: Iterable[str]) -> int:
     return int(await session.scalar(stmt) or 0)
 
 
-async def recent_published_texts(session: AsyncSession, limit: int = 3) -> list[str]:
-    stmt = (
-        select(Post.text)
-        .where(Post.status.in_([PostStatus.PUBLISHED, PostStatus.PARTIAL]))
-        .order_by(Post.published_at.desc(), Post.id.desc())
-        .limit(limit)
-    )
-    return list((await session.scalars(stmt)).all())
-
-
 async def replace_draft_text(
     session: AsyncSession, post_id: int, version: int, text: str, *, offline: bool | None = None
 ) -> bool:
