@@ -6,12 +6,13 @@ written in the transaction of the change it records.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, func, literal, select, union_all, update
+from sqlalchemy import CompoundSelect, Select, String, func, literal, select, union_all, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -218,7 +219,7 @@ async def drop_preference(session: AsyncSession, preference_id: int, now: dateti
 _PUBLISHED = (PostStatus.PUBLISHED, PostStatus.PARTIAL)
 
 
-def _best_published(limit: int) -> Select[tuple[str, int]]:
+def _best_published(limit: int) -> Select[str, int]:
     """The texts of the ``limit`` published posts with the most engagement, best first, each
     with its rank."""
     engagement = func.sum(Publication.likes + Publication.reposts + Publication.replies)
@@ -237,7 +238,7 @@ def _best_published(limit: int) -> Select[tuple[str, int]]:
     )
 
 
-def _recent_published(limit: int) -> Select[tuple[str, int]]:
+def _recent_published(limit: int) -> Select[str, int]:
     """The texts of the ``limit`` latest published posts, newest first, each with its rank."""
     order = (Post.published_at.desc(), Post.id.desc())
     return (
@@ -261,23 +262,32 @@ class PromptTexts:
     preferences: list[str]
 
 
+_PROMPT_PARTS = ("best", "recent", "preferences")
+
+
+@functools.cache
+def _prompt_statement(limit: int) -> CompoundSelect[str, str, int]:
+    """(kind, text, rank) rows of `prompt_texts`. Built once per ``limit``: building it (and
+    its cache key, which SQLAlchemy then remembers on the statement) costs more than running
+    it."""
+    active = select(LearnedPreference.text, LearnedPreference.id).where(
+        LearnedPreference.dropped_at.is_(None), LearnedPreference.replaced_at.is_(None)
+    )
+    parts = (_best_published(limit), _recent_published(limit), active)
+    return union_all(
+        *(
+            select(literal(kind, String), part.c[0], part.c[1])
+            for kind, part in zip(_PROMPT_PARTS, (p.subquery() for p in parts), strict=True)
+        )
+    )
+
+
 async def prompt_texts(session: AsyncSession, limit: int) -> PromptTexts:
     """The ``limit`` best and latest published posts and the active preferences, read in one
     statement (every statement is a trip to the database and back; a brief is drafted on
     many)."""
-    active = select(LearnedPreference.text, LearnedPreference.id).where(
-        LearnedPreference.dropped_at.is_(None), LearnedPreference.replaced_at.is_(None)
-    )
-    parts = {
-        "best": _best_published(limit).subquery(),
-        "recent": _recent_published(limit).subquery(),
-        "preferences": active.subquery(),
-    }
-    stmt = union_all(  # (kind, text, rank)
-        *(select(literal(kind, String), part.c[0], part.c[1]) for kind, part in parts.items())
-    )
-    found: dict[str, list[tuple[int, str]]] = {kind: [] for kind in parts}
-    for kind, text, rank in (await session.execute(stmt)).all():
+    found: dict[str, list[tuple[int, str]]] = {kind: [] for kind in _PROMPT_PARTS}
+    for kind, text, rank in (await session.execute(_prompt_statement(limit))).all():
         found[kind].append((rank, text))
-    best, recent, preferences = ([text for _, text in sorted(found[kind])] for kind in parts)
+    best, recent, preferences = ([text for _, text in sorted(found[k])] for k in _PROMPT_PARTS)
     return PromptTexts(best=best[::-1], recent=recent, preferences=preferences)
