@@ -6,8 +6,8 @@ Each is a trip to that thread and back (a queue put that wakes it, the GIL hande
 result posted through the event loop's self-pipe), and each costs far more than the statement
 itself: ~55 trips per message in bench/bot_loop.py. Here a cursor is only a place for results
 on the event loop's side: executing opens a sqlite3 cursor, runs the statement, fetches every
-row and closes it in one trip, and fetching reads what was fetched. Commits, rollbacks and the
-rest are aiosqlite's own.
+row and closes it in one trip, and fetching reads what was fetched. A commit or a rollback with
+no transaction open (`Connection._idle`) makes no trip at all. The rest is aiosqlite's own.
 
 All rows of a statement are fetched at once (so are they with SQLAlchemy's buffered results,
 which is what the project uses; a "server side" cursor here is buffered too).
@@ -92,6 +92,21 @@ class Connection(aiosqlite.Connection):
     def cursor(self) -> Cursor:  # type: ignore[override]
         """A cursor, made without a trip to the thread (it has no sqlite3 cursor to open)."""
         return Cursor(self)
+
+    def _idle(self) -> bool:
+        """No transaction open. sqlite3 opens one only before a write, so a transaction that
+        only read has nothing to commit or roll back, and the pool rolls back every connection
+        handed back after a commit; sqlite3 itself does nothing then. Read here, not in the
+        thread: no statement of this connection runs meanwhile (SQLAlchemy awaits each)."""
+        return self._connection is not None and not self._connection.in_transaction
+
+    async def commit(self) -> None:
+        if not self._idle():
+            await super().commit()
+
+    async def rollback(self) -> None:
+        if not self._idle():
+            await super().rollback()
 
 
 async def connect(database: str, **kwargs: Any) -> Connection:
