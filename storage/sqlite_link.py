@@ -16,7 +16,7 @@ which is what the project uses; a "server side" cursor here is buffered too).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -89,6 +89,23 @@ class Cursor:
 
 
 class Connection(aiosqlite.Connection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Calls handed to the thread, and how many of them it has finished (counted there,
+        #: after the call returns): equal when the connection is at rest.
+        self._sent = 0
+        self._finished = 0
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        def counted() -> Any:
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._finished += 1
+
+        self._sent += 1
+        return await super()._execute(counted)
+
     def cursor(self) -> Cursor:  # type: ignore[override]
         """A cursor, made without a trip to the thread (it has no sqlite3 cursor to open)."""
         return Cursor(self)
@@ -96,9 +113,14 @@ class Connection(aiosqlite.Connection):
     def _idle(self) -> bool:
         """No transaction open. sqlite3 opens one only before a write, so a transaction that
         only read has nothing to commit or roll back, and the pool rolls back every connection
-        handed back after a commit; sqlite3 itself does nothing then. Read here, not in the
-        thread: no statement of this connection runs meanwhile (SQLAlchemy awaits each)."""
-        return self._connection is not None and not self._connection.in_transaction
+        handed back after a commit; sqlite3 itself does nothing then. This is read here, not in
+        the thread, and only while the thread has nothing of this connection in hand (a call
+        whose caller was cancelled still runs there: its rollback then waits its turn)."""
+        return (
+            self._sent == self._finished
+            and self._connection is not None
+            and not self._connection.in_transaction
+        )
 
     async def commit(self) -> None:
         if not self._idle():

@@ -2,16 +2,19 @@
 thread (`storage.sqlite_link`): what the rest of Nexus relies on still holds. A race is decided
 by a conditional UPDATE's row count, a transaction that fails halfway leaves nothing, every row
 of a query arrives, and a transaction that only read leaves the database free for the next
-writer (a `nexus` command in another process), which sees what was committed."""
+writer (a `nexus` command in another process), which sees what was committed; a write whose
+caller is cancelled while SQLite still runs it is rolled back, never committed by the next."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -98,3 +101,33 @@ async def test_a_read_only_transaction_leaves_the_database_free_to_write(
         other.close()
         post = (await session.scalars(select(Post).execution_options(populate_existing=True))).one()
     assert post.text == "changed elsewhere"
+
+
+#: ~300,000 users in one statement: long enough to be cancelled while SQLite runs it.
+SLOW_INSERT = text(
+    "INSERT INTO users (id, language, digest_enabled, created_at) "
+    "WITH RECURSIVE n(x) AS (SELECT 100 UNION ALL SELECT x + 1 FROM n LIMIT 300000) "
+    "SELECT x, 'en', 1, '2026-12-03 00:00:00' FROM n"
+)
+
+
+async def test_a_write_cancelled_while_sqlite_runs_it_is_never_committed(
+    sessions: Sessions,
+) -> None:
+    async def slow_write() -> None:
+        async with sessions() as session:
+            await session.execute(SLOW_INSERT)
+            await session.commit()
+
+    task = asyncio.create_task(slow_write())
+    await asyncio.sleep(0.02)  # the statement is in SQLite's hands
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    async with sessions() as session:  # the next user of the one connection commits
+        await _draft(session)
+        await session.commit()
+    async with sessions() as session:
+        users = await session.scalar(select(func.count()).select_from(User))
+        posts = await session.scalar(select(func.count()).select_from(Post))
+    assert (users, posts) == (1, 1)
