@@ -7,6 +7,8 @@ woken, the GIL handed over twice, the result posted through the loop's self-pipe
 attribute read that takes a microsecond. `run_filters_inline` wraps them in coroutines once the
 routers are built, so aiogram awaits them directly (bench/bot_loop.py: ~15% more messages/s).
 A filter that blocks must therefore be a coroutine function that does its own offloading.
+Filters set on a whole observer (`router.callback_query.filter(…)`) are left as they are: ours
+are `Filter` classes, which aiogram awaits anyway.
 """
 
 from __future__ import annotations
