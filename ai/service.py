@@ -92,11 +92,12 @@ async def _request(
     session: AsyncSession, brief: str, max_chars: int, **regeneration: str | None
 ) -> tuple[DraftRequest, Sequence[Account]]:
     accounts = await repo.enabled_accounts(session)
+    texts = await learning.prompt_texts(session, BEST_POSTS_IN_PROMPT)
     request = DraftRequest(
         brief=brief,
         voice=await load_voice(session),
-        recent_posts=await example_posts(session),
-        learned=[p.text for p in await learning.active_preferences(session)],
+        recent_posts=example_posts(texts),
+        learned=texts.preferences,
         max_chars=max_chars,
         targets=_targets(accounts),
         **regeneration,
@@ -105,24 +106,26 @@ async def _request(
     return request, accounts
 
 
-async def example_posts(session: AsyncSession) -> list[str]:
+def example_posts(texts: learning.PromptTexts) -> list[str]:
     """The approved posts shown to the drafter: those that did best by synced engagement, or
     the latest ones while no metrics are in."""
-    best = await learning.best_published_texts(session, BEST_POSTS_IN_PROMPT)
-    return best or await repo.recent_published_texts(session, BEST_POSTS_IN_PROMPT)
+    return texts.best or texts.recent
+
+
+def _variants(draft: Draft, accounts: Sequence[Account]) -> list[tuple[Account, str]]:
+    """Each target account with the text for it: the main post on Telegram, the platform's
+    variant elsewhere."""
+    main = draft.compose()
+    return [
+        (account, main if account.platform == MAIN_PLATFORM else variant_for(draft, platform))
+        for account in accounts
+        if (platform := account.platform) in PLATFORMS
+    ]
 
 
 def _variant_texts(draft: Draft, accounts: Sequence[Account]) -> dict[int, str]:
-    """account id → the text for it: the main post on Telegram, the platform's variant
-    elsewhere."""
-    main = draft.compose()
-    return {
-        account.id: main
-        if account.platform == MAIN_PLATFORM
-        else variant_for(draft, account.platform)
-        for account in accounts
-        if account.platform in PLATFORMS
-    }
+    """account id → the text for it (`_variants`)."""
+    return {account.id: text for account, text in _variants(draft, accounts)}
 
 
 def _with_link(draft: Draft, brief: str) -> Draft:
@@ -178,14 +181,12 @@ async def create_draft(
         offline=draft.offline,
         origin=origin,
         origin_key=origin_key,
+        variants=_variants(draft, accounts),
     )
-    await repo.save_variants(session, post.id, _variant_texts(draft, accounts))
     await _record_usage(session, draft, "draft")
     await _claim_result(session, job_id)
     await session.commit()
-    fresh = await repo.get_post(session, post.id)
-    assert fresh is not None
-    return fresh
+    return post  # whole as stored (`repo.create_draft`): no need to read it back
 
 
 async def regenerate_draft(

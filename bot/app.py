@@ -45,6 +45,7 @@ from automation.server import (
 )
 from bot.fit import FitToLimits
 from bot.fsm import DatabaseStorage, FsmWrites
+from bot.inline import run_filters_inline
 from bot.keys import open_vault
 from bot.middlewares import ChatActions, RoleGate, SessionMiddleware
 from bot.notifier import BotNotifier
@@ -560,6 +561,7 @@ def build_app(
     dp.callback_query.middleware(ChatActions())
     dp.include_routers(*build_routers())
     dp.include_router(errors.router())  # what any handler raises: logged, answered, told
+    run_filters_inline(dp)
     dp.workflow_data.update(
         settings=settings,
         drafter=app.drafter,

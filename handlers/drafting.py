@@ -6,7 +6,10 @@ Claude then writes outside it, so the owner's taps, /cancel, other commands and 
 are answered meanwhile. Each job:
 
 1. is recorded in `draft_jobs` (committed) before the AI is asked: a crash from here on is
-   reported at the next start (`report_interrupted`);
+   reported at the next start (`report_interrupted`). A new draft from the offline drafter is
+   not (an insert, a delete and a commit less per brief): it is written at once, locally, so
+   there is no wait worth cancelling, and a crash before it is stored loses only briefs that
+   were still waiting for their turn (`ai.tasks.MAX_WRITING`), not a draft;
 2. shows "✍️ Drafting…" with ✖️ Cancel (a new brief: as a reply, once drafting takes longer than
    a moment, so an instant offline draft arrives directly; a regeneration: in the preview);
 3. stores its result in the transaction that deletes its row. A cancel deletes the row first,
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -115,6 +119,8 @@ class _Live:
     post_id: int | None = None
     #: The owner's time zone (the preview's forecast speaks of their time of day).
     tz: ZoneInfo | None = None
+    #: Whether the job has a `draft_jobs` row (an instant draft has none, and a negative id).
+    recorded: bool = True
 
 
 async def attach_or_explain(
@@ -175,6 +181,7 @@ class Drafting:
         #: busy moment would otherwise cost three Telegram calls per brief for nothing).
         self.instant = isinstance(drafter, OfflineDrafter)
         self._live: dict[int, _Live] = {}
+        self._unrecorded_ids = itertools.count(-1, -1)
 
     def _session(self, live: _Live | None = None) -> AsyncSession:
         session = self.sessions()
@@ -211,20 +218,21 @@ class Drafting:
         """Record and start drafting from ``brief``; the job's id. ``progress`` is a message to
         turn into "drafting…" (a Retry), otherwise one is replied to ``source`` if it takes a
         while. ``session`` (the update's) is committed."""
-        job = await draft_jobs.begin(
-            session,
-            DraftJob(
-                kind=NEW,
-                chat_id=source.chat.id,
-                author_id=author_id,
-                language=t.language,
-                brief=brief,
-                source_message_id=source.message_id,
-                progress_message_id=progress.message_id if progress else None,
-            ),
+        job = DraftJob(
+            kind=NEW,
+            chat_id=source.chat.id,
+            author_id=author_id,
+            language=t.language,
+            brief=brief,
+            source_message_id=source.message_id,
+            progress_message_id=progress.message_id if progress else None,
         )
         live = _Live(t, NEW, source.chat.id, progress.message_id if progress else None)
         live.tz = session.info.get("tz")
+        if self.instant and progress is None:
+            job.id, live.recorded = next(self._unrecorded_ids), False
+        else:
+            job = await draft_jobs.begin(session, job)
         if progress is not None:
             await progress.edit_text(t("drafting"), reply_markup=cancel_button(t, job.id))
         self._start(job, live, self._write_new(bot, job, live, source, progress, photos))
@@ -264,7 +272,7 @@ class Drafting:
                     author_id=job.author_id,
                     brief=job.brief,
                     max_chars=TELEGRAM_TEXT_LIMIT,
-                    job_id=job.id,
+                    job_id=job.id if live.recorded else None,
                 )
 
         writing = asyncio.ensure_future(write())
@@ -284,7 +292,8 @@ class Drafting:
             post = await writing
         except AIError as exc:
             log.warning("drafting failed: %s", exc)
-            await self._forget(job.id)
+            if live.recorded:
+                await self._forget(job.id)
             text = views.ai_error(t, exc)
             markup = single_button(t.plain("btn.retry"), RetryDraftCb())
             if progress is not None:
@@ -442,6 +451,8 @@ class Drafting:
         live = self._live.get(job_id)
         if live is None:
             return None
+        if not live.recorded:  # an instant draft: being stored as we speak
+            return False
         if not await draft_jobs.cancel(session, job_id):
             return False
         await self.tasks.stop(job_id)
@@ -476,6 +487,8 @@ class Drafting:
         interrupted = 0
         for info in await self.tasks.wait(self.grace):
             live = self._live.get(info.job_id)
+            if live is not None and not live.recorded:
+                continue  # an instant draft: let it be stored and shown
             async with self._session() as session:
                 if not await draft_jobs.interrupt(session, info.job_id):
                     continue  # its result was stored meanwhile: let it be shown

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Post, PostMedia, PostStatus, Publication, PublicationStatus
@@ -113,11 +113,10 @@ def forecast(history: Sequence[PastPost], draft: Features) -> Forecast | None:
     return Forecast(verdict, score, reason, tuple(factors))
 
 
-async def history(session: AsyncSession, tz: ZoneInfo) -> list[PastPost]:
-    """The latest published posts with synced metrics, each with its total engagement."""
+def _history_statement() -> Select[str, datetime, int, int]:
     engagement = func.sum(Publication.likes + Publication.reposts + Publication.replies)
     media = select(func.count(PostMedia.id)).where(PostMedia.post_id == Post.id).scalar_subquery()
-    rows = await session.execute(
+    return (
         select(Post.text, Post.published_at, media, engagement)
         .join(Publication, Publication.post_id == Post.id)
         .where(
@@ -130,6 +129,16 @@ async def history(session: AsyncSession, tz: ZoneInfo) -> list[PastPost]:
         .order_by(Post.published_at.desc(), Post.id.desc())
         .limit(HISTORY_LIMIT)
     )
+
+
+#: Built once: every preview reads it, and building it (and its cache key, which SQLAlchemy
+#: then remembers on the statement) cost more than running it (~0.65 of ~1.1 ms).
+_HISTORY = _history_statement()
+
+
+async def history(session: AsyncSession, tz: ZoneInfo) -> list[PastPost]:
+    """The latest published posts with synced metrics, each with its total engagement."""
+    rows = await session.execute(_HISTORY)
     return [
         PastPost(features(text, count or 0, published_at, tz), float(total or 0))
         for text, published_at, count, total in rows

@@ -1,7 +1,8 @@
 """Engine and session factory for SQLite (default) and PostgreSQL.
 
 SQLite gets WAL mode, foreign keys on, a busy timeout (for other processes, such as `nexus
-migrate`), and a pool of one connection: sessions queue for it in asyncio. Code must therefore
+migrate`), aiosqlite with one trip to its thread per statement (`storage.sqlite_link`), and a
+pool of one connection: sessions queue for it in asyncio. Code must therefore
 never hold a session open while it opens a second one, and should end its transaction before a
 slow network call.
 """
@@ -19,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from storage import sqlite_link
 
 
 def is_sqlite(url: str) -> bool:
@@ -44,6 +47,11 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(
         url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, **kwargs
     )
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _one_trip_per_statement(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        # aiosqlite, with cursors that cost one trip to its thread, not four (storage.sqlite_link)
+        return dialect.loaded_dbapi.connect(*cargs, async_creator_fn=sqlite_link.connect, **cparams)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

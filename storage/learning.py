@@ -6,12 +6,13 @@ written in the transaction of the change it records.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CompoundSelect, Select, String, func, literal, select, union_all, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -215,21 +216,78 @@ async def drop_preference(session: AsyncSession, preference_id: int, now: dateti
 
 # --- posts that did well -----------------------------------------------------------------------
 
+_PUBLISHED = (PostStatus.PUBLISHED, PostStatus.PARTIAL)
 
-async def best_published_texts(session: AsyncSession, limit: int) -> list[str]:
-    """The ``limit`` published posts with the most engagement (likes, reposts and replies over
-    their targets, as last synced), best last; only posts with synced metrics count."""
+
+def _best_published(limit: int) -> Select[str, int]:
+    """The texts of the ``limit`` published posts with the most engagement, best first, each
+    with its rank."""
     engagement = func.sum(Publication.likes + Publication.reposts + Publication.replies)
-    stmt = (
-        select(Post.text)
+    order = (engagement.desc(), Post.id.desc())
+    return (
+        select(Post.text, func.row_number().over(order_by=order))
         .join(Publication, Publication.post_id == Post.id)
         .where(
-            Post.status.in_([PostStatus.PUBLISHED, PostStatus.PARTIAL]),
+            Post.status.in_(_PUBLISHED),
             Publication.status == PublicationStatus.PUBLISHED,
             Publication.metrics_at.is_not(None),
         )
         .group_by(Post.id, Post.text)
-        .order_by(engagement.desc(), Post.id.desc())
+        .order_by(*order)
         .limit(limit)
     )
-    return list(reversed((await session.scalars(stmt)).all()))
+
+
+def _recent_published(limit: int) -> Select[str, int]:
+    """The texts of the ``limit`` latest published posts, newest first, each with its rank."""
+    order = (Post.published_at.desc(), Post.id.desc())
+    return (
+        select(Post.text, func.row_number().over(order_by=order))
+        .where(Post.status.in_(_PUBLISHED))
+        .order_by(*order)
+        .limit(limit)
+    )
+
+
+@dataclass(frozen=True)
+class PromptTexts:
+    """What a draft's prompt reads besides the brand voice and the targets."""
+
+    #: The published posts with the most engagement (likes, reposts and replies over their
+    #: targets, as last synced; only posts with synced metrics count), best last.
+    best: list[str]
+    #: The latest published posts, newest first.
+    recent: list[str]
+    #: The active learned preferences, oldest first.
+    preferences: list[str]
+
+
+_PROMPT_PARTS = ("best", "recent", "preferences")
+
+
+@functools.cache
+def _prompt_statement(limit: int) -> CompoundSelect[str, str, int]:
+    """(kind, text, rank) rows of `prompt_texts`. Built once per ``limit``: building it (and
+    its cache key, which SQLAlchemy then remembers on the statement) costs more than running
+    it."""
+    active = select(LearnedPreference.text, LearnedPreference.id).where(
+        LearnedPreference.dropped_at.is_(None), LearnedPreference.replaced_at.is_(None)
+    )
+    parts = (_best_published(limit), _recent_published(limit), active)
+    return union_all(
+        *(
+            select(literal(kind, String), part.c[0], part.c[1])
+            for kind, part in zip(_PROMPT_PARTS, (p.subquery() for p in parts), strict=True)
+        )
+    )
+
+
+async def prompt_texts(session: AsyncSession, limit: int) -> PromptTexts:
+    """The ``limit`` best and latest published posts and the active preferences, read in one
+    statement (every statement is a trip to the database and back; a brief is drafted on
+    many)."""
+    found: dict[str, list[tuple[int, str]]] = {kind: [] for kind in _PROMPT_PARTS}
+    for kind, text, rank in (await session.execute(_prompt_statement(limit))).all():
+        found[kind].append((rank, text))
+    best, recent, preferences = ([text for _, text in sorted(found[k])] for k in _PROMPT_PARTS)
+    return PromptTexts(best=best[::-1], recent=recent, preferences=preferences)

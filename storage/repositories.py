@@ -185,7 +185,11 @@ async def create_draft(
     origin_key: str | None = None,
     campaign_id: int | None = None,
     planned_at: datetime | None = None,
+    variants: Sequence[tuple[Account, str]] | None = None,
 ) -> Post:
+    """A new draft. Given its ``variants`` (target account, text), they are inserted with it and
+    the post comes back whole (its variants, no media, no publications), as `get_post` would
+    load it, without reading it back."""
     post = Post(
         author_id=author_id,
         brief=brief,
@@ -196,6 +200,12 @@ async def create_draft(
         campaign_id=campaign_id,
         planned_at=planned_at,
     )
+    if variants is not None:
+        post.media, post.publications = [], []
+        post.variants = [
+            PostVariant(account=account, text=text)
+            for account, text in sorted(variants, key=lambda pair: pair[0].id)
+        ]
     session.add(post)
     await session.flush()
     return post
@@ -259,16 +269,6 @@ async def count_posts(session: AsyncSession, statuses: Iterable[str]) -> int:
     stmt = select(func.count()).select_from(Post)
     stmt = stmt.where(Post.status.in_([str(s) for s in statuses]))
     return int(await session.scalar(stmt) or 0)
-
-
-async def recent_published_texts(session: AsyncSession, limit: int = 3) -> list[str]:
-    stmt = (
-        select(Post.text)
-        .where(Post.status.in_([PostStatus.PUBLISHED, PostStatus.PARTIAL]))
-        .order_by(Post.published_at.desc(), Post.id.desc())
-        .limit(limit)
-    )
-    return list((await session.scalars(stmt)).all())
 
 
 async def replace_draft_text(

@@ -25,7 +25,13 @@ from ai.learning import (
     offline_rules,
 )
 from ai.offline import OfflineDrafter
-from ai.service import DraftChanged, edit_draft, example_posts, regenerate_draft
+from ai.service import (
+    BEST_POSTS_IN_PROMPT,
+    DraftChanged,
+    edit_draft,
+    example_posts,
+    regenerate_draft,
+)
 from metrics.digest import DigestNumbers, compose
 from metrics.learning import acceptance
 from metrics.stats import summarize
@@ -328,7 +334,7 @@ async def test_the_prompt_shows_the_posts_that_did_best(sessions: Sessions) -> N
             )
         await session.commit()
         # best last; the newest post has no metrics yet and is not among them
-        assert await example_posts(session) == [
+        assert example_posts(await learning.prompt_texts(session, BEST_POSTS_IN_PROMPT)) == [
             "post with 1 likes",
             "post with 5 likes",
             "post with 50 likes",
@@ -348,4 +354,5 @@ async def test_without_metrics_the_latest_posts_are_shown(sessions: Sessions) ->
                 )
             )
         await session.commit()
-        assert await example_posts(session) == ["post 3", "post 2", "post 1"]
+        texts = await learning.prompt_texts(session, BEST_POSTS_IN_PROMPT)
+        assert example_posts(texts) == ["post 3", "post 2", "post 1"]
