@@ -106,6 +106,7 @@ MENU_COMMANDS = (
     "digest",
     "voice",
     "timezone",
+    "brand",
     "rules",
     "sources",
     "cancel",

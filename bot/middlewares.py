@@ -7,9 +7,10 @@ refusal with their id (a tap gets it as an alert), nothing is written for them, 
 goes no further; the one exception is a private `/start <code>`, the invite link that makes them
 a member. In groups, strangers are ignored silently (a review group has other people in it).
 Updates without a user are dropped, except channel reaction counts (anonymous by nature; they
-only ever update the counters of our own posts). A member's row is recorded, and handlers get
-`session`, `seat`, `t` (texts in the user's language) and `tz` (the time zone); whatever a
-handler leaves uncommitted when it fails is rolled back.
+only ever update the counters of our own posts). A member's row is recorded, the session is
+scoped to their current brand (`storage.scope`: no query of the update sees another brand's
+rows), and handlers get `session`, `seat`, `t` (texts in the user's language) and `tz` (the
+brand's time zone); whatever a handler leaves uncommitted when it fails is rolled back.
 
 `RoleGate` (inner, on messages and callback queries) checks the handler's ``can`` flag
 (`handlers.routing.needs`) against the member's role (`storage.roles.can`): a handler without
@@ -34,7 +35,7 @@ from handlers.routing import ANYONE
 from scheduler.clock import Clock, SystemClock
 from scheduler.dispatcher import PublisherFor
 from storage import repositories as repo
-from storage import teams
+from storage import scope, teams
 from storage.roles import Can, can
 from storage.teams import Seat
 from ui.texts import Texts, language_for
@@ -84,7 +85,8 @@ def _joining(event: Update) -> bool:
 
 
 class SessionMiddleware(BaseMiddleware):
-    """A database session per update, with the owner's language (``t``) and time zone (``tz``).
+    """A database session per update, scoped to the member's brand, with their language (``t``)
+    and the brand's time zone (``tz``).
 
     ``session.info["publisher_for"]`` carries the factory of target publishers, so whatever
     renders a preview can check each target's text with the platform's own rules;
@@ -115,7 +117,7 @@ class SessionMiddleware(BaseMiddleware):
         async with self.sessions() as session:
             session.info["publisher_for"] = self.publisher_for
             session.info["clock"] = self.clock
-            timezone, seat = None, None
+            seat = None
             if user is not None:
                 seat = await teams.current_seat(session, user.id)
                 if seat is None and isinstance(event, Update) and not _joining(event):
@@ -123,10 +125,13 @@ class SessionMiddleware(BaseMiddleware):
                     if not _in_group(event) or event.callback_query:
                         await self.strangers.refuse(event, user, data["bot"])
                     return None
-                row, _changed = await repo.upsert_user(session, user.id, language)
-                timezone = row.timezone
+                await repo.upsert_user(session, user.id, language)
+                if seat is not None:
+                    several = len(await teams.seats_of(session, user.id)) > 1
+                    scope.enter(session, seat.brand.id, seat.brand.name if several else None)
                 await session.commit()  # hands the connection back while the handler talks
-            data["tz"] = session.info["tz"] = ZoneInfo(timezone or self.default_tz)
+            zone = seat.brand.timezone if seat is not None else None
+            data["tz"] = session.info["tz"] = ZoneInfo(zone or self.default_tz)
             data["session"] = session
             data["seat"] = seat
             data["t"] = Texts(language)

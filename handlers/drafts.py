@@ -32,7 +32,7 @@ from handlers.previews import (
     show_preview,
     show_schedule_menu,
 )
-from handlers.routing import TYPING, TappedMessage
+from handlers.routing import TYPING, TappedMessage, needs
 from handlers.variants import show_variant, target_of
 from publishers.blank import is_blank, visible
 from scheduler import lifecycle
@@ -40,6 +40,7 @@ from scheduler.clock import Clock
 from scheduler.lifecycle import NoTargets, schedule_post
 from storage import repositories as repo
 from storage.models import Post, PostStatus
+from storage.roles import Can
 from ui import views
 from ui.callbacks import DraftAct, DraftCb, DraftsPageCb, OpenDraftCb, RegenCb, RetryDraftCb
 from ui.keyboards import (
@@ -539,13 +540,22 @@ async def on_open_draft(
 
 def router() -> Router:
     r = Router(name="drafts")
-    r.message.register(on_brief, Command("new"))
-    r.message.register(on_drafts, Command("drafts"))
-    r.message.register(on_edited_text, DraftStates.editing)
-    r.message.register(on_instruction, DraftStates.instructing, flags=TYPING)
-    r.message.register(on_steer, StateFilter(None), F.text, ~F.text.startswith("/"), replied_post)
-    r.message.register(on_brief, StateFilter(None), F.text, ~F.text.startswith("/"))
-    r.message.register(on_not_text, StateFilter(None), ~F.text)
+    r.message.register(on_brief, Command("new"), flags=needs(Can.DRAFT))
+    r.message.register(on_drafts, Command("drafts"), flags=needs(Can.DRAFT))
+    r.message.register(on_edited_text, DraftStates.editing, flags=needs(Can.DRAFT))
+    r.message.register(on_instruction, DraftStates.instructing, flags=needs(Can.DRAFT, **TYPING))
+    r.message.register(
+        on_steer,
+        StateFilter(None),
+        F.text,
+        ~F.text.startswith("/"),
+        replied_post,
+        flags=needs(Can.DRAFT),
+    )
+    r.message.register(
+        on_brief, StateFilter(None), F.text, ~F.text.startswith("/"), flags=needs(Can.DRAFT)
+    )
+    r.message.register(on_not_text, StateFilter(None), ~F.text, flags=needs(Can.DRAFT))
     r.callback_query.filter(TappedMessage())
     for handler, act in (
         (on_approve, DraftAct.APPROVE),
@@ -558,9 +568,9 @@ def router() -> Router:
         (on_variants, DraftAct.VARIANTS),
         (on_images, DraftAct.IMAGES),
     ):
-        r.callback_query.register(handler, DraftCb.filter(F.act == act))
-    r.callback_query.register(on_regenerate, RegenCb.filter(), flags=TYPING)
-    r.callback_query.register(on_retry_draft, RetryDraftCb.filter())
-    r.callback_query.register(on_open_draft, OpenDraftCb.filter())
-    r.callback_query.register(on_drafts_page, DraftsPageCb.filter())
+        r.callback_query.register(handler, DraftCb.filter(F.act == act), flags=needs(Can.DRAFT))
+    r.callback_query.register(on_regenerate, RegenCb.filter(), flags=needs(Can.DRAFT, **TYPING))
+    r.callback_query.register(on_retry_draft, RetryDraftCb.filter(), flags=needs(Can.DRAFT))
+    r.callback_query.register(on_open_draft, OpenDraftCb.filter(), flags=needs(Can.DRAFT))
+    r.callback_query.register(on_drafts_page, DraftsPageCb.filter(), flags=needs(Can.DRAFT))
     return r

@@ -73,6 +73,11 @@ async def create_brand(
     return brand
 
 
+async def set_timezone(session: AsyncSession, brand_id: int, timezone: str) -> None:
+    """The brand's IANA time zone (already validated)."""
+    await session.execute(update(Brand).where(Brand.id == brand_id).values(timezone=timezone))
+
+
 async def brand_count(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(Brand)) or 0)
 
