@@ -25,6 +25,7 @@ from publishers.errors import PublishError
 from publishers.registry import PLATFORMS, Platform, PublisherFactory, account_label
 from scheduler.clock import Clock
 from storage import repositories as repo
+from storage import scope
 from storage.crypto import Vault
 from storage.models import Account
 from storage.roles import Can
@@ -264,6 +265,12 @@ async def _connect(
         await message.answer(t("acc.failed", platform=platform.title, reason=exc.reason))
         return
     target = handle if platform.key == "telegram" else name
+    if await repo.account_brand(session, platform.key, target) not in (
+        None,
+        scope.brand_of(session),
+    ):
+        await message.answer(t("acc.other_brand", target=name))
+        return
     lifetime = platform.token_lifetime
     await repo.save_account(
         session,

@@ -606,3 +606,16 @@ async def recent_events(session: AsyncSession, since: datetime, limit: int) -> S
         .limit(limit)
     )
     return (await session.scalars(stmt)).all()
+
+
+# --- brands ------------------------------------------------------------------------------------
+
+
+async def account_brand(session: AsyncSession, platform: str, handle: str) -> int | None:
+    """The brand an account (platform, handle) is connected to, whichever it is; None if no
+    brand has it (an account belongs to one brand)."""
+    return await session.scalar(
+        select(Account.brand_id)
+        .where(Account.platform == platform, Account.handle == handle)
+        .execution_options(**scope.EVERY_BRAND)
+    )

@@ -74,6 +74,11 @@ STAMPED: tuple[type[Any], ...] = (*BRAND_OWNED, AiUsage)
 
 _KEY = "brand_id"
 _SHOWN = "brand_shown"
+_EVERY_BRAND = "every_brand"
+
+#: Execution options of a query that must look past the session's brand: only to tell whether a
+#: name that is unique across brands is taken (a webhook's URL, an account), never to show a row.
+EVERY_BRAND = {_EVERY_BRAND: True}
 
 
 def enter(session: AsyncSession | Session, brand_id: int, shown: str | None = None) -> None:
@@ -125,6 +130,8 @@ def _criteria(brand_id: int) -> Iterator[LoaderCriteriaOption]:
 def _only_the_brand(state: ORMExecuteState) -> None:
     brand_id = state.session.info.get(_KEY)
     if brand_id is None or state.is_column_load or state.is_relationship_load:
+        return
+    if state.execution_options.get(_EVERY_BRAND):
         return
     if state.is_select or state.is_update or state.is_delete:
         state.statement = state.statement.options(*_criteria(brand_id))
