@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ai.service import load_voice
 from config.settings import Settings
 from handlers.drafting import Drafting
+from handlers.previews import branded
 from handlers.routing import ANYONE, TappedMessage, needs
 from publishers.registry import account_label
 from storage import repositories as repo
@@ -34,7 +35,8 @@ async def start(message: Message, t: Texts, settings: Settings, session: AsyncSe
     )
     has_voice = not (await load_voice(session)).is_empty()
     voice = t("start.voice_set") if has_voice else t("start.voice_missing")
-    await message.answer(t("start", channel=Html(channel), ai=Html(ai), voice=Html(voice)))
+    text = t("start", channel=Html(channel), ai=Html(ai), voice=Html(voice))
+    await message.answer(branded(session, t, text))
 
 
 async def help_(message: Message, t: Texts) -> None:

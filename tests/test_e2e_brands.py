@@ -267,6 +267,8 @@ async def test_brand_new_switch_and_the_brand_on_the_preview(
     drafts = " ".join(text for text, _ in (await reply_to(tg, OWNER, "/drafts")).buttons())
     assert "one brand" in drafts and "coffee" not in drafts
 
+    assert (await reply_to(tg, OWNER, "/start")).text.startswith("🏷 Main\n")
+    assert "🏷" not in (await reply_to(tg, EDITOR, "/start")).text  # one brand: no name shown
     named = await reply_to(tg, OWNER, "/brand coffee corner")
     assert "now working in Coffee Corner" in named.text
 
