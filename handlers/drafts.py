@@ -25,6 +25,7 @@ from ai.service import (
 from handlers.drafting import Drafting
 from handlers.images import show_images
 from handlers.previews import (
+    branded,
     current_draft,
     post_in,
     send_new_preview,
@@ -500,14 +501,15 @@ async def _drafts_page(
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     total = await repo.count_posts(session, [PostStatus.DRAFT])
     if total == 0:
-        return t("drafts.empty"), None
+        return branded(session, t, t("drafts.empty")), None
     page = max(0, min(page, (total - 1) // DRAFTS_PAGE_SIZE))
     posts = await repo.list_posts(
         session, [PostStatus.DRAFT], limit=DRAFTS_PAGE_SIZE, offset=page * DRAFTS_PAGE_SIZE
     )
     items = [(p.id, " ".join(p.text.split())[:SNIPPET_CHARS]) for p in posts]
     has_next = (page + 1) * DRAFTS_PAGE_SIZE < total
-    return t("drafts.list", count=total), drafts_keyboard(t, items, page, has_next)
+    text = branded(session, t, t("drafts.list", count=total))
+    return text, drafts_keyboard(t, items, page, has_next)
 
 
 async def on_drafts(message: Message, session: AsyncSession, t: Texts, state: FSMContext) -> None:

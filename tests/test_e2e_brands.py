@@ -264,7 +264,9 @@ async def test_brand_new_switch_and_the_brand_on_the_preview(
     await tap(tg, listing, "Work in Main")
     switched = await tg.wait_message(OWNER, lambda m: "now working in Main" in m.text)
     assert switched.message_id == listing.message_id
-    drafts = " ".join(text for text, _ in (await reply_to(tg, OWNER, "/drafts")).buttons())
+    listed = await reply_to(tg, OWNER, "/drafts")
+    assert listed.text.startswith("🏷 Main\n📝 Drafts waiting for you (1)")
+    drafts = " ".join(text for text, _ in listed.buttons())
     assert "one brand" in drafts and "coffee" not in drafts
 
     assert (await reply_to(tg, OWNER, "/start")).text.startswith("🏷 Main\n")
