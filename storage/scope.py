@@ -2,14 +2,15 @@
 the member acts in.
 
 The session middleware scopes each update's session to the member's current brand
-(`enter`). From then on, SQLAlchemy's global-criteria hook adds ``brand_id = <brand>`` to every
-ORM SELECT, UPDATE and DELETE of a brand-owned table (SQLAlchemy's documented multi-tenancy
-recipe, `with_loader_criteria`), and every brand-owned row the session inserts without a brand is
-given the session's. So a handler cannot see, list, count or change another brand's posts,
-accounts, rules, sources, campaigns, drafting jobs or learned preferences, whatever the ids in a
-(forged) button say: another brand's row is simply "not there". Relationship loads of a row
-already in scope are left alone (a post's variants are the post's brand's by construction);
-rows reached only through another table (a publication, a slot) are checked by their owner.
+(`enter`). From then on, SQLAlchemy's global-criteria hook (the documented multi-tenancy recipe,
+`with_loader_criteria`) filters every ORM SELECT, UPDATE and DELETE: a brand-owned table by its
+``brand_id``, and a table whose rows belong to such a row by its owner (a post's variants,
+images, publications, decisions and review votes; an account's slots and follower counts; a
+source's events; a rule's runs). Every brand-owned row the session inserts without a brand is
+given the session's. So a handler cannot see, list, count or change another brand's rows,
+whatever the ids in a (forged) button say: another brand's row is simply "not there".
+Relationship loads of a row already in scope are left alone (they are its brand's by
+construction).
 
 Sessions that no update scoped (the scheduler's, automation's, start-up's) see every brand; the
 jobs that run per brand say which brand they work for themselves.
