@@ -18,6 +18,7 @@ jobs that run per brand say which brand they work for themselves.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -102,9 +103,15 @@ def brand_of(session: AsyncSession | Session) -> int | None:
     return int(value) if value is not None else None
 
 
-def _criteria(brand_id: int) -> Iterator[LoaderCriteriaOption]:
+@functools.lru_cache(maxsize=1024)
+def _criteria(brand_id: int) -> tuple[LoaderCriteriaOption, ...]:
     """The brand's filter on every brand-owned table, and on the tables whose rows belong to a
-    post, an account, a source or a rule of the brand."""
+    post, an account, a source or a rule of the brand; built once per brand (building them is
+    most of what scoping a query costs)."""
+    return tuple(_build(brand_id))
+
+
+def _build(brand_id: int) -> Iterator[LoaderCriteriaOption]:
 
     def option(model: type[Any], where: Callable[[Any], Any]) -> LoaderCriteriaOption:
         return with_loader_criteria(
