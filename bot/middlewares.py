@@ -5,7 +5,9 @@ the per-update database session and finds the user's seat: the brand their comma
 their role there (`storage.teams.current_seat`). Someone who belongs to no brand gets one polite
 refusal with their id (a tap gets it as an alert), nothing is written for them, and the update
 goes no further; the one exception is a private `/start <code>`, the invite link that makes them
-a member. In groups, strangers are ignored silently (a review group has other people in it).
+a member. In groups, strangers are ignored silently (a review group has other people in it);
+in a brand's review group, an update acts in that brand, whichever brand the member is working
+in elsewhere.
 Updates without a user are dropped, except channel reaction counts (anonymous by nature; they
 only ever update the counters of our own posts). A member's row is recorded, the session is
 scoped to their current brand (`storage.scope`: no query of the update sees another brand's
@@ -67,11 +69,29 @@ class _Strangers:
             await bot.send_message(event.message.chat.id, text, parse_mode=None)
 
 
-def _in_group(event: Update) -> bool:
+def _group_id(event: TelegramObject) -> int | None:
+    """The id of the group (or supergroup) the update comes from; None for a private chat."""
+    if not isinstance(event, Update):
+        return None
     chat = event.message.chat if event.message else None
     if event.callback_query and isinstance(event.callback_query.message, Message):
         chat = event.callback_query.message.chat
-    return chat is not None and chat.type != "private"
+    return chat.id if chat is not None and chat.type != "private" else None
+
+
+def _in_group(event: Update) -> bool:
+    return _group_id(event) is not None
+
+
+async def _seat(session: AsyncSession, user_id: int, event: TelegramObject) -> Seat | None:
+    """Where the update acts: in a brand's review group, in that brand (None for someone with no
+    role in it, whatever their own current brand); anywhere else, in the member's current brand."""
+    group = _group_id(event)
+    brand = await teams.reviewing_in(session, group) if group is not None else None
+    if brand is None:
+        return await teams.current_seat(session, user_id)
+    role = await teams.role_in(session, brand.id, user_id)
+    return Seat(brand, role) if role is not None else None
 
 
 def _joining(event: Update) -> bool:
@@ -119,7 +139,7 @@ class SessionMiddleware(BaseMiddleware):
             session.info["clock"] = self.clock
             seat = None
             if user is not None:
-                seat = await teams.current_seat(session, user.id)
+                seat = await _seat(session, user.id, event)
                 if seat is None and isinstance(event, Update) and not _joining(event):
                     await session.rollback()
                     if not _in_group(event) or event.callback_query:

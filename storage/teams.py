@@ -383,3 +383,11 @@ async def review_messages(session: AsyncSession, post_id: int) -> Sequence[Revie
 
 async def forget_review_messages(session: AsyncSession, post_id: int) -> None:
     await session.execute(delete(ReviewMessage).where(ReviewMessage.post_id == post_id))
+
+
+# --- review groups -----------------------------------------------------------------------------
+
+
+async def reviewing_in(session: AsyncSession, chat_id: int) -> Brand | None:
+    """The brand whose review group ``chat_id`` is (bound with `/review here`), if any."""
+    return await session.scalar(select(Brand).where(Brand.review_chat_id == chat_id))

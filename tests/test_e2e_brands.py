@@ -6,15 +6,20 @@ drafts, accounts, rules or sources, however the buttons are forged."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from aiogram.filters.callback_data import CallbackData
+from aiogram.types import Chat, Message, Update, User
 from sqlalchemy import select
 
 from bot.app import Nexus
+from bot.middlewares import SessionMiddleware
 from handlers import build_routers
 from metrics.alerts import MUTE_DAYS
 from scheduler.notify import AlertKind
 from storage import repositories as repo
-from storage import teams
+from storage import scope, teams
 from storage.models import FIRST_BRAND_ID, Account, Brand, Membership, Role, Rule, Source
 from storage.roles import Can, can
 from tests.conftest import CHANNEL, OWNER
@@ -354,3 +359,43 @@ async def tap_in(tg: FakeTelegram, user_id: int, label: str) -> None:
     await tg.wait_message(user_id, has)
     newest = [m for m in tg.messages(user_id) if has(m)][-1]
     await tg.user_taps(user_id, newest.message_id, button(newest, label))
+
+
+async def test_in_a_brands_review_group_an_update_acts_in_that_brand(nexus: Nexus) -> None:
+    """The session middleware seats a member in the brand whose review group the update comes
+    from, whichever brand they work in elsewhere; someone with no role in that brand is not
+    heard there; any other group acts in the member's current brand."""
+    group, elsewhere = -100555, -100777
+    async with nexus.sessions() as session:
+        made = await teams.create_brand(session, "Beta", OTHER)
+        assert made is not None
+        beta, made.review_chat_id = made.id, group
+        made.timezone = "Asia/Tokyo"
+        session.add(Membership(brand_id=beta, user_id=OWNER, role=Role.REVIEWER))
+        await session.commit()
+    middleware = SessionMiddleware(nexus.sessions, "UTC")
+    seen: list[tuple[int, Role, int | None, str]] = []
+
+    async def handler(event: object, data: dict[str, Any]) -> None:
+        seat = data["seat"]
+        seen.append((seat.brand.id, seat.role, scope.brand_of(data["session"]), data["tz"].key))
+
+    def said_in(chat_id: int, user_id: int) -> dict[str, Any]:
+        user = User(id=user_id, is_bot=False, first_name="Someone")
+        message = Message(
+            message_id=1,
+            date=datetime.now(UTC),
+            chat=Chat(id=chat_id, type="supergroup"),
+            from_user=user,
+            text="looks good",
+        )
+        return {"event": Update(update_id=1, message=message), "user": user}
+
+    for chat_id, user_id in ((group, OWNER), (group, EDITOR), (elsewhere, OWNER)):
+        said = said_in(chat_id, user_id)
+        await middleware(handler, said["event"], {"event_from_user": said["user"]})
+    assert seen == [
+        (beta, Role.REVIEWER, beta, "Asia/Tokyo"),  # Beta's group: Beta, as its reviewer
+        # the editor of Main alone is not heard in Beta's group
+        (FIRST_BRAND_ID, Role.OWNER, FIRST_BRAND_ID, "UTC"),  # another group: their own brand
+    ]
