@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from automation.feeds import Fetched, fetch_feed, store_items
 from publishers.outbound import GuardedClient
+from storage import scope
 from storage.crypto import Vault
 from storage.models import Source
 
@@ -46,7 +47,9 @@ async def list_sources(session: AsyncSession) -> Sequence[Source]:
 
 
 async def _name_taken(session: AsyncSession, name: str) -> bool:
-    return await session.scalar(select(Source.id).where(Source.name == name)) is not None
+    """Whether any brand has a source of this name (it is the webhook's URL: unique to all)."""
+    taken = select(Source.id).where(Source.name == name).execution_options(**scope.EVERY_BRAND)
+    return await session.scalar(taken) is not None
 
 
 async def add_webhook(

@@ -107,6 +107,7 @@ MENU_COMMANDS = (
     "digest",
     "voice",
     "timezone",
+    "brand",
     "rules",
     "sources",
     "cancel",

@@ -5,11 +5,14 @@ the per-update database session and finds the user's seat: the brand their comma
 their role there (`storage.teams.current_seat`). Someone who belongs to no brand gets one polite
 refusal with their id (a tap gets it as an alert), nothing is written for them, and the update
 goes no further; the one exception is a private `/start <code>`, the invite link that makes them
-a member. In groups, strangers are ignored silently (a review group has other people in it).
+a member. In groups, strangers are ignored silently (a review group has other people in it);
+in a brand's review group, an update acts in that brand, whichever brand the member is working
+in elsewhere.
 Updates without a user are dropped, except channel reaction counts (anonymous by nature; they
-only ever update the counters of our own posts). A member's row is recorded, and handlers get
-`session`, `seat`, `t` (texts in the user's language) and `tz` (the time zone); whatever a
-handler leaves uncommitted when it fails is rolled back.
+only ever update the counters of our own posts). A member's row is recorded, the session is
+scoped to their current brand (`storage.scope`: no query of the update sees another brand's
+rows), and handlers get `session`, `seat`, `t` (texts in the user's language) and `tz` (the
+brand's time zone); whatever a handler leaves uncommitted when it fails is rolled back.
 
 `RoleGate` (inner, on messages and callback queries) checks the handler's ``can`` flag
 (`handlers.routing.needs`) against the member's role (`storage.roles.can`): a handler without
@@ -34,7 +37,7 @@ from handlers.routing import ANYONE
 from scheduler.clock import Clock, SystemClock
 from scheduler.dispatcher import PublisherFor
 from storage import repositories as repo
-from storage import teams
+from storage import scope, teams
 from storage.roles import Can, can
 from storage.teams import Seat
 from ui.texts import Texts, language_for
@@ -66,11 +69,29 @@ class _Strangers:
             await bot.send_message(event.message.chat.id, text, parse_mode=None)
 
 
-def _in_group(event: Update) -> bool:
+def _group_id(event: TelegramObject) -> int | None:
+    """The id of the group (or supergroup) the update comes from; None for a private chat."""
+    if not isinstance(event, Update):
+        return None
     chat = event.message.chat if event.message else None
     if event.callback_query and isinstance(event.callback_query.message, Message):
         chat = event.callback_query.message.chat
-    return chat is not None and chat.type != "private"
+    return chat.id if chat is not None and chat.type != "private" else None
+
+
+def _in_group(event: Update) -> bool:
+    return _group_id(event) is not None
+
+
+async def _seat(session: AsyncSession, user_id: int, event: TelegramObject) -> Seat | None:
+    """Where the update acts: in a brand's review group, in that brand (None for someone with no
+    role in it, whatever their own current brand); anywhere else, in the member's current brand."""
+    group = _group_id(event)
+    brand = await teams.reviewing_in(session, group) if group is not None else None
+    if brand is None:
+        return await teams.current_seat(session, user_id)
+    role = await teams.role_in(session, brand.id, user_id)
+    return Seat(brand, role) if role is not None else None
 
 
 def _joining(event: Update) -> bool:
@@ -84,7 +105,8 @@ def _joining(event: Update) -> bool:
 
 
 class SessionMiddleware(BaseMiddleware):
-    """A database session per update, with the owner's language (``t``) and time zone (``tz``).
+    """A database session per update, scoped to the member's brand, with their language (``t``)
+    and the brand's time zone (``tz``).
 
     ``session.info["publisher_for"]`` carries the factory of target publishers, so whatever
     renders a preview can check each target's text with the platform's own rules;
@@ -115,18 +137,21 @@ class SessionMiddleware(BaseMiddleware):
         async with self.sessions() as session:
             session.info["publisher_for"] = self.publisher_for
             session.info["clock"] = self.clock
-            timezone, seat = None, None
+            seat = None
             if user is not None:
-                seat = await teams.current_seat(session, user.id)
+                seat = await _seat(session, user.id, event)
                 if seat is None and isinstance(event, Update) and not _joining(event):
                     await session.rollback()
                     if not _in_group(event) or event.callback_query:
                         await self.strangers.refuse(event, user, data["bot"])
                     return None
-                row, _changed = await repo.upsert_user(session, user.id, language)
-                timezone = row.timezone
+                await repo.upsert_user(session, user.id, language)
+                if seat is not None:
+                    several = len(await teams.seats_of(session, user.id)) > 1
+                    scope.enter(session, seat.brand.id, seat.brand.name if several else None)
                 await session.commit()  # hands the connection back while the handler talks
-            data["tz"] = session.info["tz"] = ZoneInfo(timezone or self.default_tz)
+            zone = seat.brand.timezone if seat is not None else None
+            data["tz"] = session.info["tz"] = ZoneInfo(zone or self.default_tz)
             data["session"] = session
             data["seat"] = seat
             data["t"] = Texts(language)

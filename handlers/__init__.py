@@ -17,6 +17,7 @@ from aiogram import Router
 from handlers import (
     accounts,
     alerts,
+    brands,
     briefs,
     common,
     digest,
@@ -42,6 +43,7 @@ def build_routers() -> list[Router]:
     """In priority order: commands first, then dialogues, then the catch-all fallback."""
     return [
         common.router(),
+        brands.router(),
         timezone.router(),
         slots.router(),
         stats.router(),

@@ -19,14 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.settings import Settings
 from handlers.credentials import HeldCredentials
-from handlers.routing import TappedMessage
+from handlers.routing import TappedMessage, needs
 from publishers.blank import visible
 from publishers.errors import PublishError
 from publishers.registry import PLATFORMS, Platform, PublisherFactory, account_label
 from scheduler.clock import Clock
 from storage import repositories as repo
+from storage import scope
 from storage.crypto import Vault
 from storage.models import Account
+from storage.roles import Can
 from ui.callbacks import AccountAct, AccountCb, PlatformCb
 from ui.fit import clip
 from ui.keyboards import accounts_keyboard, platforms_keyboard
@@ -263,6 +265,12 @@ async def _connect(
         await message.answer(t("acc.failed", platform=platform.title, reason=exc.reason))
         return
     target = handle if platform.key == "telegram" else name
+    if await repo.account_brand(session, platform.key, target) not in (
+        None,
+        scope.brand_of(session),
+    ):
+        await message.answer(t("acc.other_brand", target=name))
+        return
     lifetime = platform.token_lifetime
     await repo.save_account(
         session,
@@ -279,11 +287,19 @@ async def _connect(
 
 def router() -> Router:
     r = Router(name="accounts")
-    r.message.register(on_accounts, Command("accounts"))
+    r.message.register(on_accounts, Command("accounts"), flags=needs(Can.MANAGE))
     r.callback_query.filter(TappedMessage())
-    r.callback_query.register(on_connect, AccountCb.filter(F.act == AccountAct.CONNECT))
-    r.callback_query.register(on_toggle, AccountCb.filter(F.act == AccountAct.TOGGLE))
-    r.callback_query.register(on_disconnect, AccountCb.filter(F.act == AccountAct.DISCONNECT))
-    r.callback_query.register(on_platform, PlatformCb.filter(F.key.in_(PLATFORMS)))
-    r.message.register(on_field, AccountStates.field, F.text)
+    r.callback_query.register(
+        on_connect, AccountCb.filter(F.act == AccountAct.CONNECT), flags=needs(Can.MANAGE)
+    )
+    r.callback_query.register(
+        on_toggle, AccountCb.filter(F.act == AccountAct.TOGGLE), flags=needs(Can.MANAGE)
+    )
+    r.callback_query.register(
+        on_disconnect, AccountCb.filter(F.act == AccountAct.DISCONNECT), flags=needs(Can.MANAGE)
+    )
+    r.callback_query.register(
+        on_platform, PlatformCb.filter(F.key.in_(PLATFORMS)), flags=needs(Can.MANAGE)
+    )
+    r.message.register(on_field, AccountStates.field, F.text, flags=needs(Can.MANAGE))
     return r

@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
 
-from handlers.routing import TappedMessage
+from handlers.routing import TappedMessage, needs
 from metrics.alerts import MUTE_DAYS, Alerts
+from storage.roles import Can
 from ui import views
 from ui.callbacks import MuteCb
 from ui.texts import Texts
@@ -33,5 +34,7 @@ def router() -> Router:
     r = Router(name="alerts")
     r.callback_query.filter(TappedMessage())
     # only the lengths we offer; any other is answered by the fallback
-    r.callback_query.register(on_mute, MuteCb.filter(F.days.in_(MUTE_DAYS)))
+    r.callback_query.register(
+        on_mute, MuteCb.filter(F.days.in_(MUTE_DAYS)), flags=needs(Can.MANAGE)
+    )
     return r

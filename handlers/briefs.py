@@ -28,9 +28,10 @@ from ai.links import LinkUnusable, fetch_page, first_link, forward_brief, link_b
 from config.settings import Settings
 from handlers.drafting import Drafting
 from handlers.drafts import MAX_BRIEF_CHARS, redraft, replied_post
-from handlers.routing import TappedMessage
+from handlers.routing import TappedMessage, needs
 from publishers.blank import visible
 from publishers.outbound import GuardedClient
+from storage.roles import Can
 from ui.callbacks import LinkAloneCb
 from ui.keyboards import single_button
 from ui.texts import Texts
@@ -163,9 +164,17 @@ async def on_link_alone(
 def router() -> Router:
     r = Router(name="briefs")
     r.message.register(
-        on_forward, StateFilter(None), F.forward_origin, ~F.photo, ~F.document, not_steering
+        on_forward,
+        StateFilter(None),
+        F.forward_origin,
+        ~F.photo,
+        ~F.document,
+        not_steering,
+        flags=needs(Can.DRAFT),
     )
-    r.message.register(on_link, StateFilter(None), F.text, has_link, not_steering)
+    r.message.register(
+        on_link, StateFilter(None), F.text, has_link, not_steering, flags=needs(Can.DRAFT)
+    )
     r.callback_query.filter(TappedMessage())
-    r.callback_query.register(on_link_alone, LinkAloneCb.filter())
+    r.callback_query.register(on_link_alone, LinkAloneCb.filter(), flags=needs(Can.DRAFT))
     return r

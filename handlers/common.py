@@ -13,9 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ai.service import load_voice
 from config.settings import Settings
 from handlers.drafting import Drafting
-from handlers.routing import TappedMessage
+from handlers.previews import branded
+from handlers.routing import ANYONE, TappedMessage, needs
 from publishers.registry import account_label
 from storage import repositories as repo
+from storage.roles import Can
 from ui.texts import Html, Texts
 
 
@@ -33,7 +35,8 @@ async def start(message: Message, t: Texts, settings: Settings, session: AsyncSe
     )
     has_voice = not (await load_voice(session)).is_empty()
     voice = t("start.voice_set") if has_voice else t("start.voice_missing")
-    await message.answer(t("start", channel=Html(channel), ai=Html(ai), voice=Html(voice)))
+    text = t("start", channel=Html(channel), ai=Html(ai), voice=Html(voice))
+    await message.answer(branded(session, t, text))
 
 
 async def help_(message: Message, t: Texts) -> None:
@@ -65,9 +68,9 @@ async def unknown_command(message: Message, t: Texts) -> None:
 
 def router() -> Router:
     r = Router(name="common")
-    r.message.register(start, CommandStart())
-    r.message.register(help_, Command("help"))
-    r.message.register(cancel, Command("cancel"))
+    r.message.register(start, CommandStart(), flags=needs(Can.VIEW))
+    r.message.register(help_, Command("help"), flags=needs(Can.VIEW))
+    r.message.register(cancel, Command("cancel"), flags=needs(Can.VIEW))
     return r
 
 
@@ -83,7 +86,7 @@ def fallback_router() -> Router:
     """Included last: unknown /commands get the help text instead of silence, and every tap no
     other router took is answered."""
     r = Router(name="fallback")
-    r.message.register(unknown_command, F.text.startswith("/"))
-    r.callback_query.register(too_old, ~TappedMessage())
-    r.callback_query.register(unknown_tap)
+    r.message.register(unknown_command, F.text.startswith("/"), flags=needs(ANYONE))
+    r.callback_query.register(too_old, ~TappedMessage(), flags=needs(ANYONE))
+    r.callback_query.register(unknown_tap, flags=needs(ANYONE))
     return r

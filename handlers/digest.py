@@ -9,8 +9,10 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.routing import needs
 from metrics.digest import Digests, DigestSchedule
 from scheduler.timeparse import parse_clock
+from storage.roles import Can
 from ui.texts import Texts
 
 OFF_WORDS = {"off", "stop", "выкл", "отключить"}
@@ -56,5 +58,5 @@ async def on_digest(
 
 def router() -> Router:
     r = Router(name="digest")
-    r.message.register(on_digest, Command("digest"))
+    r.message.register(on_digest, Command("digest"), flags=needs(Can.VIEW))
     return r

@@ -52,15 +52,16 @@ from ai.service import (
 )
 from ai.tasks import DraftTasks, JobInfo
 from handlers.previews import remember_preview, send_new_preview, show, show_preview
-from handlers.routing import TappedMessage
+from handlers.routing import TappedMessage, needs
 from handlers.variants import show_variant, target_of
 from publishers.errors import Permanent
 from publishers.text import TELEGRAM_TEXT_LIMIT
 from scheduler.clock import Clock
 from scheduler.dispatcher import PublisherFor
-from storage import draft_jobs
+from storage import draft_jobs, scope
 from storage import repositories as repo
 from storage.models import DraftJob, Post, PostStatus
+from storage.roles import Can
 from ui import views
 from ui.callbacks import DraftJobCb, RegenCb, RetryDraftCb
 from ui.keyboards import single_button
@@ -117,10 +118,19 @@ class _Live:
     #: The message that says "drafting…" (a reply to the brief, or the draft's preview).
     progress: int | None = None
     post_id: int | None = None
-    #: The owner's time zone (the preview's forecast speaks of their time of day).
+    #: The brand's time zone (the preview's forecast speaks of its time of day).
     tz: ZoneInfo | None = None
     #: Whether the job has a `draft_jobs` row (an instant draft has none, and a negative id).
     recorded: bool = True
+    #: The brand the job drafts for, and its name as the preview shows it (`storage.scope`).
+    brand_id: int | None = None
+    brand_shown: str | None = None
+
+    def within(self, session: AsyncSession) -> _Live:
+        """Take the time zone and brand of ``session`` (the update's), for the job's own."""
+        self.tz = session.info.get("tz")
+        self.brand_id, self.brand_shown = scope.brand_of(session), scope.shown_name(session)
+        return self
 
 
 async def attach_or_explain(
@@ -188,6 +198,8 @@ class Drafting:
         session.info["publisher_for"] = self.publisher_for  # previews check each target's text
         session.info["clock"] = self.clock  # and tell the forecast the time, in the owner's zone
         session.info["tz"] = live.tz if live else None
+        if live is not None and live.brand_id is not None:
+            scope.enter(session, live.brand_id, live.brand_shown)
         session.info["default_tz"] = self.default_tz
         return session
 
@@ -228,7 +240,7 @@ class Drafting:
             progress_message_id=progress.message_id if progress else None,
         )
         live = _Live(t, NEW, source.chat.id, progress.message_id if progress else None)
-        live.tz = session.info.get("tz")
+        live.within(session)
         if self.instant and progress is None:
             job.id, live.recorded = next(self._unrecorded_ids), False
         else:
@@ -265,7 +277,7 @@ class Drafting:
         t = live.t
 
         async def write() -> Post:
-            async with self._session() as session:
+            async with self._session(live) as session:
                 return await create_draft(
                     session,
                     self.drafter,
@@ -359,7 +371,7 @@ class Drafting:
             else t("regenerating", post_id=post.id)
         )
         await show(bot, session, post, text, cancel_button(t, job.id), chat_id=chat_id)
-        live = _Live(t, REGEN, chat_id, post.preview_message_id, post.id, session.info.get("tz"))
+        live = _Live(t, REGEN, chat_id, post.preview_message_id, post.id).within(session)
         rewrite = self._rewrite(bot, job, live, post, source, retry, steered=steered)
         self._start(job, live, rewrite)
         return True
@@ -584,5 +596,5 @@ async def on_cancel_job(
 def router() -> Router:
     r = Router(name="drafting")
     r.callback_query.filter(TappedMessage())
-    r.callback_query.register(on_cancel_job, DraftJobCb.filter())
+    r.callback_query.register(on_cancel_job, DraftJobCb.filter(), flags=needs(Can.DRAFT))
     return r

@@ -25,6 +25,7 @@ from ai.service import (
 from handlers.drafting import Drafting
 from handlers.images import show_images
 from handlers.previews import (
+    branded,
     current_draft,
     post_in,
     send_new_preview,
@@ -32,7 +33,7 @@ from handlers.previews import (
     show_preview,
     show_schedule_menu,
 )
-from handlers.routing import TYPING, TappedMessage
+from handlers.routing import TYPING, TappedMessage, needs
 from handlers.variants import show_variant, target_of
 from publishers.blank import is_blank, visible
 from scheduler import lifecycle
@@ -40,6 +41,7 @@ from scheduler.clock import Clock
 from scheduler.lifecycle import NoTargets, schedule_post
 from storage import repositories as repo
 from storage.models import Post, PostStatus
+from storage.roles import Can
 from ui import views
 from ui.callbacks import DraftAct, DraftCb, DraftsPageCb, OpenDraftCb, RegenCb, RetryDraftCb
 from ui.keyboards import (
@@ -499,14 +501,15 @@ async def _drafts_page(
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     total = await repo.count_posts(session, [PostStatus.DRAFT])
     if total == 0:
-        return t("drafts.empty"), None
+        return branded(session, t, t("drafts.empty")), None
     page = max(0, min(page, (total - 1) // DRAFTS_PAGE_SIZE))
     posts = await repo.list_posts(
         session, [PostStatus.DRAFT], limit=DRAFTS_PAGE_SIZE, offset=page * DRAFTS_PAGE_SIZE
     )
     items = [(p.id, " ".join(p.text.split())[:SNIPPET_CHARS]) for p in posts]
     has_next = (page + 1) * DRAFTS_PAGE_SIZE < total
-    return t("drafts.list", count=total), drafts_keyboard(t, items, page, has_next)
+    text = branded(session, t, t("drafts.list", count=total))
+    return text, drafts_keyboard(t, items, page, has_next)
 
 
 async def on_drafts(message: Message, session: AsyncSession, t: Texts, state: FSMContext) -> None:
@@ -539,13 +542,22 @@ async def on_open_draft(
 
 def router() -> Router:
     r = Router(name="drafts")
-    r.message.register(on_brief, Command("new"))
-    r.message.register(on_drafts, Command("drafts"))
-    r.message.register(on_edited_text, DraftStates.editing)
-    r.message.register(on_instruction, DraftStates.instructing, flags=TYPING)
-    r.message.register(on_steer, StateFilter(None), F.text, ~F.text.startswith("/"), replied_post)
-    r.message.register(on_brief, StateFilter(None), F.text, ~F.text.startswith("/"))
-    r.message.register(on_not_text, StateFilter(None), ~F.text)
+    r.message.register(on_brief, Command("new"), flags=needs(Can.DRAFT))
+    r.message.register(on_drafts, Command("drafts"), flags=needs(Can.DRAFT))
+    r.message.register(on_edited_text, DraftStates.editing, flags=needs(Can.DRAFT))
+    r.message.register(on_instruction, DraftStates.instructing, flags=needs(Can.DRAFT, **TYPING))
+    r.message.register(
+        on_steer,
+        StateFilter(None),
+        F.text,
+        ~F.text.startswith("/"),
+        replied_post,
+        flags=needs(Can.DRAFT),
+    )
+    r.message.register(
+        on_brief, StateFilter(None), F.text, ~F.text.startswith("/"), flags=needs(Can.DRAFT)
+    )
+    r.message.register(on_not_text, StateFilter(None), ~F.text, flags=needs(Can.DRAFT))
     r.callback_query.filter(TappedMessage())
     for handler, act in (
         (on_approve, DraftAct.APPROVE),
@@ -558,9 +570,9 @@ def router() -> Router:
         (on_variants, DraftAct.VARIANTS),
         (on_images, DraftAct.IMAGES),
     ):
-        r.callback_query.register(handler, DraftCb.filter(F.act == act))
-    r.callback_query.register(on_regenerate, RegenCb.filter(), flags=TYPING)
-    r.callback_query.register(on_retry_draft, RetryDraftCb.filter())
-    r.callback_query.register(on_open_draft, OpenDraftCb.filter())
-    r.callback_query.register(on_drafts_page, DraftsPageCb.filter())
+        r.callback_query.register(handler, DraftCb.filter(F.act == act), flags=needs(Can.DRAFT))
+    r.callback_query.register(on_regenerate, RegenCb.filter(), flags=needs(Can.DRAFT, **TYPING))
+    r.callback_query.register(on_retry_draft, RetryDraftCb.filter(), flags=needs(Can.DRAFT))
+    r.callback_query.register(on_open_draft, OpenDraftCb.filter(), flags=needs(Can.DRAFT))
+    r.callback_query.register(on_drafts_page, DraftsPageCb.filter(), flags=needs(Can.DRAFT))
     return r

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ai.service import DraftChanged, detach_images
 from config.settings import Settings
 from handlers.previews import current_draft, show
-from handlers.routing import TappedMessage
+from handlers.routing import TappedMessage, needs
 from storage.models import Post
+from storage.roles import Can
 from ui import views
 from ui.callbacks import ImageAct, ImageCb
 from ui.keyboards import images_keyboard
@@ -129,7 +130,13 @@ async def _detach(
 def router() -> Router:
     r = Router(name="images")
     r.callback_query.filter(TappedMessage())
-    r.callback_query.register(on_show, ImageCb.filter(F.act == ImageAct.SHOW))
-    r.callback_query.register(on_remove, ImageCb.filter(F.act == ImageAct.REMOVE))
-    r.callback_query.register(on_clear, ImageCb.filter(F.act == ImageAct.CLEAR))
+    r.callback_query.register(
+        on_show, ImageCb.filter(F.act == ImageAct.SHOW), flags=needs(Can.DRAFT)
+    )
+    r.callback_query.register(
+        on_remove, ImageCb.filter(F.act == ImageAct.REMOVE), flags=needs(Can.DRAFT)
+    )
+    r.callback_query.register(
+        on_clear, ImageCb.filter(F.act == ImageAct.CLEAR), flags=needs(Can.DRAFT)
+    )
     return r

@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ai.drafter import Drafter
 from ai.errors import AIError
 from ai.learning import LearningBusy, drop_preference, learn_now, note_reject_reason
-from handlers.routing import TYPING, TappedMessage
+from handlers.routing import TYPING, TappedMessage, needs
 from handlers.voice import voice_view
 from scheduler.clock import Clock
+from storage.roles import Can
 from ui.callbacks import LearnAct, LearnCb, RejectReasonCb
 from ui.learning import REASON_NAMES
 from ui.texts import Texts
@@ -88,7 +89,11 @@ async def on_learn_now(
 def router() -> Router:
     r = Router(name="learning")
     r.callback_query.filter(TappedMessage())
-    r.callback_query.register(on_reject_reason, RejectReasonCb.filter())
-    r.callback_query.register(on_drop, LearnCb.filter(F.act == LearnAct.DROP))
-    r.callback_query.register(on_learn_now, LearnCb.filter(F.act == LearnAct.NOW), flags=TYPING)
+    r.callback_query.register(on_reject_reason, RejectReasonCb.filter(), flags=needs(Can.DRAFT))
+    r.callback_query.register(
+        on_drop, LearnCb.filter(F.act == LearnAct.DROP), flags=needs(Can.MANAGE)
+    )
+    r.callback_query.register(
+        on_learn_now, LearnCb.filter(F.act == LearnAct.NOW), flags=needs(Can.MANAGE, **TYPING)
+    )
     return r

@@ -20,9 +20,11 @@ from config.settings import Settings
 from handlers.drafting import Drafting, Photos, attach_or_explain
 from handlers.drafts import MAX_BRIEF_CHARS
 from handlers.previews import show_preview
+from handlers.routing import needs
 from publishers.blank import visible
 from storage import repositories as repo
 from storage.models import PostStatus
+from storage.roles import Can
 from ui.texts import Texts
 
 #: Telegram's Bot API hands bots files of at most 20 MB.
@@ -105,5 +107,5 @@ def router() -> Router:
         await show_preview(bot, session, t, post, chat_id=message.chat.id)
 
     image_file = F.document.mime_type.startswith("image/")
-    r.message.register(on_photo, StateFilter(None), F.photo | image_file)
+    r.message.register(on_photo, StateFilter(None), F.photo | image_file, flags=needs(Can.DRAFT))
     return r

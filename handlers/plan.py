@@ -36,13 +36,14 @@ from ai.plans import (
 from ai.pricing import estimate_cost
 from ai.service import load_voice
 from handlers.previews import show_preview
-from handlers.routing import TYPING, TappedMessage
+from handlers.routing import TYPING, TappedMessage, needs
 from metrics.best_time import slot_fallback
 from publishers.registry import PLATFORMS
 from scheduler import campaigns
 from scheduler.campaigns import PlannedDraft
 from scheduler.clock import Clock
 from storage import repositories as repo
+from storage.roles import Can
 from ui import views
 from ui.callbacks import PlanAct, PlanCb
 from ui.dates import moment
@@ -263,9 +264,15 @@ async def on_review(
 
 def router() -> Router:
     r = Router(name="plan")
-    r.message.register(on_plan, Command("plan"), flags=TYPING)
+    r.message.register(on_plan, Command("plan"), flags=needs(Can.DRAFT, **TYPING))
     r.callback_query.filter(TappedMessage())
-    r.callback_query.register(on_approve_all, PlanCb.filter(F.act == PlanAct.APPROVE))
-    r.callback_query.register(on_review, PlanCb.filter(F.act == PlanAct.REVIEW))
-    r.callback_query.register(on_discard, PlanCb.filter(F.act == PlanAct.DISCARD))
+    r.callback_query.register(
+        on_approve_all, PlanCb.filter(F.act == PlanAct.APPROVE), flags=needs(Can.DRAFT)
+    )
+    r.callback_query.register(
+        on_review, PlanCb.filter(F.act == PlanAct.REVIEW), flags=needs(Can.DRAFT)
+    )
+    r.callback_query.register(
+        on_discard, PlanCb.filter(F.act == PlanAct.DISCARD), flags=needs(Can.DRAFT)
+    )
     return r

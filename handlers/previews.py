@@ -26,6 +26,7 @@ from scheduler import lifecycle, quota
 from scheduler.clock import Clock, SystemClock
 from scheduler.dispatcher import PublisherFor
 from storage import repositories as repo
+from storage import scope
 from storage.models import Post, PostStatus, PostVariant
 from ui import views
 from ui.callbacks import DraftAct, DraftCb
@@ -67,6 +68,13 @@ def _publisher(session: AsyncSession, variant: PostVariant) -> Publisher | None:
     except Exception:  # a broken account must not break the preview; publishing will say why
         log.warning("no publisher for account %s", variant.account_id, exc_info=True)
         return None
+
+
+def branded(session: AsyncSession, t: Texts, text: str) -> str:
+    """``text`` under the name of the session's brand, when the member has more than one brand
+    (a preview or card must say which brand it is for); as it is otherwise."""
+    shown = scope.shown_name(session)
+    return text if shown is None else t("brand.shown", name=shown) + "\n" + text
 
 
 async def target_line(session: AsyncSession, t: Texts, post: Post, variant: PostVariant) -> str:
@@ -193,7 +201,7 @@ async def show_preview(
         )
         lines = await target_lines(session, t, post) if several else None
         text = fit_html(
-            views.preview(t, post, names, lines, changes=changes)
+            branded(session, t, views.preview(t, post, names, lines, changes=changes))
             + await _forecast(session, t, post)
         )
         markup = draft_keyboard(t, post.id, post.version, variants=several, images=len(post.media))
@@ -238,7 +246,7 @@ async def show_scheduled(
     new_message: bool = False,
 ) -> None:
     progress = await lifecycle.progress(session, post.id)
-    text = views.scheduled(t, post, await targets(session), tz, progress)
+    text = branded(session, t, views.scheduled(t, post, await targets(session), tz, progress))
     markup = scheduled_keyboard(
         t, post.id, evergreen=post.evergreen, waiting=progress.waiting > 0, asking=progress.asking
     )

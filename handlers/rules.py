@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from automation import rulebook
 from automation.rules import PlannedAction, RulesError, RuleVerdict
-from handlers.routing import TappedMessage
+from handlers.routing import TappedMessage, needs
 from storage.models import Rule
+from storage.roles import Can
 from ui import views
 from ui.callbacks import RuleAct, RuleCb
 from ui.fit import clip
@@ -293,7 +294,7 @@ async def on_test_message(
 
 def router() -> Router:
     r = Router(name="rules")
-    r.message.register(on_rules, Command("rules"))
+    r.message.register(on_rules, Command("rules"), flags=needs(Can.MANAGE))
     r.callback_query.filter(TappedMessage())
     for handler, act in (
         (on_list, RuleAct.LIST),
@@ -304,7 +305,9 @@ def router() -> Router:
         (on_ask_import, RuleAct.IMPORT),
         (on_export, RuleAct.EXPORT),
     ):
-        r.callback_query.register(handler, RuleCb.filter(F.act == act))
-    r.message.register(on_import_message, RuleStates.importing, F.text | F.document)
-    r.message.register(on_test_message, RuleStates.testing, F.text)
+        r.callback_query.register(handler, RuleCb.filter(F.act == act), flags=needs(Can.MANAGE))
+    r.message.register(
+        on_import_message, RuleStates.importing, F.text | F.document, flags=needs(Can.MANAGE)
+    )
+    r.message.register(on_test_message, RuleStates.testing, F.text, flags=needs(Can.MANAGE))
     return r

@@ -15,13 +15,14 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.previews import (
+    branded,
     post_in,
     send_new_preview,
     show_preview,
     show_schedule_menu,
     show_scheduled,
 )
-from handlers.routing import TappedMessage
+from handlers.routing import TappedMessage, needs
 from metrics.best_time import slot_fallback
 from publishers.blank import visible
 from publishers.registry import account_label
@@ -32,6 +33,7 @@ from scheduler.slots import next_free_slot
 from scheduler.timeparse import TimeParseError, parse_when
 from storage import repositories as repo
 from storage.models import Post, PostStatus, Publication, utcnow
+from storage.roles import Can
 from ui import views
 from ui.callbacks import PostAct, PostCb, PubAct, PubCb, QueuePageCb, ScheduleCb, SchedulePick
 from ui.dates import repeat_rule
@@ -594,7 +596,7 @@ async def _queue_page(
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     total = await repo.count_posts(session, [PostStatus.SCHEDULED])
     if total == 0:
-        return t("queue.empty"), None
+        return branded(session, t, t("queue.empty")), None
     page = max(0, min(page, (total - 1) // QUEUE_PAGE_SIZE))
     posts = await repo.scheduled_posts(
         session, limit=QUEUE_PAGE_SIZE, offset=page * QUEUE_PAGE_SIZE
@@ -608,7 +610,7 @@ async def _queue_page(
             [t("queue.list", count=total, tz=tz.key), views.queue_campaigns(t, tz, list(posts))],
         )
     )
-    return text, queue_keyboard(t, items, page, has_next)
+    return branded(session, t, text), queue_keyboard(t, items, page, has_next)
 
 
 def _queue_label(t: Texts, tz: ZoneInfo, post: Post, progress: lifecycle.Progress) -> str:
@@ -645,13 +647,15 @@ async def on_queue_page(
 
 def router() -> Router:
     r = Router(name="schedule")
-    r.message.register(on_queue, Command("queue"))
-    r.message.register(on_time_typed, ScheduleStates.waiting_time, F.text)
-    r.message.register(on_repeat_typed, ScheduleStates.waiting_repeat, F.text)
+    r.message.register(on_queue, Command("queue"), flags=needs(Can.VIEW))
+    r.message.register(on_time_typed, ScheduleStates.waiting_time, F.text, flags=needs(Can.DRAFT))
+    r.message.register(
+        on_repeat_typed, ScheduleStates.waiting_repeat, F.text, flags=needs(Can.DRAFT)
+    )
     r.callback_query.filter(TappedMessage())
-    r.callback_query.register(on_pick, ScheduleCb.filter())
+    r.callback_query.register(on_pick, ScheduleCb.filter(), flags=needs(Can.DRAFT))
+    r.callback_query.register(on_open, PostCb.filter(F.act == PostAct.OPEN), flags=needs(Can.VIEW))
     for handler, act in (
-        (on_open, PostAct.OPEN),
         (on_publish_now, PostAct.PUBLISH_NOW),
         (on_schedule_menu, PostAct.SCHEDULE_MENU),
         (on_cancel, PostAct.CANCEL),
@@ -662,9 +666,15 @@ def router() -> Router:
         (on_drop_failed, PostAct.DROP),
         (on_drop_overdue, PostAct.DROP_OVERDUE),
     ):
-        r.callback_query.register(handler, PostCb.filter(F.act == act))
-    r.callback_query.register(on_posted, PubCb.filter(F.act == PubAct.POSTED))
-    r.callback_query.register(on_send_again, PubCb.filter(F.act == PubAct.SEND_AGAIN))
-    r.callback_query.register(on_drop_unsure, PubCb.filter(F.act == PubAct.DROP))
-    r.callback_query.register(on_queue_page, QueuePageCb.filter())
+        r.callback_query.register(handler, PostCb.filter(F.act == act), flags=needs(Can.DRAFT))
+    r.callback_query.register(
+        on_posted, PubCb.filter(F.act == PubAct.POSTED), flags=needs(Can.DRAFT)
+    )
+    r.callback_query.register(
+        on_send_again, PubCb.filter(F.act == PubAct.SEND_AGAIN), flags=needs(Can.DRAFT)
+    )
+    r.callback_query.register(
+        on_drop_unsure, PubCb.filter(F.act == PubAct.DROP), flags=needs(Can.DRAFT)
+    )
+    r.callback_query.register(on_queue_page, QueuePageCb.filter(), flags=needs(Can.VIEW))
     return r

@@ -9,11 +9,13 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.routing import needs
 from publishers.blank import visible
 from publishers.registry import account_label
 from scheduler.slots import describe_slots, parse_slots
 from scheduler.timeparse import TimeParseError
 from storage import repositories as repo
+from storage.roles import Can
 from ui.dates import weekday_names
 from ui.texts import Html, Texts
 
@@ -77,5 +79,5 @@ async def on_slots(
 
 def router() -> Router:
     r = Router(name="slots")
-    r.message.register(on_slots, Command("slots"))
+    r.message.register(on_slots, Command("slots"), flags=needs(Can.MANAGE))
     return r

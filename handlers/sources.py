@@ -18,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from automation import sources as service
 from automation.feeds import FeedError
 from config.settings import Settings
-from handlers.routing import TappedMessage
+from handlers.routing import TappedMessage, needs
 from publishers.outbound import GuardedClient
 from storage.crypto import Vault
 from storage.models import Source
+from storage.roles import Can
 from ui import views
 from ui.callbacks import SourceAct, SourceCb
 from ui.fit import clip
@@ -264,15 +265,27 @@ async def on_webhook_name(
 
 def router() -> Router:
     r = Router(name="sources")
-    r.message.register(on_sources, Command("sources"))
+    r.message.register(on_sources, Command("sources"), flags=needs(Can.MANAGE))
     r.callback_query.filter(TappedMessage())
-    r.callback_query.register(on_list, SourceCb.filter(F.act == SourceAct.LIST))
-    r.callback_query.register(on_add_webhook, SourceCb.filter(F.act == SourceAct.ADD_WEBHOOK))
+    r.callback_query.register(
+        on_list, SourceCb.filter(F.act == SourceAct.LIST), flags=needs(Can.MANAGE)
+    )
+    r.callback_query.register(
+        on_add_webhook, SourceCb.filter(F.act == SourceAct.ADD_WEBHOOK), flags=needs(Can.MANAGE)
+    )
     kinds = (SourceAct.PLAIN, SourceAct.GITHUB)
-    r.callback_query.register(on_webhook_kind, SourceCb.filter(F.act.in_(kinds)))
+    r.callback_query.register(
+        on_webhook_kind, SourceCb.filter(F.act.in_(kinds)), flags=needs(Can.MANAGE)
+    )
     modes = (SourceAct.FEED_DRAFT, SourceAct.FEED_RULES)
-    r.callback_query.register(on_feed_mode, SourceCb.filter(F.act.in_(modes)))
-    r.callback_query.register(on_delete, SourceCb.filter(F.act == SourceAct.DELETE))
-    r.callback_query.register(on_delete_yes, SourceCb.filter(F.act == SourceAct.DELETE_YES))
-    r.message.register(on_webhook_name, SourceStates.webhook_name, F.text)
+    r.callback_query.register(
+        on_feed_mode, SourceCb.filter(F.act.in_(modes)), flags=needs(Can.MANAGE)
+    )
+    r.callback_query.register(
+        on_delete, SourceCb.filter(F.act == SourceAct.DELETE), flags=needs(Can.MANAGE)
+    )
+    r.callback_query.register(
+        on_delete_yes, SourceCb.filter(F.act == SourceAct.DELETE_YES), flags=needs(Can.MANAGE)
+    )
+    r.message.register(on_webhook_name, SourceStates.webhook_name, F.text, flags=needs(Can.MANAGE))
     return r

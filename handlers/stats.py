@@ -19,7 +19,8 @@ from aiogram.types import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.routing import TappedMessage
+from handlers.previews import branded
+from handlers.routing import TappedMessage, needs
 from metrics.best_time import MIN_POSTS, best_time
 from metrics.campaigns import campaign_figures
 from metrics.chart import render_chart
@@ -29,6 +30,7 @@ from metrics.stats import Overview, overview, post_targets
 from publishers.registry import PLATFORMS
 from scheduler.clock import Clock
 from scheduler.slots import describe_slots
+from storage.roles import Can
 from ui import views
 from ui.callbacks import PostStatsCb, StatsCb
 from ui.dates import weekday_names
@@ -144,11 +146,13 @@ async def send_stats(
         learning = acceptance_lines(t, await acceptance(session, clock.now()))
         await bot.send_message(
             chat_id,
-            "\n".join([t("stats.empty", days=days, platform=title), *learning]),
+            branded(
+                session, t, "\n".join([t("stats.empty", days=days, platform=title), *learning])
+            ),
             reply_markup=markup,
         )
         return
-    caption = await _caption(session, t, tz, ov, clock, days)
+    caption = branded(session, t, await _caption(session, t, tz, ov, clock, days))
     png = await asyncio.to_thread(
         render_chart,
         ov.stats.days,
@@ -252,9 +256,9 @@ async def on_reaction_count(
 
 def router() -> Router:
     r = Router(name="stats")
-    r.message.register(on_stats, Command("stats"))
+    r.message.register(on_stats, Command("stats"), flags=needs(Can.VIEW))
     r.callback_query.filter(TappedMessage())
-    r.callback_query.register(on_stats_switch, StatsCb.filter())
-    r.callback_query.register(on_post_stats, PostStatsCb.filter())
+    r.callback_query.register(on_stats_switch, StatsCb.filter(), flags=needs(Can.VIEW))
+    r.callback_query.register(on_post_stats, PostStatsCb.filter(), flags=needs(Can.VIEW))
     r.message_reaction_count.register(on_reaction_count)
     return r

@@ -11,11 +11,12 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.routing import TappedMessage
+from handlers.routing import TappedMessage, needs
 from scheduler.dispatcher import PublisherFor
 from scheduler.removal import Removal, delete_everywhere, published_targets
 from storage import repositories as repo
 from storage.models import Publication
+from storage.roles import Can
 from ui import views
 from ui.callbacks import TakeDownAct, TakeDownCb
 from ui.keyboards import take_down_keyboard
@@ -116,7 +117,13 @@ async def _retire_record(
 def router() -> Router:
     r = Router(name="takedown")
     r.callback_query.filter(TappedMessage())
-    r.callback_query.register(on_ask, TakeDownCb.filter(F.act == TakeDownAct.ASK))
-    r.callback_query.register(on_yes, TakeDownCb.filter(F.act == TakeDownAct.YES))
-    r.callback_query.register(on_keep, TakeDownCb.filter(F.act == TakeDownAct.NO))
+    r.callback_query.register(
+        on_ask, TakeDownCb.filter(F.act == TakeDownAct.ASK), flags=needs(Can.MANAGE)
+    )
+    r.callback_query.register(
+        on_yes, TakeDownCb.filter(F.act == TakeDownAct.YES), flags=needs(Can.MANAGE)
+    )
+    r.callback_query.register(
+        on_keep, TakeDownCb.filter(F.act == TakeDownAct.NO), flags=needs(Can.MANAGE)
+    )
     return r

@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai.service import DraftChanged, edit_variant, toggle_target
 from handlers.previews import current_draft, send_new_preview, show, target_line
-from handlers.routing import TappedMessage
+from handlers.routing import TappedMessage, needs
 from publishers.blank import visible
 from storage import repositories as repo
 from storage.models import Post, PostStatus, PostVariant
+from storage.roles import Can
 from ui import views
 from ui.callbacks import VariantAct, VariantCb
 from ui.keyboards import regenerate_keyboard, variant_keyboard
@@ -153,10 +154,18 @@ async def on_variant_text(
 
 def router() -> Router:
     r = Router(name="variants")
-    r.message.register(on_variant_text, VariantStates.editing)
+    r.message.register(on_variant_text, VariantStates.editing, flags=needs(Can.DRAFT))
     r.callback_query.filter(TappedMessage())
-    r.callback_query.register(on_show, VariantCb.filter(F.act == VariantAct.SHOW))
-    r.callback_query.register(on_edit, VariantCb.filter(F.act == VariantAct.EDIT))
-    r.callback_query.register(on_regenerate, VariantCb.filter(F.act == VariantAct.REGENERATE))
-    r.callback_query.register(on_toggle, VariantCb.filter(F.act == VariantAct.TOGGLE))
+    r.callback_query.register(
+        on_show, VariantCb.filter(F.act == VariantAct.SHOW), flags=needs(Can.DRAFT)
+    )
+    r.callback_query.register(
+        on_edit, VariantCb.filter(F.act == VariantAct.EDIT), flags=needs(Can.DRAFT)
+    )
+    r.callback_query.register(
+        on_regenerate, VariantCb.filter(F.act == VariantAct.REGENERATE), flags=needs(Can.DRAFT)
+    )
+    r.callback_query.register(
+        on_toggle, VariantCb.filter(F.act == VariantAct.TOGGLE), flags=needs(Can.DRAFT)
+    )
     return r

@@ -11,10 +11,11 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai.service import load_voice
-from handlers.routing import TappedMessage
+from handlers.routing import TappedMessage, needs
 from publishers.blank import visible
 from storage import learning
 from storage import repositories as repo
+from storage.roles import Can
 from ui import views
 from ui.callbacks import VoiceCb, VoiceField, VoiceWholeCb
 from ui.fit import fit_html
@@ -106,10 +107,12 @@ async def on_voice_text(
 
 def router() -> Router:
     r = Router(name="voice")
-    r.message.register(on_voice, Command("voice"))
+    r.message.register(on_voice, Command("voice"), flags=needs(Can.MANAGE))
     r.callback_query.filter(TappedMessage())
-    r.callback_query.register(on_clear, VoiceCb.filter(F.field.is_(None)))
-    r.callback_query.register(on_field, VoiceCb.filter(F.field.is_not(None)))
-    r.callback_query.register(on_whole, VoiceWholeCb.filter())
-    r.message.register(on_voice_text, VoiceStates.editing)
+    r.callback_query.register(on_clear, VoiceCb.filter(F.field.is_(None)), flags=needs(Can.MANAGE))
+    r.callback_query.register(
+        on_field, VoiceCb.filter(F.field.is_not(None)), flags=needs(Can.MANAGE)
+    )
+    r.callback_query.register(on_whole, VoiceWholeCb.filter(), flags=needs(Can.MANAGE))
+    r.message.register(on_voice_text, VoiceStates.editing, flags=needs(Can.MANAGE))
     return r

@@ -590,10 +590,12 @@ class Rule(Base):
     """An automation rule: event-type glob + conditions + actions (JSON documents)."""
 
     __tablename__ = "rules"
+    #: A name is the brand's own: two brands may each have a "release" rule.
+    __table_args__ = (UniqueConstraint("brand_id", "name", name="uq_rules_brand_name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     brand_id: Mapped[int] = _brand_fk()
-    name: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
     event: Mapped[str] = mapped_column(String(128))
     conditions: Mapped[str] = mapped_column(Text, default="[]")
     actions: Mapped[str] = mapped_column(Text, default="[]")

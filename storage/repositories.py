@@ -17,7 +17,9 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import scope
 from storage.models import (
+    FIRST_BRAND_ID,
     Account,
     AiUsage,
     BrandVoice,
@@ -33,8 +35,6 @@ from storage.models import (
     User,
     utcnow,
 )
-
-VOICE_ROW_ID = 1
 
 
 async def _conditional_update(
@@ -76,14 +76,20 @@ async def upsert_user(session: AsyncSession, user_id: int, language: str) -> tup
 # --- brand voice -------------------------------------------------------------------------------
 
 
+def _voice_id(session: AsyncSession) -> int:
+    """The voice row of the session's brand (its id is the brand's; unscoped: the first)."""
+    brand_id = scope.brand_of(session)
+    return FIRST_BRAND_ID if brand_id is None else brand_id
+
+
 async def get_voice(session: AsyncSession) -> BrandVoice | None:
-    return await session.get(BrandVoice, VOICE_ROW_ID)
+    return await session.get(BrandVoice, _voice_id(session))
 
 
 async def save_voice(session: AsyncSession, **fields: str) -> BrandVoice:
     voice = await get_voice(session)
     if voice is None:
-        voice = BrandVoice(id=VOICE_ROW_ID)
+        voice = BrandVoice(id=_voice_id(session))
         session.add(voice)
     for name, value in fields.items():
         setattr(voice, name, value)
@@ -257,12 +263,6 @@ async def scheduled_posts(session: AsyncSession, limit: int, offset: int = 0) ->
         .offset(offset)
     )
     return (await session.scalars(stmt)).all()
-
-
-async def set_user_timezone(session: AsyncSession, user_id: int, timezone: str) -> None:
-    user = await session.get(User, user_id)
-    if user is not None:
-        user.timezone = timezone
 
 
 async def count_posts(session: AsyncSession, statuses: Iterable[str]) -> int:
@@ -606,3 +606,16 @@ async def recent_events(session: AsyncSession, since: datetime, limit: int) -> S
         .limit(limit)
     )
     return (await session.scalars(stmt)).all()
+
+
+# --- brands ------------------------------------------------------------------------------------
+
+
+async def account_brand(session: AsyncSession, platform: str, handle: str) -> int | None:
+    """The brand an account (platform, handle) is connected to, whichever it is; None if no
+    brand has it (an account belongs to one brand)."""
+    return await session.scalar(
+        select(Account.brand_id)
+        .where(Account.platform == platform, Account.handle == handle)
+        .execution_options(**scope.EVERY_BRAND)
+    )

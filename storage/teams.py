@@ -73,6 +73,11 @@ async def create_brand(
     return brand
 
 
+async def set_timezone(session: AsyncSession, brand_id: int, timezone: str) -> None:
+    """The brand's IANA time zone (already validated)."""
+    await session.execute(update(Brand).where(Brand.id == brand_id).values(timezone=timezone))
+
+
 async def brand_count(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(Brand)) or 0)
 
@@ -378,3 +383,11 @@ async def review_messages(session: AsyncSession, post_id: int) -> Sequence[Revie
 
 async def forget_review_messages(session: AsyncSession, post_id: int) -> None:
     await session.execute(delete(ReviewMessage).where(ReviewMessage.post_id == post_id))
+
+
+# --- review groups -----------------------------------------------------------------------------
+
+
+async def reviewing_in(session: AsyncSession, chat_id: int) -> Brand | None:
+    """The brand whose review group ``chat_id`` is (bound with `/review here`), if any."""
+    return await session.scalar(select(Brand).where(Brand.review_chat_id == chat_id))

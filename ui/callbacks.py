@@ -316,3 +316,9 @@ class PlanCb(CallbackData, prefix="pl"):
 
     act: PlanAct
     campaign: DbId
+
+
+class BrandCb(CallbackData, prefix="br"):
+    """/brand's list: work in brand `id` (refused unless the tapper is a member of it)."""
+
+    id: DbId

@@ -12,6 +12,7 @@ from scheduler.notify import AlertKind
 from ui.callbacks import (
     AccountAct,
     AccountCb,
+    BrandCb,
     DraftAct,
     DraftCb,
     DraftsPageCb,
@@ -473,3 +474,13 @@ def with_planned_slot(
         ScheduleCb(post=post_id, pick=SchedulePick.PLANNED),
     )
     return _rows([button], *markup.inline_keyboard)
+
+
+def brands_keyboard(t: Texts, brands: list[tuple[int, str, str]]) -> InlineKeyboardMarkup:
+    """One button per brand to switch to: (id, name, the member's role there, in words)."""
+    return _rows(
+        *[
+            [_button(t.plain("brand.btn", name=name, role=role), BrandCb(id=brand_id))]
+            for brand_id, name, role in brands
+        ]
+    )
