@@ -108,6 +108,8 @@ MENU_COMMANDS = (
     "timezone",
     "rules",
     "sources",
+    "team",
+    "log",
     "cancel",
     "help",
 )

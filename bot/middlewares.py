@@ -123,7 +123,7 @@ class SessionMiddleware(BaseMiddleware):
                     if not _in_group(event) or event.callback_query:
                         await self.strangers.refuse(event, user, data["bot"])
                     return None
-                row, _changed = await repo.upsert_user(session, user.id, language)
+                row, _changed = await repo.upsert_user(session, user.id, language, user.full_name)
                 timezone = row.timezone
                 await session.commit()  # hands the connection back while the handler talks
             data["tz"] = session.info["tz"] = ZoneInfo(timezone or self.default_tz)

@@ -32,6 +32,7 @@ from handlers import (
     sources,
     stats,
     takedown,
+    team,
     timezone,
     variants,
     voice,
@@ -41,6 +42,7 @@ from handlers import (
 def build_routers() -> list[Router]:
     """In priority order: commands first, then dialogues, then the catch-all fallback."""
     return [
+        team.router(),  # before common: its /start takes invite links
         common.router(),
         timezone.router(),
         slots.router(),

@@ -378,3 +378,21 @@ async def review_messages(session: AsyncSession, post_id: int) -> Sequence[Revie
 
 async def forget_review_messages(session: AsyncSession, post_id: int) -> None:
     await session.execute(delete(ReviewMessage).where(ReviewMessage.post_id == post_id))
+
+
+# --- people ------------------------------------------------------------------------------------
+
+
+async def people(session: AsyncSession, user_ids: Iterable[int]) -> dict[int, User]:
+    """The user rows of these ids (someone who never wrote to the bot has none)."""
+    ids = set(user_ids)
+    if not ids:
+        return {}
+    rows = await session.scalars(select(User).where(User.id.in_(ids)))
+    return {user.id: user for user in rows}
+
+
+async def invite_for(session: AsyncSession, code: str) -> Invite | None:
+    """The invite a code names, used or not (to greet a member who opens a link they do not
+    need without spending it)."""
+    return await session.scalar(select(Invite).where(Invite.code_hash == _digest(code)))
