@@ -25,6 +25,7 @@ from publishers.errors import PublishError
 from publishers.registry import PLATFORMS, Platform, PublisherFactory, account_label
 from scheduler.clock import Clock
 from storage import repositories as repo
+from storage import teams
 from storage.crypto import Vault
 from storage.models import Account
 from ui.callbacks import AccountAct, AccountCb, PlatformCb
@@ -103,6 +104,9 @@ async def on_toggle(
         return
     account.enabled = not account.enabled
     key = "acc.enabled" if account.enabled else "acc.disabled"
+    action = "account.enable" if account.enabled else "account.disable"
+    label = account_label(account)
+    await teams.record(session, account.brand_id, query.from_user.id, action, detail=label)
     note = t.plain(key, target=account_label(account))
     await session.commit()
     await _answer_and_refresh(query, message, session, t, clock, note)
@@ -122,6 +126,10 @@ async def on_disconnect(
         await query.answer(t.plain("post.gone"), show_alert=True)
         return
     await repo.disconnect_account(session, account.id)
+    label = account_label(account)
+    await teams.record(
+        session, account.brand_id, query.from_user.id, "account.disconnect", detail=label
+    )
     publishers.forget(account.id)
     note = t.plain("acc.disconnected", target=account_label(account))
     await session.commit()
@@ -264,7 +272,7 @@ async def _connect(
         return
     target = handle if platform.key == "telegram" else name
     lifetime = platform.token_lifetime
-    await repo.save_account(
+    account = await repo.save_account(
         session,
         platform.key,
         target,
@@ -272,6 +280,9 @@ async def _connect(
         vault.encrypt(credentials) if credentials else None,
         token_expires_at=clock.now() + lifetime if lifetime else None,
     )
+    actor = message.from_user.id if message.from_user else None
+    label = account_label(account)
+    await teams.record(session, account.brand_id, actor, "account.connect", detail=label)
     await session.commit()
     log.info("connected a %s account: %s", platform.key, target)
     await message.answer(t("acc.connected", target=name))

@@ -14,14 +14,19 @@ from publishers.blank import visible
 from scheduler.clock import Clock
 from scheduler.timeparse import suggest_timezones
 from storage import repositories as repo
+from storage import teams
+from storage.teams import Seat
 from ui import views
 from ui.callbacks import TimezoneCb
 from ui.keyboards import timezone_keyboard
 from ui.texts import Texts
 
 
-async def _set(session: AsyncSession, user_id: int, name: str, t: Texts, clock: Clock) -> str:
+async def _set(
+    session: AsyncSession, user_id: int, name: str, t: Texts, clock: Clock, seat: Seat
+) -> str:
     await repo.set_user_timezone(session, user_id, name)
+    await teams.record(session, seat.brand.id, user_id, "brand.timezone", detail=name)
     await session.commit()
     return t("tz.set", tz=name, now=views.when(t, clock.now(), ZoneInfo(name)))
 
@@ -33,6 +38,7 @@ async def on_timezone(
     clock: Clock,
     t: Texts,
     tz: ZoneInfo,
+    seat: Seat,
 ) -> None:
     query = visible(command.args)
     if not query:
@@ -43,7 +49,7 @@ async def on_timezone(
         await message.answer(t("tz.unknown", query=query))
     elif len(names) == 1 or names[0].lower() == query.lower():
         assert message.from_user is not None
-        await message.answer(await _set(session, message.from_user.id, names[0], t, clock))
+        await message.answer(await _set(session, message.from_user.id, names[0], t, clock, seat))
     else:
         await message.answer(t("tz.choose"), reply_markup=timezone_keyboard(names))
 
@@ -55,12 +61,13 @@ async def on_timezone_pick(
     session: AsyncSession,
     clock: Clock,
     t: Texts,
+    seat: Seat,
 ) -> None:
     if callback_data.name not in suggest_timezones(callback_data.name):
         await query.answer(t.plain("tz.unknown", query=callback_data.name), show_alert=True)
         return
     await query.answer()
-    text = await _set(session, query.from_user.id, callback_data.name, t, clock)
+    text = await _set(session, query.from_user.id, callback_data.name, t, clock, seat)
     await message.edit_text(text)
 
 

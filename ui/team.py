@@ -12,6 +12,7 @@ as ``log.other``, rather than breaking the page.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from storage.models import AuditEntry, Brand, Membership, Role, User
@@ -60,20 +61,27 @@ def _subject(entry: AuditEntry) -> tuple[str, str]:
     return kind, value
 
 
+def _translated(t: Texts, key: str, fallback: str) -> str:
+    return t.plain(key) if t.has(key) else fallback
+
+
 def audit_line(t: Texts, entry: AuditEntry, users: Mapping[int, User], tz: ZoneInfo) -> str:
     """One entry of /log: when, who, what."""
     kind, value = _subject(entry)
     subject_person = person(t, int(value), users) if kind == "user" and value.isdigit() else value
-    try:
-        role = role_name(t, entry.detail)
-    except ValueError:
-        role = entry.detail
+    detail = entry.detail
+    values = {
+        "id": value,
+        "person": subject_person,
+        "detail": detail,
+        "role": _translated(t, f"role.{detail}", detail),
+        "field": _translated(t, f"voice.field.{detail}", detail),
+    }
     key = f"log.{entry.action}"
-    values = {"id": value, "person": subject_person, "detail": entry.detail, "role": role}
     if t.has(key):
         what = t(key, **values)
     else:
-        what = t("log.other", action=entry.action, subject=entry.subject, detail=entry.detail)
+        what = t("log.other", action=entry.action, subject=entry.subject, detail=detail)
     return t(
         "log.line",
         at=short_when(entry.at, tz),
@@ -100,3 +108,9 @@ def log_view(
 
 def pages_of(count: int) -> int:
     return max(1, -(-count // LOG_PAGE))
+
+
+def logged_time(moment: datetime, tz: ZoneInfo) -> str:
+    """A time as an audit entry keeps it (its detail is stored text, read later by people in
+    any language): "2026-12-04 10:00 Europe/Berlin"."""
+    return f"{moment.astimezone(tz):%Y-%m-%d %H:%M} {tz.key}"
