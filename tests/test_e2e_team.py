@@ -13,7 +13,7 @@ from storage.models import FIRST_BRAND_ID, Role
 from tests.clock import FakeClock
 from tests.conftest import OWNER
 from tests.fakes.telegram import FakeMessage, FakeTelegram
-from tests.test_e2e_drafts import button, tap
+from tests.test_e2e_drafts import button, is_preview, preview_for, tap
 from ui.callbacks import LogPageCb, TeamAct, TeamCb
 
 ERIN, MALLORY, OTTO = 2002, 3003, 4004
@@ -210,3 +210,29 @@ async def test_log_pages_newest_first(tg: FakeTelegram, nexus: Nexus, clock: Fak
     await tg.wait_for(lambda: "page 3 of 3" in tg.messages(OWNER)[-1].text)
     third = tg.messages(OWNER)[-1]
     assert "rejected #1\n" in third.text + "\n" and [lbl for lbl, _ in third.buttons()] == ["◀"]
+
+
+async def test_decisions_are_logged_with_who_and_what(tg: FakeTelegram, nexus: Nexus) -> None:
+    first = await preview_for(tg, "announce the team feature")
+    stale_reject = button(first, "Reject")
+    await tap(tg, first, "Edit")
+    await tg.wait_message(OWNER, lambda m: "Send the new text" in m.text)
+    await tg.user_sends(OWNER, "Teams are here")
+    edited = await tg.wait_message(OWNER, lambda m: is_preview(m) and "Teams are here" in m.text)
+    await tap(tg, edited, "Approve")
+    await tg.wait_message(OWNER, lambda m: "is published" in m.text)
+    second = await preview_for(tg, "a post we will not run")
+    await tap(tg, second, "Reject")
+    await tg.wait_for(lambda: any("rejected" in a.lower() for a in answers(tg)))
+    # a tap on the stale first preview changes nothing, so nothing is logged for it
+    await tg.user_taps(OWNER, first.message_id, stale_reject, force=True)
+    await tg.wait_for(lambda: len(answers(tg)) == 3)
+
+    await tg.user_sends(OWNER, "/log")
+    page = await tg.wait_message(OWNER, lambda m: "Log of Main" in m.text)
+    lines = page.text.splitlines()[2:]
+    assert [line.split(" · ", 1)[1] for line in lines] == [
+        "Owner rejected #2",
+        "Owner approved #1 to publish now",
+        "Owner edited #1",
+    ]
