@@ -542,6 +542,7 @@ async def _answer_unsure(
         await query.answer(t.plain("post.gone"), show_alert=True)
         return
     post_id, target = pub.post_id, account_label(pub.account)
+    await teams.record_post(session, post_id, query.from_user.id, f"post.unsure_{outcome}", target)
     verdict = await decide(pub.id)
     if verdict is None:
         await query.answer(t.plain("post.gone"), show_alert=True)
