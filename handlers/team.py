@@ -26,10 +26,11 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from config.settings import Settings
 from handlers.routing import ANYONE, TappedMessage, needs
 from scheduler.clock import Clock
 from storage import teams
-from storage.models import Brand, Role
+from storage.models import FIRST_BRAND_ID, Brand, Role
 from storage.roles import RANKED, Can
 from storage.teams import InviteRefused, Seat
 from ui import team as views
@@ -106,6 +107,12 @@ async def on_role_menu(
     )
 
 
+def _configured_owner(settings: Settings, brand: Brand, user_id: int) -> bool:
+    """Whether the member is an owner by NEXUS_OWNER_IDS: start-up makes them an owner of the
+    first brand again, so demoting or removing them from the chat would not last."""
+    return brand.id == FIRST_BRAND_ID and user_id in settings.owner_ids
+
+
 async def _tell(bot: Bot, session: AsyncSession, user_id: int, key: str, **values: str) -> None:
     """A message to a member in their own language; one who never started the bot, or blocked
     it, simply is not told (the change stands)."""
@@ -125,6 +132,7 @@ async def on_set_role(
     bot: Bot,
     session: AsyncSession,
     t: Texts,
+    settings: Settings,
 ) -> None:
     brand = await _owned(query, session, t, callback_data.brand)
     new = callback_data.role
@@ -135,6 +143,9 @@ async def on_set_role(
     user_id = callback_data.user
     if await teams.role_in(session, brand.id, user_id) is None:
         await query.answer(t.plain("team.gone"), show_alert=True)
+        return
+    if new != Role.OWNER and _configured_owner(settings, brand, user_id):
+        await query.answer(t.plain("team.configured_owner"), show_alert=True)
         return
     if not await teams.set_role(session, brand.id, user_id, new):
         await session.rollback()
@@ -180,6 +191,7 @@ async def on_remove_yes(
     bot: Bot,
     session: AsyncSession,
     t: Texts,
+    settings: Settings,
 ) -> None:
     brand = await _owned(query, session, t, callback_data.brand)
     if brand is None:
@@ -189,6 +201,9 @@ async def on_remove_yes(
     name = views.person(t, user_id, users)
     if await teams.role_in(session, brand.id, user_id) is None:
         await query.answer(t.plain("team.gone"), show_alert=True)
+        return
+    if _configured_owner(settings, brand, user_id):
+        await query.answer(t.plain("team.configured_owner"), show_alert=True)
         return
     if not await teams.remove_member(session, brand.id, user_id):
         await session.rollback()

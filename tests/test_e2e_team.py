@@ -123,12 +123,12 @@ async def test_roles_change_and_members_leave_and_are_told(tg: FakeTelegram, nex
     assert told.text == "🔁 Ваша роль у Main тепер: рецензент."
     await tg.wait_for(lambda: "Erin (id 2002): reviewer" in tg.messages(OWNER)[-1].text)
 
-    # the only owner cannot make themselves something less
+    # an owner by NEXUS_OWNER_IDS stays one (start-up would make them one again)
     screen = tg.messages(OWNER)[-1]
     await tap(tg, screen, "🔁 Owner")
     await tg.wait_for(lambda: "Their new role" in tg.messages(OWNER)[-1].text)
     await tap(tg, tg.messages(OWNER)[-1], "Viewer")
-    await tg.wait_for(lambda: any("at least one owner" in a for a in answers(tg)))
+    await tg.wait_for(lambda: any("NEXUS_OWNER_IDS" in a for a in answers(tg)))
 
     screen = await team_message(tg)
     erin_remove = [d for label, d in screen.buttons() if "Remove" in label][1]
@@ -236,3 +236,43 @@ async def test_decisions_are_logged_with_who_and_what(tg: FakeTelegram, nexus: N
         "Owner approved #1 to publish now",
         "Owner edited #1",
     ]
+
+
+async def test_account_changes_and_settings_are_logged(tg: FakeTelegram, nexus: Nexus) -> None:
+    await tg.user_sends(OWNER, "/accounts")
+    overview = await tg.wait_message(OWNER, lambda m: "Accounts" in m.text)
+    await tap(tg, overview, "Disable")
+    await tg.wait_for(
+        lambda: any("Enable" in label for label, _ in tg.messages(OWNER)[-1].buttons())
+    )
+    await tg.user_sends(OWNER, "/timezone Europe/Berlin")
+    await tg.wait_message(OWNER, lambda m: "Europe/Berlin" in m.text)
+    await tg.user_sends(OWNER, "/log")
+    page = await tg.wait_message(OWNER, lambda m: "Log of Main" in m.text)
+    lines = [line.split(" · ", 1)[1] for line in page.text.splitlines()[2:]]
+    assert lines == [
+        "Owner set the time zone to Europe/Berlin",
+        "Owner switched Telegram @nexus_channel off",
+    ]
+
+
+async def test_a_brand_keeps_its_last_owner(tg: FakeTelegram, nexus: Nexus) -> None:
+    tg.add_user(OTTO, "Otto", "en")
+    async with nexus.sessions() as session:
+        beta = await teams.create_brand(session, "Beta", OTTO)
+        assert beta is not None
+        await session.commit()
+    screen = await team_message(tg, OTTO)
+    assert "Team of Beta" in screen.text and "Otto (id 4004): owner, you" in screen.text
+    await tg.user_taps(OTTO, screen.message_id, button(screen, "🔁 Otto"))
+    await tg.wait_for(lambda: "Their new role" in tg.messages(OTTO)[-1].text)
+    await tg.user_taps(OTTO, screen.message_id, button(tg.messages(OTTO)[-1], "Editor"))
+    await tg.user_taps(OTTO, screen.message_id, button(tg.messages(OTTO)[-1], "Back"))
+    await tg.wait_for(lambda: "Team of Beta" in tg.messages(OTTO)[-1].text)
+    await tg.user_taps(OTTO, screen.message_id, button(tg.messages(OTTO)[-1], "Remove"))
+    await tg.wait_for(lambda: "Remove Otto from Beta?" in tg.messages(OTTO)[-1].text)
+    await tg.user_taps(OTTO, screen.message_id, button(tg.messages(OTTO)[-1], "Yes, remove"))
+    await tg.wait_for(lambda: sum("at least one owner" in a for a in answers(tg)) == 2)
+    async with nexus.sessions() as session:
+        assert await teams.role_in(session, beta.id, OTTO) == Role.OWNER
+        assert await teams.audit_count(session, beta.id) == 0
