@@ -134,31 +134,32 @@ async def on_set_role(
     t: Texts,
     settings: Settings,
 ) -> None:
+    new, user_id = callback_data.role, callback_data.user
+    assert new is not None  # (the filter)
     brand = await _owned(query, session, t, callback_data.brand)
-    new = callback_data.role
-    if brand is None or new is None:
-        if new is None and brand is not None:
-            await query.answer(t.plain("tap.unknown"), show_alert=True)
+    if brand is None:
         return
-    user_id = callback_data.user
-    if await teams.role_in(session, brand.id, user_id) is None:
+    held = await teams.role_in(session, brand.id, user_id)
+    if held is None:
         await query.answer(t.plain("team.gone"), show_alert=True)
         return
     if new != Role.OWNER and _configured_owner(settings, brand, user_id):
         await query.answer(t.plain("team.configured_owner"), show_alert=True)
         return
-    if not await teams.set_role(session, brand.id, user_id, new):
-        await session.rollback()
-        await query.answer(t.plain("team.last_owner"), show_alert=True)
-        return
-    await teams.record(session, brand.id, query.from_user.id, "team.role", f"user:{user_id}", new)
-    await session.commit()
+    if held != new:
+        if not await teams.set_role(session, brand.id, user_id, new):
+            await session.rollback()
+            await query.answer(t.plain("team.last_owner"), show_alert=True)
+            return
+        actor, subject = query.from_user.id, f"user:{user_id}"
+        await teams.record(session, brand.id, actor, "team.role", subject, new)
+        await session.commit()
     users = await teams.people(session, [user_id])
     name = views.person(t, user_id, users)
     await query.answer(t.plain("team.role_set", name=name, role=views.role_name(t, new)))
     text, markup = await _team_screen(session, t, brand, query.from_user.id)
     await message.edit_text(text, reply_markup=markup)
-    if user_id != query.from_user.id:
+    if user_id != query.from_user.id and held != new:
         await _tell(bot, session, user_id, "team.your_role", brand=brand.name, role=new)
 
 
@@ -245,12 +246,10 @@ async def on_invite_role(
     clock: Clock,
     tz: ZoneInfo,
 ) -> None:
-    brand = await _owned(query, session, t, callback_data.brand)
     role = callback_data.role
+    assert role is not None  # (the filter)
+    brand = await _owned(query, session, t, callback_data.brand)
     if brand is None:
-        return
-    if role is None:
-        await query.answer(t.plain("tap.unknown"), show_alert=True)
         return
     now = clock.now()
     code = await teams.create_invite(session, brand.id, role, query.from_user.id, now)
@@ -373,12 +372,15 @@ def router() -> Router:
     for act, handler in (
         (TeamAct.LIST, on_list),
         (TeamAct.ROLE_MENU, on_role_menu),
-        (TeamAct.SET_ROLE, on_set_role),
         (TeamAct.REMOVE, on_remove),
         (TeamAct.REMOVE_YES, on_remove_yes),
         (TeamAct.INVITE, on_invite),
-        (TeamAct.INVITE_ROLE, on_invite_role),
     ):
         r.callback_query.register(handler, TeamCb.filter(F.act == act), flags=member)
+    chosen = F.role.is_not(None)  # a tap naming no role falls through to the fallback
+    set_role = TeamCb.filter((F.act == TeamAct.SET_ROLE) & chosen)
+    r.callback_query.register(on_set_role, set_role, flags=member)
+    invite_role = TeamCb.filter((F.act == TeamAct.INVITE_ROLE) & chosen)
+    r.callback_query.register(on_invite_role, invite_role, flags=member)
     r.callback_query.register(on_log_page, LogPageCb.filter(), flags=member)
     return r

@@ -178,6 +178,12 @@ async def test_a_tap_naming_a_brand_the_tapper_does_not_own_changes_nothing(
     await tg.user_taps(ERIN, page.message_id, invite.pack(), force=True)
     await tg.wait_for(lambda: sum("Only an owner of this brand" in a for a in answers(tg)) == 3)
 
+    # a change of role that names no role is no change at all
+    no_role = TeamCb(act=TeamAct.SET_ROLE, brand=FIRST_BRAND_ID, user=ERIN).pack()
+    query = await tg.user_taps(OWNER, screen.message_id, no_role, force=True)
+    await tg.wait_for(lambda: query in tg.callback_answers)
+    assert "button" in tg.callback_answers[query]["text"]
+
     async with nexus.sessions() as session:
         assert await teams.role_in(session, beta, OTTO) == Role.OWNER
         assert await teams.role_in(session, FIRST_BRAND_ID, ERIN) == Role.EDITOR
