@@ -11,7 +11,7 @@ from bot.app import Nexus
 from storage import teams
 from storage.models import FIRST_BRAND_ID, Role
 from tests.clock import FakeClock
-from tests.conftest import OWNER
+from tests.conftest import CHANNEL, OWNER
 from tests.fakes.telegram import FakeMessage, FakeTelegram
 from tests.test_e2e_drafts import button, is_preview, preview_for, tap
 from ui.callbacks import LogPageCb, TeamAct, TeamCb
@@ -282,3 +282,18 @@ async def test_a_brand_keeps_its_last_owner(tg: FakeTelegram, nexus: Nexus) -> N
     async with nexus.sessions() as session:
         assert await teams.role_in(session, beta.id, OTTO) == Role.OWNER
         assert await teams.audit_count(session, beta.id) == 0
+
+
+async def test_a_take_down_is_logged_with_where_it_went(tg: FakeTelegram, nexus: Nexus) -> None:
+    await tap(tg, await preview_for(tg, "a post we will regret"), "Approve")
+    record = await tg.wait_message(OWNER, lambda m: "is published" in m.text)
+    await tap(tg, record, "Delete…")
+    ask = await tg.wait_message(OWNER, lambda m: "from every platform" in m.text)
+    await tap(tg, ask, "Yes, delete everywhere")
+    await tg.wait_for(lambda: not tg.messages(CHANNEL))
+    await tg.user_sends(OWNER, "/log")
+    page = await tg.wait_message(OWNER, lambda m: "Log of Main" in m.text)
+    assert [line.split(" · ", 1)[1] for line in page.text.splitlines()[2:]] == [
+        "Owner took #1 down (deleted from 1/1 targets)",
+        "Owner approved #1 to publish now",
+    ]
