@@ -329,7 +329,8 @@ async def _log_page(
     page = min(max(page, 0), pages - 1)
     entries = await teams.audit_page(session, brand.id, views.LOG_PAGE, page * views.LOG_PAGE)
     ids = {e.actor_id for e in entries if e.actor_id is not None}
-    ids |= {int(v) for k, _, v in (e.subject.partition(":") for e in entries) if k == "user"}
+    subjects = (e.subject.partition(":") for e in entries)
+    ids |= {int(v) for k, _, v in subjects if k == "user" and v.isdigit()}
     users = await teams.people(session, ids)
     text = views.log_view(t, brand, entries, users, tz, page, pages)
     return text, log_keyboard(brand.id, page, pages)

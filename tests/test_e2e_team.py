@@ -297,3 +297,18 @@ async def test_a_take_down_is_logged_with_where_it_went(tg: FakeTelegram, nexus:
         "Owner took #1 down (deleted from 1/1 targets)",
         "Owner approved #1 to publish now",
     ]
+
+
+async def test_people_are_named_as_they_are_now_in_telegram(tg: FakeTelegram, nexus: Nexus) -> None:
+    tg.add_user(ERIN, "Erin", "en")
+    code = await invite_link(tg, "Viewer")
+    await tg.user_sends(ERIN, f"/start {code}")
+    await tg.wait_message(ERIN, lambda m: "Welcome" in m.text)
+    tg.add_user(ERIN, "Erin <b>Brown</b>", "en")  # renamed in Telegram (markup stays text)
+    await tg.user_sends(ERIN, "/log")
+    await tg.wait_message(ERIN, lambda m: "Log of Main" in m.text)
+    screen = await team_message(tg)
+    assert "Erin <b>Brown</b> (id 2002): viewer" in screen.text
+    assert ("🔁 Erin <b>Brown</b>", TeamCb(act=TeamAct.ROLE_MENU, brand=1, user=ERIN).pack()) in (
+        screen.buttons()
+    )
