@@ -110,6 +110,8 @@ MENU_COMMANDS = (
     "brand",
     "rules",
     "sources",
+    "team",
+    "log",
     "cancel",
     "help",
 )

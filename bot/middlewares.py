@@ -145,7 +145,7 @@ class SessionMiddleware(BaseMiddleware):
                     if not _in_group(event) or event.callback_query:
                         await self.strangers.refuse(event, user, data["bot"])
                     return None
-                await repo.upsert_user(session, user.id, language)
+                await repo.upsert_user(session, user.id, language, user.full_name)
                 if seat is not None:
                     several = len(await teams.seats_of(session, user.id)) > 1
                     scope.enter(session, seat.brand.id, seat.brand.name if several else None)

@@ -33,6 +33,7 @@ from handlers import (
     sources,
     stats,
     takedown,
+    team,
     timezone,
     variants,
     voice,
@@ -42,6 +43,7 @@ from handlers import (
 def build_routers() -> list[Router]:
     """In priority order: commands first, then dialogues, then the catch-all fallback."""
     return [
+        team.router(),  # before common: its /start takes invite links
         common.router(),
         brands.router(),
         timezone.router(),

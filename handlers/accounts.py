@@ -25,7 +25,7 @@ from publishers.errors import PublishError
 from publishers.registry import PLATFORMS, Platform, PublisherFactory, account_label
 from scheduler.clock import Clock
 from storage import repositories as repo
-from storage import scope
+from storage import scope, teams
 from storage.crypto import Vault
 from storage.models import Account
 from storage.roles import Can
@@ -105,6 +105,9 @@ async def on_toggle(
         return
     account.enabled = not account.enabled
     key = "acc.enabled" if account.enabled else "acc.disabled"
+    action = "account.enable" if account.enabled else "account.disable"
+    label = account_label(account)
+    await teams.record(session, account.brand_id, query.from_user.id, action, detail=label)
     note = t.plain(key, target=account_label(account))
     await session.commit()
     await _answer_and_refresh(query, message, session, t, clock, note)
@@ -124,6 +127,10 @@ async def on_disconnect(
         await query.answer(t.plain("post.gone"), show_alert=True)
         return
     await repo.disconnect_account(session, account.id)
+    label = account_label(account)
+    await teams.record(
+        session, account.brand_id, query.from_user.id, "account.disconnect", detail=label
+    )
     publishers.forget(account.id)
     note = t.plain("acc.disconnected", target=account_label(account))
     await session.commit()
@@ -272,7 +279,7 @@ async def _connect(
         await message.answer(t("acc.other_brand", target=name))
         return
     lifetime = platform.token_lifetime
-    await repo.save_account(
+    account = await repo.save_account(
         session,
         platform.key,
         target,
@@ -280,6 +287,9 @@ async def _connect(
         vault.encrypt(credentials) if credentials else None,
         token_expires_at=clock.now() + lifetime if lifetime else None,
     )
+    actor = message.from_user.id if message.from_user else None
+    label = account_label(account)
+    await teams.record(session, account.brand_id, actor, "account.connect", detail=label)
     await session.commit()
     log.info("connected a %s account: %s", platform.key, target)
     await message.answer(t("acc.connected", target=name))

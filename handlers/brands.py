@@ -98,7 +98,7 @@ async def _create(session: AsyncSession, t: Texts, user_id: int, seat: Seat, nam
     if brand is None:
         await session.rollback()
         return t("brand.taken", name=name)
-    await teams.record(session, brand.id, user_id, "brand.create", subject=name)
+    await teams.record(session, brand.id, user_id, "brand.create", detail=name)
     await teams.switch_brand(session, user_id, brand.id)
     await session.commit()
     scope.enter(session, brand.id, brand.name)

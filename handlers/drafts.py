@@ -40,6 +40,7 @@ from scheduler import lifecycle
 from scheduler.clock import Clock
 from scheduler.lifecycle import NoTargets, schedule_post
 from storage import repositories as repo
+from storage import teams
 from storage.models import Post, PostStatus
 from storage.roles import Can
 from ui import views
@@ -241,6 +242,7 @@ async def on_reject(
     post = await current_draft(query, bot, session, t, callback_data.post, callback_data.v)
     if post is None:
         return
+    await teams.record_post(session, post.id, query.from_user.id, "post.reject")
     if not (await lifecycle.reject(session, post.id)).done:
         await post_in(query, session, t, post.id, PostStatus.DRAFT)
         return
@@ -259,6 +261,7 @@ async def on_restore(
     query: CallbackQuery, callback_data: DraftCb, bot: Bot, session: AsyncSession, t: Texts
 ) -> None:
     post_id = callback_data.post
+    await teams.record_post(session, post_id, query.from_user.id, "post.restore")
     if not (await lifecycle.restore(session, post_id)).done:
         await post_in(query, session, t, post_id, PostStatus.DRAFT)
         return
@@ -279,6 +282,7 @@ async def _approve(
 ) -> None:
     """Approve & publish: the draft is scheduled for now and the dispatcher is woken; it turns
     the preview into the record when every target is done."""
+    await teams.record_post(session, post.id, query.from_user.id, "post.approve")
     try:
         now = clock.now()
         scheduled = await schedule_post(session, post, now, immediate=True, decided_at=now)
@@ -322,6 +326,8 @@ async def on_edited_text(
             t("draft.is", post_id=post_id, status=status) if status else t("draft.gone")
         )
         return
+    assert message.from_user is not None
+    await teams.record_post(session, post.id, message.from_user.id, "post.edit")
     try:
         post = await edit_draft(session, post, text, offline=False)
     except DraftChanged:

@@ -43,7 +43,9 @@ from scheduler import campaigns
 from scheduler.campaigns import PlannedDraft
 from scheduler.clock import Clock
 from storage import repositories as repo
+from storage import teams
 from storage.roles import Can
+from storage.teams import Seat
 from ui import views
 from ui.callbacks import PlanAct, PlanCb
 from ui.dates import moment
@@ -211,11 +213,15 @@ async def on_approve_all(
     wake: Callable[[], None],
     t: Texts,
     tz: ZoneInfo,
+    seat: Seat,
 ) -> None:
     found = await _proposed(query, callback_data, session, t)
     if found is None:
         return
     campaign_id, plan = found
+    subject = f"campaign:{campaign_id}"
+    actor = query.from_user.id
+    await teams.record(session, seat.brand.id, actor, "plan.approve", subject, plan.title)
     outcome = await campaigns.approve_all(
         session,
         campaign_id,

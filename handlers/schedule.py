@@ -32,12 +32,14 @@ from scheduler.recurrence import parse_repeat
 from scheduler.slots import next_free_slot
 from scheduler.timeparse import TimeParseError, parse_when
 from storage import repositories as repo
+from storage import teams
 from storage.models import Post, PostStatus, Publication, utcnow
 from storage.roles import Can
 from ui import views
 from ui.callbacks import PostAct, PostCb, PubAct, PubCb, QueuePageCb, ScheduleCb, SchedulePick
 from ui.dates import repeat_rule
 from ui.keyboards import queue_keyboard
+from ui.team import logged_time
 from ui.texts import Texts
 
 QUEUE_PAGE_SIZE = 8
@@ -69,10 +71,14 @@ async def _set_time(
     when: datetime,
     wake: Callable[[], None],
     *,
+    actor: int,
     fresh_message: bool,
 ) -> str | None:
-    """Schedule a draft or move a scheduled post to `when`, then show its card. Returns why
-    not when it could not (as plain text for a tap's answer), None when done."""
+    """Schedule a draft or move a scheduled post to `when` (the ``actor``'s decision, logged),
+    then show its card. Returns why not when it could not (as plain text for a tap's answer),
+    None when done."""
+    action = "post.schedule" if post.status == PostStatus.DRAFT else "post.reschedule"
+    await teams.record_post(session, post.id, actor, action, logged_time(when, tz))
     if post.status == PostStatus.DRAFT:
         try:
             done = await lifecycle.schedule_post(session, post, when, decided_at=utcnow())
@@ -140,7 +146,9 @@ async def on_pick(
     why_not = (
         t.plain("draft.stale", post_id=post.id)
         if when is None
-        else await _set_time(bot, session, t, tz, post, when, wake, fresh_message=False)
+        else await _set_time(
+            bot, session, t, tz, post, when, wake, actor=query.from_user.id, fresh_message=False
+        )
     )
     await query.answer(why_not, show_alert=why_not is not None)
 
@@ -174,7 +182,11 @@ async def on_time_typed(
             t("draft.is", post_id=post_id, status=status) if status else t("post.gone")
         )
         return
-    why_not = await _set_time(bot, session, t, tz, post, when, wake, fresh_message=True)
+    assert message.from_user is not None
+    actor = message.from_user.id
+    why_not = await _set_time(
+        bot, session, t, tz, post, when, wake, actor=actor, fresh_message=True
+    )
     if why_not is not None:
         await message.answer(why_not, parse_mode=None)
 
@@ -299,6 +311,7 @@ async def _publish_now(
 ) -> None:
     """▶️ Publish now: the targets still waiting fall due now; the answer says so only when
     one did, and names what is already under way."""
+    await teams.record_post(session, post.id, query.from_user.id, "post.publish_now")
     verdict = await lifecycle.reschedule(session, post.id, clock.now())
     if not verdict.done:
         await query.answer(where_it_stands(t, post.id, verdict), show_alert=True)
@@ -322,6 +335,7 @@ async def _cancel(
     """✖️ Cancel: the targets still waiting are cancelled; with nothing else of the post under
     way or out, it is a draft again. A target being sent or in question is named."""
     chat_id = query.from_user.id
+    await teams.record_post(session, post.id, chat_id, "post.cancel")
     verdict = await lifecycle.cancel_scheduled(session, post.id)
     if verdict.found == PostStatus.DRAFT and verdict.done:
         await query.answer(t.plain("sched.cancelled", post_id=post.id))
@@ -366,6 +380,7 @@ async def on_retry(
     t: Texts,
 ) -> None:
     post_id = callback_data.post
+    await teams.record_post(session, post_id, query.from_user.id, "post.retry")
     done = await lifecycle.retry_failed(session, post_id, clock.now())
     if done:
         wake()
@@ -382,6 +397,7 @@ async def on_edit_failed(
     t: Texts,
 ) -> None:
     post_id = callback_data.post
+    await teams.record_post(session, post_id, query.from_user.id, "post.cancel")
     if not await lifecycle.failed_back_to_draft(session, post_id):
         await query.answer(t.plain("failed.cannot_edit", post_id=post_id), show_alert=True)
         return
@@ -400,6 +416,7 @@ async def on_drop_failed(
     t: Texts,
 ) -> None:
     post_id = callback_data.post
+    await teams.record_post(session, post_id, query.from_user.id, "post.drop")
     done = await lifecycle.drop_failed(session, post_id)
     note = t.plain("failed.dropped", post_id=post_id)
     await _settled(query, message, session, t, post_id, done, note)
@@ -414,6 +431,7 @@ async def on_drop_overdue(
     t: Texts,
 ) -> None:
     post_id = callback_data.post
+    await teams.record_post(session, post_id, query.from_user.id, "post.cancel")
     done = await lifecycle.drop_overdue(session, post_id)
     if done:
         post = await repo.get_post(session, post_id)
@@ -526,6 +544,7 @@ async def _answer_unsure(
         await query.answer(t.plain("post.gone"), show_alert=True)
         return
     post_id, target = pub.post_id, account_label(pub.account)
+    await teams.record_post(session, post_id, query.from_user.id, f"post.unsure_{outcome}", target)
     verdict = await decide(pub.id)
     if verdict is None:
         await query.answer(t.plain("post.gone"), show_alert=True)

@@ -15,7 +15,9 @@ from publishers.registry import account_label
 from scheduler.slots import describe_slots, parse_slots
 from scheduler.timeparse import TimeParseError
 from storage import repositories as repo
+from storage import teams
 from storage.roles import Can
+from storage.teams import Seat
 from ui.dates import weekday_names
 from ui.texts import Html, Texts
 
@@ -44,7 +46,12 @@ async def _overview(session: AsyncSession, t: Texts, tz: ZoneInfo) -> str:
 
 
 async def on_slots(
-    message: Message, command: CommandObject, session: AsyncSession, t: Texts, tz: ZoneInfo
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    t: Texts,
+    tz: ZoneInfo,
+    seat: Seat,
 ) -> None:
     args = visible(command.args)
     if not args:
@@ -63,6 +70,7 @@ async def on_slots(
         chosen = list(accounts)
     if args.lower() in CLEAR_WORDS:
         await repo.replace_slots(session, [a.id for a in chosen], [])
+        await _logged(session, message, seat, command)
         await session.commit()
         await message.answer(t("slots.cleared"))
         return
@@ -72,9 +80,18 @@ async def on_slots(
         await message.answer(t("slots.err", text=args))
         return
     await repo.replace_slots(session, [a.id for a in chosen], slots)
+    await _logged(session, message, seat, command)
     await session.commit()
     await message.answer(t("slots.saved"))
     await message.answer(await _overview(session, t, tz))
+
+
+async def _logged(
+    session: AsyncSession, message: Message, seat: Seat, command: CommandObject
+) -> None:
+    """The audit entry of a change of slots: what the owner typed after /slots."""
+    actor = message.from_user.id if message.from_user else None
+    await teams.record(session, seat.brand.id, actor, "brand.slots", detail=command.args or "")
 
 
 def router() -> Router:

@@ -15,6 +15,7 @@ from handlers.routing import TappedMessage, needs
 from scheduler.dispatcher import PublisherFor
 from scheduler.removal import Removal, delete_everywhere, published_targets
 from storage import repositories as repo
+from storage import teams
 from storage.models import Publication
 from storage.roles import Can
 from ui import views
@@ -80,6 +81,11 @@ async def on_yes(
         return
     await message.edit_text(t("takedown.deleting", post_id=post_id))
     removals = await delete_everywhere(session, publisher_for, post_id)
+    gone = sum(r.error is None for r in removals)
+    await teams.record_post(
+        session, post_id, query.from_user.id, "post.takedown", f"{gone}/{len(removals)}"
+    )
+    await session.commit()
     await message.edit_text(_result(t, post_id, removals))
     if all(r.error is None for r in removals):
         await _retire_record(message.reply_to_message, session, t, post_id)

@@ -27,7 +27,7 @@ async def _set(
     session: AsyncSession, seat: Seat, user_id: int, name: str, t: Texts, clock: Clock
 ) -> str:
     await teams.set_timezone(session, seat.brand.id, name)
-    await teams.record(session, seat.brand.id, user_id, "brand.timezone", subject=name)
+    await teams.record(session, seat.brand.id, user_id, "brand.timezone", detail=name)
     await session.commit()
     return t(
         "tz.set", brand=seat.brand.name, tz=name, now=views.when(t, clock.now(), ZoneInfo(name))

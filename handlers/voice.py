@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ai.service import load_voice
 from handlers.routing import TappedMessage, needs
 from publishers.blank import visible
-from storage import learning
+from storage import learning, teams
 from storage import repositories as repo
 from storage.roles import Can
+from storage.teams import Seat
 from ui import views
 from ui.callbacks import VoiceCb, VoiceField, VoiceWholeCb
 from ui.fit import fit_html
@@ -59,8 +60,11 @@ async def on_whole(query: CallbackQuery, message: Message, session: AsyncSession
                 await message.answer(piece)
 
 
-async def on_clear(query: CallbackQuery, message: Message, session: AsyncSession, t: Texts) -> None:
+async def on_clear(
+    query: CallbackQuery, message: Message, session: AsyncSession, t: Texts, seat: Seat
+) -> None:
     await repo.save_voice(session, **{f.value: "" for f in VoiceField})
+    await teams.record(session, seat.brand.id, query.from_user.id, "brand.voice_clear")
     await session.commit()
     await query.answer(t.plain("voice.cleared"))
     text, markup = await voice_view(session, t)
@@ -85,7 +89,7 @@ async def on_field(
 
 
 async def on_voice_text(
-    message: Message, session: AsyncSession, t: Texts, state: FSMContext
+    message: Message, session: AsyncSession, t: Texts, state: FSMContext, seat: Seat
 ) -> None:
     field = VoiceField((await state.get_data())["field"])
     name = t.plain(f"voice.field.{field.value}")
@@ -98,6 +102,8 @@ async def on_voice_text(
         await message.answer(t("voice.too_long", length=len(text), field=name, limit=limit))
         return
     await repo.save_voice(session, **{field.value: text})
+    actor = message.from_user.id if message.from_user else None
+    await teams.record(session, seat.brand.id, actor, "brand.voice", detail=field.value)
     await session.commit()
     await state.clear()
     await message.answer(t("voice.saved", field=name))

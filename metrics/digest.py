@@ -18,6 +18,10 @@ committed before sending, so several workers, or a restart around that minute, s
 A restart late in the day still sends today's digest; yesterday's is never sent late, because
 only today's key is ever looked at. `/digest` sends one on demand without touching the key.
 
+A brand with a team (more than one member) gets one more line: what the team did since the
+start of yesterday, from the audit log (approvals, rejections, edits, everything else; `/log`
+has the details). A solo owner's digest has no such line.
+
 The numbers come from `metrics.stats` (the same queries as /stats); this module adds only what
 the digest alone needs: yesterday's failures and today's queue.
 """
@@ -26,8 +30,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -41,7 +45,9 @@ from publishers.registry import target_label
 from scheduler.clock import Clock
 from scheduler.notify import Link, Notifier, OwnerReport, ReportLine, ReportValue, line
 from storage import repositories as repo
+from storage import teams
 from storage.models import (
+    FIRST_BRAND_ID,
     Account,
     PeriodLock,
     Post,
@@ -91,6 +97,9 @@ class DigestNumbers:
     queue: tuple[datetime, ...]
     #: The weekly learning figures (only in the digest of ``LEARNING_WEEKDAY``).
     learning: Acceptance | None = None
+    #: Audit-log entries per action since yesterday's start (`team_activity`; empty for a
+    #: brand of one person, whose digest has no team line).
+    team: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def quiet(self) -> bool:
@@ -110,7 +119,9 @@ def midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
 
 
-async def digest_numbers(session: AsyncSession, *, now: datetime, tz: ZoneInfo) -> DigestNumbers:
+async def digest_numbers(
+    session: AsyncSession, *, now: datetime, tz: ZoneInfo, brand_id: int = FIRST_BRAND_ID
+) -> DigestNumbers:
     """The digest of the local day before `now`'s, read in one session (nothing is written)."""
     today = now.astimezone(tz).date()
     day = today - timedelta(days=1)
@@ -128,7 +139,16 @@ async def digest_numbers(session: AsyncSession, *, now: datetime, tz: ZoneInfo) 
         failures=tuple(await failures_between(session, start, end)),
         queue=tuple(await queued_between(session, now, midnight(today + timedelta(days=1), tz))),
         learning=await acceptance(session, now) if today.weekday() == LEARNING_WEEKDAY else None,
+        team=await team_activity(session, brand_id, start),
     )
+
+
+async def team_activity(session: AsyncSession, brand_id: int, since: datetime) -> dict[str, int]:
+    """What the brand's team did since ``since`` (audit entries per action); nothing for a
+    brand whose only member is its owner: a solo owner's digest stays as it was."""
+    if len(await teams.member_ids(session, brand_id)) < 2:
+        return {}
+    return await teams.activity_since(session, brand_id, since)
 
 
 async def failures_between(
@@ -195,6 +215,7 @@ def compose(
         lines += _queue(numbers.queue, tz)
     if numbers.learning is not None:
         lines += _learning(numbers.learning)
+    lines += team_line(numbers.team)
     lines.append(line("digest.footer", at=at, tz=tz.key))
     return OwnerReport(tuple(lines), photo=photo)
 
@@ -257,6 +278,27 @@ def _queue(queue: Sequence[datetime], tz: ZoneInfo) -> list[ReportLine]:
     if len(queue) > MAX_QUEUE_TIMES:
         times += ", …"
     return [line("digest.queue", count=len(queue), times=times)]
+
+
+#: The audit actions the team line counts as approvals, rejections and edits; every other
+#: action (scheduling moves, cancels, accounts, team and settings changes) counts as "other".
+TEAM_APPROVALS = frozenset({"post.approve", "post.schedule", "plan.approve", "review.approve"})
+TEAM_REJECTIONS = frozenset({"post.reject", "review.reject"})
+TEAM_EDITS = frozenset({"post.edit"})
+
+
+def team_line(activity: Mapping[str, int]) -> list[ReportLine]:
+    """The digest's one line on team activity; none when nobody did anything."""
+    if not activity:
+        return []
+
+    def total(actions: frozenset[str]) -> int:
+        return sum(count for action, count in activity.items() if action in actions)
+
+    approved, rejected = total(TEAM_APPROVALS), total(TEAM_REJECTIONS)
+    edits = total(TEAM_EDITS)
+    other = sum(activity.values()) - approved - rejected - edits
+    return [line("digest.team", approved=approved, rejected=rejected, edits=edits, other=other)]
 
 
 def _learning(figures: Acceptance) -> list[ReportLine]:

@@ -141,6 +141,7 @@ async def schedule_post(
         wanted = {str(t).lower() for t in targets}
         accounts = [a for a in accounts if str(a.id) in wanted or a.platform in wanted]
     if not accounts:
+        await session.rollback()  # like every failure here: nothing of the caller's stays
         raise NoTargets
     if not await repo.transition_post(
         session,

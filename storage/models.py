@@ -254,6 +254,8 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     language: Mapped[str] = mapped_column(String(8), default="en")
+    #: The name they show in Telegram (first and last name), as last seen; for /team and /log.
+    name: Mapped[str | None] = mapped_column(String(64))
     timezone: Mapped[str | None] = mapped_column(String(64))
     #: Local "HH:MM" of the daily digest; None means NEXUS_DIGEST_AT.
     digest_at: Mapped[str | None] = mapped_column(String(5))

@@ -58,19 +58,27 @@ async def _conditional_update(
 # --- users -------------------------------------------------------------------------------------
 
 
-async def upsert_user(session: AsyncSession, user_id: int, language: str) -> tuple[User, bool]:
-    """The user row, created on first contact; the language follows the Telegram client.
-    Also says whether anything changed (so an unchanged user costs no commit)."""
+async def upsert_user(
+    session: AsyncSession, user_id: int, language: str, name: str | None = None
+) -> tuple[User, bool]:
+    """The user row, created on first contact; the language (and the name, when given) follow
+    the Telegram client. Also says whether anything changed (so an unchanged user costs no
+    commit)."""
+    name = name[:64] if name else None
     user = await session.get(User, user_id)
     if user is None:
-        user = User(id=user_id, language=language)
+        user = User(id=user_id, language=language, name=name)
         session.add(user)
         await session.flush()
         return user, True
+    changed = False
     if user.language != language:
         user.language = language
-        return user, True
-    return user, False
+        changed = True
+    if name is not None and user.name != name:
+        user.name = name
+        changed = True
+    return user, changed
 
 
 # --- brand voice -------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from storage.models import (
     Brand,
     Invite,
     Membership,
+    Post,
     ReviewMessage,
     ReviewVote,
     Role,
@@ -391,3 +392,31 @@ async def forget_review_messages(session: AsyncSession, post_id: int) -> None:
 async def reviewing_in(session: AsyncSession, chat_id: int) -> Brand | None:
     """The brand whose review group ``chat_id`` is (bound with `/review here`), if any."""
     return await session.scalar(select(Brand).where(Brand.review_chat_id == chat_id))
+
+
+# --- people ------------------------------------------------------------------------------------
+
+
+async def people(session: AsyncSession, user_ids: Iterable[int]) -> dict[int, User]:
+    """The user rows of these ids (someone who never wrote to the bot has none)."""
+    ids = set(user_ids)
+    if not ids:
+        return {}
+    rows = await session.scalars(select(User).where(User.id.in_(ids)))
+    return {user.id: user for user in rows}
+
+
+async def invite_for(session: AsyncSession, code: str) -> Invite | None:
+    """The invite a code names, used or not (to greet a member who opens a link they do not
+    need without spending it)."""
+    return await session.scalar(select(Invite).where(Invite.code_hash == _digest(code)))
+
+
+async def record_post(
+    session: AsyncSession, post_id: int, actor_id: int | None, action: str, detail: str = ""
+) -> None:
+    """`record` a decision about a post, in the post's brand (nothing for a post that is
+    gone: the decision about it changes nothing either)."""
+    brand_id = await session.scalar(select(Post.brand_id).where(Post.id == post_id))
+    if brand_id is not None:
+        await record(session, brand_id, actor_id, action, f"post:{post_id}", detail)

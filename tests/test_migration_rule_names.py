@@ -1,4 +1,4 @@
-"""Migration 0013_brands on an install with rules: they stay, and from then on a rule's name is
+"""Migration 0013 on an install with rules: they stay, and from then on a rule's name is
 unique within its brand only (two brands may each have a "release" rule; one brand may not have
 two), on SQLite and PostgreSQL."""
 

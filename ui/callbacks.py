@@ -18,6 +18,7 @@ from aiogram.filters.callback_data import CallbackData
 from pydantic import Field
 
 from scheduler.notify import AlertKind
+from storage.models import Role
 
 #: The largest value of a 32-bit INTEGER column (PostgreSQL's `integer`, our primary keys).
 INT32_MAX = 2**31 - 1
@@ -322,3 +323,39 @@ class BrandCb(CallbackData, prefix="br"):
     """/brand's list: work in brand `id` (refused unless the tapper is a member of it)."""
 
     id: DbId
+
+
+# --- team ----------------------------------------------------------------------------------------
+
+#: The largest value of a 64-bit BIGINT column (where Telegram user ids are stored).
+INT64_MAX = 2**63 - 1
+#: A Telegram user id: wider than 32 bits (ids past 2**31 exist), bounded by its BIGINT column.
+TgId = Annotated[int, Field(ge=0, le=INT64_MAX)]
+
+
+class TeamAct(StrEnum):
+    LIST = "l"
+    ROLE_MENU = "m"
+    SET_ROLE = "r"
+    REMOVE = "x"
+    REMOVE_YES = "y"
+    INVITE = "i"
+    INVITE_ROLE = "n"
+
+
+class TeamCb(CallbackData, prefix="tm"):
+    """/team of brand `brand`: an action on member `user` (0 for the list-wide ones), with the
+    `role` chosen (empty when the action takes none). The brand travels with the tap, so a
+    /team message of one brand never acts in the brand its owner switched to since."""
+
+    act: TeamAct
+    brand: DbId
+    user: TgId = 0
+    role: Role | None = None
+
+
+class LogPageCb(CallbackData, prefix="lg"):
+    """/log of brand `brand`, page `page` (0 = the newest entries)."""
+
+    brand: DbId
+    page: Int32

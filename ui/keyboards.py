@@ -9,6 +9,8 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from scheduler.notify import AlertKind
+from storage.models import Role
+from storage.roles import RANKED
 from ui.callbacks import (
     AccountAct,
     AccountCb,
@@ -18,6 +20,7 @@ from ui.callbacks import (
     DraftsPageCb,
     ImageAct,
     ImageCb,
+    LogPageCb,
     MuteCb,
     OpenDraftCb,
     PlanAct,
@@ -39,6 +42,8 @@ from ui.callbacks import (
     StatsCb,
     TakeDownAct,
     TakeDownCb,
+    TeamAct,
+    TeamCb,
     TimezoneCb,
     VariantAct,
     VariantCb,
@@ -484,3 +489,62 @@ def brands_keyboard(t: Texts, brands: list[tuple[int, str, str]]) -> InlineKeybo
             for brand_id, name, role in brands
         ]
     )
+
+
+# --- team ----------------------------------------------------------------------------------------
+
+
+def team_keyboard(t: Texts, brand_id: int, people: list[tuple[int, str]]) -> InlineKeyboardMarkup:
+    """(user id, name) per member: change role, remove; then ➕ Invite."""
+    rows = [
+        [
+            _button(
+                t.plain("team.btn.role", name=name),
+                TeamCb(act=TeamAct.ROLE_MENU, brand=brand_id, user=user_id),
+            ),
+            _button(
+                t.plain("team.btn.remove"),
+                TeamCb(act=TeamAct.REMOVE, brand=brand_id, user=user_id),
+            ),
+        ]
+        for user_id, name in people
+    ]
+    rows.append([_button(t.plain("team.btn.invite"), TeamCb(act=TeamAct.INVITE, brand=brand_id))])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def _team_back(t: Texts, brand_id: int) -> InlineKeyboardButton:
+    return _button(t.plain("btn.back"), TeamCb(act=TeamAct.LIST, brand=brand_id))
+
+
+def role_keyboard(
+    t: Texts, brand_id: int, act: TeamAct, user_id: int = 0, current: Role | None = None
+) -> InlineKeyboardMarkup:
+    """One button per role (but ``current``), for a member's new role or an invite's; ◀ Back."""
+    rows = [
+        [
+            _button(
+                t.plain(f"team.btn.as_{role}"),
+                TeamCb(act=act, brand=brand_id, user=user_id, role=role),
+            )
+        ]
+        for role in RANKED
+        if role != current
+    ]
+    rows.append([_team_back(t, brand_id)])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def remove_member_keyboard(t: Texts, brand_id: int, user_id: int) -> InlineKeyboardMarkup:
+    yes = TeamCb(act=TeamAct.REMOVE_YES, brand=brand_id, user=user_id)
+    return _rows([_button(t.plain("team.btn.remove_yes"), yes), _team_back(t, brand_id)])
+
+
+def log_keyboard(brand_id: int, page: int, pages: int) -> InlineKeyboardMarkup | None:
+    """◀ newer, ▶ older; none for a single page."""
+    row = []
+    if page > 0:
+        row.append(_button("◀", LogPageCb(brand=brand_id, page=page - 1)))
+    if page + 1 < pages:
+        row.append(_button("▶", LogPageCb(brand=brand_id, page=page + 1)))
+    return _rows(row) if row else None

@@ -2,7 +2,7 @@
 "release" rule (a rules file shared between brands imports into each). Webhook names stay unique
 across brands: they are the webhook's URL.
 
-Revision ID: 0013_brands
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-03
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0013_brands"
+revision = "0013"
 down_revision = "0012"
 branch_labels = None
 depends_on = None
