@@ -27,7 +27,7 @@ from publishers.registry import PLATFORMS
 from storage import draft_jobs, learning
 from storage import repositories as repo
 from storage.files import write_media
-from storage.models import Account, DecisionKind, Post
+from storage.models import FIRST_BRAND_ID, Account, DecisionKind, Post
 
 #: How many of the best-performing approved posts the prompt shows as examples of the voice.
 BEST_POSTS_IN_PROMPT = 3
@@ -89,9 +89,14 @@ def _targets(accounts: Sequence[Account]) -> list[Target]:
 
 
 async def _request(
-    session: AsyncSession, brief: str, max_chars: int, **regeneration: str | None
+    session: AsyncSession,
+    brief: str,
+    max_chars: int,
+    brand_id: int = FIRST_BRAND_ID,
+    **regeneration: str | None,
 ) -> tuple[DraftRequest, Sequence[Account]]:
-    accounts = await repo.enabled_accounts(session)
+    """What the drafter is asked, with the brand's enabled accounts (one variant each)."""
+    accounts = [a for a in await repo.enabled_accounts(session) if a.brand_id == brand_id]
     request = DraftRequest(
         brief=brief,
         voice=await load_voice(session),
@@ -163,15 +168,17 @@ async def create_draft(
     origin: str | None = None,
     origin_key: str | None = None,
     job_id: int | None = None,
+    brand_id: int = FIRST_BRAND_ID,
 ) -> Post:
-    """Draft a post from the owner's brief and store it as a draft, with one variant per
-    enabled target account; `origin` says which rule or feed asked for it (None: the chat),
-    `origin_key` which run of which automation action (unique: a re-run cannot draft twice);
-    `job_id` the drafting job (`storage.draft_jobs`) that ends with it."""
-    request, accounts = await _request(session, brief, max_chars)
+    """Draft a post of ``brand_id`` from the brief and store it as a draft, with one variant per
+    enabled target account of the brand; `origin` says which rule or feed asked for it (None:
+    the chat), `origin_key` which run of which automation action (unique: a re-run cannot draft
+    twice); `job_id` the drafting job (`storage.draft_jobs`) that ends with it."""
+    request, accounts = await _request(session, brief, max_chars, brand_id)
     draft = _with_link(await drafter.draft(request), brief)
     post = await repo.create_draft(
         session,
+        brand_id=brand_id,
         author_id=author_id,
         brief=brief,
         text=draft.compose(),
@@ -199,7 +206,12 @@ async def regenerate_draft(
 ) -> Post:
     """A new version of a draft, optionally following an instruction such as "shorter"."""
     request, accounts = await _request(
-        session, post.brief, max_chars, previous_draft=post.text, instruction=instruction
+        session,
+        post.brief,
+        max_chars,
+        post.brand_id,
+        previous_draft=post.text,
+        instruction=instruction,
     )
     draft = _with_link(await drafter.draft(request), post.brief)
     if not await repo.replace_draft_text(
@@ -243,6 +255,7 @@ async def regenerate_variant(
         session,
         post.brief,
         max_chars,
+        post.brand_id,
         previous_draft=variant.text,
         instruction=f"{scope} {instruction}" if instruction else scope,
     )

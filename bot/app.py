@@ -421,7 +421,7 @@ def build_app(
     publishers = TargetPublishers(
         settings, http, limits, vault, sessions, clock, servers=servers.http
     )
-    notifier = BotNotifier(bot, sessions, settings.timezone, settings.owner_ids)
+    notifier = BotNotifier(bot, sessions, settings.timezone)
 
     async def auth_refused(account_id: int, reason: str) -> None:
         await alerts.account_refused(account_id, reason)  # `alerts` is bound below, before use
@@ -448,7 +448,6 @@ def build_app(
         sessions,
         notifier,
         clock,
-        settings.owner_ids,
         AlertConfig(
             cooldown=timedelta(minutes=settings.alert_cooldown_minutes),
             queue_alert_at=settings.queue_alert_at,
@@ -467,7 +466,6 @@ def build_app(
         sessions,
         notifier,
         clock,
-        settings.owner_ids,
         default_tz=settings.timezone,
         default_at=settings.digest_at,
         translate=lambda language, key: Texts(language).plain(key),
@@ -484,7 +482,6 @@ def build_app(
         drafter,
         notifier,
         clock,
-        owner_id=min(settings.owner_ids, default=None),
         failures=alerts,
         wake=wake,
     )

@@ -27,6 +27,7 @@ from storage.models import (
     Account,
     AccountSnapshot,
     AiUsage,
+    Post,
     Publication,
     PublicationStatus,
 )
@@ -137,8 +138,10 @@ async def published_lines(
     since: datetime,
     until: datetime,
     platform: str | None = None,
+    brand_id: int | None = None,
 ) -> list[PostLine]:
-    """Publications published in [since, until), oldest first (optionally on one platform)."""
+    """Publications published in [since, until), oldest first (optionally on one platform,
+    optionally of one brand's posts)."""
     stmt = (
         select(
             Publication.id,
@@ -164,6 +167,8 @@ async def published_lines(
     )
     if platform is not None:
         stmt = stmt.where(Account.platform == platform)
+    if brand_id is not None:
+        stmt = stmt.where(Publication.post_id.in_(select(Post.id).where(Post.brand_id == brand_id)))
     rows = await session.execute(stmt)
     return [
         PostLine(

@@ -137,10 +137,10 @@ class Approval:
 
 
 async def approvals_between(
-    session: AsyncSession, since: datetime, until: datetime
+    session: AsyncSession, since: datetime, until: datetime, brand_id: int | None = None
 ) -> list[Approval]:
     """The approvals made in (since, until], one per post (its latest, should it have been
-    cancelled and approved again), oldest first."""
+    cancelled and approved again), oldest first; only of ``brand_id``'s posts when given."""
     latest = (
         select(func.max(DraftDecision.id))
         .where(DraftDecision.kind == DecisionKind.APPROVED)
@@ -155,6 +155,10 @@ async def approvals_between(
         )
         .order_by(DraftDecision.at, DraftDecision.id)
     )
+    if brand_id is not None:
+        stmt = stmt.where(
+            DraftDecision.post_id.in_(select(Post.id).where(Post.brand_id == brand_id))
+        )
     return [
         Approval(d.post_id, d.before or "", d.after or "", d.ai_drafted, d.at)
         for d in (await session.scalars(stmt)).all()

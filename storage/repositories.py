@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    FIRST_BRAND_ID,
     Account,
     AiUsage,
     BrandVoice,
@@ -185,8 +186,10 @@ async def create_draft(
     origin_key: str | None = None,
     campaign_id: int | None = None,
     planned_at: datetime | None = None,
+    brand_id: int = FIRST_BRAND_ID,
 ) -> Post:
     post = Post(
+        brand_id=brand_id,
         author_id=author_id,
         brief=brief,
         text=text,
