@@ -100,8 +100,8 @@ async def _request(
     request = DraftRequest(
         brief=brief,
         voice=await load_voice(session),
-        recent_posts=await example_posts(session),
-        learned=[p.text for p in await learning.active_preferences(session)],
+        recent_posts=await example_posts(session, brand_id),
+        learned=[p.text for p in await learning.active_preferences(session, brand_id)],
         max_chars=max_chars,
         targets=_targets(accounts),
         **regeneration,
@@ -110,11 +110,11 @@ async def _request(
     return request, accounts
 
 
-async def example_posts(session: AsyncSession) -> list[str]:
-    """The approved posts shown to the drafter: those that did best by synced engagement, or
-    the latest ones while no metrics are in."""
-    best = await learning.best_published_texts(session, BEST_POSTS_IN_PROMPT)
-    return best or await repo.recent_published_texts(session, BEST_POSTS_IN_PROMPT)
+async def example_posts(session: AsyncSession, brand_id: int) -> list[str]:
+    """The brand's approved posts shown to the drafter: those that did best by synced
+    engagement, or the latest ones while no metrics are in."""
+    best = await learning.best_published_texts(session, BEST_POSTS_IN_PROMPT, brand_id)
+    return best or await repo.recent_published_texts(session, BEST_POSTS_IN_PROMPT, brand_id)
 
 
 def _variant_texts(draft: Draft, accounts: Sequence[Account]) -> dict[int, str]:
@@ -144,11 +144,13 @@ def _with_link(draft: Draft, brief: str) -> Draft:
     )
 
 
-async def _record_usage(session: AsyncSession, draft: Draft, purpose: str) -> None:
+async def _record_usage(session: AsyncSession, draft: Draft, purpose: str, brand_id: int) -> None:
+    """The call's tokens and cost, counted against the brand it drafted for."""
     if draft.offline or not draft.model:
         return
     await repo.record_ai_usage(
         session,
+        brand_id=brand_id,
         at=datetime.now(UTC),
         model=draft.model,
         purpose=purpose,
@@ -187,7 +189,7 @@ async def create_draft(
         origin_key=origin_key,
     )
     await repo.save_variants(session, post.id, _variant_texts(draft, accounts))
-    await _record_usage(session, draft, "draft")
+    await _record_usage(session, draft, "draft", brand_id)
     await _claim_result(session, job_id)
     await session.commit()
     fresh = await repo.get_post(session, post.id)
@@ -227,7 +229,7 @@ async def regenerate_draft(
         ai_drafted=not draft.offline,
     )
     await repo.save_variants(session, post.id, _variant_texts(draft, accounts))
-    await _record_usage(session, draft, "regenerate")
+    await _record_usage(session, draft, "regenerate", post.brand_id)
     await _claim_result(session, job_id)
     return await _committed(session, post.id)
 
@@ -266,7 +268,7 @@ async def regenerate_variant(
         session, post.id, account_id, text=text, edited=True
     ):
         await _changed(session, post)
-    await _record_usage(session, draft, "regenerate")
+    await _record_usage(session, draft, "regenerate", post.brand_id)
     await _claim_result(session, job_id)
     return await _committed(session, post.id)
 

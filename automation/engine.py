@@ -223,9 +223,7 @@ class AutomationEngine:
             )
             brand_of = {
                 source_id: brand_id
-                for source_id, brand_id in await session.execute(
-                    select(Source.id, Source.brand_id)
-                )
+                for source_id, brand_id in await session.execute(select(Source.id, Source.brand_id))
             }
             rules = await self._rules(session)
         specs: dict[int, list[tuple[Rule, RuleSpec | str]]] = {}

@@ -64,7 +64,7 @@ from publishers.telegram_limits import TelegramLimits
 from scheduler.clock import Clock, SystemClock
 from scheduler.dispatcher import DispatchConfig, PublicationDispatcher
 from scheduler.runtime import SchedulerRuntime
-from scheduler.series import recycle_evergreen
+from scheduler.series import recycle_evergreen_everywhere
 from scheduler.tokens import RENEW_EVERY, TokenKeeper
 from storage import repositories as repo
 from storage import teams
@@ -307,10 +307,10 @@ def _runtime(
     ``jobs`` (name → (every how many seconds, the task))."""
 
     async def evergreen() -> None:
-        if await recycle_evergreen(
+        if await recycle_evergreen_everywhere(
             sessions,
             clock,
-            tz=settings.tz,
+            default_tz=settings.tz,
             min_gap=timedelta(days=settings.evergreen_gap_days),
         ):
             runtime.wake()  # the copy is due soon: let the dispatcher time its wake-up

@@ -54,9 +54,9 @@ from publishers.errors import Permanent
 from publishers.text import TELEGRAM_TEXT_LIMIT
 from scheduler.clock import Clock
 from scheduler.dispatcher import PublisherFor
-from storage import draft_jobs
+from storage import draft_jobs, teams
 from storage import repositories as repo
-from storage.models import DraftJob, Post, PostStatus
+from storage.models import FIRST_BRAND_ID, DraftJob, Post, PostStatus
 from ui import views
 from ui.callbacks import DraftJobCb, RegenCb, RetryDraftCb
 from ui.keyboards import single_button
@@ -208,12 +208,15 @@ class Drafting:
         progress: Message | None = None,
         photos: Photos | None = None,
     ) -> int:
-        """Record and start drafting from ``brief``; the job's id. ``progress`` is a message to
-        turn into "drafting…" (a Retry), otherwise one is replied to ``source`` if it takes a
-        while. ``session`` (the update's) is committed."""
+        """Record and start drafting from ``brief``, in the brand the author's commands act in;
+        the job's id. ``progress`` is a message to turn into "drafting…" (a Retry), otherwise
+        one is replied to ``source`` if it takes a while. ``session`` (the update's) is
+        committed."""
+        seat = await teams.current_seat(session, author_id)
         job = await draft_jobs.begin(
             session,
             DraftJob(
+                brand_id=seat.brand.id if seat else FIRST_BRAND_ID,
                 kind=NEW,
                 chat_id=source.chat.id,
                 author_id=author_id,
@@ -265,6 +268,7 @@ class Drafting:
                     brief=job.brief,
                     max_chars=TELEGRAM_TEXT_LIMIT,
                     job_id=job.id,
+                    brand_id=job.brand_id,
                 )
 
         writing = asyncio.ensure_future(write())
@@ -331,6 +335,7 @@ class Drafting:
         job = await draft_jobs.begin(
             session,
             DraftJob(
+                brand_id=post.brand_id,
                 kind=REGEN,
                 chat_id=chat_id,
                 author_id=post.author_id,

@@ -15,6 +15,7 @@ from ai.learning import LearningBusy, drop_preference, learn_now, note_reject_re
 from handlers.routing import TYPING, TappedMessage
 from handlers.voice import voice_view
 from scheduler.clock import Clock
+from storage.teams import Seat
 from ui.callbacks import LearnAct, LearnCb, RejectReasonCb
 from ui.learning import REASON_NAMES
 from ui.texts import Texts
@@ -50,9 +51,10 @@ async def on_drop(
     message: Message,
     session: AsyncSession,
     clock: Clock,
+    seat: Seat,
     t: Texts,
 ) -> None:
-    if not await drop_preference(session, callback_data.pref, clock.now()):
+    if not await drop_preference(session, callback_data.pref, clock.now(), seat.brand.id):
         await query.answer(t.plain("learn.drop_gone"), show_alert=True)
     else:
         await query.answer()
@@ -65,12 +67,13 @@ async def on_learn_now(
     session: AsyncSession,
     drafter: Drafter,
     clock: Clock,
+    seat: Seat,
     t: Texts,
 ) -> None:
     await query.answer()
     progress = await message.answer(t("learn.working"))
     try:
-        learned = await learn_now(session, drafter, clock.now())
+        learned = await learn_now(session, drafter, clock.now(), seat.brand.id)
     except LearningBusy:
         await progress.edit_text(t("learn.busy"))
         return

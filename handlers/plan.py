@@ -43,6 +43,7 @@ from scheduler import campaigns
 from scheduler.campaigns import PlannedDraft
 from scheduler.clock import Clock
 from storage import repositories as repo
+from storage.teams import Seat
 from ui import views
 from ui.callbacks import PlanAct, PlanCb
 from ui.dates import moment
@@ -71,6 +72,7 @@ async def on_plan(
     session: AsyncSession,
     drafter: Drafter,
     clock: Clock,
+    seat: Seat,
     t: Texts,
     tz: ZoneInfo,
     state: FSMContext,
@@ -89,7 +91,13 @@ async def on_plan(
         return
     learned = await slot_fallback(session, [a.id for a in accounts], now=now, tz=tz)
     slots = await campaigns.free_slots(
-        session, start=ask.start, end=ask.end, now=now, tz=tz, fallback=learned
+        session,
+        start=ask.start,
+        end=ask.end,
+        now=now,
+        tz=tz,
+        brand_id=seat.brand.id,
+        fallback=learned,
     )
     count = ask.count or min(DEFAULT_PLAN_POSTS, len(slots))
     if len(slots) < max(count, 1):
@@ -125,6 +133,7 @@ async def on_plan(
     if outcome.model:
         await repo.record_ai_usage(
             session,
+            brand_id=seat.brand.id,
             at=now,
             model=outcome.model,
             purpose="plan",
@@ -132,7 +141,8 @@ async def on_plan(
             output_tokens=outcome.output_tokens,
             cost_usd=estimate_cost(outcome.model, outcome.input_tokens, outcome.output_tokens),
         )
-    campaign = await campaigns.propose(session, outcome.plan.title, outcome.plan.model_dump_json())
+    plan_json = outcome.plan.model_dump_json()
+    campaign = await campaigns.propose(session, outcome.plan.title, plan_json, seat.brand.id)
     await progress.edit_text(
         views.plan_card(t, outcome.plan, tz), reply_markup=plan_keyboard(t, campaign.id)
     )

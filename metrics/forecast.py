@@ -113,8 +113,9 @@ def forecast(history: Sequence[PastPost], draft: Features) -> Forecast | None:
     return Forecast(verdict, score, reason, tuple(factors))
 
 
-async def history(session: AsyncSession, tz: ZoneInfo) -> list[PastPost]:
-    """The latest published posts with synced metrics, each with its total engagement."""
+async def history(session: AsyncSession, tz: ZoneInfo, brand_id: int) -> list[PastPost]:
+    """The brand's latest published posts with synced metrics, each with its total engagement
+    (a brand's audience is its own: another brand's posts say nothing about it)."""
     engagement = func.sum(Publication.likes + Publication.reposts + Publication.replies)
     media = select(func.count(PostMedia.id)).where(PostMedia.post_id == Post.id).scalar_subquery()
     rows = await session.execute(
@@ -125,6 +126,7 @@ async def history(session: AsyncSession, tz: ZoneInfo) -> list[PastPost]:
             Post.published_at.is_not(None),
             Publication.status == PublicationStatus.PUBLISHED,
             Publication.metrics_at.is_not(None),
+            Post.brand_id == brand_id,
         )
         .group_by(Post.id, Post.text, Post.published_at)
         .order_by(Post.published_at.desc(), Post.id.desc())
@@ -140,5 +142,5 @@ async def forecast_post(
     session: AsyncSession, post: Post, at: datetime, tz: ZoneInfo
 ) -> Forecast | None:
     """The forecast for ``post`` going out at ``at``; None while the history is too short."""
-    past = await history(session, tz)
+    past = await history(session, tz, post.brand_id)
     return forecast(past, features(post.text, len(post.media), at, tz))

@@ -1,7 +1,8 @@
 """What Nexus learns from: the owner's decisions on drafts and the preferences distilled from
-them. Every query on ``draft_decisions`` and ``learned_preferences`` lives here (one place to
-scope them by brand later). Like the other repositories, nothing here commits: a decision is
-written in the transaction of the change it records.
+them. Every query on ``draft_decisions`` and ``learned_preferences`` lives here, scoped by brand:
+a brand learns from its own posts' decisions alone (a decision belongs to its post's brand) and
+its drafts follow its own preferences. Like the other repositories, nothing here commits: a
+decision is written in the transaction of the change it records.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    FIRST_BRAND_ID,
     DecisionKind,
     DraftDecision,
     LearnedPreference,
@@ -98,28 +100,43 @@ async def set_reject_reason(session: AsyncSession, post_id: int, reason: str) ->
     return True
 
 
-async def recent_decisions(session: AsyncSession, limit: int) -> list[DraftDecision]:
-    """The latest ``limit`` decisions, oldest first."""
-    stmt = select(DraftDecision).order_by(DraftDecision.id.desc()).limit(limit)
+def _of_brand(brand_id: int) -> Any:
+    """The condition "this decision is about a post of ``brand_id``"."""
+    return DraftDecision.post_id.in_(select(Post.id).where(Post.brand_id == brand_id))
+
+
+async def recent_decisions(session: AsyncSession, limit: int, brand_id: int) -> list[DraftDecision]:
+    """The brand's latest ``limit`` decisions, oldest first."""
+    stmt = (
+        select(DraftDecision)
+        .where(_of_brand(brand_id))
+        .order_by(DraftDecision.id.desc())
+        .limit(limit)
+    )
     return list(reversed((await session.scalars(stmt)).all()))
 
 
-async def unlearned(session: AsyncSession) -> tuple[int, datetime | None]:
-    """How many decisions no distillation has read yet, and when the oldest of them was made."""
-    count, oldest = (
-        await session.execute(
-            select(func.count(), func.min(DraftDecision.at)).where(
-                DraftDecision.learned_at.is_(None)
-            )
-        )
-    ).one()
-    return int(count or 0), oldest
+async def unlearned(session: AsyncSession) -> dict[int, tuple[int, datetime | None]]:
+    """Per brand with any: how many decisions no distillation has read yet, and when the oldest
+    of them was made."""
+    rows = await session.execute(
+        select(Post.brand_id, func.count(), func.min(DraftDecision.at))
+        .join(Post, Post.id == DraftDecision.post_id)
+        .where(DraftDecision.learned_at.is_(None))
+        .group_by(Post.brand_id)
+        .order_by(Post.brand_id)
+    )
+    return {brand_id: (int(count or 0), oldest) for brand_id, count, oldest in rows}
 
 
-async def mark_learned(session: AsyncSession, up_to_id: int, now: datetime) -> None:
+async def mark_learned(session: AsyncSession, up_to_id: int, now: datetime, brand_id: int) -> None:
     await session.execute(
         update(DraftDecision)
-        .where(DraftDecision.id <= up_to_id, DraftDecision.learned_at.is_(None))
+        .where(
+            DraftDecision.id <= up_to_id,
+            DraftDecision.learned_at.is_(None),
+            _of_brand(brand_id),
+        )
         .values(learned_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -156,9 +173,7 @@ async def approvals_between(
         .order_by(DraftDecision.at, DraftDecision.id)
     )
     if brand_id is not None:
-        stmt = stmt.where(
-            DraftDecision.post_id.in_(select(Post.id).where(Post.brand_id == brand_id))
-        )
+        stmt = stmt.where(_of_brand(brand_id))
     return [
         Approval(d.post_id, d.before or "", d.after or "", d.ai_drafted, d.at)
         for d in (await session.scalars(stmt)).all()
@@ -168,20 +183,27 @@ async def approvals_between(
 # --- learned preferences -----------------------------------------------------------------------
 
 
-async def active_preferences(session: AsyncSession) -> Sequence[LearnedPreference]:
+async def active_preferences(
+    session: AsyncSession, brand_id: int = FIRST_BRAND_ID
+) -> Sequence[LearnedPreference]:
     stmt = (
         select(LearnedPreference)
-        .where(LearnedPreference.dropped_at.is_(None), LearnedPreference.replaced_at.is_(None))
+        .where(
+            LearnedPreference.brand_id == brand_id,
+            LearnedPreference.dropped_at.is_(None),
+            LearnedPreference.replaced_at.is_(None),
+        )
         .order_by(LearnedPreference.id)
     )
     return (await session.scalars(stmt)).all()
 
 
-async def dropped_preferences(session: AsyncSession, limit: int) -> list[str]:
-    """The rules the owner dropped, newest first: a distillation must not bring them back."""
+async def dropped_preferences(session: AsyncSession, limit: int, brand_id: int) -> list[str]:
+    """The rules the brand's owners dropped, newest first: a distillation must not bring them
+    back."""
     stmt = (
         select(LearnedPreference.text)
-        .where(LearnedPreference.dropped_at.is_not(None))
+        .where(LearnedPreference.brand_id == brand_id, LearnedPreference.dropped_at.is_not(None))
         .order_by(LearnedPreference.dropped_at.desc(), LearnedPreference.id.desc())
         .limit(limit)
     )
@@ -189,25 +211,37 @@ async def dropped_preferences(session: AsyncSession, limit: int) -> list[str]:
 
 
 async def replace_preferences(
-    session: AsyncSession, texts: Iterable[str], *, source: str, now: datetime
+    session: AsyncSession, texts: Iterable[str], *, source: str, now: datetime, brand_id: int
 ) -> None:
-    """The distilled list becomes the active one; the previous rules are marked replaced."""
+    """The distilled list becomes the brand's active one; its previous rules are marked
+    replaced."""
     await session.execute(
         update(LearnedPreference)
-        .where(LearnedPreference.dropped_at.is_(None), LearnedPreference.replaced_at.is_(None))
+        .where(
+            LearnedPreference.brand_id == brand_id,
+            LearnedPreference.dropped_at.is_(None),
+            LearnedPreference.replaced_at.is_(None),
+        )
         .values(replaced_at=now)
         .execution_options(synchronize_session=False)
     )
-    session.add_all(LearnedPreference(text=text, source=source, created_at=now) for text in texts)
+    session.add_all(
+        LearnedPreference(brand_id=brand_id, text=text, source=source, created_at=now)
+        for text in texts
+    )
     await session.flush()
 
 
-async def drop_preference(session: AsyncSession, preference_id: int, now: datetime) -> bool:
-    """The owner's 🗑: False when the rule is already gone (dropped or replaced)."""
+async def drop_preference(
+    session: AsyncSession, preference_id: int, now: datetime, brand_id: int
+) -> bool:
+    """The owner's 🗑: False when the rule is already gone (dropped or replaced) or is another
+    brand's."""
     result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
         update(LearnedPreference)
         .where(
             LearnedPreference.id == preference_id,
+            LearnedPreference.brand_id == brand_id,
             LearnedPreference.dropped_at.is_(None),
             LearnedPreference.replaced_at.is_(None),
         )
@@ -220,9 +254,10 @@ async def drop_preference(session: AsyncSession, preference_id: int, now: dateti
 # --- posts that did well -----------------------------------------------------------------------
 
 
-async def best_published_texts(session: AsyncSession, limit: int) -> list[str]:
-    """The ``limit`` published posts with the most engagement (likes, reposts and replies over
-    their targets, as last synced), best last; only posts with synced metrics count."""
+async def best_published_texts(session: AsyncSession, limit: int, brand_id: int) -> list[str]:
+    """The brand's ``limit`` published posts with the most engagement (likes, reposts and
+    replies over their targets, as last synced), best last; only posts with synced metrics
+    count."""
     engagement = func.sum(Publication.likes + Publication.reposts + Publication.replies)
     stmt = (
         select(Post.text)
@@ -231,6 +266,7 @@ async def best_published_texts(session: AsyncSession, limit: int) -> list[str]:
             Post.status.in_([PostStatus.PUBLISHED, PostStatus.PARTIAL]),
             Publication.status == PublicationStatus.PUBLISHED,
             Publication.metrics_at.is_not(None),
+            Post.brand_id == brand_id,
         )
         .group_by(Post.id, Post.text)
         .order_by(engagement.desc(), Post.id.desc())

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, true, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -264,10 +264,14 @@ async def count_posts(session: AsyncSession, statuses: Iterable[str]) -> int:
     return int(await session.scalar(stmt) or 0)
 
 
-async def recent_published_texts(session: AsyncSession, limit: int = 3) -> list[str]:
+async def recent_published_texts(
+    session: AsyncSession, limit: int = 3, brand_id: int = FIRST_BRAND_ID
+) -> list[str]:
     stmt = (
         select(Post.text)
-        .where(Post.status.in_([PostStatus.PUBLISHED, PostStatus.PARTIAL]))
+        .where(
+            Post.status.in_([PostStatus.PUBLISHED, PostStatus.PARTIAL]), Post.brand_id == brand_id
+        )
         .order_by(Post.published_at.desc(), Post.id.desc())
         .limit(limit)
     )
@@ -589,11 +593,15 @@ async def transition_campaign(
 
 
 async def recent_campaigns(
-    session: AsyncSession, statuses: Iterable[str], limit: int
+    session: AsyncSession, statuses: Iterable[str], limit: int, brand_id: int | None = None
 ) -> Sequence[Campaign]:
+    """The latest campaigns in one of ``statuses`` (of ``brand_id`` when given)."""
     stmt = (
         select(Campaign)
-        .where(Campaign.status.in_(list(statuses)))
+        .where(
+            Campaign.status.in_(list(statuses)),
+            true() if brand_id is None else Campaign.brand_id == brand_id,
+        )
         .order_by(Campaign.created_at.desc(), Campaign.id.desc())
         .limit(limit)
     )

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.app import Nexus, ensure_channel
+from bot.app import Nexus, ensure_first_brand
 from storage.models import Account, Post, PostStatus, Publication, PublicationStatus
 from tests.clock import FakeClock
 from tests.conftest import OWNER
@@ -62,7 +62,7 @@ async def start(
     if th is not None:
         apis.append(f"threads={th.base_url}")
     nexus = await nexus_factory(NEXUS_API_URLS=",".join(apis) or None, **env)
-    await ensure_channel(nexus)
+    await ensure_first_brand(nexus)
     if x is not None:
         credentials = {
             "api_key": x.consumer_key,
