@@ -33,9 +33,9 @@ async def on_mute(
     about = brand_id or FIRST_BRAND_ID
     role = await teams.role_in(session, about, query.from_user.id)
     brand = await teams.get_brand(session, about)
+    name = brand.name if brand else str(about)
     await session.rollback()  # end the read: muting writes in its own session
     if role is not Role.OWNER:
-        name = brand.name if brand else str(about)
         await query.answer(t.plain("brandjobs.mute_refused", brand=name), show_alert=True)
         return
     until = await alerts.mute(callback_data.kind, callback_data.days, brand_id)

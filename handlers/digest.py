@@ -37,6 +37,7 @@ async def on_digest(
 ) -> None:
     assert message.from_user is not None
     user_id, brand_id = message.from_user.id, seat.brand.id
+    tz = ZoneInfo(seat.brand.timezone) if seat.brand.timezone else tz  # the digest's zone
     words = (command.args or "").split()
     if not words:
         if not await digests.send_now(user_id, brand_id):
