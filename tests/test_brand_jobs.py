@@ -21,6 +21,7 @@ from automation import sources as source_service
 from bot.app import Nexus
 from scheduler.lifecycle import schedule_post
 from scheduler.notify import AlertKind
+from scheduler.recurrence import RepeatRule
 from storage import learning, teams
 from storage import repositories as repo
 from storage.models import (
@@ -426,3 +427,51 @@ async def test_each_brand_learns_from_its_own_decisions(
     async with nexus.sessions() as session:
         assert [p.text for p in await learning.active_preferences(session, beta)] == ["No emoji"]
         assert await learning.active_preferences(session, FIRST_BRAND_ID) == []
+
+
+# --- series, stats ------------------------------------------------------------------------------
+
+
+async def test_a_repeating_posts_next_occurrence_stays_in_its_brand(
+    tg: FakeTelegram, nexus: Nexus, clock: FakeClock
+) -> None:
+    beta = await beta_brand(nexus, tg)
+    daily = RepeatRule(kind="daily", start=clock.now(), tz="Asia/Tokyo")
+    async with nexus.sessions() as session:
+        post = await repo.create_draft(
+            session, brand_id=beta, author_id=BETA_EDITOR, brief="b", text="Tip", offline=True
+        )
+        post.repeat_rule = daily.to_json()
+        await session.commit()
+        assert await schedule_post(session, post, clock.now())
+    await nexus.dispatcher.run_once()
+    await nexus.dispatcher.run_once()
+    assert len(tg.messages(BETA_CHANNEL)) == 1
+    async with nexus.sessions() as session:
+        nxt = await session.scalar(select(Post).where(Post.series_id == post.id))
+        assert nxt is not None and nxt.status == PostStatus.SCHEDULED
+        assert nxt.brand_id == beta  # not the first brand's, whose channel it would go to
+        targets = await session.scalars(select(Publication).where(Publication.post_id == nxt.id))
+        assert [p.account.handle for p in targets] == [BETA_CHANNEL]
+
+    clock.advance(days=1)
+    await nexus.dispatcher.run_once()
+    await nexus.dispatcher.run_once()
+    assert len(tg.messages(BETA_CHANNEL)) == 2 and tg.messages(CHANNEL) == []
+
+
+async def test_stats_count_the_current_brands_posts_only(
+    tg: FakeTelegram, nexus: Nexus, clock: FakeClock
+) -> None:
+    beta = await beta_brand(nexus, tg)
+    day = clock.now() - timedelta(days=1)
+    await published(nexus, FIRST_BRAND_ID, CHANNEL, day, "https://t.me/nexus_channel/1")
+    await published(nexus, FIRST_BRAND_ID, CHANNEL, day, "https://t.me/nexus_channel/2")
+    await published(nexus, beta, BETA_CHANNEL, day, "https://t.me/beta_channel/1")
+
+    await tg.user_sends(BETA_OWNER, "/stats")
+    beta_stats = await tg.wait_message(BETA_OWNER, lambda m: "Posts:" in m.text)
+    assert "Posts: 1 (1 across targets)" in beta_stats.text
+    await tg.user_sends(OWNER, "/stats")
+    main_stats = await tg.wait_message(OWNER, lambda m: "Posts:" in m.text)
+    assert "Posts: 2 (2 across targets)" in main_stats.text

@@ -11,7 +11,7 @@ from pathlib import Path
 from PIL import Image
 from sqlalchemy import select
 
-from bot.app import Nexus, ensure_channel
+from bot.app import Nexus, ensure_first_brand
 from storage import repositories as repo
 from storage.models import PostMedia, Publication, PublicationStatus
 from tests.conftest import CHANNEL, OWNER
@@ -55,7 +55,7 @@ async def test_an_album_joins_one_draft_and_goes_out_as_an_album(
     tg: FakeTelegram, nexus_factory: StartNexus, mastodon: FakeMastodon
 ) -> None:
     nexus = await nexus_factory()
-    await ensure_channel(nexus)
+    await ensure_first_brand(nexus)
     async with nexus.sessions() as session:
         await repo.save_account(
             session,

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
 
-from bot.app import Nexus, ensure_channel
+from bot.app import Nexus, ensure_first_brand
 from storage.models import Publication, PublicationStatus
 from tests.conftest import CHANNEL, OWNER
 from tests.fakes.linkedin import FakeLinkedIn
@@ -89,7 +89,7 @@ async def test_a_platform_that_fails_keeps_its_post_for_another_try(
     mastodon: FakeMastodon,
 ) -> None:
     nexus = await nexus_factory()
-    await ensure_channel(nexus)
+    await ensure_first_brand(nexus)
     await connect(
         nexus,
         "mastodon",

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.app import Nexus, ensure_channel
+from bot.app import Nexus, ensure_first_brand
 from storage import repositories as repo
 from storage.models import Account, AiUsage, Publication, PublicationStatus
 from tests.clock import FakeClock
@@ -51,7 +51,7 @@ async def start_with_targets(
     if ai is not None:
         env |= {"ANTHROPIC_API_KEY": ai.api_key, "ANTHROPIC_BASE_URL": ai.base_url}
     nexus = await nexus_factory(NEXUS_API_URLS=apis, **env)
-    await ensure_channel(nexus)  # the channel is the first target, as after any first start
+    await ensure_first_brand(nexus)  # the channel is the first target, as after any first start
     await connect(
         nexus,
         "mastodon",

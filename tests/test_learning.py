@@ -223,7 +223,7 @@ async def test_a_bad_answer_changes_nothing(sessions: Sessions, answer: dict) ->
 async def test_two_distillations_do_not_run_at_once(sessions: Sessions) -> None:
     async with sessions() as session, sessions() as other:
         await _shortened(session, 1)
-        assert await repo.take_lease(other, "learn", NOW, timedelta(minutes=10))
+        assert await repo.take_lease(other, f"learn:{B}", NOW, timedelta(minutes=10))
         await other.commit()
         with pytest.raises(LearningBusy):
             await learn_now(session, OfflineDrafter(), NOW, B)
