@@ -59,8 +59,8 @@ async def _claim_result(session: AsyncSession, job_id: int | None) -> None:
         raise JobEnded(job_id)
 
 
-async def load_voice(session: AsyncSession) -> BrandVoice:
-    row = await repo.get_voice(session)
+async def load_voice(session: AsyncSession, brand_id: int = FIRST_BRAND_ID) -> BrandVoice:
+    row = await repo.get_voice(session, brand_id)
     if row is None:
         return BrandVoice()
     return BrandVoice(
@@ -99,7 +99,7 @@ async def _request(
     accounts = [a for a in await repo.enabled_accounts(session) if a.brand_id == brand_id]
     request = DraftRequest(
         brief=brief,
-        voice=await load_voice(session),
+        voice=await load_voice(session, brand_id),
         recent_posts=await example_posts(session, brand_id),
         learned=[p.text for p in await learning.active_preferences(session, brand_id)],
         max_chars=max_chars,

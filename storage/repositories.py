@@ -77,8 +77,9 @@ async def upsert_user(session: AsyncSession, user_id: int, language: str) -> tup
 # --- brand voice -------------------------------------------------------------------------------
 
 
-async def get_voice(session: AsyncSession) -> BrandVoice | None:
-    return await session.get(BrandVoice, VOICE_ROW_ID)
+async def get_voice(session: AsyncSession, brand_id: int = VOICE_ROW_ID) -> BrandVoice | None:
+    """The brand's voice (its row's id is the brand's)."""
+    return await session.get(BrandVoice, brand_id)
 
 
 async def save_voice(session: AsyncSession, **fields: str) -> BrandVoice:

@@ -29,6 +29,7 @@ from storage.models import (
     Account,
     AiUsage,
     AlertState,
+    BrandVoice,
     DecisionKind,
     Event,
     Membership,
@@ -43,6 +44,7 @@ from storage.models import (
 )
 from tests.clock import FakeClock
 from tests.conftest import CHANNEL, OWNER
+from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.telegram import FakeMessage, FakeTelegram
 from tests.test_e2e_drafts import button, is_preview
 from ui.callbacks import MuteCb
@@ -475,3 +477,48 @@ async def test_stats_count_the_current_brands_posts_only(
     await tg.user_sends(OWNER, "/stats")
     main_stats = await tg.wait_message(OWNER, lambda m: "Posts:" in m.text)
     assert "Posts: 2 (2 across targets)" in main_stats.text
+
+
+async def test_claude_drafts_for_a_brand_in_its_own_voice_and_preferences(
+    tg: FakeTelegram, ai: FakeAnthropic, nexus_factory: StartNexus, clock: FakeClock
+) -> None:
+    app = await nexus_factory(ANTHROPIC_API_KEY=ai.api_key, ANTHROPIC_BASE_URL=ai.base_url)
+    beta = await beta_brand(app, tg)
+    async with app.sessions() as session:
+        session.add(BrandVoice(id=FIRST_BRAND_ID, tone="formal banking tone"))
+        session.add(BrandVoice(id=beta, tone="playful rocket tone"))
+        await learning.replace_preferences(
+            session,
+            ["Never mention bank rates"],
+            source="x",
+            now=clock.now(),
+            brand_id=FIRST_BRAND_ID,
+        )
+        await learning.replace_preferences(
+            session, ["Always end with a rocket"], source="x", now=clock.now(), brand_id=beta
+        )
+        await rulebook.import_rules(session, BETA_RULES)
+        rule = await session.scalar(select(Rule).where(Rule.name == "beta-release"))
+        assert rule is not None
+        rule.brand_id = beta
+        source, _secret = await source_service.add_webhook(session, app.vault, "github", "b")
+        source.brand_id = beta
+        event = Event(
+            source_id=source.id,
+            external_id="d-1",
+            type="github.release.published",
+            payload=json.dumps(RELEASE),
+        )
+        session.add(event)
+        await session.commit()
+        event_id = event.id
+
+    ai.reply_tool({"text": "Rockets are go 🚀", "hashtags": []})
+    assert await app.automation.process(event_id)
+    await tg.wait_message(BETA_OWNER, is_preview)
+    asked = json.dumps(ai.requests[-1])
+    assert "playful rocket tone" in asked and "Always end with a rocket" in asked
+    assert "banking" not in asked and "bank rates" not in asked  # never another brand's
+    async with app.sessions() as session:
+        [usage] = (await session.scalars(select(AiUsage))).all()
+        assert usage.brand_id == beta  # what Beta's drafting cost is Beta's
