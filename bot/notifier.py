@@ -72,9 +72,8 @@ class BotNotifier:
         user = await session.get(User, user_id)
         t = Texts(user.language if user else "en")
         tz = ZoneInfo((brand.timezone if brand else None) or self.default_tz)
-        heading = ""
-        if brand is not None and len(await teams.seats_of(session, user_id)) > 1:
-            heading = t("brandjobs.brand", name=brand.name)
+        named = await teams.brand_to_name(session, user_id, brand.id) if brand else None
+        heading = t("brandjobs.brand", name=named.name) if named else ""
         return Reader(user_id, t, tz, heading)
 
     async def _readers(

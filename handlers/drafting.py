@@ -501,10 +501,15 @@ class Drafting:
         for the next start."""
         async with self._session() as session:
             jobs = await draft_jobs.left_over(session)
+            named = {
+                job.id: await teams.brand_to_name(session, job.author_id, job.brand_id)
+                for job in jobs
+            }
         reported = 0
         for job in jobs:
+            brand = named[job.id]
             try:
-                await _remind(bot, job)
+                await _remind(bot, job, brand.name if brand else None)
             except TelegramAPIError as exc:
                 log.warning("could not remind chat %s of job %s: %s", job.chat_id, job.id, exc)
                 if not isinstance(exc, TelegramBadRequest | TelegramForbiddenError):
@@ -520,7 +525,8 @@ class Drafting:
         return reported
 
 
-async def _remind(bot: Bot, job: DraftJob) -> None:
+async def _remind(bot: Bot, job: DraftJob, brand: str | None) -> None:
+    """The reminder of an interrupted job, naming its ``brand`` for someone in several."""
     t = Texts(job.language)
     retry: CallbackData
     if job.kind == REGEN and job.post_id is not None:
@@ -529,6 +535,8 @@ async def _remind(bot: Bot, job: DraftJob) -> None:
     else:
         text = t("bg.interrupted", about=about(job.brief))
         retry = RetryDraftCb()
+    if brand is not None:
+        text = f"{t('brandjobs.brand', name=brand)}\n{text}"
     if job.progress_message_id and job.kind == NEW:
         with contextlib.suppress(TelegramBadRequest):  # its ✖️ Cancel no longer applies
             await bot.edit_message_text(

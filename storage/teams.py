@@ -378,3 +378,15 @@ async def review_messages(session: AsyncSession, post_id: int) -> Sequence[Revie
 
 async def forget_review_messages(session: AsyncSession, post_id: int) -> None:
     await session.execute(delete(ReviewMessage).where(ReviewMessage.post_id == post_id))
+
+
+# --- brandjobs ---------------------------------------------------------------------------------
+
+
+async def brand_to_name(session: AsyncSession, user_id: int, brand_id: int) -> Brand | None:
+    """The brand a message about ``brand_id`` should name for ``user_id``: the brand when they
+    belong to several (so they can tell which one it is about), else None (nothing changes for
+    someone with a single brand)."""
+    if len(await seats_of(session, user_id)) < 2:
+        return None
+    return await get_brand(session, brand_id)

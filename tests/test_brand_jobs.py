@@ -31,6 +31,8 @@ from storage.models import (
     AlertState,
     BrandVoice,
     DecisionKind,
+    DraftJob,
+    DraftJobStatus,
     Event,
     Membership,
     Post,
@@ -522,3 +524,28 @@ async def test_claude_drafts_for_a_brand_in_its_own_voice_and_preferences(
     async with app.sessions() as session:
         [usage] = (await session.scalars(select(AiUsage))).all()
         assert usage.brand_id == beta  # what Beta's drafting cost is Beta's
+
+
+async def test_an_interrupted_draft_names_its_brand_for_someone_in_two(
+    tg: FakeTelegram, nexus: Nexus
+) -> None:
+    beta = await beta_brand(nexus, tg)
+    async with nexus.sessions() as session:
+        session.add(Membership(brand_id=FIRST_BRAND_ID, user_id=BETA_EDITOR, role=Role.EDITOR))
+        for author, brief in ((BETA_EDITOR, "rocket sale"), (BETA_OWNER, "moon trip")):
+            session.add(
+                DraftJob(
+                    brand_id=beta,
+                    kind="new",
+                    status=DraftJobStatus.INTERRUPTED,
+                    chat_id=author,
+                    author_id=author,
+                    brief=brief,
+                )
+            )
+        await session.commit()
+    assert await nexus.drafting.report_interrupted(nexus.bot) == 2
+    two = await tg.wait_message(BETA_EDITOR, lambda m: "was interrupted" in m.text)
+    assert two.text.startswith("🏷 Beta\n") and "rocket sale" in two.text
+    one = await tg.wait_message(BETA_OWNER, lambda m: "was interrupted" in m.text)
+    assert "🏷" not in one.text and "moon trip" in one.text
