@@ -22,6 +22,7 @@ from bot.app import Nexus
 from scheduler.lifecycle import schedule_post
 from scheduler.notify import AlertKind
 from scheduler.recurrence import RepeatRule
+from scheduler.series import recycle_evergreen_everywhere
 from storage import learning, teams
 from storage import repositories as repo
 from storage.models import (
@@ -243,16 +244,26 @@ async def test_muting_silences_one_brands_alerts_and_only_its_owner_may(
 # --- the daily digest --------------------------------------------------------------------------
 
 
-async def published(app: Nexus, brand_id: int, handle: str, when: datetime, url: str) -> None:
+async def published(
+    app: Nexus,
+    brand_id: int,
+    handle: str,
+    when: datetime,
+    url: str,
+    *,
+    text: str = "t",
+    evergreen: bool = False,
+) -> None:
     account = await account_of(app, handle)
     async with app.sessions() as session:
         post = Post(
             brand_id=brand_id,
             author_id=OWNER,
             brief="b",
-            text="t",
+            text=text,
             status=PostStatus.PUBLISHED,
             published_at=when,
+            evergreen=evergreen,
         )
         session.add(post)
         await session.flush()
@@ -549,3 +560,34 @@ async def test_an_interrupted_draft_names_its_brand_for_someone_in_two(
     assert two.text.startswith("🏷 Beta\n") and "rocket sale" in two.text
     one = await tg.wait_message(BETA_OWNER, lambda m: "was interrupted" in m.text)
     assert "🏷" not in one.text and "moon trip" in one.text
+
+
+async def test_each_brand_recycles_its_own_evergreen_posts_into_its_own_slots(
+    tg: FakeTelegram, nexus: Nexus, clock: FakeClock
+) -> None:
+    beta = await beta_brand(nexus, tg)
+    long_ago = clock.now() - timedelta(days=60)
+    main = FIRST_BRAND_ID
+    await published(nexus, main, CHANNEL, long_ago, "u1", text="Main guide", evergreen=True)
+    await published(nexus, beta, BETA_CHANNEL, long_ago, "u2", text="Beta guide", evergreen=True)
+    gap = timedelta(days=nexus.settings.evergreen_gap_days)
+
+    copies = await recycle_evergreen_everywhere(
+        nexus.sessions, clock, default_tz=nexus.settings.tz, min_gap=gap
+    )
+    assert sorted((c.brand_id, c.text) for c in copies) == [
+        (FIRST_BRAND_ID, "Main guide"),
+        (beta, "Beta guide"),
+    ]
+    assert (
+        await recycle_evergreen_everywhere(
+            nexus.sessions, clock, default_tz=nexus.settings.tz, min_gap=gap
+        )
+        == []
+    )  # each brand's slot is filled once
+    for when in sorted(c.scheduled_at for c in copies if c.scheduled_at is not None):
+        clock.current = when  # each in its brand's slot, in its brand's zone
+        await nexus.dispatcher.run_once()
+        await nexus.dispatcher.run_once()
+    assert [m.text for m in tg.messages(CHANNEL)] == ["Main guide"]
+    assert [m.text for m in tg.messages(BETA_CHANNEL)] == ["Beta guide"]
