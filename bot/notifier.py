@@ -106,7 +106,7 @@ class BotNotifier:
             if post is None:
                 return
             readers = await self._readers(session, post.brand_id, post.author_id)
-        edited = None
+        looking = _looking_at_preview(post, readers)
         for reader in readers:
             t = reader.t
             text = reader.headed(views.publish_report(t, report, post))
@@ -118,10 +118,10 @@ class BotNotifier:
                 markup = InlineKeyboardMarkup(
                     inline_keyboard=[*rows, published_buttons(t, post.id)]
                 )
-            if post.immediate and edited is None:  # the first reader is the author
+            if post.immediate and reader is looking:  # the preview becomes the record
                 edited = await self._edit_preview(post, text, markup)
                 if edited and post.preview_chat_id == reader.chat_id:
-                    continue
+                    continue  # they are looking at it: no second message
             await self._send(reader.chat_id, text, markup)
 
     async def _edit_preview(
@@ -161,7 +161,7 @@ class BotNotifier:
             readers = await self._readers(session, post.brand_id, post.author_id)
             target = views.target_name(pub.account)  # the platform named: "X @nexus"
         if post.immediate:  # an approved preview must not keep saying "⏳ Publishing…"
-            t = readers[0].t  # the author's words: the preview is theirs
+            t = _looking_at_preview(post, readers).t
             pointer = t("unsure.preview", post_id=post.id, target=target)
             await self._edit_preview(post, pointer, None)
         for r in readers:
@@ -237,3 +237,9 @@ class BotNotifier:
             people = await teams.member_ids(session, brand_id, ACTING)
         for person in people:
             await self._send(person, text, None, html=False)
+
+
+def _looking_at_preview(post: Post, readers: list[Reader]) -> Reader:
+    """Whose words the post's preview is edited in: the reader whose chat holds it, else the
+    first (the author: a preview in a group is edited in the author's language)."""
+    return next((r for r in readers if r.chat_id == post.preview_chat_id), readers[0])

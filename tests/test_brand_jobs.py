@@ -142,6 +142,25 @@ async def test_a_brands_outcome_reaches_its_owners_editors_and_author_only(
     nothing_for(tg, (OWNER, BETA_VIEWER), since=before)  # another brand's owner, a viewer
 
 
+async def test_a_post_held_while_nexus_was_down_is_asked_about_in_its_brands_zone(
+    tg: FakeTelegram, nexus: Nexus, clock: FakeClock
+) -> None:
+    beta = await beta_brand(nexus, tg)
+    before = mark(tg)
+    async with nexus.sessions() as session:
+        post = await repo.create_draft(
+            session, brand_id=beta, author_id=BETA_EDITOR, brief="b", text="Hi", offline=True
+        )
+        assert await schedule_post(session, post, clock.now())  # 09:00 UTC, 18:00 in Tokyo
+    clock.advance(hours=3)  # Nexus was down past the misfire grace
+    await nexus.dispatcher.run_once()
+    for person in (BETA_EDITOR, BETA_OWNER):
+        asked = await tg.wait_message(person, lambda m: "Should it go out now?" in m.text)
+        assert "Sun 22 Nov 2026, 18:00 (Asia/Tokyo)" in asked.text
+    assert tg.messages(BETA_CHANNEL) == []
+    nothing_for(tg, (OWNER, BETA_REVIEWER, BETA_VIEWER), since=before)
+
+
 async def test_someone_in_two_brands_sees_which_brand_an_outcome_is_about(
     tg: FakeTelegram, nexus: Nexus, clock: FakeClock
 ) -> None:
