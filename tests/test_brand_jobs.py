@@ -416,6 +416,42 @@ async def test_a_sources_events_run_its_brands_rules_and_reach_its_owners_and_ed
         assert [run.rule_id for run in runs] == [rule_id]  # Main's rule never saw the event
 
 
+async def test_an_automation_draft_shown_to_several_is_decided_on_the_tapped_copy(
+    tg: FakeTelegram, nexus: Nexus
+) -> None:
+    beta = await beta_brand(nexus, tg)
+    async with nexus.sessions() as session:
+        await rulebook.import_rules(session, BETA_RULES)
+        rule = await session.scalar(select(Rule).where(Rule.name == "beta-release"))
+        assert rule is not None
+        rule.brand_id = beta
+        source, _secret = await source_service.add_webhook(session, nexus.vault, "github", "b")
+        source.brand_id = beta
+        event = Event(
+            source_id=source.id,
+            external_id="d-1",
+            type="github.release.published",
+            payload=json.dumps(RELEASE),
+        )
+        session.add(event)
+        await session.commit()
+        event_id = event.id
+    assert await nexus.automation.process(event_id)
+    mine = await tg.wait_message(BETA_OWNER, is_preview)
+    theirs = await tg.wait_message(BETA_EDITOR, is_preview)
+
+    await tg.user_taps(BETA_OWNER, mine.message_id, button(mine, "Approve"))
+    await tg.wait_message(BETA_CHANNEL)
+    record = await tg.wait_message(
+        BETA_OWNER, lambda m: m.message_id == mine.message_id and "is published" in m.text
+    )
+    assert record.edited  # the copy the owner tapped became the record, no second message
+    assert sum("is published" in text for text in texts(tg, BETA_OWNER)) == 1
+    await tg.wait_message(BETA_EDITOR, lambda m: "is published" in m.text)  # told anew
+    assert not tg.messages(BETA_EDITOR)[0].edited  # their copy was left alone
+    assert tg.messages(BETA_EDITOR)[0].message_id == theirs.message_id
+
+
 async def test_a_failing_source_is_reported_to_its_brands_owners(
     tg: FakeTelegram, nexus: Nexus
 ) -> None:
