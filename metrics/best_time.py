@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Account, Post, Publication, PublicationStatus
+from storage.models import Account, Publication, PublicationStatus
 
 #: Published posts needed before the history says anything.
 MIN_POSTS = 10
@@ -89,8 +89,8 @@ async def load_history(
     account_ids: Sequence[int] | None = None,
     brand_id: int | None = None,
 ) -> list[Sample]:
-    """(published_at, engagement) of the publications of the last ``HISTORY`` (of one brand's
-    posts, when given)."""
+    """(published_at, engagement) of the publications of the last ``HISTORY`` (on one brand's
+    accounts, when given)."""
     stmt = select(
         Publication.published_at,
         Publication.likes + Publication.reposts + Publication.replies,
@@ -98,14 +98,14 @@ async def load_history(
         Publication.status == PublicationStatus.PUBLISHED,
         Publication.published_at >= now - HISTORY,
     )
+    if platform is not None or brand_id is not None:
+        stmt = stmt.join(Account, Account.id == Publication.account_id)
     if platform is not None:
-        stmt = stmt.join(Account, Account.id == Publication.account_id).where(
-            Account.platform == platform
-        )
+        stmt = stmt.where(Account.platform == platform)
     if account_ids is not None:
         stmt = stmt.where(Publication.account_id.in_(account_ids))
-    if brand_id is not None:
-        stmt = stmt.where(Publication.post_id.in_(select(Post.id).where(Post.brand_id == brand_id)))
+    if brand_id is not None:  # a brand's posts go out on its own accounts alone
+        stmt = stmt.where(Account.brand_id == brand_id)
     rows = await session.execute(stmt)
     return [(when, int(engagement or 0)) for when, engagement in rows if when is not None]
 

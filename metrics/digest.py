@@ -170,8 +170,8 @@ async def failures_between(
         )
         .order_by(Publication.updated_at, Publication.id)
     )
-    if brand_id is not None:
-        stmt = stmt.where(Publication.post_id.in_(select(Post.id).where(Post.brand_id == brand_id)))
+    if brand_id is not None:  # a brand's posts go out on its own accounts alone
+        stmt = stmt.where(Account.brand_id == brand_id)
     rows = await session.execute(stmt)
     return [
         Failure(post_id, target_label(platform, title, handle), error or "?")

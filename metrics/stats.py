@@ -27,7 +27,6 @@ from storage.models import (
     Account,
     AccountSnapshot,
     AiUsage,
-    Post,
     Publication,
     PublicationStatus,
 )
@@ -141,7 +140,7 @@ async def published_lines(
     brand_id: int | None = None,
 ) -> list[PostLine]:
     """Publications published in [since, until), oldest first (optionally on one platform,
-    optionally of one brand's posts)."""
+    optionally on one brand's accounts)."""
     stmt = (
         select(
             Publication.id,
@@ -167,8 +166,8 @@ async def published_lines(
     )
     if platform is not None:
         stmt = stmt.where(Account.platform == platform)
-    if brand_id is not None:
-        stmt = stmt.where(Publication.post_id.in_(select(Post.id).where(Post.brand_id == brand_id)))
+    if brand_id is not None:  # a brand's posts go out on its own accounts alone
+        stmt = stmt.where(Account.brand_id == brand_id)
     rows = await session.execute(stmt)
     return [
         PostLine(
