@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai.drafter import Drafter
-from ai.errors import AIBadAnswer
+from ai.errors import AIBadAnswer, AIError
 from ai.models import ToolAnswer, ToolCaller
 from ai.preferences import count_emoji
 from ai.pricing import estimate_cost
@@ -211,27 +211,30 @@ def offline_rules(decisions: Sequence[DraftDecision]) -> list[str]:
     return rules
 
 
-async def learn_now(session: AsyncSession, drafter: Drafter, now: datetime) -> Learned:
-    """Distil the recent decisions into the new list of preferences, and store it.
+async def learn_now(
+    session: AsyncSession, drafter: Drafter, now: datetime, brand_id: int
+) -> Learned:
+    """Distil the brand's recent decisions into its new list of preferences, and store it.
 
-    Raises :class:`LearningBusy` when another distillation holds the lease, and
+    Raises :class:`LearningBusy` when another distillation of the brand holds the lease, and
     ``ai.errors.AIError`` when Claude fails (nothing is changed then)."""
-    if not await repo.take_lease(session, _LEASE_KEY, now, LEASE):
+    lease = f"{_LEASE_KEY}:{brand_id}"
+    if not await repo.take_lease(session, lease, now, LEASE):
         await session.rollback()
         raise LearningBusy
     await session.commit()
     try:
-        return await _distil(session, drafter, now)
+        return await _distil(session, drafter, now, brand_id)
     finally:
         await session.rollback()
-        await repo.release_lease(session, _LEASE_KEY, now)
+        await repo.release_lease(session, lease, now)
         await session.commit()
 
 
-async def _distil(session: AsyncSession, drafter: Drafter, now: datetime) -> Learned:
-    decisions = await learning.recent_decisions(session, DECISIONS_READ)
-    current = [p.text for p in await learning.active_preferences(session)]
-    dropped = await learning.dropped_preferences(session, 3 * MAX_RULES)
+async def _distil(session: AsyncSession, drafter: Drafter, now: datetime, brand_id: int) -> Learned:
+    decisions = await learning.recent_decisions(session, DECISIONS_READ, brand_id)
+    current = [p.text for p in await learning.active_preferences(session, brand_id)]
+    dropped = await learning.dropped_preferences(session, 3 * MAX_RULES, brand_id)
     await session.commit()  # no transaction open during the AI call
     if not decisions:
         return Learned(tuple(current), 0, "")
@@ -248,11 +251,12 @@ async def _distil(session: AsyncSession, drafter: Drafter, now: datetime) -> Lea
     else:
         rules, source = offline_rules(decisions), "offline"
     rules = _keep(rules, dropped)
-    await learning.replace_preferences(session, rules, source=source, now=now)
-    await learning.mark_learned(session, decisions[-1].id, now)
+    await learning.replace_preferences(session, rules, source=source, now=now, brand_id=brand_id)
+    await learning.mark_learned(session, decisions[-1].id, now, brand_id)
     if answer is not None:
         await repo.record_ai_usage(
             session,
+            brand_id=brand_id,
             at=now,
             model=answer.model,
             purpose="learn",
@@ -273,18 +277,31 @@ def due(count: int, oldest: datetime | None, now: datetime) -> bool:
 
 async def learn_due(
     sessions: async_sessionmaker[AsyncSession], drafter: Drafter, now: datetime
-) -> Learned | None:
-    """The periodic job: distil when :func:`due`; None when it was not (or another ran)."""
+) -> dict[int, Learned]:
+    """The periodic job: distil each brand's decisions when :func:`due`; what each brand whose
+    distillation ran learned (a brand that was not due, or whose distillation another worker
+    runs, is left out)."""
     async with sessions() as session:
-        count, oldest = await learning.unlearned(session)
+        waiting = await learning.unlearned(session)
         await session.rollback()
+    learned: dict[int, Learned] = {}
+    for brand_id, (count, oldest) in waiting.items():
         if not due(count, oldest, now):
-            return None
-        try:
-            learned = await learn_now(session, drafter, now)
-        except LearningBusy:
-            return None
-    log.info("learned %d preferences from %d decisions", len(learned.rules), learned.decisions)
+            continue
+        async with sessions() as session:
+            try:
+                learned[brand_id] = await learn_now(session, drafter, now, brand_id)
+            except LearningBusy:
+                continue
+            except AIError as exc:  # one brand's failure must not keep the others from learning
+                log.warning("learning of brand %s failed: %s", brand_id, exc)
+                continue
+        log.info(
+            "brand %s learned %d preferences from %d decisions",
+            brand_id,
+            len(learned[brand_id].rules),
+            learned[brand_id].decisions,
+        )
     return learned
 
 
@@ -295,8 +312,11 @@ async def note_reject_reason(session: AsyncSession, post_id: int, reason: str) -
     return done
 
 
-async def drop_preference(session: AsyncSession, preference_id: int, now: datetime) -> bool:
-    """The owner's 🗑 on a learned preference; False when it was already gone."""
-    done = await learning.drop_preference(session, preference_id, now)
+async def drop_preference(
+    session: AsyncSession, preference_id: int, now: datetime, brand_id: int
+) -> bool:
+    """An owner's 🗑 on a learned preference of their brand; False when it was already gone
+    (or is another brand's)."""
+    done = await learning.drop_preference(session, preference_id, now, brand_id)
     await (session.commit() if done else session.rollback())
     return done

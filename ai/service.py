@@ -27,7 +27,7 @@ from publishers.registry import PLATFORMS
 from storage import draft_jobs, learning
 from storage import repositories as repo
 from storage.files import write_media
-from storage.models import Account, DecisionKind, Post
+from storage.models import FIRST_BRAND_ID, Account, DecisionKind, Post
 
 #: How many of the best-performing approved posts the prompt shows as examples of the voice.
 BEST_POSTS_IN_PROMPT = 3
@@ -59,8 +59,8 @@ async def _claim_result(session: AsyncSession, job_id: int | None) -> None:
         raise JobEnded(job_id)
 
 
-async def load_voice(session: AsyncSession) -> BrandVoice:
-    row = await repo.get_voice(session)
+async def load_voice(session: AsyncSession, brand_id: int = FIRST_BRAND_ID) -> BrandVoice:
+    row = await repo.get_voice(session, brand_id)
     if row is None:
         return BrandVoice()
     return BrandVoice(
@@ -89,13 +89,18 @@ def _targets(accounts: Sequence[Account]) -> list[Target]:
 
 
 async def _request(
-    session: AsyncSession, brief: str, max_chars: int, **regeneration: str | None
+    session: AsyncSession,
+    brief: str,
+    max_chars: int,
+    brand_id: int = FIRST_BRAND_ID,
+    **regeneration: str | None,
 ) -> tuple[DraftRequest, Sequence[Account]]:
-    accounts = await repo.enabled_accounts(session)
-    texts = await learning.prompt_texts(session, BEST_POSTS_IN_PROMPT)
+    """What the drafter is asked, with the brand's enabled accounts (one variant each)."""
+    accounts = [a for a in await repo.enabled_accounts(session) if a.brand_id == brand_id]
+    texts = await learning.prompt_texts(session, BEST_POSTS_IN_PROMPT, brand_id)
     request = DraftRequest(
         brief=brief,
-        voice=await load_voice(session),
+        voice=await load_voice(session, brand_id),
         recent_posts=example_posts(texts),
         learned=texts.preferences,
         max_chars=max_chars,
@@ -142,11 +147,13 @@ def _with_link(draft: Draft, brief: str) -> Draft:
     )
 
 
-async def _record_usage(session: AsyncSession, draft: Draft, purpose: str) -> None:
+async def _record_usage(session: AsyncSession, draft: Draft, purpose: str, brand_id: int) -> None:
+    """The call's tokens and cost, counted against the brand it drafted for."""
     if draft.offline or not draft.model:
         return
     await repo.record_ai_usage(
         session,
+        brand_id=brand_id,
         at=datetime.now(UTC),
         model=draft.model,
         purpose=purpose,
@@ -166,15 +173,17 @@ async def create_draft(
     origin: str | None = None,
     origin_key: str | None = None,
     job_id: int | None = None,
+    brand_id: int = FIRST_BRAND_ID,
 ) -> Post:
-    """Draft a post from the owner's brief and store it as a draft, with one variant per
-    enabled target account; `origin` says which rule or feed asked for it (None: the chat),
-    `origin_key` which run of which automation action (unique: a re-run cannot draft twice);
-    `job_id` the drafting job (`storage.draft_jobs`) that ends with it."""
-    request, accounts = await _request(session, brief, max_chars)
+    """Draft a post of ``brand_id`` from the brief and store it as a draft, with one variant per
+    enabled target account of the brand; `origin` says which rule or feed asked for it (None:
+    the chat), `origin_key` which run of which automation action (unique: a re-run cannot draft
+    twice); `job_id` the drafting job (`storage.draft_jobs`) that ends with it."""
+    request, accounts = await _request(session, brief, max_chars, brand_id)
     draft = _with_link(await drafter.draft(request), brief)
     post = await repo.create_draft(
         session,
+        brand_id=brand_id,
         author_id=author_id,
         brief=brief,
         text=draft.compose(),
@@ -183,7 +192,7 @@ async def create_draft(
         origin_key=origin_key,
         variants=_variants(draft, accounts),
     )
-    await _record_usage(session, draft, "draft")
+    await _record_usage(session, draft, "draft", brand_id)
     await _claim_result(session, job_id)
     await session.commit()
     return post  # whole as stored (`repo.create_draft`): no need to read it back
@@ -200,7 +209,12 @@ async def regenerate_draft(
 ) -> Post:
     """A new version of a draft, optionally following an instruction such as "shorter"."""
     request, accounts = await _request(
-        session, post.brief, max_chars, previous_draft=post.text, instruction=instruction
+        session,
+        post.brief,
+        max_chars,
+        post.brand_id,
+        previous_draft=post.text,
+        instruction=instruction,
     )
     draft = _with_link(await drafter.draft(request), post.brief)
     if not await repo.replace_draft_text(
@@ -216,7 +230,7 @@ async def regenerate_draft(
         ai_drafted=not draft.offline,
     )
     await repo.save_variants(session, post.id, _variant_texts(draft, accounts))
-    await _record_usage(session, draft, "regenerate")
+    await _record_usage(session, draft, "regenerate", post.brand_id)
     await _claim_result(session, job_id)
     return await _committed(session, post.id)
 
@@ -244,6 +258,7 @@ async def regenerate_variant(
         session,
         post.brief,
         max_chars,
+        post.brand_id,
         previous_draft=variant.text,
         instruction=f"{scope} {instruction}" if instruction else scope,
     )
@@ -254,7 +269,7 @@ async def regenerate_variant(
         session, post.id, account_id, text=text, edited=True
     ):
         await _changed(session, post)
-    await _record_usage(session, draft, "regenerate")
+    await _record_usage(session, draft, "regenerate", post.brand_id)
     await _claim_result(session, job_id)
     return await _committed(session, post.id)
 

@@ -25,6 +25,11 @@ The backlog drains at full speed: `drain` takes batches back to back until none 
 yielding to the event loop between batches so webhook intake keeps its turn. Events that no rule
 matches are finished a whole batch in one UPDATE.
 
+Everything stays inside the brand of the event's source: only that brand's rules run on it, its
+drafts and posts are made in that brand (authored by its first owner) and publish to its
+accounts, their previews and a rule's messages go to its owners and editors, and its failures to
+its owners.
+
 Publishing always goes through `scheduler.lifecycle.schedule_post` and the dispatcher; the
 engine never talks to a platform. Failures go to a `FailureSink` (the notifier by default;
 the alerts service, with its cooldown, when wired in).
@@ -64,7 +69,8 @@ from scheduler.clock import Clock
 from scheduler.lifecycle import NoTargets, schedule_post
 from scheduler.notify import Notifier
 from storage import repositories as repo
-from storage.models import Event, Post, PostStatus, Rule, RuleRun, Source, User
+from storage import teams
+from storage.models import Event, Post, PostStatus, Role, Rule, RuleRun, Source, User
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +85,7 @@ MAX_ATTEMPTS = 3
 class FailureSink(Protocol):
     """Where a failing rule or feed is reported (the lead plugs `metrics.alerts` in here)."""
 
-    async def automation_failed(self, name: str, reason: str) -> object: ...
+    async def automation_failed(self, brand_id: int, name: str, reason: str) -> object: ...
 
 
 class ActionFailed(Exception):
@@ -104,7 +110,7 @@ def worker_id() -> str:
 
 
 class AutomationEngine:
-    """Processes stored events. `owner_id` authors the drafts (they are shown to that owner)."""
+    """Processes stored events, each within the brand of its source."""
 
     def __init__(
         self,
@@ -113,7 +119,6 @@ class AutomationEngine:
         notifier: Notifier,
         clock: Clock,
         *,
-        owner_id: int | None,
         failures: FailureSink,
         wake: Callable[[], None] = lambda: None,
         max_chars: int = TELEGRAM_TEXT_LIMIT,
@@ -122,7 +127,6 @@ class AutomationEngine:
         self.drafter = drafter
         self.notifier = notifier
         self.clock = clock
-        self.owner_id = owner_id
         self.failures = failures
         self.wake = wake
         self.max_chars = max_chars
@@ -217,9 +221,19 @@ class AutomationEngine:
                     )
                 ).all()
             )
+            brand_of = {
+                source_id: brand_id
+                for source_id, brand_id in await session.execute(select(Source.id, Source.brand_id))
+            }
             rules = await self._rules(session)
-        specs = _specs(rules)
-        quiet = [e.id for e in events if _quiet(e, draft_feeds, specs)]
+        specs: dict[int, list[tuple[Rule, RuleSpec | str]]] = {}
+        for rule, spec in _specs(rules):
+            specs.setdefault(rule.brand_id, []).append((rule, spec))
+        quiet = [
+            e.id
+            for e in events
+            if _quiet(e, draft_feeds, specs.get(brand_of.get(e.source_id, 0), []))
+        ]
         await self._finish_many(quiet, claim)
         for event in events:
             if event.id not in quiet:
@@ -241,23 +255,28 @@ class AutomationEngine:
                 return False  # the lease ran out and another worker took the event over
             event = await session.get(Event, event_id)
             source = await session.get(Source, event.source_id) if event else None
-            rules = await self._rules(session)
+            rules = await self._rules(session, source.brand_id) if source else []
             await session.commit()
         if event is None:
             return False
+        if source is None:  # deleted (its events go with it): no brand's rules to run
+            await self._finish(event_id, claim, ok=False)
+            return True
         if event.attempts > MAX_ATTEMPTS:
-            await self._give_up(event_id, claim)
+            await self._give_up(event_id, source.brand_id, claim)
             return True
         try:
             payload = json.loads(event.payload)
         except json.JSONDecodeError as exc:
             await self._finish(event_id, claim, ok=False)
-            await self._report(f"event #{event_id}", f"the payload is not JSON ({exc.msg})")
+            await self._report(
+                source.brand_id, f"event #{event_id}", f"the payload is not JSON ({exc.msg})"
+            )
             return True
-        if source is not None and source.kind == "feed" and source.mode == "draft":
+        if source.kind == "feed" and source.mode == "draft":
             ok = await self._feed_draft(event_id, source, payload)
         else:
-            ok = await self._run_rules(event, rules, payload)
+            ok = await self._run_rules(event, source.brand_id, rules, payload)
         await self._finish(event_id, claim, ok=ok)
         return True
 
@@ -323,17 +342,22 @@ class AutomationEngine:
     async def _finish(self, event_id: int, claim: str, *, ok: bool) -> None:
         await self._finish_many([event_id], claim, ok=ok)
 
-    async def _give_up(self, event_id: int, claim: str) -> None:
+    async def _give_up(self, event_id: int, brand_id: int, claim: str) -> None:
         await self._finish(event_id, claim, ok=False)
         await self._report(
+            brand_id,
             f"event #{event_id}",
             f"processing was interrupted {MAX_ATTEMPTS} times (each time the worker stopped); "
             "it is not run again",
         )
 
     @staticmethod
-    async def _rules(session: AsyncSession) -> Sequence[Rule]:
-        return (await session.scalars(select(Rule).where(Rule.enabled).order_by(Rule.id))).all()
+    async def _rules(session: AsyncSession, brand_id: int | None = None) -> Sequence[Rule]:
+        """The enabled rules (of ``brand_id`` when given)."""
+        query = select(Rule).where(Rule.enabled)
+        if brand_id is not None:
+            query = query.where(Rule.brand_id == brand_id)
+        return (await session.scalars(query.order_by(Rule.id))).all()
 
     async def _once(self, key: str) -> bool:
         """True for the first caller with `key`, whichever process or restart it comes from."""
@@ -344,7 +368,7 @@ class AutomationEngine:
 
     # --- rules -------------------------------------------------------------------------------
 
-    async def _run_rules(self, event: Event, rules: Any, payload: Any) -> bool:
+    async def _run_rules(self, event: Event, brand_id: int, rules: Any, payload: Any) -> bool:
         ok = True
         for rule, spec in _specs(rules):
             if isinstance(spec, str):
@@ -352,15 +376,15 @@ class AutomationEngine:
             else:
                 if not spec.matches(event.type, payload):
                     continue
-                result = await self._run_rule(event.id, rule.id, spec, payload)
+                result = await self._run_rule(event.id, brand_id, rule.id, spec, payload)
             await self._log_run(rule.id, event.id, result)
             if not result.ok:
                 ok = False
-                await self._report(rule.name, result.detail)
+                await self._report(brand_id, rule.name, result.detail)
         return ok
 
     async def _run_rule(
-        self, event_id: int, rule_id: int, spec: RuleSpec, payload: Any
+        self, event_id: int, brand_id: int, rule_id: int, spec: RuleSpec, payload: Any
     ) -> RunResult:
         done: list[str] = []
         for index, action in enumerate(spec.actions):
@@ -375,7 +399,9 @@ class AutomationEngine:
             try:
                 if not rendered.text.strip():
                     raise ActionFailed(f"the {action.type} template rendered empty")
-                done.append(await self._act(key, f"rule:{rule_id}", action, rendered.text))
+                done.append(
+                    await self._act(key, brand_id, f"rule:{rule_id}", action, rendered.text)
+                )
             except (ActionFailed, AIError) as exc:
                 reason = exc.user_message if isinstance(exc, AIError) else str(exc)
                 return RunResult(False, "; ".join([*done, f"{action.type} failed: {reason}"]))
@@ -389,19 +415,20 @@ class AutomationEngine:
     async def _act(
         self,
         key: str,
+        brand_id: int,
         origin: str,
         action: DraftAction | AutopublishAction | NotifyAction,
         text: str,
     ) -> str:
         if isinstance(action, NotifyAction):
             if await self._once(key):
-                await self.notifier.tell_owner(text)
+                await self.notifier.tell_brand(brand_id, text)
             return "notified"
         if isinstance(action, DraftAction):
-            post = await self._draft(key, text, origin, ai=True)
+            post = await self._draft(key, brand_id, text, origin, ai=True)
             await self._draft_ready(key, post.id)
             return f"draft #{post.id}"
-        post = await self._draft(key, text, origin, ai=action.ai)
+        post = await self._draft(key, brand_id, text, origin, ai=action.ai)
         if post.status != PostStatus.DRAFT:  # a re-run after the post was scheduled
             return f"post #{post.id} {post.status}"
         when = self.clock.now() + timedelta(minutes=action.delay)
@@ -424,14 +451,14 @@ class AutomationEngine:
         if await self._once(f"{key}:ready"):
             await self.notifier.draft_ready(post_id)
 
-    async def _draft(self, key: str, text: str, origin: str, *, ai: bool) -> Post:
-        """The action's post: the one an earlier run of it made, or a new draft written by the
-        AI from `text` as the brief, or `text` as it is."""
+    async def _draft(self, key: str, brand_id: int, text: str, origin: str, *, ai: bool) -> Post:
+        """The action's post: the one an earlier run of it made, or a new draft of the brand
+        written by the AI from `text` as the brief, or `text` as it is."""
         async with self.sessions() as session:
             existing = await session.scalar(select(Post).where(Post.origin_key == key))
             if existing is not None:
                 return existing
-            author = await self._author(session)
+            author = await self._author(session, brand_id)
             try:
                 if ai:
                     return await create_draft(
@@ -440,11 +467,13 @@ class AutomationEngine:
                         author_id=author,
                         brief=text,
                         max_chars=self.max_chars,
+                        brand_id=brand_id,
                         origin=origin,
                         origin_key=key,
                     )
                 post = await repo.create_draft(
                     session,
+                    brand_id=brand_id,
                     author_id=author,
                     brief=text,
                     text=text,
@@ -461,15 +490,18 @@ class AutomationEngine:
                     raise
                 return existing
 
-    async def _author(self, session: AsyncSession) -> int:
-        """The owner who authors automation drafts, with a user row (they may not have written
-        to the bot yet)."""
-        if self.owner_id is None:
-            raise ActionFailed("no owner to send drafts to: set NEXUS_OWNER_IDS")
-        if await session.get(User, self.owner_id) is None:
-            session.add(User(id=self.owner_id))
+    @staticmethod
+    async def _author(session: AsyncSession, brand_id: int) -> int:
+        """Who authors the brand's automation drafts: its first owner (by id), with a user row
+        (they may not have written to the bot yet). Told the outcomes as authors are; the
+        previews go to every owner and editor of the brand."""
+        owners = await teams.member_ids(session, brand_id, [Role.OWNER])
+        if not owners:
+            raise ActionFailed("the brand has no owner to author drafts: set NEXUS_OWNER_IDS")
+        if await session.get(User, owners[0]) is None:
+            session.add(User(id=owners[0]))
             await session.flush()
-        return self.owner_id
+        return owners[0]
 
     async def _log_run(self, rule_id: int, event_id: int, result: RunResult) -> None:
         async with self.sessions() as session:
@@ -490,18 +522,22 @@ class AutomationEngine:
         """A feed in "draft" mode: an AI summary of the entry, for approval."""
         key = action_key(event_id, None)
         try:
-            post = await self._draft(key, feed_brief(item), f"rss:{source.id}", ai=True)
+            post = await self._draft(
+                key, source.brand_id, feed_brief(item), f"rss:{source.id}", ai=True
+            )
         except (ActionFailed, AIError) as exc:
             reason = exc.user_message if isinstance(exc, AIError) else str(exc)
-            await self._report(f"feed {source.name}", f"summary draft failed: {reason}")
+            await self._report(
+                source.brand_id, f"feed {source.name}", f"summary draft failed: {reason}"
+            )
             return False
         await self._draft_ready(key, post.id)
         return True
 
-    async def _report(self, name: str, reason: str) -> None:
-        log.warning("automation %s failed: %s", name, reason)
+    async def _report(self, brand_id: int, name: str, reason: str) -> None:
+        log.warning("automation %s of brand %s failed: %s", name, brand_id, reason)
         try:
-            await self.failures.automation_failed(name, reason)
+            await self.failures.automation_failed(brand_id, name, reason)
         except Exception:  # the report must not take the engine down with it
             log.exception("could not report the failure of %s", name)
 

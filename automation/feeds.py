@@ -257,5 +257,7 @@ class FeedPoller:
         log.warning("feed %s failed (%s in a row): %s", source.name, failures, reason)
         if failures == ALERT_AFTER:
             await self.failures.automation_failed(
-                f"feed {source.name}", f"{ALERT_AFTER} polls in a row failed; last: {reason}"
+                source.brand_id,
+                f"feed {source.name}",
+                f"{ALERT_AFTER} polls in a row failed; last: {reason}",
             )

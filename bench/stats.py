@@ -46,6 +46,7 @@ from metrics.stats import day_start, overview, period_stats
 from storage.db import create_engine, is_sqlite, make_session_factory
 from storage.migrate import upgrade
 from storage.models import (
+    FIRST_BRAND_ID,
     Account,
     AccountSnapshot,
     AiUsage,
@@ -192,8 +193,9 @@ async def main(args: argparse.Namespace) -> None:
 
     async def query() -> Any:
         async with sessions() as session:
-            ov = await overview(session, now=NOW, days=30, tz=TZ)
-            await best_time(session, now=NOW, tz=TZ)
+            # as /stats asks in the (only) brand: every query scoped to the brand's posts
+            ov = await overview(session, now=NOW, days=30, tz=TZ, brand_id=FIRST_BRAND_ID)
+            await best_time(session, now=NOW, tz=TZ, brand_id=FIRST_BRAND_ID)
             return ov
 
     ov = await query()  # warm-up
@@ -212,8 +214,12 @@ async def main(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     async with sessions() as session:
         today = day_start(NOW, TZ)
-        yesterday = await period_stats(session, since=today - timedelta(days=1), until=today, tz=TZ)
-        week = await period_stats(session, since=today - timedelta(days=7), until=today, tz=TZ)
+        yesterday = await period_stats(
+            session, since=today - timedelta(days=1), until=today, tz=TZ, brand_id=FIRST_BRAND_ID
+        )
+        week = await period_stats(
+            session, since=today - timedelta(days=7), until=today, tz=TZ, brand_id=FIRST_BRAND_ID
+        )
     digest_ms = (time.perf_counter() - t0) * 1000
     await engine.dispose()
 

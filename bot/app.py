@@ -65,7 +65,7 @@ from publishers.telegram_limits import TelegramLimits
 from scheduler.clock import Clock, SystemClock
 from scheduler.dispatcher import DispatchConfig, PublicationDispatcher
 from scheduler.runtime import SchedulerRuntime
-from scheduler.series import recycle_evergreen
+from scheduler.series import recycle_evergreen_everywhere
 from scheduler.tokens import RENEW_EVERY, TokenKeeper
 from storage import repositories as repo
 from storage import teams
@@ -311,10 +311,10 @@ def _runtime(
     ``jobs`` (name → (every how many seconds, the task))."""
 
     async def evergreen() -> None:
-        if await recycle_evergreen(
+        if await recycle_evergreen_everywhere(
             sessions,
             clock,
-            tz=settings.tz,
+            default_tz=settings.tz,
             min_gap=timedelta(days=settings.evergreen_gap_days),
         ):
             runtime.wake()  # the copy is due soon: let the dispatcher time its wake-up
@@ -425,7 +425,7 @@ def build_app(
     publishers = TargetPublishers(
         settings, http, limits, vault, sessions, clock, servers=servers.http
     )
-    notifier = BotNotifier(bot, sessions, settings.timezone, settings.owner_ids)
+    notifier = BotNotifier(bot, sessions, settings.timezone)
 
     async def auth_refused(account_id: int, reason: str) -> None:
         await alerts.account_refused(account_id, reason)  # `alerts` is bound below, before use
@@ -452,7 +452,6 @@ def build_app(
         sessions,
         notifier,
         clock,
-        settings.owner_ids,
         AlertConfig(
             cooldown=timedelta(minutes=settings.alert_cooldown_minutes),
             queue_alert_at=settings.queue_alert_at,
@@ -471,7 +470,6 @@ def build_app(
         sessions,
         notifier,
         clock,
-        settings.owner_ids,
         default_tz=settings.timezone,
         default_at=settings.digest_at,
         translate=lambda language, key: Texts(language).plain(key),
@@ -488,7 +486,6 @@ def build_app(
         drafter,
         notifier,
         clock,
-        owner_id=min(settings.owner_ids, default=None),
         failures=alerts,
         wake=wake,
     )

@@ -1,13 +1,19 @@
 """The bot's side of `scheduler.notify.Notifier`: outcomes and questions become chat messages.
 
-Messages go to the post's author in their language and time zone. An approve-and-publish-now
-post has its preview turned into the record (the owner is looking at it); a post that went out
-on schedule, a failure, or a question arrives as a new message, so the phone notifies.
+Who is told is decided per brand, never install-wide: a post's outcome or question goes to the
+people who can act on it, the owners and editors of the post's brand, and to its author
+(whatever their role now); an automation draft's preview goes to the brand's owners and editors,
+not to its reviewers or viewers (the review step routes drafts that need review). Each person
+gets their own language; dates are in the brand's time zone, and someone in several brands sees
+the brand's name first. An approve-and-publish-now post has its preview turned into the record
+(the person who approved is looking at it); everyone else, and every post that went out on
+schedule, failed or asks a question, gets a new message, so the phone notifies.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -20,7 +26,8 @@ from handlers.previews import show_preview
 from metrics.alerts import MUTE_DAYS
 from scheduler.notify import OwnerReport, PublishReport, TargetMoved
 from storage import repositories as repo
-from storage.models import Post, PostStatus, Publication, User
+from storage import teams
+from storage.models import Brand, Post, PostStatus, Publication, Role, User
 from ui import views
 from ui.fit import CAPTION_LIMIT, visible_len
 from ui.keyboards import (
@@ -35,26 +42,48 @@ from ui.texts import Texts
 log = logging.getLogger(__name__)
 
 
+#: The roles told about a brand's posts and automation drafts: the ones who can act on them.
+ACTING = (Role.OWNER, Role.EDITOR)
+
+
+@dataclass(frozen=True)
+class Reader:
+    """One person a message goes to: their chat, their words, the brand's zone, and the line
+    naming the brand ("" unless they are in several brands)."""
+
+    chat_id: int
+    t: Texts
+    tz: ZoneInfo
+    heading: str
+
+    def headed(self, text: str) -> str:
+        return f"{self.heading}\n{text}" if self.heading else text
+
+
 class BotNotifier:
     def __init__(
-        self,
-        bot: Bot,
-        sessions: async_sessionmaker[AsyncSession],
-        default_tz: str,
-        owner_ids: frozenset[int] = frozenset(),
+        self, bot: Bot, sessions: async_sessionmaker[AsyncSession], default_tz: str
     ) -> None:
         self.bot = bot
         self.sessions = sessions
         self.default_tz = default_tz
-        self.owner_ids = owner_ids
 
-    async def _audience(self, session: AsyncSession, post: Post) -> tuple[Texts, ZoneInfo]:
-        return await self._audience_of(session, post.author_id)
-
-    async def _audience_of(self, session: AsyncSession, user_id: int) -> tuple[Texts, ZoneInfo]:
+    async def _reader(self, session: AsyncSession, user_id: int, brand: Brand | None) -> Reader:
         user = await session.get(User, user_id)
-        language = user.language if user else "en"
-        return Texts(language), ZoneInfo((user.timezone if user else None) or self.default_tz)
+        t = Texts(user.language if user else "en")
+        tz = ZoneInfo((brand.timezone if brand else None) or self.default_tz)
+        named = await teams.brand_to_name(session, user_id, brand.id) if brand else None
+        heading = t("brandjobs.brand", name=named.name) if named else ""
+        return Reader(user_id, t, tz, heading)
+
+    async def _readers(
+        self, session: AsyncSession, brand_id: int, also: int | None = None
+    ) -> list[Reader]:
+        """The brand's owners and editors, and ``also`` (a post's author) first, once each."""
+        brand = await teams.get_brand(session, brand_id)
+        people = [] if also is None else [also]
+        people += [p for p in await teams.member_ids(session, brand_id, ACTING) if p != also]
+        return [await self._reader(session, person, brand) for person in people]
 
     async def _send(
         self,
@@ -76,17 +105,24 @@ class BotNotifier:
             post = await repo.get_post(session, report.post_id)
             if post is None:
                 return
-            t, _tz = await self._audience(session, post)
-        text = views.publish_report(t, report, post)
-        markup = None
-        if report.status != PostStatus.PUBLISHED:
-            markup = failure_keyboard(t, post.id, can_edit=report.status == PostStatus.FAILED)
-        if report.status != PostStatus.FAILED:  # something went out: its numbers can be asked for
-            rows = markup.inline_keyboard if markup else []
-            markup = InlineKeyboardMarkup(inline_keyboard=[*rows, published_buttons(t, post.id)])
-        if post.immediate and await self._edit_preview(post, text, markup):
-            return
-        await self._send(post.author_id, text, markup)
+            readers = await self._readers(session, post.brand_id, post.author_id)
+        looking = _looking_at_preview(post, readers)
+        for reader in readers:
+            t = reader.t
+            text = reader.headed(views.publish_report(t, report, post))
+            markup = None
+            if report.status != PostStatus.PUBLISHED:
+                markup = failure_keyboard(t, post.id, can_edit=report.status == PostStatus.FAILED)
+            if report.status != PostStatus.FAILED:  # something went out: its numbers can be asked
+                rows = markup.inline_keyboard if markup else []
+                markup = InlineKeyboardMarkup(
+                    inline_keyboard=[*rows, published_buttons(t, post.id)]
+                )
+            if post.immediate and reader is looking:  # the preview becomes the record
+                edited = await self._edit_preview(post, text, markup)
+                if edited and post.preview_chat_id == reader.chat_id:
+                    continue  # they are looking at it: no second message
+            await self._send(reader.chat_id, text, markup)
 
     async def _edit_preview(
         self, post: Post, text: str, markup: InlineKeyboardMarkup | None
@@ -110,9 +146,10 @@ class BotNotifier:
             post = await repo.get_post(session, post_id)
             if post is None:
                 return
-            t, tz = await self._audience(session, post)
-        text = t("alert.overdue", post_id=post_id, when=views.when(t, due_at, tz))
-        await self._send(post.author_id, text, overdue_keyboard(t, post_id))
+            readers = await self._readers(session, post.brand_id, post.author_id)
+        for r in readers:
+            text = r.t("alert.overdue", post_id=post_id, when=views.when(r.t, due_at, r.tz))
+            await self._send(r.chat_id, r.headed(text), overdue_keyboard(r.t, post_id))
 
     async def publication_unsure(self, publication_id: int) -> None:
         async with self.sessions() as session:
@@ -121,13 +158,15 @@ class BotNotifier:
                 return
             post = await repo.get_post(session, pub.post_id)
             assert post is not None
-            t, _tz = await self._audience(session, post)
+            readers = await self._readers(session, post.brand_id, post.author_id)
             target = views.target_name(pub.account)  # the platform named: "X @nexus"
         if post.immediate:  # an approved preview must not keep saying "⏳ Publishing…"
+            t = _looking_at_preview(post, readers).t
             pointer = t("unsure.preview", post_id=post.id, target=target)
             await self._edit_preview(post, pointer, None)
-        text = t("alert.unsure", post_id=post.id, target=target)
-        await self._send(post.author_id, text, unsure_keyboard(t, publication_id))
+        for r in readers:
+            text = r.t("alert.unsure", post_id=post.id, target=target)
+            await self._send(r.chat_id, r.headed(text), unsure_keyboard(r.t, publication_id))
 
     async def target_moved(self, move: TargetMoved) -> None:
         """A new message (the phone notifies): which quota, and where the target went."""
@@ -137,19 +176,29 @@ class BotNotifier:
                 return
             post = await repo.get_post(session, pub.post_id)
             assert post is not None
-            t, tz = await self._audience(session, post)
+            readers = await self._readers(session, post.brand_id, post.author_id)
             target = views.target_name(pub.account)
-        await self._send(post.author_id, views.target_moved(t, move, target, post.id, tz), None)
+        for r in readers:
+            text = views.target_moved(r.t, move, target, post.id, r.tz)
+            await self._send(r.chat_id, r.headed(text), None)
 
     async def send_report(self, user_id: int, report: OwnerReport) -> bool:
         """A digest or an alert. With a picture, the text is its caption when it fits
         Telegram's 1024 characters; otherwise the picture carries the title and the full text
         follows, so nothing is cut."""
         async with self.sessions() as session:
-            t, tz = await self._audience_of(session, user_id)
-        lines = views.owner_report(t, tz, report)
+            brand = (
+                None if report.brand_id is None else await teams.get_brand(session, report.brand_id)
+            )
+            reader = await self._reader(session, user_id, brand)
+        t = reader.t
+        lines = views.owner_report(t, reader.tz, report)
+        if reader.heading:  # inside the first line: it stays in a photo's caption
+            lines = [f"{reader.heading}\n{lines[0]}", *lines[1:]]
         text = "\n".join(lines)
-        markup = mute_keyboard(t, report.mute, MUTE_DAYS) if report.mute else None
+        markup = None
+        if report.mute:
+            markup = mute_keyboard(t, report.mute, MUTE_DAYS, brand_id=report.brand_id or 0)
         try:
             if report.photo is None:
                 await self.bot.send_message(user_id, text, reply_markup=markup)
@@ -168,19 +217,29 @@ class BotNotifier:
     # --- automation --------------------------------------------------------------------------
 
     async def draft_ready(self, post_id: int) -> None:
-        """The standard preview, with the approval buttons, as a new message to the author."""
+        """The standard preview, with the approval buttons, as a new message to each of the
+        brand's owners and editors."""
         async with self.sessions() as session:
             post = await repo.get_post(session, post_id)
             if post is None:
                 return
-            t, _tz = await self._audience(session, post)
-            try:
-                await show_preview(
-                    self.bot, session, t, post, chat_id=post.author_id, new_message=True
-                )
-            except TelegramAPIError as exc:
-                log.error("could not show draft %s to %s: %s", post_id, post.author_id, exc)
+            readers = await self._readers(session, post.brand_id)
+            for reader in readers:
+                try:
+                    await show_preview(
+                        self.bot, session, reader.t, post, chat_id=reader.chat_id, new_message=True
+                    )
+                except TelegramAPIError as exc:
+                    log.error("could not show draft %s to %s: %s", post_id, reader.chat_id, exc)
 
-    async def tell_owner(self, text: str) -> None:
-        for owner in sorted(self.owner_ids):
-            await self._send(owner, text, None, html=False)
+    async def tell_brand(self, brand_id: int, text: str) -> None:
+        async with self.sessions() as session:
+            people = await teams.member_ids(session, brand_id, ACTING)
+        for person in people:
+            await self._send(person, text, None, html=False)
+
+
+def _looking_at_preview(post: Post, readers: list[Reader]) -> Reader:
+    """Whose words the post's preview is edited in: the reader whose chat holds it, else the
+    first (the author: a preview in a group is edited in the author's language)."""
+    return next((r for r in readers if r.chat_id == post.preview_chat_id), readers[0])

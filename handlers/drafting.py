@@ -58,9 +58,9 @@ from publishers.errors import Permanent
 from publishers.text import TELEGRAM_TEXT_LIMIT
 from scheduler.clock import Clock
 from scheduler.dispatcher import PublisherFor
-from storage import draft_jobs, scope
+from storage import draft_jobs, scope, teams
 from storage import repositories as repo
-from storage.models import DraftJob, Post, PostStatus
+from storage.models import FIRST_BRAND_ID, DraftJob, Post, PostStatus
 from storage.roles import Can
 from ui import views
 from ui.callbacks import DraftJobCb, RegenCb, RetryDraftCb
@@ -227,10 +227,12 @@ class Drafting:
         progress: Message | None = None,
         photos: Photos | None = None,
     ) -> int:
-        """Record and start drafting from ``brief``; the job's id. ``progress`` is a message to
-        turn into "drafting…" (a Retry), otherwise one is replied to ``source`` if it takes a
-        while. ``session`` (the update's) is committed."""
+        """Record and start drafting from ``brief``, in the brand of ``session`` (the update's,
+        scoped to the author's current brand); the job's id. ``progress`` is a message to turn
+        into "drafting…" (a Retry), otherwise one is replied to ``source`` if it takes a while.
+        ``session`` is committed."""
         job = DraftJob(
+            brand_id=scope.brand_of(session) or FIRST_BRAND_ID,
             kind=NEW,
             chat_id=source.chat.id,
             author_id=author_id,
@@ -285,6 +287,7 @@ class Drafting:
                     brief=job.brief,
                     max_chars=TELEGRAM_TEXT_LIMIT,
                     job_id=job.id if live.recorded else None,
+                    brand_id=job.brand_id,
                 )
 
         writing = asyncio.ensure_future(write())
@@ -352,6 +355,7 @@ class Drafting:
         job = await draft_jobs.begin(
             session,
             DraftJob(
+                brand_id=post.brand_id,
                 kind=REGEN,
                 chat_id=chat_id,
                 author_id=post.author_id,
@@ -521,10 +525,15 @@ class Drafting:
         for the next start."""
         async with self._session() as session:
             jobs = await draft_jobs.left_over(session)
+            named = {
+                job.id: await teams.brand_to_name(session, job.author_id, job.brand_id)
+                for job in jobs
+            }
         reported = 0
         for job in jobs:
+            brand = named[job.id]
             try:
-                await _remind(bot, job)
+                await _remind(bot, job, brand.name if brand else None)
             except TelegramAPIError as exc:
                 log.warning("could not remind chat %s of job %s: %s", job.chat_id, job.id, exc)
                 if not isinstance(exc, TelegramBadRequest | TelegramForbiddenError):
@@ -540,7 +549,8 @@ class Drafting:
         return reported
 
 
-async def _remind(bot: Bot, job: DraftJob) -> None:
+async def _remind(bot: Bot, job: DraftJob, brand: str | None) -> None:
+    """The reminder of an interrupted job, naming its ``brand`` for someone in several."""
     t = Texts(job.language)
     retry: CallbackData
     if job.kind == REGEN and job.post_id is not None:
@@ -549,6 +559,8 @@ async def _remind(bot: Bot, job: DraftJob) -> None:
     else:
         text = t("bg.interrupted", about=about(job.brief))
         retry = RetryDraftCb()
+    if brand is not None:
+        text = f"{t('brandjobs.brand', name=brand)}\n{text}"
     if job.progress_message_id and job.kind == NEW:
         with contextlib.suppress(TelegramBadRequest):  # its ✖️ Cancel no longer applies
             await bot.edit_message_text(

@@ -16,6 +16,7 @@ from handlers.routing import TYPING, TappedMessage, needs
 from handlers.voice import voice_view
 from scheduler.clock import Clock
 from storage.roles import Can
+from storage.teams import Seat
 from ui.callbacks import LearnAct, LearnCb, RejectReasonCb
 from ui.learning import REASON_NAMES
 from ui.texts import Texts
@@ -51,9 +52,10 @@ async def on_drop(
     message: Message,
     session: AsyncSession,
     clock: Clock,
+    seat: Seat,
     t: Texts,
 ) -> None:
-    if not await drop_preference(session, callback_data.pref, clock.now()):
+    if not await drop_preference(session, callback_data.pref, clock.now(), seat.brand.id):
         await query.answer(t.plain("learn.drop_gone"), show_alert=True)
     else:
         await query.answer()
@@ -66,12 +68,13 @@ async def on_learn_now(
     session: AsyncSession,
     drafter: Drafter,
     clock: Clock,
+    seat: Seat,
     t: Texts,
 ) -> None:
     await query.answer()
     progress = await message.answer(t("learn.working"))
     try:
-        learned = await learn_now(session, drafter, clock.now())
+        learned = await learn_now(session, drafter, clock.now(), seat.brand.id)
     except LearningBusy:
         await progress.edit_text(t("learn.busy"))
         return

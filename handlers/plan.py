@@ -74,6 +74,7 @@ async def on_plan(
     session: AsyncSession,
     drafter: Drafter,
     clock: Clock,
+    seat: Seat,
     t: Texts,
     tz: ZoneInfo,
     state: FSMContext,
@@ -92,7 +93,13 @@ async def on_plan(
         return
     learned = await slot_fallback(session, [a.id for a in accounts], now=now, tz=tz)
     slots = await campaigns.free_slots(
-        session, start=ask.start, end=ask.end, now=now, tz=tz, fallback=learned
+        session,
+        start=ask.start,
+        end=ask.end,
+        now=now,
+        tz=tz,
+        brand_id=seat.brand.id,
+        fallback=learned,
     )
     count = ask.count or min(DEFAULT_PLAN_POSTS, len(slots))
     if len(slots) < max(count, 1):
@@ -128,6 +135,7 @@ async def on_plan(
     if outcome.model:
         await repo.record_ai_usage(
             session,
+            brand_id=seat.brand.id,
             at=now,
             model=outcome.model,
             purpose="plan",
@@ -135,7 +143,8 @@ async def on_plan(
             output_tokens=outcome.output_tokens,
             cost_usd=estimate_cost(outcome.model, outcome.input_tokens, outcome.output_tokens),
         )
-    campaign = await campaigns.propose(session, outcome.plan.title, outcome.plan.model_dump_json())
+    plan_json = outcome.plan.model_dump_json()
+    campaign = await campaigns.propose(session, outcome.plan.title, plan_json, seat.brand.id)
     await progress.edit_text(
         views.plan_card(t, outcome.plan, tz), reply_markup=plan_keyboard(t, campaign.id)
     )

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -166,9 +166,21 @@ async def current_draft(
 ) -> Post | None:
     """The draft a button was tapped on, if it is still a draft at the ``version`` that button
     showed; otherwise the tap is answered with why not (an out-of-date view gets the current
-    preview as the newest message)."""
+    preview as the newest message). A draft shown to several people (an automation draft goes
+    to each owner and editor) is, from the tap on, the copy in the tapper's chat: that copy is
+    the one edited as the draft moves on."""
     post = await post_in(query, session, t, post_id, PostStatus.DRAFT)
-    if post is None or post.version == version:
+    if post is None:
+        return None
+    if post.version == version:
+        tapped = query.message
+        if (
+            isinstance(tapped, Message)
+            and tapped.chat.type == "private"
+            and (tapped.chat.id, tapped.message_id)
+            != (post.preview_chat_id, post.preview_message_id)
+        ):
+            await remember_preview(session, post, tapped.chat.id, tapped.message_id)
         return post
     await query.answer(t.plain("draft.stale", post_id=post.id))
     await send_new_preview(bot, session, t, post, chat_id=query.from_user.id)

@@ -31,6 +31,7 @@ from publishers.registry import PLATFORMS
 from scheduler.clock import Clock
 from scheduler.slots import describe_slots
 from storage.roles import Can
+from storage.teams import Seat
 from ui import views
 from ui.callbacks import PostStatsCb, StatsCb
 from ui.dates import weekday_names
@@ -58,7 +59,13 @@ def _number(value: float | None) -> str:
 
 
 async def _caption(
-    session: AsyncSession, t: Texts, tz: ZoneInfo, ov: Overview, clock: Clock, days: int
+    session: AsyncSession,
+    t: Texts,
+    tz: ZoneInfo,
+    ov: Overview,
+    clock: Clock,
+    days: int,
+    brand_id: int,
 ) -> str:
     stats = ov.stats
     platform = stats.platform or ""
@@ -93,7 +100,9 @@ async def _caption(
         t("stats.followers", target=f.target, first=f.first, last=f.last, change=f"{f.change:+d}")
         for f in stats.followers
     ]
-    best_slot = await best_time(session, now=clock.now(), tz=tz, platform=stats.platform)
+    best_slot = await best_time(
+        session, now=clock.now(), tz=tz, brand_id=brand_id, platform=stats.platform
+    )
     if best_slot is None:
         lines.append(t("stats.best_time_unknown", count=MIN_POSTS))
     else:
@@ -102,12 +111,12 @@ async def _caption(
         lines.append(t("stats.best_time", when=f"{when} ({tz.key})"))
     lines += [
         t.n("plan.stats_line", c.posts, title=c.title, published=c.published, views=f"{c.views:,}")
-        for c in await campaign_figures(session)
+        for c in await campaign_figures(session, brand_id=brand_id)
     ]
     ai = ov.ai
     tokens = ai.input_tokens + ai.output_tokens
     lines.append(t("stats.ai", calls=ai.calls, tokens=tokens, cost=f"{ai.cost_usd:.2f}"))
-    lines += acceptance_lines(t, await acceptance(session, clock.now()))
+    lines += acceptance_lines(t, await acceptance(session, clock.now(), brand_id=brand_id))
     lines.append(spend_line(t, ov))
     return "\n".join(lines)
 
@@ -135,15 +144,23 @@ async def send_stats(
     chat_id: int,
     days: int,
     platform: str,
+    brand_id: int,
 ) -> None:
-    """The chart as a photo with the numbers as its caption (or in a follow-up message when
-    they do not fit), and the period/platform buttons; without posts, a friendly line."""
-    ov = await overview(session, now=clock.now(), days=days, platform=platform or None, tz=tz)
+    """The brand's chart as a photo with the numbers as its caption (or in a follow-up message
+    when they do not fit), and the period/platform buttons; without posts, a friendly line."""
+    ov = await overview(
+        session,
+        now=clock.now(),
+        days=days,
+        platform=platform or None,
+        tz=tz,
+        brand_id=brand_id,
+    )
     choices = [(key, _platform_title(t, key)) for key in ov.platforms]
     markup = stats_keyboard(t, days=days, platform=platform, platforms=choices)
     title = _platform_title(t, platform)
     if ov.stats.empty:
-        learning = acceptance_lines(t, await acceptance(session, clock.now()))
+        learning = acceptance_lines(t, await acceptance(session, clock.now(), brand_id=brand_id))
         await bot.send_message(
             chat_id,
             branded(
@@ -152,7 +169,7 @@ async def send_stats(
             reply_markup=markup,
         )
         return
-    caption = branded(session, t, await _caption(session, t, tz, ov, clock, days))
+    caption = branded(session, t, await _caption(session, t, tz, ov, clock, days, brand_id))
     png = await asyncio.to_thread(
         render_chart,
         ov.stats.days,
@@ -169,10 +186,24 @@ async def send_stats(
 
 
 async def on_stats(
-    message: Message, bot: Bot, session: AsyncSession, t: Texts, tz: ZoneInfo, clock: Clock
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    seat: Seat,
+    t: Texts,
+    tz: ZoneInfo,
+    clock: Clock,
 ) -> None:
     await send_stats(
-        bot, session, t, tz, clock, chat_id=message.chat.id, days=STATS_PERIODS[0], platform=""
+        bot,
+        session,
+        t,
+        tz,
+        clock,
+        chat_id=message.chat.id,
+        days=STATS_PERIODS[0],
+        platform="",
+        brand_id=seat.brand.id,
     )
 
 
@@ -182,6 +213,7 @@ async def on_stats_switch(
     message: Message,
     bot: Bot,
     session: AsyncSession,
+    seat: Seat,
     t: Texts,
     tz: ZoneInfo,
     clock: Clock,
@@ -196,7 +228,15 @@ async def on_stats_switch(
     except TelegramBadRequest as exc:  # too old to delete (48 h): just send the new one
         log.info("could not delete the old stats message: %s", exc)
     await send_stats(
-        bot, session, t, tz, clock, chat_id=query.from_user.id, days=days, platform=platform
+        bot,
+        session,
+        t,
+        tz,
+        clock,
+        chat_id=query.from_user.id,
+        days=days,
+        platform=platform,
+        brand_id=seat.brand.id,
     )
 
 

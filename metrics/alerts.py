@@ -1,8 +1,17 @@
 """Alerts: short warnings to the owners when something needs them, never more often than needed.
 
-Every alert has a key ("queue", "auth:3", "rule:github") and a kind (`AlertKind`, the key's
-prefix). Two guards decide whether it goes out, both kept in `alert_states` rows so that every
-worker and every restart agrees:
+Alerts belong to a brand and reach that brand's owners alone, never another brand's people: an
+account's (🔑 refused, token expiring, posts at risk) go to the account's brand, a silent
+channel or an engagement drop is judged per brand (in the brand's time zone), and a failing rule
+or feed is reported to its brand. What concerns the whole install rather than a brand, the
+monthly AI budget (one Anthropic key) and the dispatcher's backlog (one queue), goes to the
+owners of the first brand: NEXUS_OWNER_IDS always own it, and they run the install, while the
+owners of other brands (an agency's clients) could not fix the key or the server anyway.
+
+Every alert has a key ("queue", "auth@2:3", "rule@1:github") and a kind (`AlertKind`, the key's
+prefix; "@<brand>" follows it for a brand's alert, so cooldowns and mutes are per brand). Two
+guards decide whether it goes out, both kept in `alert_states` rows so that every worker and
+every restart agrees:
 
 - **cooldown and dedupe**, per key: the same key is sent at most once per
   NEXUS_ALERT_COOLDOWN_MINUTES. Claiming the key is one conditional UPDATE
@@ -10,7 +19,8 @@ worker and every restart agrees:
   key never seen, one INSERT that fails on the primary key; the row count says who won, so two
   workers evaluating the same condition in the same minute send one alert. The claim is
   committed before sending: a crash in between loses one alert, never repeats it.
-- **mute**, per kind: the 🔕 buttons under an alert set `muted_until` on the kind's row.
+- **mute**, per kind and brand: the 🔕 buttons under an alert set `muted_until` on the row of
+  the kind ("auth@2"), which silences that brand's alerts of that kind alone.
 
 What is watched (`run_checks`, every minute): accounts whose last health check failed or whose
 token expires within three days, scheduled posts due within the hour on such an account, a
@@ -33,7 +43,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -51,12 +61,16 @@ from publishers.registry import account_label
 from scheduler.clock import Clock
 from scheduler.notify import AlertKind, Notifier, OwnerReport, ReportLine, line
 from storage import repositories as repo
+from storage import teams
 from storage.models import (
+    FIRST_BRAND_ID,
     Account,
     AlertState,
+    Brand,
     Post,
     Publication,
     PublicationStatus,
+    Role,
     User,
 )
 
@@ -120,7 +134,6 @@ class Alerts:
         sessions: async_sessionmaker[AsyncSession],
         notifier: Notifier,
         clock: Clock,
-        owner_ids: Iterable[int],
         config: AlertConfig | None = None,
         *,
         publisher_for: PublisherFor | None = None,
@@ -130,10 +143,9 @@ class Alerts:
         self.sessions = sessions
         self.notifier = notifier
         self.clock = clock
-        self.owner_ids = frozenset(owner_ids)
         self.config = config or AlertConfig()
         self.publisher_for = publisher_for
-        self._engagement_checked: datetime | None = None
+        self._engagement_checked: dict[int, datetime] = {}
 
     # --- public entry points -------------------------------------------------------------------
 
@@ -166,14 +178,16 @@ class Alerts:
             account = await session.get(Account, account_id)
         return account is not None and await self._alert_auth(account)
 
-    async def automation_failed(self, name: str, reason: str) -> bool:
-        """An automation rule or event source failed (called by the rules engine): tell the owner,
-        once per cooldown per source. Returns whether an alert went out."""
+    async def automation_failed(self, brand_id: int, name: str, reason: str) -> bool:
+        """An automation rule or event source of ``brand_id`` failed (called by the rules engine
+        and the feed poller): tell the brand's owners, once per cooldown per source. Returns
+        whether an alert went out."""
         name = " ".join(name.split())[:80] or "?"
         return await self._raise(
             AlertKind.AUTOMATION,
             name,
             [line("alert.automation", name=name, reason=scrub(reason))],
+            brand_id=brand_id,
         )
 
     async def check_budget(self) -> bool:
@@ -193,21 +207,24 @@ class Alerts:
             AlertKind.BUDGET,
             start.strftime("%Y-%m"),
             [line("alert.budget", spent=_money(spent), budget=_money(budget))],
+            brand_id=None,
             at_least=timedelta(days=1),
         )
 
-    async def mute(self, kind: AlertKind, days: int) -> datetime:
-        """Silence one kind of alert for `days`; returns until when."""
+    async def mute(self, kind: AlertKind, days: int, brand_id: int | None) -> datetime:
+        """Silence one kind of alert about ``brand_id`` (None: the install's) for `days`;
+        returns until when."""
         until = self.clock.now() + timedelta(days=days)
+        key = _kind_key(kind, brand_id)
         async with self.sessions() as session:
-            stmt = update(AlertState).where(AlertState.key == kind.value)
+            stmt = update(AlertState).where(AlertState.key == key)
             result: CursorResult[object] = await session.execute(  # type: ignore[assignment]
                 stmt.values(muted_until=until)
             )
             if result.rowcount == 0:
                 try:
                     async with session.begin_nested():
-                        session.add(AlertState(key=kind.value, muted_until=until))
+                        session.add(AlertState(key=key, muted_until=until))
                 except IntegrityError:  # another tap created it first: set ours on top
                     await session.execute(stmt.values(muted_until=until))
             await session.commit()
@@ -280,14 +297,18 @@ class Alerts:
             if expires is not None and expires <= now + EXPIRY_NOTICE:
                 key = "alert.expired" if expires <= now else "alert.expiry"
                 report = line(key, target=target, when=expires)
-                sent += await self._raise(AlertKind.EXPIRY, str(account.id), [report])
+                sent += await self._raise(
+                    AlertKind.EXPIRY, str(account.id), [report], brand_id=account.brand_id
+                )
         return sent
 
     async def _alert_auth(self, account: Account) -> bool:
         """The 🔑 alert of an account whose last error is recorded, once per cooldown."""
         reason = scrub(account.last_error or "")
         report = line("alert.auth", target=account_label(account), reason=reason)
-        return await self._raise(AlertKind.AUTH, str(account.id), [report])
+        return await self._raise(
+            AlertKind.AUTH, str(account.id), [report], brand_id=account.brand_id
+        )
 
     async def _check_risk(self) -> int:
         now = self.clock.now()
@@ -316,7 +337,9 @@ class Alerts:
                 when=due,
                 reason=scrub(account.last_error or ""),
             )
-            sent += await self._raise(AlertKind.RISK, f"{post_id}:{account.id}", [report])
+            sent += await self._raise(
+                AlertKind.RISK, f"{post_id}:{account.id}", [report], brand_id=account.brand_id
+            )
         return sent
 
     async def _check_queue(self) -> bool:
@@ -335,36 +358,58 @@ class Alerts:
             )
         if overdue <= self.config.queue_alert_at:
             return False
-        return await self._raise(AlertKind.QUEUE, None, [line("alert.queue", count=overdue)])
+        report = line("alert.queue", count=overdue)
+        return await self._raise(AlertKind.QUEUE, None, [report], brand_id=None)
 
-    async def _check_silence(self) -> bool:
+    async def _check_silence(self) -> int:
+        """A brand whose last publication is older than NEXUS_SILENCE_ALERT_HOURS (a brand that
+        never published has nothing that went quiet)."""
         silence = self.config.silence
         if silence is None:
-            return False
+            return 0
         now = self.clock.now()
         async with self.sessions() as session:
-            last = await session.scalar(
-                select(func.max(Publication.published_at)).where(
-                    Publication.status == PublicationStatus.PUBLISHED
+            rows = (
+                await session.execute(
+                    select(Post.brand_id, func.max(Publication.published_at))
+                    .join(Publication, Publication.post_id == Post.id)
+                    .where(Publication.status == PublicationStatus.PUBLISHED)
+                    .group_by(Post.brand_id)
+                    .order_by(Post.brand_id)
                 )
-            )
-        if last is None or now - last < silence:  # nothing ever published: nothing went quiet
-            return False
+            ).all()
         hours = int(silence.total_seconds() // 3600)
-        report = line("alert.silence", hours=hours, when=last)
-        # one alert per silence period is enough: a quiet channel stays quiet for a while
-        return await self._raise(AlertKind.SILENCE, None, [report], at_least=silence)
+        sent = 0
+        for brand_id, last in rows:
+            if last is None or now - last < silence:
+                continue
+            report = line("alert.silence", hours=hours, when=last)
+            # one alert per silence period is enough: a quiet channel stays quiet for a while
+            sent += await self._raise(
+                AlertKind.SILENCE, None, [report], brand_id=brand_id, at_least=silence
+            )
+        return sent
 
-    async def _check_engagement(self) -> bool:
-        """Yesterday's median engagement per post fell by more than half against the median of
-        the 7 days before (the digest's numbers); at most one alert a day."""
+    async def _check_engagement(self) -> int:
+        """Per brand, yesterday's median engagement per post (in the brand's zone) fell by more
+        than half against the median of the 7 days before (the digest's numbers); at most one
+        alert a day per brand."""
         now = self.clock.now()
-        last = self._engagement_checked
-        if last is not None and now - last < ENGAGEMENT_EVERY:
-            return False
-        self._engagement_checked = now
         async with self.sessions() as session:
-            numbers = await digest_numbers(session, now=now, tz=self.config.tz)
+            brands = list(await session.scalars(select(Brand).order_by(Brand.id)))
+        sent = 0
+        for brand in brands:
+            last = self._engagement_checked.get(brand.id)
+            if last is not None and now - last < ENGAGEMENT_EVERY:
+                continue
+            self._engagement_checked[brand.id] = now
+            sent += await self._engagement_of(brand, now)
+        return sent
+
+    async def _engagement_of(self, brand: Brand, now: datetime) -> bool:
+        tz = ZoneInfo(brand.timezone) if brand.timezone else self.config.tz
+        async with self.sessions() as session:
+            numbers = await digest_numbers(session, now=now, tz=tz, brand_id=brand.id)
         change, median = numbers.change, numbers.yesterday.median_engagement
         if change is None or median is None or numbers.baseline is None:
             return False
@@ -377,7 +422,11 @@ class Alerts:
             baseline=format_number(numbers.baseline),
         )
         return await self._raise(
-            AlertKind.ENGAGEMENT, numbers.day.isoformat(), [report], at_least=timedelta(days=1)
+            AlertKind.ENGAGEMENT,
+            numbers.day.isoformat(),
+            [report],
+            brand_id=brand.id,
+            at_least=timedelta(days=1),
         )
 
     # --- the guards ----------------------------------------------------------------------------
@@ -388,23 +437,24 @@ class Alerts:
         subject: str | None,
         lines: list[ReportLine],
         *,
+        brand_id: int | None,
         at_least: timedelta | None = None,
     ) -> bool:
-        """Send an alert to every owner unless its kind is muted or its key is cooling down."""
-        key = kind.value if subject is None else f"{kind.value}:{subject}"[:_KEY_LIMIT]
+        """Send an alert to the owners of ``brand_id`` (None: the install's, the first brand's)
+        unless its kind is muted for that brand or its key is cooling down."""
+        kind_key = _kind_key(kind, brand_id)
+        key = kind_key if subject is None else f"{kind_key}:{subject}"[:_KEY_LIMIT]
         cooldown = max(self.config.cooldown, at_least or timedelta(0))
         now = self.clock.now()
         async with self.sessions() as session:
-            if not await _claim(session, key, kind, now, cooldown):
+            if not await _claim(session, key, kind_key, now, cooldown):
                 await session.rollback()
                 return False
             await session.commit()
-            owners = list(
-                await session.scalars(
-                    select(User.id).where(User.id.in_(self.owner_ids)).order_by(User.id)
-                )
-            )
-        report = OwnerReport(tuple(lines), mute=kind)
+            owners = await teams.member_ids(session, brand_id or FIRST_BRAND_ID, [Role.OWNER])
+            known = set(await session.scalars(select(User.id).where(User.id.in_(owners))))
+        owners = [owner for owner in owners if owner in known]  # who has talked to the bot
+        report = OwnerReport(tuple(lines), mute=kind, brand_id=brand_id)
         delivered = [await self.notifier.send_report(owner, report) for owner in owners]
         if not any(delivered):
             log.warning("alert %s reached no owner", key)
@@ -412,13 +462,19 @@ class Alerts:
         return True
 
 
+def _kind_key(kind: AlertKind, brand_id: int | None) -> str:
+    """The row a kind's mute lives in: "auth@2" for brand 2's, "budget" for the install's."""
+    return kind.value if brand_id is None else f"{kind.value}@{brand_id}"
+
+
 async def _claim(
-    session: AsyncSession, key: str, kind: AlertKind, now: datetime, cooldown: timedelta
+    session: AsyncSession, key: str, kind_key: str, now: datetime, cooldown: timedelta
 ) -> bool:
-    """Claim the right to send alert `key` now: not muted, and not sent within `cooldown`.
-    Atomic across workers (conditional UPDATE, else INSERT that fails on the primary key)."""
+    """Claim the right to send alert `key` now: its kind not muted (``kind_key``), and not sent
+    within `cooldown`. Atomic across workers (conditional UPDATE, else INSERT that fails on the
+    primary key)."""
     muted_until = await session.scalar(
-        select(AlertState.muted_until).where(AlertState.key == kind.value)
+        select(AlertState.muted_until).where(AlertState.key == kind_key)
     )
     if muted_until is not None and muted_until > now:
         return False

@@ -87,8 +87,10 @@ async def load_history(
     now: datetime,
     platform: str | None = None,
     account_ids: Sequence[int] | None = None,
+    brand_id: int | None = None,
 ) -> list[Sample]:
-    """(published_at, engagement) of the publications of the last ``HISTORY``."""
+    """(published_at, engagement) of the publications of the last ``HISTORY`` (on one brand's
+    accounts, when given)."""
     stmt = select(
         Publication.published_at,
         Publication.likes + Publication.reposts + Publication.replies,
@@ -96,21 +98,29 @@ async def load_history(
         Publication.status == PublicationStatus.PUBLISHED,
         Publication.published_at >= now - HISTORY,
     )
+    if platform is not None or brand_id is not None:
+        stmt = stmt.join(Account, Account.id == Publication.account_id)
     if platform is not None:
-        stmt = stmt.join(Account, Account.id == Publication.account_id).where(
-            Account.platform == platform
-        )
+        stmt = stmt.where(Account.platform == platform)
     if account_ids is not None:
         stmt = stmt.where(Publication.account_id.in_(account_ids))
+    if brand_id is not None:  # a brand's posts go out on its own accounts alone
+        stmt = stmt.where(Account.brand_id == brand_id)
     rows = await session.execute(stmt)
     return [(when, int(engagement or 0)) for when, engagement in rows if when is not None]
 
 
 async def best_time(
-    session: AsyncSession, *, now: datetime, tz: ZoneInfo, platform: str | None = None
+    session: AsyncSession,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    brand_id: int,
+    platform: str | None = None,
 ) -> BestTime | None:
-    """The best weekday and hour on one platform (or all), if the history is long enough."""
-    return learn(await load_history(session, now=now, platform=platform), tz)
+    """The brand's best weekday and hour on one platform (or all), if its history is long
+    enough."""
+    return learn(await load_history(session, now=now, platform=platform, brand_id=brand_id), tz)
 
 
 async def slot_fallback(

@@ -24,11 +24,12 @@ class CampaignFigures:
 
 
 async def campaign_figures(
-    session: AsyncSession, limit: int = CAMPAIGNS_IN_STATS
+    session: AsyncSession, limit: int = CAMPAIGNS_IN_STATS, brand_id: int | None = None
 ) -> list[CampaignFigures]:
-    """The latest campaigns that went ahead (approved or reviewed), newest first."""
+    """The latest campaigns that went ahead (approved or reviewed), newest first; of
+    ``brand_id`` when given."""
     campaigns = await repo.recent_campaigns(
-        session, [CampaignStatus.APPROVED, CampaignStatus.REVIEWING], limit
+        session, [CampaignStatus.APPROVED, CampaignStatus.REVIEWING], limit, brand_id
     )
     figures = []
     for campaign in campaigns:

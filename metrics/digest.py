@@ -1,6 +1,7 @@
-"""The daily digest: one message a day per owner about yesterday and today.
+"""The daily digest: one message a day per brand to each of its members, about yesterday and
+today in that brand alone.
 
-What it says (all days are the owner's local days, in `User.timezone` or NEXUS_TIMEZONE):
+What it says (all days are the brand's local days, in `Brand.timezone` or NEXUS_TIMEZONE):
 what was published yesterday (count per platform, links), yesterday's engagement against the
 median of the 7 days before, the top post, yesterday's failures, and today's queue (count and
 first times), with a chart of the last eight days as a photo. A day with nothing published,
@@ -11,12 +12,17 @@ Once a week, in the Monday digest (``LEARNING_WEEKDAY``), a learning section fol
 drafts were approved as written in the 7 days up to now, against the 7 before, and the median
 share of words changed before approval (``metrics.learning``).
 
-When: a job runs every minute (`Digests.run_due`) and sends the digest of every owner whose
-local digest time (`User.digest_at` or NEXUS_DIGEST_AT) has passed today. Exactly once a day per
-owner: the key `digest:<user>:<local date>` is claimed (`claim_period`, a unique row) and
-committed before sending, so several workers, or a restart around that minute, send it once.
-A restart late in the day still sends today's digest; yesterday's is never sent late, because
-only today's key is ever looked at. `/digest` sends one on demand without touching the key.
+Who: every member of the brand (every role may see digests: `storage.roles.Can.VIEW`) who has
+talked to the bot and has not turned digests off (`User.digest_enabled`, one switch for all
+their brands). Someone in two brands gets two digests, each headed by its brand's name.
+
+When: a job runs every minute (`Digests.run_due`) and sends the digest of every brand whose
+local digest time (`Brand.digest_at` or NEXUS_DIGEST_AT, set by an owner with `/digest at`) has
+passed today. Exactly once a day per brand and person: the key
+`digest:<brand>:<user>:<local date>` is claimed (`claim_period`, a unique row) and committed
+before sending, so several workers, or a restart around that minute, send it once. A restart
+late in the day still sends today's digest; yesterday's is never sent late, because only today's
+key is ever looked at. `/digest` sends the current brand's on demand without touching the key.
 
 A brand with a team (more than one member) gets one more line: what the team did since the
 start of yesterday, from the audit log (approvals, rejections, edits, everything else; `/log`
@@ -30,7 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -47,8 +53,8 @@ from scheduler.notify import Link, Notifier, OwnerReport, ReportLine, ReportValu
 from storage import repositories as repo
 from storage import teams
 from storage.models import (
-    FIRST_BRAND_ID,
     Account,
+    Brand,
     PeriodLock,
     Post,
     PostStatus,
@@ -56,6 +62,7 @@ from storage.models import (
     PublicationStatus,
     User,
 )
+from storage.roles import GRANTS, Can
 
 log = logging.getLogger(__name__)
 
@@ -120,14 +127,15 @@ def midnight(day: date, tz: ZoneInfo) -> datetime:
 
 
 async def digest_numbers(
-    session: AsyncSession, *, now: datetime, tz: ZoneInfo, brand_id: int = FIRST_BRAND_ID
+    session: AsyncSession, *, now: datetime, tz: ZoneInfo, brand_id: int | None = None
 ) -> DigestNumbers:
-    """The digest of the local day before `now`'s, read in one session (nothing is written)."""
+    """The digest of the local day before `now`'s, read in one session (nothing is written);
+    of one brand's posts when ``brand_id`` is given."""
     today = now.astimezone(tz).date()
     day = today - timedelta(days=1)
     start, end = midnight(day, tz), midnight(today, tz)
     since = midnight(day - timedelta(days=BASELINE_DAYS), tz)
-    week = await published_lines(session, since=since, until=end)
+    week = await published_lines(session, since=since, until=end, brand_id=brand_id)
     lines = [pub for pub in week if pub.published_at >= start]
     before = [pub for pub in week if pub.published_at < start]
     return DigestNumbers(
@@ -136,10 +144,16 @@ async def digest_numbers(
         yesterday=summarize(lines, since=start, until=end, tz=tz),
         baseline=summarize(before, since=since, until=start, tz=tz).median_engagement,
         series=summarize(week, since=since, until=end, tz=tz).days,
-        failures=tuple(await failures_between(session, start, end)),
-        queue=tuple(await queued_between(session, now, midnight(today + timedelta(days=1), tz))),
-        learning=await acceptance(session, now) if today.weekday() == LEARNING_WEEKDAY else None,
-        team=await team_activity(session, brand_id, start),
+        failures=tuple(await failures_between(session, start, end, brand_id)),
+        queue=tuple(
+            await queued_between(session, now, midnight(today + timedelta(days=1), tz), brand_id)
+        ),
+        learning=(
+            await acceptance(session, now, brand_id=brand_id)
+            if today.weekday() == LEARNING_WEEKDAY
+            else None
+        ),
+        team=await team_activity(session, brand_id, start) if brand_id is not None else {},
     )
 
 
@@ -152,11 +166,11 @@ async def team_activity(session: AsyncSession, brand_id: int, since: datetime) -
 
 
 async def failures_between(
-    session: AsyncSession, since: datetime, until: datetime
+    session: AsyncSession, since: datetime, until: datetime, brand_id: int | None = None
 ) -> list[Failure]:
     """Publications that failed for good in [since, until) (the moment they were last
-    changed), oldest first."""
-    rows = await session.execute(
+    changed), oldest first; of ``brand_id``'s posts when given."""
+    stmt = (
         select(
             Publication.post_id,
             Account.platform,
@@ -172,15 +186,21 @@ async def failures_between(
         )
         .order_by(Publication.updated_at, Publication.id)
     )
+    if brand_id is not None:  # a brand's posts go out on its own accounts alone
+        stmt = stmt.where(Account.brand_id == brand_id)
+    rows = await session.execute(stmt)
     return [
         Failure(post_id, target_label(platform, title, handle), error or "?")
         for post_id, platform, title, handle, error in rows
     ]
 
 
-async def queued_between(session: AsyncSession, since: datetime, until: datetime) -> list[datetime]:
-    """Due times of the posts scheduled in [since, until), soonest first."""
-    rows = await session.scalars(
+async def queued_between(
+    session: AsyncSession, since: datetime, until: datetime, brand_id: int | None = None
+) -> list[datetime]:
+    """Due times of the posts scheduled in [since, until), soonest first; of ``brand_id``
+    when given."""
+    stmt = (
         select(Post.scheduled_at)
         .where(
             Post.status == PostStatus.SCHEDULED,
@@ -189,6 +209,9 @@ async def queued_between(session: AsyncSession, since: datetime, until: datetime
         )
         .order_by(Post.scheduled_at, Post.id)
     )
+    if brand_id is not None:
+        stmt = stmt.where(Post.brand_id == brand_id)
+    rows = await session.scalars(stmt)
     return [when for when in rows if when is not None]
 
 
@@ -203,9 +226,14 @@ def format_number(value: float) -> str:
 
 
 def compose(
-    numbers: DigestNumbers, *, tz: ZoneInfo, at: str, photo: bytes | None = None
+    numbers: DigestNumbers,
+    *,
+    tz: ZoneInfo,
+    at: str,
+    photo: bytes | None = None,
+    brand_id: int | None = None,
 ) -> OwnerReport:
-    """The digest as catalogue lines (the bot words and formats them)."""
+    """The digest as catalogue lines (the bot words and formats them), about ``brand_id``."""
     lines: list[ReportLine] = [line("digest.title", day=numbers.day)]
     if numbers.quiet:
         lines.append(line("digest.quiet"))
@@ -217,7 +245,7 @@ def compose(
         lines += _learning(numbers.learning)
     lines += team_line(numbers.team)
     lines.append(line("digest.footer", at=at, tz=tz.key))
-    return OwnerReport(tuple(lines), photo=photo)
+    return OwnerReport(tuple(lines), photo=photo, brand_id=brand_id)
 
 
 def _published(numbers: DigestNumbers) -> list[ReportLine]:
@@ -334,14 +362,14 @@ class DigestSchedule:
 
 
 class Digests:
-    """Sends digests: the daily one (`run_due`, every minute) and on demand (`send_now`)."""
+    """Sends digests: the daily one of each brand (`run_due`, every minute) and on demand
+    (`send_now`)."""
 
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         notifier: Notifier,
         clock: Clock,
-        owner_ids: Iterable[int],
         *,
         default_tz: str,
         default_at: str,
@@ -350,71 +378,82 @@ class Digests:
         self.sessions = sessions
         self.notifier = notifier
         self.clock = clock
-        self.owner_ids = frozenset(owner_ids)
         self.default_tz = default_tz
         self.default_at = default_at
         self.translate = translate
 
-    def _zone(self, user: User) -> ZoneInfo:
-        return ZoneInfo(user.timezone or self.default_tz)
+    def _zone(self, brand: Brand) -> ZoneInfo:
+        return ZoneInfo(brand.timezone or self.default_tz)
 
-    def _at(self, user: User) -> str:
-        return user.digest_at or self.default_at
+    def _at(self, brand: Brand) -> str:
+        return brand.digest_at or self.default_at
 
     async def run_due(self) -> int:
-        """Send today's digest to every owner whose digest time has passed and who has not had
-        it yet; returns how many were sent."""
+        """Send today's digest of every brand whose digest time has passed to each of its
+        members who has not had it yet; returns how many were sent."""
         now = self.clock.now()
         async with self.sessions() as session:
-            users = list(
-                await session.scalars(
-                    select(User)
-                    .where(User.id.in_(self.owner_ids), User.digest_enabled)
-                    .order_by(User.id)
-                )
-            )
+            brands = list(await session.scalars(select(Brand).order_by(Brand.id)))
         sent = 0
-        for user in users:
+        for brand in brands:
             try:
-                sent += await self._send_daily(user, now)
-            except Exception:  # one owner's failure must not keep the others' digests back
-                log.exception("daily digest of %s failed", user.id)
+                sent += await self._send_daily(brand, now)
+            except Exception:  # one brand's failure must not keep the others' digests back
+                log.exception("daily digest of brand %s failed", brand.id)
         return sent
 
-    async def _send_daily(self, user: User, now: datetime) -> bool:
-        tz = self._zone(user)
+    async def _send_daily(self, brand: Brand, now: datetime) -> int:
+        tz = self._zone(brand)
         local = now.astimezone(tz)
-        hour, minute = (int(part) for part in self._at(user).split(":"))
+        hour, minute = (int(part) for part in self._at(brand).split(":"))
         if local.time() < time(hour, minute):
-            return False
-        key = f"digest:{user.id}:{local.date().isoformat()}"
+            return 0
+        day = local.date().isoformat()
         async with self.sessions() as session:
-            if await session.get(PeriodLock, key) is not None:
-                return False  # the cheap check; the claim below is the real guard
-            report = await self._report(session, user, now)
-            await session.rollback()  # end the read before the claim's write
-            if not await repo.claim_period(session, key):
-                return False
-            await session.commit()
-        await self.notifier.send_report(user.id, report)
-        return True
+            readers = await _readers(session, brand.id)
+            due = [
+                (user.id, user.language)
+                for user in readers
+                if await session.get(PeriodLock, _key(brand, user.id, day)) is None
+            ]  # the cheap check; the claim below is the real guard
+            if not due:
+                return 0
+            numbers = await digest_numbers(session, now=now, tz=tz, brand_id=brand.id)
+            await session.rollback()  # end the read before the claims' writes
+        reports: dict[str, OwnerReport] = {}  # one chart per language
+        sent = 0
+        for user_id, language in due:
+            async with self.sessions() as session:
+                if not await repo.claim_period(session, _key(brand, user_id, day)):
+                    continue
+                await session.commit()
+            if language not in reports:
+                reports[language] = await self._compose(brand, numbers, language)
+            await self.notifier.send_report(user_id, reports[language])
+            sent += 1
+        return sent
 
-    async def send_now(self, user_id: int) -> bool:
-        """The digest as of now, on demand (it does not count as the daily one)."""
+    async def send_now(self, user_id: int, brand_id: int) -> bool:
+        """The brand's digest as of now, on demand (it does not count as the daily one)."""
         async with self.sessions() as session:
             user = await session.get(User, user_id)
-            if user is None:
+            brand = await teams.get_brand(session, brand_id)
+            if user is None or brand is None:
                 return False
-            report = await self._report(session, user, self.clock.now())
-        return await self.notifier.send_report(user_id, report)
+            numbers = await digest_numbers(
+                session, now=self.clock.now(), tz=self._zone(brand), brand_id=brand.id
+            )
+        return await self.notifier.send_report(
+            user_id, await self._compose(brand, numbers, user.language)
+        )
 
-    async def _report(self, session: AsyncSession, user: User, now: datetime) -> OwnerReport:
-        tz = self._zone(user)
-        numbers = await digest_numbers(session, now=now, tz=tz)
+    async def _compose(self, brand: Brand, numbers: DigestNumbers, language: str) -> OwnerReport:
         photo = None
         if not numbers.quiet:  # rendering is CPU work: keep it off the event loop
-            photo = await asyncio.to_thread(self._chart, numbers, user.language)
-        return compose(numbers, tz=tz, at=self._at(user), photo=photo)
+            photo = await asyncio.to_thread(self._chart, numbers, language)
+        return compose(
+            numbers, tz=self._zone(brand), at=self._at(brand), photo=photo, brand_id=brand.id
+        )
 
     def _chart(self, numbers: DigestNumbers, language: str) -> bytes | None:
         if self.translate is None:
@@ -439,17 +478,39 @@ class Digests:
         self,
         session: AsyncSession,
         user_id: int,
+        brand_id: int,
         *,
         enabled: bool | None = None,
         at: str | None = None,
     ) -> DigestSchedule:
-        """Turn the owner's daily digest on or off and/or move it to `at` ("HH:MM", already
-        validated); returns the schedule in force."""
+        """Turn the person's daily digests on or off (all their brands) and/or move the brand's
+        digest to `at` ("HH:MM", already validated; the caller checked they may); returns the
+        schedule in force for them in that brand."""
         user = await session.get(User, user_id)
-        assert user is not None, "the session middleware records every user"
+        brand = await teams.get_brand(session, brand_id)
+        assert user is not None and brand is not None, "the session middleware found both"
         if at is not None:
-            user.digest_at = at
+            brand.digest_at = at
         if enabled is not None:
             user.digest_enabled = enabled
         await session.commit()
-        return DigestSchedule(user.digest_enabled, self._at(user))
+        return DigestSchedule(user.digest_enabled, self._at(brand))
+
+
+def _key(brand: Brand, user_id: int, day: str) -> str:
+    return f"digest:{brand.id}:{user_id}:{day}"
+
+
+#: The roles that see digests.
+_READING = [role for role, grants in GRANTS.items() if Can.VIEW in grants]
+
+
+async def _readers(session: AsyncSession, brand_id: int) -> list[User]:
+    """The brand's members who get its digest: who may see it, has talked to the bot (a chat
+    exists) and keeps digests on; by id."""
+    people = await teams.member_ids(session, brand_id, _READING)
+    return list(
+        await session.scalars(
+            select(User).where(User.id.in_(people), User.digest_enabled).order_by(User.id)
+        )
+    )

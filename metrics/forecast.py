@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Post, PostMedia, PostStatus, Publication, PublicationStatus
@@ -124,6 +124,7 @@ def _history_statement() -> Select[str, datetime, int, int]:
             Post.published_at.is_not(None),
             Publication.status == PublicationStatus.PUBLISHED,
             Publication.metrics_at.is_not(None),
+            Post.brand_id == bindparam("brand_id", type_=Integer),
         )
         .group_by(Post.id, Post.text, Post.published_at)
         .order_by(Post.published_at.desc(), Post.id.desc())
@@ -136,9 +137,10 @@ def _history_statement() -> Select[str, datetime, int, int]:
 _HISTORY = _history_statement()
 
 
-async def history(session: AsyncSession, tz: ZoneInfo) -> list[PastPost]:
-    """The latest published posts with synced metrics, each with its total engagement."""
-    rows = await session.execute(_HISTORY)
+async def history(session: AsyncSession, tz: ZoneInfo, brand_id: int) -> list[PastPost]:
+    """The brand's latest published posts with synced metrics, each with its total engagement
+    (a brand's audience is its own: another brand's posts say nothing about it)."""
+    rows = await session.execute(_HISTORY, {"brand_id": brand_id})
     return [
         PastPost(features(text, count or 0, published_at, tz), float(total or 0))
         for text, published_at, count, total in rows
@@ -149,5 +151,5 @@ async def forecast_post(
     session: AsyncSession, post: Post, at: datetime, tz: ZoneInfo
 ) -> Forecast | None:
     """The forecast for ``post`` going out at ``at``; None while the history is too short."""
-    past = await history(session, tz)
+    past = await history(session, tz, post.brand_id)
     return forecast(past, features(post.text, len(post.media), at, tz))

@@ -54,9 +54,17 @@ class Acceptance:
         return self.weeks[-2] if len(self.weeks) > 1 else None
 
 
-async def acceptance(session: AsyncSession, now: datetime, weeks: int = TREND_WEEKS) -> Acceptance:
+async def acceptance(
+    session: AsyncSession,
+    now: datetime,
+    weeks: int = TREND_WEEKS,
+    *,
+    brand_id: int | None = None,
+) -> Acceptance:
     since = now - weeks * WEEK
-    approvals = [a for a in await learning.approvals_between(session, since, now) if a.ai_drafted]
+    approvals = [
+        a for a in await learning.approvals_between(session, since, now, brand_id) if a.ai_drafted
+    ]
     result = []
     for index in range(weeks):
         start = since + index * WEEK

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from publishers.registry import account_label, platform_name, target_label
@@ -137,8 +137,10 @@ async def published_lines(
     since: datetime,
     until: datetime,
     platform: str | None = None,
+    brand_id: int | None = None,
 ) -> list[PostLine]:
-    """Publications published in [since, until), oldest first (optionally on one platform)."""
+    """Publications published in [since, until), oldest first (optionally on one platform,
+    optionally on one brand's accounts)."""
     stmt = (
         select(
             Publication.id,
@@ -164,6 +166,8 @@ async def published_lines(
     )
     if platform is not None:
         stmt = stmt.where(Account.platform == platform)
+    if brand_id is not None:  # a brand's posts go out on its own accounts alone
+        stmt = stmt.where(Account.brand_id == brand_id)
     rows = await session.execute(stmt)
     return [
         PostLine(
@@ -249,9 +253,10 @@ async def follower_trends(
     since: datetime,
     until: datetime,
     platform: str | None = None,
+    brand_id: int | None = None,
 ) -> list[FollowerTrend]:
-    """First and last audience snapshot of each account in [since, until), for accounts with
-    at least one snapshot there."""
+    """First and last audience snapshot of each account (of ``brand_id``, when given) in
+    [since, until), for accounts with at least one snapshot there."""
     window = (AccountSnapshot.taken_at >= since, AccountSnapshot.taken_at < until)
     bounds = (
         select(
@@ -278,7 +283,8 @@ async def follower_trends(
     trends = [
         FollowerTrend(a.id, a.platform, account_label(a), values[a.id][0], values[a.id][-1])
         for a in accounts
-        if platform is None or a.platform == platform
+        if (platform is None or a.platform == platform)
+        and (brand_id is None or a.brand_id == brand_id)
     ]
     return sorted(trends, key=lambda trend: trend.account_id)
 
@@ -290,16 +296,25 @@ async def period_stats(
     until: datetime,
     platform: str | None = None,
     tz: ZoneInfo = UTC_ZONE,
+    brand_id: int | None = None,
 ) -> PeriodStats:
     """Publications, engagement (total, median, best post), a per-day series in ``tz`` and
-    follower trends for [since, until), on one platform or all (``platform=None``)."""
-    lines = await published_lines(session, since=since, until=until, platform=platform)
-    followers = await follower_trends(session, since=since, until=until, platform=platform)
+    follower trends for [since, until), on one platform or all (``platform=None``), of one
+    brand or all (``brand_id=None``)."""
+    lines = await published_lines(
+        session, since=since, until=until, platform=platform, brand_id=brand_id
+    )
+    followers = await follower_trends(
+        session, since=since, until=until, platform=platform, brand_id=brand_id
+    )
     return summarize(lines, since=since, until=until, platform=platform, tz=tz, followers=followers)
 
 
-async def ai_spend(session: AsyncSession, *, since: datetime, until: datetime) -> AiSpend:
-    """AI calls, tokens and estimated cost in [since, until) from the ``ai_usage`` rows."""
+async def ai_spend(
+    session: AsyncSession, *, since: datetime, until: datetime, brand_id: int | None = None
+) -> AiSpend:
+    """AI calls, tokens and estimated cost in [since, until) from the ``ai_usage`` rows: of one
+    brand, or of the whole install (``brand_id=None``: the budget is the install's key's)."""
     row = (
         await session.execute(
             select(
@@ -307,14 +322,18 @@ async def ai_spend(session: AsyncSession, *, since: datetime, until: datetime) -
                 func.coalesce(func.sum(AiUsage.input_tokens), 0),
                 func.coalesce(func.sum(AiUsage.output_tokens), 0),
                 func.coalesce(func.sum(AiUsage.cost_usd), 0.0),
-            ).where(AiUsage.at >= since, AiUsage.at < until)
+            ).where(
+                AiUsage.at >= since,
+                AiUsage.at < until,
+                true() if brand_id is None else AiUsage.brand_id == brand_id,
+            )
         )
     ).one()
     return AiSpend(int(row[0]), int(row[1]), int(row[2]), float(row[3]))
 
 
 async def platform_spend(
-    session: AsyncSession, *, since: datetime, until: datetime
+    session: AsyncSession, *, since: datetime, until: datetime, brand_id: int | None = None
 ) -> tuple[PlatformSpend, ...]:
     """The platforms' charges for publications that went out in [since, until), by platform
     as the owner names it (both ways of signing in to X are "X"), the costliest first. A post
@@ -331,6 +350,7 @@ async def platform_spend(
             Publication.status.in_([PublicationStatus.PUBLISHED, PublicationStatus.DELETED]),
             Publication.published_at >= since,
             Publication.published_at < until,
+            true() if brand_id is None else Account.brand_id == brand_id,
         )
         .group_by(Account.platform)
     )
@@ -355,12 +375,16 @@ def day_start(now: datetime, tz: ZoneInfo) -> datetime:
     return datetime(local.year, local.month, local.day, tzinfo=tz).astimezone(UTC)
 
 
-async def platforms_used(session: AsyncSession) -> list[str]:
-    """Platforms that have at least one published publication (the /stats platform buttons)."""
+async def platforms_used(session: AsyncSession, brand_id: int | None = None) -> list[str]:
+    """Platforms that have at least one published publication (the /stats platform buttons),
+    on the accounts of ``brand_id`` when given."""
     rows = await session.scalars(
         select(Account.platform)
         .join(Publication, Publication.account_id == Account.id)
-        .where(Publication.status == PublicationStatus.PUBLISHED)
+        .where(
+            Publication.status == PublicationStatus.PUBLISHED,
+            true() if brand_id is None else Account.brand_id == brand_id,
+        )
         .distinct()
         .order_by(Account.platform)
     )
@@ -415,12 +439,19 @@ async def overview(
     days: int,
     platform: str | None = None,
     tz: ZoneInfo = UTC_ZONE,
+    brand_id: int | None = None,
 ) -> Overview:
-    """The last ``days`` days up to ``now`` on one platform (or all), AI spend this month."""
+    """The last ``days`` days up to ``now`` on one platform (or all), AI spend this month; of
+    one brand (or the whole install)."""
     stats = await period_stats(
-        session, since=now - timedelta(days=days), until=now, platform=platform, tz=tz
+        session,
+        since=now - timedelta(days=days),
+        until=now,
+        platform=platform,
+        tz=tz,
+        brand_id=brand_id,
     )
     month = month_start(now, tz)
-    ai = await ai_spend(session, since=month, until=now)
-    spend = await platform_spend(session, since=month, until=now)
-    return Overview(stats, ai, spend, tuple(await platforms_used(session)))
+    ai = await ai_spend(session, since=month, until=now, brand_id=brand_id)
+    spend = await platform_spend(session, since=month, until=now, brand_id=brand_id)
+    return Overview(stats, ai, spend, tuple(await platforms_used(session, brand_id)))

@@ -63,10 +63,11 @@ async def free_slots(
     end: date,
     now: datetime,
     tz: ZoneInfo,
+    brand_id: int,
     fallback: Sequence[int] = (),
 ) -> list[datetime]:
-    """The free slot times from local day `start` to `end` (inclusive), after `now`."""
-    accounts = [a.id for a in await repo.enabled_accounts(session)]
+    """The brand's free slot times from local day `start` to `end` (inclusive), after `now`."""
+    accounts = [a.id for a in await _accounts(session, brand_id)]
     slots = await slots_of(session, accounts, fallback)
     taken = await taken_times(session, accounts, now=now)
     first = max(now, datetime(start.year, start.month, start.day, tzinfo=tz).astimezone(now.tzinfo))
@@ -79,11 +80,17 @@ async def free_slots(
     ]
 
 
-async def propose(session: AsyncSession, title: str, plan_json: str) -> Campaign:
-    """Store a validated plan as a proposed campaign (committed)."""
+async def propose(session: AsyncSession, title: str, plan_json: str, brand_id: int) -> Campaign:
+    """Store a validated plan as a proposed campaign of the brand (committed)."""
     campaign = await repo.create_campaign(session, title, plan_json)
+    campaign.brand_id = brand_id
     await session.commit()
     return campaign
+
+
+async def _accounts(session: AsyncSession, brand_id: int) -> list[Account]:
+    """The brand's enabled accounts: a campaign plans, drafts and publishes for its own brand."""
+    return [a for a in await repo.enabled_accounts(session) if a.brand_id == brand_id]
 
 
 async def _draft_all(
@@ -94,11 +101,12 @@ async def _draft_all(
     *,
     author_id: int,
 ) -> list[Post]:
-    accounts = await repo.enabled_accounts(session)
+    accounts = await _accounts(session, campaign.brand_id)
     posts = []
     for planned in drafts:
         post = await repo.create_draft(
             session,
+            brand_id=campaign.brand_id,
             author_id=author_id,
             brief=f"{campaign.title}: {planned.angle}",
             text=planned.text,
@@ -139,7 +147,7 @@ async def approve_all(
     campaign = await _answerable(session, campaign_id, CampaignStatus.APPROVED)
     if isinstance(campaign, Outcome):
         return campaign
-    accounts = [a.id for a in await repo.enabled_accounts(session)]
+    accounts = [a.id for a in await _accounts(session, campaign.brand_id)]
     taken = await taken_times(session, accounts, now=now)
     clashes = tuple(
         d.at for d in drafts if d.at <= now or d.at.replace(second=0, microsecond=0) in taken

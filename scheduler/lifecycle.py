@@ -136,7 +136,8 @@ async def schedule_post(
     recorded as a decision in the same transaction, for learning. With ``commit=False`` the
     change joins the caller's transaction (a campaign schedules all its posts or none); a failure
     still rolls the whole transaction back."""
-    accounts = await repo.enabled_accounts(session)
+    # the post's brand's accounts alone: a brand never publishes to another's channel
+    accounts = [a for a in await repo.enabled_accounts(session) if a.brand_id == post.brand_id]
     if targets:
         wanted = {str(t).lower() for t in targets}
         accounts = [a for a in accounts if str(a.id) in wanted or a.platform in wanted]

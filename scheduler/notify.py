@@ -100,17 +100,22 @@ class OwnerReport:
     """A message a job composes for the owner (a digest, an alert).
 
     `photo` (PNG bytes) goes out with the text as its caption when the text fits a caption;
-    `mute` adds 🔕 Mute buttons that silence that kind of alert for a while.
+    `mute` adds 🔕 Mute buttons that silence that kind of alert for a while. `brand_id` is the
+    brand it is about: its time zone dates the report, its name heads it for someone in several
+    brands, and its mute buttons silence that brand's alerts alone; None is the whole install
+    (the AI budget, the dispatcher's backlog).
     """
 
     lines: tuple[ReportLine, ...]
     photo: bytes | None = None
     mute: AlertKind | None = None
+    brand_id: int | None = None
 
 
 class Notifier(Protocol):
     async def post_settled(self, report: PublishReport) -> None:
-        """Every target of a post is done; failures need the owner's decision."""
+        """Every target of a post is done; failures need a decision from the people who can act
+        on the post's brand (its owners and editors) or its author."""
 
     async def post_overdue(self, post_id: int, due_at: datetime) -> None:
         """A post fell due longer ago than the misfire grace: publish now, reschedule or drop?"""
@@ -126,11 +131,12 @@ class Notifier(Protocol):
         owner blocked the bot, Telegram is down), so callers can log or count it."""
 
     async def draft_ready(self, post_id: int) -> None:
-        """A draft made without the owner (a rule, a feed) waits for approval: show its preview
-        with the usual buttons."""
+        """A draft made without a person (a rule, a feed) waits for approval: show its preview
+        with the usual buttons to its brand's owners and editors."""
 
-    async def tell_owner(self, text: str) -> None:
-        """A plain-text message to the owner(s) (a rule's notify action); not parsed as HTML."""
+    async def tell_brand(self, brand_id: int, text: str) -> None:
+        """A plain-text message to a brand's owners and editors (a rule's notify action); not
+        parsed as HTML."""
 
 
 class SilentNotifier:
@@ -154,7 +160,7 @@ class SilentNotifier:
     async def draft_ready(self, post_id: int) -> None:
         return None
 
-    async def tell_owner(self, text: str) -> None:
+    async def tell_brand(self, brand_id: int, text: str) -> None:
         return None
 
 

@@ -9,6 +9,9 @@ to the first post of the series (`series_id`).
 An evergreen post is recycled into free slots: when the next free slot is near and nothing is
 scheduled there, the evergreen post published longest ago (at least `min_gap` ago) is copied
 into it. A once-per-slot lock keeps several workers from filling the same slot twice.
+
+Both stay inside the post's brand: a copy belongs to the brand of the post it copies, and each
+brand's evergreen posts fill that brand's free slots (its accounts, its time zone) alone.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from scheduler.lifecycle import schedule_post
 from scheduler.recurrence import RepeatRule, next_run, pick_evergreen
 from scheduler.slots import next_free_slot
 from storage import repositories as repo
-from storage.models import Account, Post, PostStatus
+from storage.models import FIRST_BRAND_ID, Account, Brand, Post, PostStatus
 
 #: How far ahead an evergreen post may be put into a free slot.
 EVERGREEN_HORIZON = timedelta(hours=24)
@@ -33,6 +36,7 @@ _OUT_OR_GOING_OUT = [PostStatus.PUBLISHED, PostStatus.PARTIAL, PostStatus.SCHEDU
 
 def _copy(post: Post, *, occurrence: int) -> Post:
     return Post(
+        brand_id=post.brand_id,
         author_id=post.author_id,
         brief=post.brief,
         text=post.text,
@@ -68,11 +72,13 @@ async def recycle_evergreen(
     *,
     tz: ZoneInfo,
     min_gap: timedelta,
+    brand_id: int = FIRST_BRAND_ID,
 ) -> Post | None:
-    """Fill the next free slot (if it is near) with the evergreen post due for a repeat."""
+    """Fill the brand's next free slot (if it is near) with its evergreen post due for a
+    repeat; ``tz`` is the brand's zone."""
     now = clock.now()
     async with sessions() as session:
-        accounts = [a.id for a in await repo.enabled_accounts(session)]
+        accounts = [a.id for a in await repo.enabled_accounts(session) if a.brand_id == brand_id]
         slot = await next_free_slot(session, accounts, now=now, tz=tz) if accounts else None
         if slot is None or slot - now > EVERGREEN_HORIZON:
             return None
@@ -91,10 +97,11 @@ async def recycle_evergreen(
         rows = await session.execute(
             select(Post.id, last_out.c.last)
             .join(last_out, last_out.c.root == Post.id)
-            .where(Post.evergreen, Post.series_id.is_(None))
+            .where(Post.evergreen, Post.series_id.is_(None), Post.brand_id == brand_id)
         )
         pick = pick_evergreen([(i, last) for i, last in rows], now=now, min_gap=min_gap)
-        if pick is None or not await repo.claim_period(session, f"evergreen:{slot.isoformat()}"):
+        lock = f"evergreen:{brand_id}:{slot.isoformat()}"
+        if pick is None or not await repo.claim_period(session, lock):
             await session.rollback()
             return None
         root = await repo.get_post(session, pick)
@@ -108,3 +115,24 @@ async def recycle_evergreen(
         if not await schedule_post(session, copy, slot):
             return None
         return await repo.get_post(session, copy.id)
+
+
+async def recycle_evergreen_everywhere(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    *,
+    default_tz: ZoneInfo,
+    min_gap: timedelta,
+) -> list[Post]:
+    """`recycle_evergreen` for every brand, each in its own time zone; the copies scheduled."""
+    async with sessions() as session:
+        brands = [
+            (b.id, b.timezone) for b in await session.scalars(select(Brand).order_by(Brand.id))
+        ]
+    copies = []
+    for brand_id, zone in brands:
+        tz = ZoneInfo(zone) if zone else default_tz
+        copy = await recycle_evergreen(sessions, clock, tz=tz, min_gap=min_gap, brand_id=brand_id)
+        if copy is not None:
+            copies.append(copy)
+    return copies

@@ -1,7 +1,8 @@
 """What Nexus learns from: the owner's decisions on drafts and the preferences distilled from
-them. Every query on ``draft_decisions`` and ``learned_preferences`` lives here (one place to
-scope them by brand later). Like the other repositories, nothing here commits: a decision is
-written in the transaction of the change it records.
+them. Every query on ``draft_decisions`` and ``learned_preferences`` lives here, scoped by brand:
+a brand learns from its own posts' decisions alone (a decision belongs to its post's brand) and
+its drafts follow its own preferences. Like the other repositories, nothing here commits: a
+decision is written in the transaction of the change it records.
 """
 
 from __future__ import annotations
@@ -12,11 +13,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Select, String, func, literal, select, union_all, update
+from sqlalchemy import (
+    CompoundSelect,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    func,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    FIRST_BRAND_ID,
     DecisionKind,
     DraftDecision,
     LearnedPreference,
@@ -99,28 +112,43 @@ async def set_reject_reason(session: AsyncSession, post_id: int, reason: str) ->
     return True
 
 
-async def recent_decisions(session: AsyncSession, limit: int) -> list[DraftDecision]:
-    """The latest ``limit`` decisions, oldest first."""
-    stmt = select(DraftDecision).order_by(DraftDecision.id.desc()).limit(limit)
+def _of_brand(brand_id: int) -> Any:
+    """The condition "this decision is about a post of ``brand_id``"."""
+    return DraftDecision.post_id.in_(select(Post.id).where(Post.brand_id == brand_id))
+
+
+async def recent_decisions(session: AsyncSession, limit: int, brand_id: int) -> list[DraftDecision]:
+    """The brand's latest ``limit`` decisions, oldest first."""
+    stmt = (
+        select(DraftDecision)
+        .where(_of_brand(brand_id))
+        .order_by(DraftDecision.id.desc())
+        .limit(limit)
+    )
     return list(reversed((await session.scalars(stmt)).all()))
 
 
-async def unlearned(session: AsyncSession) -> tuple[int, datetime | None]:
-    """How many decisions no distillation has read yet, and when the oldest of them was made."""
-    count, oldest = (
-        await session.execute(
-            select(func.count(), func.min(DraftDecision.at)).where(
-                DraftDecision.learned_at.is_(None)
-            )
-        )
-    ).one()
-    return int(count or 0), oldest
+async def unlearned(session: AsyncSession) -> dict[int, tuple[int, datetime | None]]:
+    """Per brand with any: how many decisions no distillation has read yet, and when the oldest
+    of them was made."""
+    rows = await session.execute(
+        select(Post.brand_id, func.count(), func.min(DraftDecision.at))
+        .join(Post, Post.id == DraftDecision.post_id)
+        .where(DraftDecision.learned_at.is_(None))
+        .group_by(Post.brand_id)
+        .order_by(Post.brand_id)
+    )
+    return {brand_id: (int(count or 0), oldest) for brand_id, count, oldest in rows}
 
 
-async def mark_learned(session: AsyncSession, up_to_id: int, now: datetime) -> None:
+async def mark_learned(session: AsyncSession, up_to_id: int, now: datetime, brand_id: int) -> None:
     await session.execute(
         update(DraftDecision)
-        .where(DraftDecision.id <= up_to_id, DraftDecision.learned_at.is_(None))
+        .where(
+            DraftDecision.id <= up_to_id,
+            DraftDecision.learned_at.is_(None),
+            _of_brand(brand_id),
+        )
         .values(learned_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -138,10 +166,10 @@ class Approval:
 
 
 async def approvals_between(
-    session: AsyncSession, since: datetime, until: datetime
+    session: AsyncSession, since: datetime, until: datetime, brand_id: int | None = None
 ) -> list[Approval]:
     """The approvals made in (since, until], one per post (its latest, should it have been
-    cancelled and approved again), oldest first."""
+    cancelled and approved again), oldest first; only of ``brand_id``'s posts when given."""
     latest = (
         select(func.max(DraftDecision.id))
         .where(DraftDecision.kind == DecisionKind.APPROVED)
@@ -156,6 +184,8 @@ async def approvals_between(
         )
         .order_by(DraftDecision.at, DraftDecision.id)
     )
+    if brand_id is not None:
+        stmt = stmt.where(_of_brand(brand_id))
     return [
         Approval(d.post_id, d.before or "", d.after or "", d.ai_drafted, d.at)
         for d in (await session.scalars(stmt)).all()
@@ -165,20 +195,27 @@ async def approvals_between(
 # --- learned preferences -----------------------------------------------------------------------
 
 
-async def active_preferences(session: AsyncSession) -> Sequence[LearnedPreference]:
+async def active_preferences(
+    session: AsyncSession, brand_id: int = FIRST_BRAND_ID
+) -> Sequence[LearnedPreference]:
     stmt = (
         select(LearnedPreference)
-        .where(LearnedPreference.dropped_at.is_(None), LearnedPreference.replaced_at.is_(None))
+        .where(
+            LearnedPreference.brand_id == brand_id,
+            LearnedPreference.dropped_at.is_(None),
+            LearnedPreference.replaced_at.is_(None),
+        )
         .order_by(LearnedPreference.id)
     )
     return (await session.scalars(stmt)).all()
 
 
-async def dropped_preferences(session: AsyncSession, limit: int) -> list[str]:
-    """The rules the owner dropped, newest first: a distillation must not bring them back."""
+async def dropped_preferences(session: AsyncSession, limit: int, brand_id: int) -> list[str]:
+    """The rules the brand's owners dropped, newest first: a distillation must not bring them
+    back."""
     stmt = (
         select(LearnedPreference.text)
-        .where(LearnedPreference.dropped_at.is_not(None))
+        .where(LearnedPreference.brand_id == brand_id, LearnedPreference.dropped_at.is_not(None))
         .order_by(LearnedPreference.dropped_at.desc(), LearnedPreference.id.desc())
         .limit(limit)
     )
@@ -186,25 +223,37 @@ async def dropped_preferences(session: AsyncSession, limit: int) -> list[str]:
 
 
 async def replace_preferences(
-    session: AsyncSession, texts: Iterable[str], *, source: str, now: datetime
+    session: AsyncSession, texts: Iterable[str], *, source: str, now: datetime, brand_id: int
 ) -> None:
-    """The distilled list becomes the active one; the previous rules are marked replaced."""
+    """The distilled list becomes the brand's active one; its previous rules are marked
+    replaced."""
     await session.execute(
         update(LearnedPreference)
-        .where(LearnedPreference.dropped_at.is_(None), LearnedPreference.replaced_at.is_(None))
+        .where(
+            LearnedPreference.brand_id == brand_id,
+            LearnedPreference.dropped_at.is_(None),
+            LearnedPreference.replaced_at.is_(None),
+        )
         .values(replaced_at=now)
         .execution_options(synchronize_session=False)
     )
-    session.add_all(LearnedPreference(text=text, source=source, created_at=now) for text in texts)
+    session.add_all(
+        LearnedPreference(brand_id=brand_id, text=text, source=source, created_at=now)
+        for text in texts
+    )
     await session.flush()
 
 
-async def drop_preference(session: AsyncSession, preference_id: int, now: datetime) -> bool:
-    """The owner's 🗑: False when the rule is already gone (dropped or replaced)."""
+async def drop_preference(
+    session: AsyncSession, preference_id: int, now: datetime, brand_id: int
+) -> bool:
+    """The owner's 🗑: False when the rule is already gone (dropped or replaced) or is another
+    brand's."""
     result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
         update(LearnedPreference)
         .where(
             LearnedPreference.id == preference_id,
+            LearnedPreference.brand_id == brand_id,
             LearnedPreference.dropped_at.is_(None),
             LearnedPreference.replaced_at.is_(None),
         )
@@ -218,10 +267,13 @@ async def drop_preference(session: AsyncSession, preference_id: int, now: dateti
 
 _PUBLISHED = (PostStatus.PUBLISHED, PostStatus.PARTIAL)
 
+#: The brand the prompt's texts are read for: a parameter of the statement built once.
+_BRAND = bindparam("brand_id", type_=Integer)
+
 
 def _best_published(limit: int) -> Select[str, int]:
-    """The texts of the ``limit`` published posts with the most engagement, best first, each
-    with its rank."""
+    """The texts of the brand's ``limit`` published posts with the most engagement, best first,
+    each with its rank."""
     engagement = func.sum(Publication.likes + Publication.reposts + Publication.replies)
     order = (engagement.desc(), Post.id.desc())
     return (
@@ -231,6 +283,7 @@ def _best_published(limit: int) -> Select[str, int]:
             Post.status.in_(_PUBLISHED),
             Publication.status == PublicationStatus.PUBLISHED,
             Publication.metrics_at.is_not(None),
+            Post.brand_id == _BRAND,
         )
         .group_by(Post.id, Post.text)
         .order_by(*order)
@@ -239,11 +292,12 @@ def _best_published(limit: int) -> Select[str, int]:
 
 
 def _recent_published(limit: int) -> Select[str, int]:
-    """The texts of the ``limit`` latest published posts, newest first, each with its rank."""
+    """The texts of the brand's ``limit`` latest published posts, newest first, each with its
+    rank."""
     order = (Post.published_at.desc(), Post.id.desc())
     return (
         select(Post.text, func.row_number().over(order_by=order))
-        .where(Post.status.in_(_PUBLISHED))
+        .where(Post.status.in_(_PUBLISHED), Post.brand_id == _BRAND)
         .order_by(*order)
         .limit(limit)
     )
@@ -271,7 +325,9 @@ def _prompt_statement(limit: int) -> CompoundSelect[str, str, int]:
     its cache key, which SQLAlchemy then remembers on the statement) costs more than running
     it."""
     active = select(LearnedPreference.text, LearnedPreference.id).where(
-        LearnedPreference.dropped_at.is_(None), LearnedPreference.replaced_at.is_(None)
+        LearnedPreference.brand_id == _BRAND,
+        LearnedPreference.dropped_at.is_(None),
+        LearnedPreference.replaced_at.is_(None),
     )
     parts = (_best_published(limit), _recent_published(limit), active)
     return union_all(
@@ -282,12 +338,13 @@ def _prompt_statement(limit: int) -> CompoundSelect[str, str, int]:
     )
 
 
-async def prompt_texts(session: AsyncSession, limit: int) -> PromptTexts:
-    """The ``limit`` best and latest published posts and the active preferences, read in one
-    statement (every statement is a trip to the database and back; a brief is drafted on
+async def prompt_texts(session: AsyncSession, limit: int, brand_id: int) -> PromptTexts:
+    """The brand's ``limit`` best and latest published posts and its active preferences, read in
+    one statement (every statement is a trip to the database and back; a brief is drafted on
     many)."""
     found: dict[str, list[tuple[int, str]]] = {kind: [] for kind in _PROMPT_PARTS}
-    for kind, text, rank in (await session.execute(_prompt_statement(limit))).all():
+    rows = await session.execute(_prompt_statement(limit), {"brand_id": brand_id})
+    for kind, text, rank in rows.all():
         found[kind].append((rank, text))
     best, recent, preferences = ([text for _, text in sorted(found[k])] for k in _PROMPT_PARTS)
     return PromptTexts(best=best[::-1], recent=recent, preferences=preferences)

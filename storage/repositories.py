@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, true, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -84,14 +84,17 @@ async def upsert_user(
 # --- brand voice -------------------------------------------------------------------------------
 
 
-def _voice_id(session: AsyncSession) -> int:
-    """The voice row of the session's brand (its id is the brand's; unscoped: the first)."""
-    brand_id = scope.brand_of(session)
-    return FIRST_BRAND_ID if brand_id is None else brand_id
+def _voice_id(session: AsyncSession, brand_id: int | None = None) -> int:
+    """The voice row of ``brand_id``, else of the session's brand (its id is the brand's;
+    unscoped: the first brand's)."""
+    if brand_id is not None:
+        return brand_id
+    scoped = scope.brand_of(session)
+    return FIRST_BRAND_ID if scoped is None else scoped
 
 
-async def get_voice(session: AsyncSession) -> BrandVoice | None:
-    return await session.get(BrandVoice, _voice_id(session))
+async def get_voice(session: AsyncSession, brand_id: int | None = None) -> BrandVoice | None:
+    return await session.get(BrandVoice, _voice_id(session, brand_id))
 
 
 async def save_voice(session: AsyncSession, **fields: str) -> BrandVoice:
@@ -200,11 +203,13 @@ async def create_draft(
     campaign_id: int | None = None,
     planned_at: datetime | None = None,
     variants: Sequence[tuple[Account, str]] | None = None,
+    brand_id: int | None = None,
 ) -> Post:
-    """A new draft. Given its ``variants`` (target account, text), they are inserted with it and
-    the post comes back whole (its variants, no media, no publications), as `get_post` would
-    load it, without reading it back."""
+    """A new draft of ``brand_id`` (None: the session's brand). Given its ``variants`` (target
+    account, text), they are inserted with it and the post comes back whole (its variants, no
+    media, no publications), as `get_post` would load it, without reading it back."""
     post = Post(
+        brand_id=brand_id,
         author_id=author_id,
         brief=brief,
         text=text,
@@ -594,11 +599,15 @@ async def transition_campaign(
 
 
 async def recent_campaigns(
-    session: AsyncSession, statuses: Iterable[str], limit: int
+    session: AsyncSession, statuses: Iterable[str], limit: int, brand_id: int | None = None
 ) -> Sequence[Campaign]:
+    """The latest campaigns in one of ``statuses`` (of ``brand_id`` when given)."""
     stmt = (
         select(Campaign)
-        .where(Campaign.status.in_(list(statuses)))
+        .where(
+            Campaign.status.in_(list(statuses)),
+            true() if brand_id is None else Campaign.brand_id == brand_id,
+        )
         .order_by(Campaign.created_at.desc(), Campaign.id.desc())
         .limit(limit)
     )

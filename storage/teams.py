@@ -420,3 +420,15 @@ async def record_post(
     brand_id = await session.scalar(select(Post.brand_id).where(Post.id == post_id))
     if brand_id is not None:
         await record(session, brand_id, actor_id, action, f"post:{post_id}", detail)
+
+
+# --- brandjobs ---------------------------------------------------------------------------------
+
+
+async def brand_to_name(session: AsyncSession, user_id: int, brand_id: int) -> Brand | None:
+    """The brand a message about ``brand_id`` should name for ``user_id``: the brand when they
+    belong to several (so they can tell which one it is about), else None (nothing changes for
+    someone with a single brand)."""
+    if len(await seats_of(session, user_id)) < 2:
+        return None
+    return await get_brand(session, brand_id)

@@ -14,7 +14,7 @@ from bot.app import Nexus, build_app
 from config.settings import Settings
 from metrics.alerts import scrub
 from storage import repositories as repo
-from storage.models import Account, AiUsage, Publication
+from storage.models import FIRST_BRAND_ID, Account, AiUsage, Publication
 from tests.clock import FakeClock
 from tests.conftest import OWNER
 from tests.fakes.telegram import FakeMessage, FakeTelegram
@@ -39,18 +39,22 @@ async def test_cooldown_and_dedupe_per_key(
     try:
         # the same failure seen by two workers at once: one alert
         sent = await asyncio.gather(
-            app.alerts.automation_failed("github", "signature mismatch"),
-            worker.alerts.automation_failed("github", "signature mismatch"),
+            app.alerts.automation_failed(FIRST_BRAND_ID, "github", "signature mismatch"),
+            worker.alerts.automation_failed(FIRST_BRAND_ID, "github", "signature mismatch"),
         )
         assert sorted(sent) == [False, True]
         alert = await tg.wait_message(OWNER, lambda m: "Automation github failed" in m.text)
         assert "signature mismatch" in alert.text
 
         clock.advance(minutes=59)
-        assert not await app.alerts.automation_failed("github", "signature mismatch")
-        assert await app.alerts.automation_failed("rss:blog", "feed unreachable")  # another key
+        assert not await app.alerts.automation_failed(
+            FIRST_BRAND_ID, "github", "signature mismatch"
+        )
+        assert await app.alerts.automation_failed(
+            FIRST_BRAND_ID, "rss:blog", "feed unreachable"
+        )  # another key
         clock.advance(minutes=1)
-        assert await worker.alerts.automation_failed("github", "signature mismatch")
+        assert await worker.alerts.automation_failed(FIRST_BRAND_ID, "github", "signature mismatch")
         await tg.wait_for(lambda: len(alerts_in(tg, "Automation github failed")) == 2)
         assert len(alerts_in(tg, "Automation rss:blog failed")) == 1
     finally:
@@ -61,7 +65,7 @@ async def test_mute_button_silences_that_kind(
     tg: FakeTelegram, nexus_factory: StartNexus, clock: FakeClock
 ) -> None:
     app = await started(tg, nexus_factory, NEXUS_AI_BUDGET_USD="1")
-    assert await app.alerts.automation_failed("github", "signature mismatch")
+    assert await app.alerts.automation_failed(FIRST_BRAND_ID, "github", "signature mismatch")
     alert = await tg.wait_message(OWNER, lambda m: "Automation github failed" in m.text)
     assert [label for label, _ in alert.buttons()] == ["🔕 Mute 24 h", "🔕 Mute 7 days"]
 
@@ -74,8 +78,10 @@ async def test_mute_button_silences_that_kind(
     )
 
     clock.advance(hours=2)  # past the cooldown, inside the mute
-    assert not await app.alerts.automation_failed("github", "signature mismatch")
-    assert not await app.alerts.automation_failed("other", "another rule, the same kind")
+    assert not await app.alerts.automation_failed(FIRST_BRAND_ID, "github", "signature mismatch")
+    assert not await app.alerts.automation_failed(
+        FIRST_BRAND_ID, "other", "another rule, the same kind"
+    )
     async with app.sessions() as session:  # another kind still gets through
         session.add(
             AiUsage(
@@ -91,7 +97,7 @@ async def test_mute_button_silences_that_kind(
     assert await app.alerts.check_budget()
 
     clock.advance(hours=23)
-    assert await app.alerts.automation_failed("github", "signature mismatch")
+    assert await app.alerts.automation_failed(FIRST_BRAND_ID, "github", "signature mismatch")
 
 
 async def test_budget_alert_counts_this_utc_month_only(

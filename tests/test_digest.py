@@ -18,7 +18,16 @@ from config.settings import Settings
 from metrics.digest import compose, digest_numbers
 from storage.db import create_engine, make_session_factory
 from storage.migrate import upgrade
-from storage.models import Account, Post, PostStatus, Publication, PublicationStatus, User
+from storage.models import (
+    FIRST_BRAND_ID,
+    Account,
+    Brand,
+    Post,
+    PostStatus,
+    Publication,
+    PublicationStatus,
+    User,
+)
 from tests.clock import FakeClock
 from tests.conftest import OWNER
 from tests.fakes.telegram import FakeMessage, FakeTelegram
@@ -261,7 +270,9 @@ async def test_digest_commands_end_to_end(
     await tg.wait_message(OWNER, lambda m: "comes at 07:30 (UTC)" in m.text)
     async with nexus.sessions() as session:
         user = await session.get(User, OWNER)
-        assert user is not None and user.digest_at == "07:30" and user.digest_enabled
+        brand = await session.get(Brand, FIRST_BRAND_ID)
+        assert user is not None and user.digest_enabled
+        assert brand is not None and brand.digest_at == "07:30"  # the brand's, for everyone
 
     await tg.user_sends(OWNER, "/digest sometimes")
     await tg.wait_message(OWNER, lambda m: "moves it" in m.text and "/digest off" in m.text)

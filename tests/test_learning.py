@@ -41,6 +41,7 @@ from storage import repositories as repo
 from storage.db import create_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.models import (
+    FIRST_BRAND_ID,
     AiUsage,
     DraftDecision,
     Post,
@@ -56,6 +57,7 @@ from ui.learning import acceptance_lines
 from ui.texts import Texts
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
+B = FIRST_BRAND_ID  # a single-brand install: everything is the first brand's
 Sessions = async_sessionmaker[AsyncSession]
 
 
@@ -173,21 +175,21 @@ async def test_claude_distils_and_a_dropped_rule_never_comes_back(sessions: Sess
         )
         await _shortened(session, 3)
         ai.reply_tool({"rules": ["Keep posts under 100 characters", "No hashtags"]})
-        learned = await learn_now(session, claude, NOW)
+        learned = await learn_now(session, claude, NOW, B)
         assert learned.rules == ("Keep posts under 100 characters", "No hashtags")
         assert learned.decisions == 6
         (first, second) = await learning.active_preferences(session)
-        assert await drop_preference(session, second.id, NOW)
-        assert not await drop_preference(session, second.id, NOW)  # already gone
+        assert await drop_preference(session, second.id, NOW, B)
+        assert not await drop_preference(session, second.id, NOW, B)  # already gone
 
         ai.reply_tool({"rules": ["no   HASHTAGS", "Keep posts under 100 characters", "Be brief"]})
-        learned = await learn_now(session, claude, NOW + timedelta(hours=1))
+        learned = await learn_now(session, claude, NOW + timedelta(hours=1), B)
         assert learned.rules == ("Keep posts under 100 characters", "Be brief")
         assert "<removed_by_owner>\n- No hashtags" in ai.last_request["messages"][0]["content"]
         assert [p.text for p in await learning.active_preferences(session)] == list(learned.rules)
         usage = list(await session.scalars(select(AiUsage).where(AiUsage.purpose == "learn")))
         assert len(usage) == 2 and all(u.cost_usd > 0 for u in usage)
-        assert (await learning.unlearned(session))[0] == 0
+        assert (await learning.unlearned(session)).get(B, (0, None))[0] == 0
         await claude.aclose()
 
 
@@ -208,37 +210,41 @@ async def test_a_bad_answer_changes_nothing(sessions: Sessions, answer: dict) ->
             ai.api_key, "claude-sonnet-4-6", base_url=ai.base_url, max_retries=0
         )
         await _shortened(session, 1)
-        await learning.replace_preferences(session, ["Keep it short"], source="x", now=NOW)
+        await learning.replace_preferences(
+            session, ["Keep it short"], source="x", now=NOW, brand_id=B
+        )
         await session.commit()
         ai.reply_tool(answer)
         with pytest.raises(AIBadAnswer) as caught:
-            await learn_now(session, claude, NOW)
+            await learn_now(session, claude, NOW, B)
         assert "nothing was changed" in caught.value.user_message
         assert [p.text for p in await learning.active_preferences(session)] == ["Keep it short"]
-        assert (await learning.unlearned(session))[0] == 2
+        assert (await learning.unlearned(session)).get(B, (0, None))[0] == 2
         # the lease was given back: the next try runs
         ai.reply_tool({"rules": []})
-        assert (await learn_now(session, claude, NOW)).rules == ()
+        assert (await learn_now(session, claude, NOW, B)).rules == ()
         await claude.aclose()
 
 
 async def test_two_distillations_do_not_run_at_once(sessions: Sessions) -> None:
     async with sessions() as session, sessions() as other:
         await _shortened(session, 1)
-        assert await repo.take_lease(other, "learn", NOW, timedelta(minutes=10))
+        assert await repo.take_lease(other, f"learn:{B}", NOW, timedelta(minutes=10))
         await other.commit()
         with pytest.raises(LearningBusy):
-            await learn_now(session, OfflineDrafter(), NOW)
+            await learn_now(session, OfflineDrafter(), NOW, B)
         # a lease whose holder died runs out
-        assert (await learn_now(session, OfflineDrafter(), NOW + timedelta(minutes=11))).decisions
+        assert (
+            await learn_now(session, OfflineDrafter(), NOW + timedelta(minutes=11), B)
+        ).decisions
 
 
 async def test_offline_learning_counts_shortened_drafts(sessions: Sessions) -> None:
     async with sessions() as session:
         await _shortened(session, 2)
-        assert offline_rules(await learning.recent_decisions(session, 60)) == []
+        assert offline_rules(await learning.recent_decisions(session, 60, B)) == []
         await _shortened(session, 1)
-        rules = offline_rules(await learning.recent_decisions(session, 60))
+        rules = offline_rules(await learning.recent_decisions(session, 60, B))
     assert rules == ["Keep posts under 30 characters"]
 
 
@@ -248,15 +254,15 @@ async def test_the_periodic_job_runs_when_enough_decisions_wait(sessions: Sessio
     async with sessions() as session:
         post = await draft(session, "One.")
         assert (await lifecycle.reject(session, post.id)).done
-    assert await learn_due(sessions, drafter, clock.now()) is None  # one decision, minutes old
+    assert await learn_due(sessions, drafter, clock.now()) == {}  # one decision, minutes old
     clock.advance(days=30)  # the oldest unread decision is over a day old
-    assert (await learn_due(sessions, drafter, clock.now())) is not None
-    assert await learn_due(sessions, drafter, clock.now()) is None  # all read now
+    assert B in await learn_due(sessions, drafter, clock.now())
+    assert await learn_due(sessions, drafter, clock.now()) == {}  # all read now
     async with sessions() as session:
         for i in range(LEARN_AFTER):
             post = await draft(session, f"Draft {i}")
             assert (await lifecycle.reject(session, post.id)).done
-    assert (await learn_due(sessions, drafter, clock.now())) is not None
+    assert B in await learn_due(sessions, drafter, clock.now())
 
 
 # --- figures -------------------------------------------------------------------------------
@@ -334,7 +340,7 @@ async def test_the_prompt_shows_the_posts_that_did_best(sessions: Sessions) -> N
             )
         await session.commit()
         # best last; the newest post has no metrics yet and is not among them
-        assert example_posts(await learning.prompt_texts(session, BEST_POSTS_IN_PROMPT)) == [
+        assert example_posts(await learning.prompt_texts(session, BEST_POSTS_IN_PROMPT, B)) == [
             "post with 1 likes",
             "post with 5 likes",
             "post with 50 likes",
@@ -354,5 +360,5 @@ async def test_without_metrics_the_latest_posts_are_shown(sessions: Sessions) ->
                 )
             )
         await session.commit()
-        texts = await learning.prompt_texts(session, BEST_POSTS_IN_PROMPT)
+        texts = await learning.prompt_texts(session, BEST_POSTS_IN_PROMPT, B)
         assert example_posts(texts) == ["post 3", "post 2", "post 1"]

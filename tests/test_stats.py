@@ -22,6 +22,7 @@ from storage import repositories as repo
 from storage.db import create_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.models import (
+    FIRST_BRAND_ID,
     Account,
     AccountSnapshot,
     AiUsage,
@@ -275,8 +276,10 @@ async def test_best_time_and_next_free_slot_from_history(sessions: Sessions) -> 
         seeds.append(Seed(NOW - (base - timedelta(days=1, hours=-3)), "telegram", likes=1))
     async with sessions() as session:
         accounts = await seed(session, seeds)
-        best = await best_time(session, now=NOW, tz=utc)
-        none_yet = await best_time(session, now=NOW, tz=utc, platform="mastodon")
+        best = await best_time(session, now=NOW, tz=utc, brand_id=FIRST_BRAND_ID)
+        none_yet = await best_time(
+            session, now=NOW, tz=utc, brand_id=FIRST_BRAND_ID, platform="mastodon"
+        )
         telegram = [accounts["telegram"].id]
         learned = await slot_fallback(session, telegram, now=NOW, tz=utc)
         when = await next_free_slot(session, telegram, now=NOW, tz=utc, fallback=learned)

@@ -231,10 +231,11 @@ class PostStatsCb(CallbackData, prefix="ps"):
 
 
 class MuteCb(CallbackData, prefix="mu"):
-    """🔕 under an alert: silence alerts of `kind` for `days`."""
+    """🔕 under an alert: silence alerts of `kind` about `brand` (0: install-wide) for `days`."""
 
     kind: AlertKind
     days: Int32
+    brand: DbId = 0
 
 
 class RuleAct(StrEnum):

@@ -411,10 +411,17 @@ def take_down_keyboard(t: Texts, post_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def mute_keyboard(t: Texts, kind: AlertKind, choices: tuple[int, ...]) -> InlineKeyboardMarkup:
-    """🔕 buttons under an alert, one per mute length in days (each has a `btn.mute.<days>`
-    label in the catalogue)."""
-    return _rows([_button(t.plain(f"btn.mute.{d}"), MuteCb(kind=kind, days=d)) for d in choices])
+def mute_keyboard(
+    t: Texts, kind: AlertKind, choices: tuple[int, ...], *, brand_id: int = 0
+) -> InlineKeyboardMarkup:
+    """🔕 buttons under an alert about ``brand_id`` (0: install-wide), one per mute length in
+    days (each has a `btn.mute.<days>` label in the catalogue)."""
+    return _rows(
+        [
+            _button(t.plain(f"btn.mute.{d}"), MuteCb(kind=kind, days=d, brand=brand_id))
+            for d in choices
+        ]
+    )
 
 
 def rules_keyboard(t: Texts, rules: list[tuple[int, str, bool]]) -> InlineKeyboardMarkup:
