@@ -26,6 +26,7 @@ from handlers import (
     learning,
     media,
     plan,
+    review,
     rules,
     schedule,
     slots,
@@ -42,6 +43,7 @@ def build_routers() -> list[Router]:
     """In priority order: commands first, then dialogues, then the catch-all fallback."""
     return [
         common.router(),
+        review.router(),  # second: in a group, only review acts (nothing there is a brief)
         timezone.router(),
         slots.router(),
         stats.router(),

@@ -22,6 +22,8 @@ from ai.service import (
     DraftChanged,
     edit_draft,
 )
+from config.settings import Settings
+from handlers import review
 from handlers.drafting import Drafting
 from handlers.images import show_images
 from handlers.previews import (
@@ -32,7 +34,7 @@ from handlers.previews import (
     show_preview,
     show_schedule_menu,
 )
-from handlers.routing import TYPING, TappedMessage
+from handlers.routing import TYPING, TappedMessage, needs
 from handlers.variants import show_variant, target_of
 from publishers.blank import is_blank, visible
 from scheduler import lifecycle
@@ -40,6 +42,7 @@ from scheduler.clock import Clock
 from scheduler.lifecycle import NoTargets, schedule_post
 from storage import repositories as repo
 from storage.models import Post, PostStatus
+from storage.roles import Can
 from ui import views
 from ui.callbacks import DraftAct, DraftCb, DraftsPageCb, OpenDraftCb, RegenCb, RetryDraftCb
 from ui.keyboards import (
@@ -149,11 +152,47 @@ async def on_approve(
     session: AsyncSession,
     clock: Clock,
     wake: Callable[[], None],
+    settings: Settings,
     t: Texts,
 ) -> None:
     post = await current_draft(query, bot, session, t, callback_data.post, callback_data.v)
-    if post is not None:
-        await _approve(query, bot, session, clock, wake, t, post)
+    if post is None:
+        return
+    if await review.waits_for_review(session, post, query.from_user.id):
+        await _submit(query, bot, session, clock, settings, t, post)
+        return
+    await _approve(query, bot, session, clock, wake, t, post)
+
+
+async def _submit(
+    query: CallbackQuery,
+    bot: Bot,
+    session: AsyncSession,
+    clock: Clock,
+    settings: Settings,
+    t: Texts,
+    post: Post,
+) -> None:
+    """An editor's Approve & publish: the draft goes to review, to go out once approved."""
+    try:
+        submitted = await review.submit_draft(
+            bot,
+            session,
+            t,
+            post,
+            None,
+            by=query.from_user.id,
+            name=query.from_user.full_name,
+            now=clock.now(),
+            default_tz=settings.timezone,
+        )
+    except NoTargets:
+        await query.answer(t.plain("publish.no_targets"), show_alert=True)
+        return
+    if not submitted:
+        await post_in(query, session, t, post.id, PostStatus.DRAFT)
+        return
+    await query.answer(t.plain("review.submitted_short", post_id=post.id))
 
 
 async def on_schedule(
@@ -539,13 +578,16 @@ async def on_open_draft(
 
 def router() -> Router:
     r = Router(name="drafts")
-    r.message.register(on_brief, Command("new"))
-    r.message.register(on_drafts, Command("drafts"))
-    r.message.register(on_edited_text, DraftStates.editing)
-    r.message.register(on_instruction, DraftStates.instructing, flags=TYPING)
-    r.message.register(on_steer, StateFilter(None), F.text, ~F.text.startswith("/"), replied_post)
-    r.message.register(on_brief, StateFilter(None), F.text, ~F.text.startswith("/"))
-    r.message.register(on_not_text, StateFilter(None), ~F.text)
+    drafter = needs(Can.DRAFT)
+    r.message.register(on_brief, Command("new"), flags=drafter)
+    r.message.register(on_drafts, Command("drafts"), flags=drafter)
+    r.message.register(on_edited_text, DraftStates.editing, flags=drafter)
+    r.message.register(on_instruction, DraftStates.instructing, flags=needs(Can.DRAFT, **TYPING))
+    r.message.register(
+        on_steer, StateFilter(None), F.text, ~F.text.startswith("/"), replied_post, flags=drafter
+    )
+    r.message.register(on_brief, StateFilter(None), F.text, ~F.text.startswith("/"), flags=drafter)
+    r.message.register(on_not_text, StateFilter(None), ~F.text, flags=drafter)
     r.callback_query.filter(TappedMessage())
     for handler, act in (
         (on_approve, DraftAct.APPROVE),
@@ -558,9 +600,9 @@ def router() -> Router:
         (on_variants, DraftAct.VARIANTS),
         (on_images, DraftAct.IMAGES),
     ):
-        r.callback_query.register(handler, DraftCb.filter(F.act == act))
-    r.callback_query.register(on_regenerate, RegenCb.filter(), flags=TYPING)
-    r.callback_query.register(on_retry_draft, RetryDraftCb.filter())
-    r.callback_query.register(on_open_draft, OpenDraftCb.filter())
-    r.callback_query.register(on_drafts_page, DraftsPageCb.filter())
+        r.callback_query.register(handler, DraftCb.filter(F.act == act), flags=drafter)
+    r.callback_query.register(on_regenerate, RegenCb.filter(), flags=needs(Can.DRAFT, **TYPING))
+    r.callback_query.register(on_retry_draft, RetryDraftCb.filter(), flags=drafter)
+    r.callback_query.register(on_open_draft, OpenDraftCb.filter(), flags=drafter)
+    r.callback_query.register(on_drafts_page, DraftsPageCb.filter(), flags=drafter)
     return r

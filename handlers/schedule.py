@@ -11,9 +11,11 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from config.settings import Settings
+from handlers import review
 from handlers.previews import (
     post_in,
     send_new_preview,
@@ -21,7 +23,7 @@ from handlers.previews import (
     show_schedule_menu,
     show_scheduled,
 )
-from handlers.routing import TappedMessage
+from handlers.routing import TappedMessage, needs
 from metrics.best_time import slot_fallback
 from publishers.blank import visible
 from publishers.registry import account_label
@@ -32,6 +34,7 @@ from scheduler.slots import next_free_slot
 from scheduler.timeparse import TimeParseError, parse_when
 from storage import repositories as repo
 from storage.models import Post, PostStatus, Publication, utcnow
+from storage.roles import Can
 from ui import views
 from ui.callbacks import PostAct, PostCb, PubAct, PubCb, QueuePageCb, ScheduleCb, SchedulePick
 from ui.dates import repeat_rule
@@ -68,9 +71,29 @@ async def _set_time(
     wake: Callable[[], None],
     *,
     fresh_message: bool,
+    by: User,
+    default_tz: str,
+    now: datetime,
 ) -> str | None:
-    """Schedule a draft or move a scheduled post to `when`, then show its card. Returns why
+    """Schedule a draft or move a scheduled post to `when`, then show its card; a draft whose
+    scheduling waits for a reviewer (an editor's) is submitted for review instead. Returns why
     not when it could not (as plain text for a tap's answer), None when done."""
+    if post.status == PostStatus.DRAFT and await review.waits_for_review(session, post, by.id):
+        try:
+            submitted = await review.submit_draft(
+                bot,
+                session,
+                t,
+                post,
+                when,
+                by=by.id,
+                name=by.full_name,
+                now=now,
+                default_tz=default_tz,
+            )
+        except lifecycle.NoTargets:
+            return t.plain("publish.no_targets")
+        return None if submitted else t.plain("draft.stale", post_id=post.id)
     if post.status == PostStatus.DRAFT:
         try:
             done = await lifecycle.schedule_post(session, post, when, decided_at=utcnow())
@@ -113,6 +136,7 @@ async def on_pick(
     t: Texts,
     tz: ZoneInfo,
     state: FSMContext,
+    settings: Settings,
 ) -> None:
     post = await post_in(
         query, session, t, callback_data.post, PostStatus.DRAFT, PostStatus.SCHEDULED
@@ -138,7 +162,19 @@ async def on_pick(
     why_not = (
         t.plain("draft.stale", post_id=post.id)
         if when is None
-        else await _set_time(bot, session, t, tz, post, when, wake, fresh_message=False)
+        else await _set_time(
+            bot,
+            session,
+            t,
+            tz,
+            post,
+            when,
+            wake,
+            fresh_message=False,
+            by=query.from_user,
+            default_tz=settings.timezone,
+            now=clock.now(),
+        )
     )
     await query.answer(why_not, show_alert=why_not is not None)
 
@@ -152,6 +188,7 @@ async def on_time_typed(
     t: Texts,
     tz: ZoneInfo,
     state: FSMContext,
+    settings: Settings,
 ) -> None:
     text = visible(message.text)
     now = clock.now()
@@ -172,7 +209,20 @@ async def on_time_typed(
             t("draft.is", post_id=post_id, status=status) if status else t("post.gone")
         )
         return
-    why_not = await _set_time(bot, session, t, tz, post, when, wake, fresh_message=True)
+    assert message.from_user is not None
+    why_not = await _set_time(
+        bot,
+        session,
+        t,
+        tz,
+        post,
+        when,
+        wake,
+        fresh_message=True,
+        by=message.from_user,
+        default_tz=settings.timezone,
+        now=now,
+    )
     if why_not is not None:
         await message.answer(why_not, parse_mode=None)
 
@@ -646,10 +696,10 @@ async def on_queue_page(
 def router() -> Router:
     r = Router(name="schedule")
     r.message.register(on_queue, Command("queue"))
-    r.message.register(on_time_typed, ScheduleStates.waiting_time, F.text)
+    r.message.register(on_time_typed, ScheduleStates.waiting_time, F.text, flags=needs(Can.DRAFT))
     r.message.register(on_repeat_typed, ScheduleStates.waiting_repeat, F.text)
     r.callback_query.filter(TappedMessage())
-    r.callback_query.register(on_pick, ScheduleCb.filter())
+    r.callback_query.register(on_pick, ScheduleCb.filter(), flags=needs(Can.DRAFT))
     for handler, act in (
         (on_open, PostAct.OPEN),
         (on_publish_now, PostAct.PUBLISH_NOW),

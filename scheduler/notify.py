@@ -132,6 +132,15 @@ class Notifier(Protocol):
     async def tell_owner(self, text: str) -> None:
         """A plain-text message to the owner(s) (a rule's notify action); not parsed as HTML."""
 
+    async def review_requested(self, post_id: int) -> None:
+        """A draft made without anyone (a rule, a feed) waits for the brand's reviewers: post
+        its review card."""
+
+    async def review_lapsed(self, post_id: int, fallback: str) -> None:
+        """A draft waited longer than its brand's review timeout and its ``fallback`` (remind,
+        skip, publish) was applied: remind the reviewers, or say so on its cards and to its
+        author."""
+
 
 class SilentNotifier:
     """For runs with nobody to tell (benchmarks)."""
@@ -155,6 +164,12 @@ class SilentNotifier:
         return None
 
     async def tell_owner(self, text: str) -> None:
+        return None
+
+    async def review_requested(self, post_id: int) -> None:
+        return None
+
+    async def review_lapsed(self, post_id: int, fallback: str) -> None:
         return None
 
 

@@ -262,6 +262,8 @@ class User(Base):
     current_brand_id: Mapped[int | None] = mapped_column(
         ForeignKey("brands.id", ondelete="SET NULL")
     )
+    #: The Telegram name the user last used with the bot (review cards say who approved).
+    name: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
