@@ -19,6 +19,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -155,12 +157,13 @@ async def _decide(
 ) -> str:
     """Record a reviewer's answer and carry out what it leads to; the answer for the reviewer
     (plain text)."""
+    post_id, version = post.id, post.version  # a rollback below expires the loaded post
     await teams.remember_name(session, reviewer, name)
     try:
         ballot = await lifecycle.answer_review(
             session,
-            post.id,
-            post.version,
+            post_id,
+            version,
             reviewer,
             decision,
             required=brand.approvals_required,
@@ -171,46 +174,46 @@ async def _decide(
         return t.plain("publish.no_targets")
     if not ballot.counted:
         if ballot.found == PostStatus.REVIEW and not ballot.stale:
-            return t.plain("review.already", post_id=post.id)
-        fresh = await repo.get_post(session, post.id)
+            return t.plain("review.already", post_id=post_id)
+        fresh = await repo.get_post(session, post_id)
         if fresh is None:
             return t.plain("post.gone")
-        return t.plain("draft.is", post_id=post.id, status=views.status_name(t, fresh))
+        return t.plain("draft.is", post_id=post_id, status=views.status_name(t, fresh))
     if not ballot.decided:
-        await refresh_cards(bot, session, post.id, default_tz)
-        count = len(await teams.votes(session, post.id, post.version))
+        await refresh_cards(bot, session, post_id, default_tz)
+        count = len(await teams.votes(session, post_id, version))
         return t.plain("review.counted", count=count, required=brand.approvals_required)
-    fresh = await repo.get_post(session, post.id)
+    fresh = await repo.get_post(session, post_id)
     assert fresh is not None
     tz = zone(brand, default_tz)
     if decision == lifecycle.APPROVED:
         wake()
-        votes = await teams.votes(session, post.id, post.version)
+        votes = await teams.votes(session, post_id, version)
         names = ", ".join(await display_names(session, [v.reviewer_id for v in votes]))
         when = None if fresh.immediate else fresh.scheduled_at
 
         def approved(tt: Texts) -> str:
             return tt("review.outcome.approved", names=names, when=ui.when_text(tt, when, tz))
 
-        await refresh_cards(bot, session, post.id, default_tz, approved)
+        await refresh_cards(bot, session, post_id, default_tz, approved)
         await tell_author(
             bot,
             session,
             fresh,
             lambda tt: tt(
                 "review.told.approved",
-                post_id=post.id,
+                post_id=post_id,
                 names=names,
                 when=ui.when_text(tt, when, tz),
             ),
         )
-        return t.plain("review.done.approved", post_id=post.id)
+        return t.plain("review.done.approved", post_id=post_id)
     if decision == lifecycle.CHANGES:
         note = reason or ""
         await refresh_cards(
             bot,
             session,
-            post.id,
+            post_id,
             default_tz,
             lambda tt: tt("review.outcome.changes", name=name, reason=note),
         )
@@ -218,22 +221,22 @@ async def _decide(
             bot,
             session,
             fresh,
-            lambda tt: tt("review.told.changes", post_id=post.id, name=name, reason=note),
+            lambda tt: tt("review.told.changes", post_id=post_id, name=name, reason=note),
         )
         author = fresh.submitted_by or fresh.author_id
         author_t = await _texts_of(session, author)
         try:
             await send_new_preview(bot, session, author_t, fresh, chat_id=author)
         except TelegramAPIError as exc:
-            log.warning("no preview of post %s for %s: %s", post.id, author, exc)
-        return t.plain("review.done.changes", post_id=post.id)
+            log.warning("no preview of post %s for %s: %s", post_id, author, exc)
+        return t.plain("review.done.changes", post_id=post_id)
     await refresh_cards(
-        bot, session, post.id, default_tz, lambda tt: tt("review.outcome.rejected", name=name)
+        bot, session, post_id, default_tz, lambda tt: tt("review.outcome.rejected", name=name)
     )
     await tell_author(
-        bot, session, fresh, lambda tt: tt("review.told.rejected", post_id=post.id, name=name)
+        bot, session, fresh, lambda tt: tt("review.told.rejected", post_id=post_id, name=name)
     )
-    return t.plain("review.done.rejected", post_id=post.id)
+    return t.plain("review.done.rejected", post_id=post_id)
 
 
 async def _texts_of(session: AsyncSession, user_id: int) -> Texts:
@@ -323,11 +326,13 @@ async def on_card_changes(
         if private
         else t("review.reason.ask", name=query.from_user.full_name, post_id=post.id)
     )
+    post_id, version = post.id, post.version
+    await session.commit()  # hands the connection back before the state is written
     prompt = await bot.send_message(
         message.chat.id, ask, reply_to_message_id=None if private else message.message_id
     )
-    await state.set_state(ReviewStates.reason)
-    await state.update_data(post=post.id, v=post.version, prompt=prompt.message_id)
+    data = {"post": post_id, "v": version, "prompt": prompt.message_id}
+    await _ask_in(state, message.chat.id, query.from_user.id, ReviewStates.reason, data)
 
 
 async def on_reason(
@@ -396,19 +401,37 @@ async def on_card_edit(
         return
     post, _brand = found
     reviewer = query.from_user.id
+    post_id, version = post.id, post.version
+    await session.commit()  # hands the connection back before the state is written
+    data = {"post": post_id, "v": version}
+    await _ask_in(state, reviewer, reviewer, ReviewStates.editing, data)
     clipped = post.text if len(post.text) <= 3000 else post.text[:3000] + "…"
     try:
-        await bot.send_message(reviewer, t("review.edit.ask", post_id=post.id, text=clipped))
+        await bot.send_message(reviewer, t("review.edit.ask", post_id=post_id, text=clipped))
     except TelegramAPIError:  # they never opened a private chat with the bot
+        await _ask_in(state, reviewer, reviewer, None, {})
         await query.answer(t.plain("review.edit.no_chat"), show_alert=True)
         return
     await query.answer(t.plain("review.edit.sent"))
-    private = FSMContext(
+
+
+async def _ask_in(
+    state: FSMContext, chat_id: int, user_id: int, asked: State | None, data: dict[str, int]
+) -> None:
+    """Set the reviewer's conversation in ``chat_id`` now, before the prompt goes out: not with
+    this update's writes, which are stored only once its handler returns (`bot.fsm`), while
+    the answer may come from another chat (their private one) sooner. Written from a context
+    of its own, which holds no batch."""
+    other = FSMContext(
         storage=state.storage,
-        key=StorageKey(bot_id=state.key.bot_id, chat_id=reviewer, user_id=reviewer),
+        key=StorageKey(bot_id=state.key.bot_id, chat_id=chat_id, user_id=user_id),
     )
-    await private.set_state(ReviewStates.editing)
-    await private.update_data(post=post.id, v=post.version)
+
+    async def write() -> None:
+        await other.set_state(asked)
+        await other.set_data(data)
+
+    await asyncio.create_task(write(), context=contextvars.Context())
 
 
 async def on_edited(
