@@ -730,7 +730,12 @@ async def answer_review(
     """A reviewer's answer to `version` of a draft under review, with what it leads to, in one
     transaction: the ``required``-th distinct approval schedules it, a request for changes sends
     it back to the drafts, a rejection rejects it (both recorded for learning). Raises
-    `NoTargets` when the approved draft has nothing left to publish to (nothing is stored)."""
+    `NoTargets` when the approved draft has nothing left to publish to (nothing is stored).
+
+    The post's row is locked first (PostgreSQL; SQLite serializes writers anyway), so two
+    reviewers approving at the same moment both see each other's vote: the last one needed
+    schedules it, once."""
+    await session.execute(select(Post.id).where(Post.id == post_id).with_for_update())
     post = await repo.get_post(session, post_id)
     if post is None:
         return Ballot(False, None)
