@@ -158,7 +158,7 @@ async def on_approve(
     post = await current_draft(query, bot, session, t, callback_data.post, callback_data.v)
     if post is None:
         return
-    if await review.waits_for_review(session, post, query.from_user.id):
+    if await review.waits_for_review(session, post.brand_id, query.from_user.id):
         await _submit(query, bot, session, clock, settings, t, post)
         return
     await _approve(query, bot, session, clock, wake, t, post)

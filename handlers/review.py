@@ -105,11 +105,11 @@ async def submit_draft(
     return True
 
 
-async def waits_for_review(session: AsyncSession, post: Post, user_id: int) -> bool:
-    """Whether what this member approves or schedules of this draft waits for a reviewer
-    (their role in the draft's own brand decides, not the brand they have open)."""
-    brand = await teams.get_brand(session, post.brand_id)
-    role = await teams.role_in(session, post.brand_id, user_id)
+async def waits_for_review(session: AsyncSession, brand_id: int, user_id: int) -> bool:
+    """Whether what this member approves or schedules in the brand (a draft's, a campaign's)
+    waits for a reviewer: their role in that brand decides, not the brand they have open."""
+    brand = await teams.get_brand(session, brand_id)
+    role = await teams.role_in(session, brand_id, user_id)
     return brand is not None and role is not None and needs_review(role, brand)
 
 
@@ -460,6 +460,9 @@ async def on_edited(
     if post.status != PostStatus.REVIEW or post.version != int(data["v"]):
         await message.answer(t("review.stale", post_id=post.id))
         return
+    await teams.record(
+        session, post.brand_id, message.from_user.id, "review.edit", f"post:{post.id}"
+    )
     try:
         await edit_draft(session, post, text, offline=False, status=PostStatus.REVIEW)
     except DraftChanged:
@@ -499,7 +502,6 @@ async def on_review(
         return
     if not await teams.bind_review_group(session, brand.id, message.chat.id):
         other = await teams.brand_reviewing_in(session, message.chat.id)
-        await session.rollback()
         await message.answer(t("review.here.taken", brand=other.name if other else "?"))
         return
     assert message.from_user is not None

@@ -78,7 +78,9 @@ async def _set_time(
     """Schedule a draft or move a scheduled post to `when`, then show its card; a draft whose
     scheduling waits for a reviewer (an editor's) is submitted for review instead. Returns why
     not when it could not (as plain text for a tap's answer), None when done."""
-    if post.status == PostStatus.DRAFT and await review.waits_for_review(session, post, by.id):
+    if post.status == PostStatus.DRAFT and await review.waits_for_review(
+        session, post.brand_id, by.id
+    ):
         try:
             submitted = await review.submit_draft(
                 bot,

@@ -678,6 +678,7 @@ async def submit_for_review(
         review_due_at=due,
     )
     if done:
+        await teams.record(session, post.brand_id, by, "review.submit", subject=f"post:{post.id}")
         await session.commit()
     else:
         await session.rollback()
@@ -744,6 +745,10 @@ async def answer_review(
     if not await teams.cast_vote(session, post_id, version, reviewer, decision, reason):
         await session.rollback()
         return Ballot(False, PostStatus.REVIEW)
+    action = {APPROVED: "review.approve", CHANGES: "review.changes", REJECTED: "review.reject"}
+    await teams.record(
+        session, post.brand_id, reviewer, action[decision], f"post:{post_id}", reason or ""
+    )
     if decision == APPROVED:
         answers = await teams.votes(session, post_id, version)
         if sum(v.decision == APPROVED for v in answers) < required:
@@ -805,7 +810,7 @@ async def lapse_reviews(session: AsyncSession, now: datetime) -> list[Lapse]:
         brand = await session.get(Brand, post.brand_id) if post else None
         if post is None or brand is None or post.status != PostStatus.REVIEW:
             continue
-        fallback, version = brand.review_fallback, post.version
+        fallback, version, brand_id = brand.review_fallback, post.version, brand.id
         later = now + timedelta(minutes=brand.review_timeout_minutes)
         if fallback == ReviewFallback.PUBLISH:
             try:
@@ -837,6 +842,7 @@ async def lapse_reviews(session: AsyncSession, now: datetime) -> list[Lapse]:
         if not done:
             await session.rollback()
             continue
+        await teams.record(session, brand_id, None, "review.timeout", f"post:{post_id}", fallback)
         await session.commit()
         fresh = await repo.get_post(session, post_id)
         lapses.append(Lapse(post_id, fallback, fresh.status if fresh else PostStatus.REVIEW))

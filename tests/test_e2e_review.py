@@ -432,3 +432,72 @@ async def test_a_reviewer_of_another_brand_cannot_answer(tg: FakeTelegram, nexus
     await tg.wait_for(lambda: forged in tg.callback_answers)
     assert "Only reviewers and owners of" in tg.callback_answers[forged]["text"]
     assert (await post_row(nexus)).status == PostStatus.REVIEW
+
+
+async def test_a_brand_without_reviewers_asks_its_owners(tg: FakeTelegram, nexus: Nexus) -> None:
+    await with_team(tg, nexus)
+    async with nexus.sessions() as session:
+        for reviewer in (RITA, ROB):
+            assert await teams.remove_member(session, 1, reviewer)
+        await session.commit()
+    await submitted_by_editor(tg, "only owners here")
+    card = await tg.wait_message(OWNER, is_card)
+    await tap_card(tg, OWNER, card, "Approve")
+    await tg.wait_message(EDITOR, lambda m: "was approved by Owner" in m.text)
+    await nexus.dispatcher.run_once()
+    await tg.wait_message(CHANNEL)
+    async with nexus.sessions() as session:
+        actions = [e.action for e in reversed(await teams.audit_page(session, 1, 10))]
+    assert actions == ["review.submit", "review.approve"]  # who, when and what, for /log
+
+
+async def test_a_group_reviews_one_brand(tg: FakeTelegram, nexus: Nexus) -> None:
+    await with_team(tg, nexus)
+    shared = tg.add_group("Shared", [OWNER, STRANGER])
+    async with nexus.sessions() as session:
+        assert await teams.create_brand(session, "Other", owner_id=STRANGER) is not None
+        await session.commit()
+    await tg.user_sends(STRANGER, "/review here", in_chat=shared)
+    await tg.wait_message(shared, lambda m: "now reviews the drafts of Other" in m.text)
+    await tg.user_sends(OWNER, "/review here", in_chat=shared)
+    await tg.wait_message(shared, lambda m: "already reviews the drafts of Other" in m.text)
+    async with nexus.sessions() as session:
+        main = await session.get(Brand, 1)
+        assert main is not None and main.review_chat_id is None
+
+
+async def test_cards_go_to_reviewers_when_the_bot_left_the_group(
+    tg: FakeTelegram, nexus: Nexus
+) -> None:
+    await with_team(tg, nexus)
+    group = await group_of_team(tg)
+    tg.set_bot_member(group, False)
+    await submitted_by_editor(tg, "the group is gone")
+    await tg.wait_message(RITA, is_card)
+    await tg.wait_message(ROB, is_card)
+
+
+async def test_an_editors_approve_all_submits_each_planned_post(
+    tg: FakeTelegram, nexus: Nexus
+) -> None:
+    await with_team(tg, nexus)
+    sent = await tg.user_sends(EDITOR, "/plan v2.3 launch, next week, 2 posts")
+    card = await tg.wait_message(
+        EDITOR,
+        lambda m: (
+            m.message_id > sent["message_id"] and any("Approve all" in b for b, _ in m.buttons())
+        ),
+        timeout=10,
+    )
+    await tg.user_taps(EDITOR, card.message_id, button(card, "Approve all"))
+    await tg.wait_message(
+        EDITOR, lambda m: "went to review: each goes out at its planned" in m.text
+    )
+    await tg.wait_for(lambda: len([m for m in tg.messages(RITA) if is_card(m)]) == 2)
+    cards = [m for m in tg.messages(RITA) if is_card(m)]
+    assert all("Nov 2026" in c.text and "right after approval" not in c.text for c in cards)
+    async with nexus.sessions() as session:
+        posts = (await session.scalars(select(Post).order_by(Post.id))).all()
+    assert [p.status for p in posts] == [PostStatus.REVIEW, PostStatus.REVIEW]
+    assert all(p.scheduled_at == p.planned_at and p.planned_at is not None for p in posts)
+    assert tg.messages(CHANNEL) == []
