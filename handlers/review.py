@@ -42,6 +42,7 @@ from handlers.review_cards import (
     refresh_cards,
     send_cards,
     tell_author,
+    texts_of,
     zone,
 )
 from handlers.routing import TappedMessage, needs
@@ -50,7 +51,7 @@ from scheduler import lifecycle
 from scheduler.clock import Clock
 from storage import repositories as repo
 from storage import teams
-from storage.models import Brand, Post, PostStatus, ReviewFallback, Role, User
+from storage.models import Brand, Post, PostStatus, ReviewFallback, Role
 from storage.roles import Can, can, needs_review
 from ui import review as ui
 from ui import views
@@ -224,7 +225,7 @@ async def _decide(
             lambda tt: tt("review.told.changes", post_id=post_id, name=name, reason=note),
         )
         author = fresh.submitted_by or fresh.author_id
-        author_t = await _texts_of(session, author)
+        author_t = await texts_of(session, author)
         try:
             await send_new_preview(bot, session, author_t, fresh, chat_id=author)
         except TelegramAPIError as exc:
@@ -237,11 +238,6 @@ async def _decide(
         bot, session, fresh, lambda tt: tt("review.told.rejected", post_id=post_id, name=name)
     )
     return t.plain("review.done.rejected", post_id=post_id)
-
-
-async def _texts_of(session: AsyncSession, user_id: int) -> Texts:
-    user = await session.get(User, user_id)
-    return Texts(user.language if user else "en")
 
 
 async def on_card_approve(

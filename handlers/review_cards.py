@@ -38,6 +38,12 @@ def zone(brand: Brand, default_tz: str) -> ZoneInfo:
     return ZoneInfo(brand.timezone or default_tz)
 
 
+async def texts_of(session: AsyncSession, user_id: int) -> Texts:
+    """Texts in the user's language (English for someone the bot never heard from)."""
+    user = await session.get(User, user_id)
+    return Texts(user.language if user else "en")
+
+
 async def texts_for(session: AsyncSession, chat_id: int, post: Post) -> Texts:
     """A private chat's own language; a group's is that of whoever submitted the draft."""
     user = await session.get(User, chat_id) or await session.get(
@@ -175,9 +181,7 @@ async def tell_author(
 ) -> None:
     """Tell whoever submitted the draft, in their own chat and language."""
     author = post.submitted_by or post.author_id
-    user = await session.get(User, author)
-    t = Texts(user.language if user else "en")
     try:
-        await bot.send_message(author, say(t))
+        await bot.send_message(author, say(await texts_of(session, author)))
     except TelegramAPIError as exc:  # the author blocked the bot
         log.warning("could not tell %s about post %s: %s", author, post.id, exc)

@@ -796,7 +796,8 @@ class Lapse:
 async def lapse_reviews(session: AsyncSession, now: datetime) -> list[Lapse]:
     """Apply each brand's fallback to its drafts whose review is overdue, one transaction per
     draft: remind (due again one timeout later), skip (back to the drafts) or publish (scheduled
-    at its time, or now). A draft edited or answered meanwhile is left alone."""
+    at its time, or now). A draft edited or answered meanwhile, or whose fallback another worker
+    applied first, is left alone."""
     due = list(
         await session.scalars(
             select(Post.id)
@@ -806,6 +807,15 @@ async def lapse_reviews(session: AsyncSession, now: datetime) -> list[Lapse]:
     )
     lapses = []
     for post_id in due:
+        # locked and checked again: another worker may have applied the fallback meanwhile
+        still_due = await session.scalar(
+            select(Post.id)
+            .where(Post.id == post_id, Post.status == PostStatus.REVIEW, Post.review_due_at <= now)
+            .with_for_update()
+        )
+        if still_due is None:
+            await session.rollback()
+            continue
         post = await repo.get_post(session, post_id)
         brand = await session.get(Brand, post.brand_id) if post else None
         if post is None or brand is None or post.status != PostStatus.REVIEW:

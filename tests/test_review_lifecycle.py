@@ -209,3 +209,14 @@ async def test_each_fallback_applies_once_when_the_review_is_overdue(
             assert post.review_due_at == NOW + timedelta(minutes=120)
         if fallback == "publish":  # at its time, not at once
             assert post.scheduled_at == later and not post.immediate
+
+
+async def test_two_workers_apply_a_fallback_once(sessions: Sessions) -> None:
+    post_id = await submitted(sessions, review_fallback="remind", review_timeout_minutes=60)
+
+    async def worker() -> list[lifecycle.Lapse]:
+        async with sessions() as session:
+            return await lifecycle.lapse_reviews(session, NOW + timedelta(minutes=60))
+
+    first, second = await asyncio.gather(worker(), worker())
+    assert first + second == [lifecycle.Lapse(post_id, "remind", PostStatus.REVIEW)]
