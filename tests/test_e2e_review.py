@@ -501,3 +501,24 @@ async def test_an_editors_approve_all_submits_each_planned_post(
     assert [p.status for p in posts] == [PostStatus.REVIEW, PostStatus.REVIEW]
     assert all(p.scheduled_at == p.planned_at and p.planned_at is not None for p in posts)
     assert tg.messages(CHANNEL) == []
+
+
+async def test_each_reviewer_reads_the_card_in_their_language(
+    tg: FakeTelegram, nexus: Nexus
+) -> None:
+    await with_team(tg, nexus)
+    tg.add_user(ROB, "Rob", "uk")  # as Telegram reports his language
+    sent = await tg.user_sends(ROB, "/start")
+    await tg.wait_message(ROB, lambda m: m.message_id > sent["message_id"])
+    await submitted_by_editor(tg, "release notes")
+    english = await tg.wait_message(RITA, is_card)
+    ukrainian = await tg.wait_message(ROB, lambda m: "На перевірку" in m.text)
+    assert "Approvals 0/1" in english.text and "Схвалень 0/1" in ukrainian.text
+    assert [label for label, _ in ukrainian.buttons()][0] == "✅ Схвалити"
+    await tap_card(tg, ROB, ukrainian, "Схвалити")
+    await tg.wait_message(
+        RITA, lambda m: m.message_id == english.message_id and "Approved by Rob" in m.text
+    )
+    await tg.wait_message(
+        ROB, lambda m: m.message_id == ukrainian.message_id and "Схвалено" in m.text
+    )
