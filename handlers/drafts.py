@@ -174,6 +174,7 @@ async def _submit(
     post: Post,
 ) -> None:
     """An editor's Approve & publish: the draft goes to review, to go out once approved."""
+    post_id = post.id  # a lost race rolls back, which expires the loaded post
     try:
         submitted = await review.submit_draft(
             bot,
@@ -190,9 +191,9 @@ async def _submit(
         await query.answer(t.plain("publish.no_targets"), show_alert=True)
         return
     if not submitted:
-        await post_in(query, session, t, post.id, PostStatus.DRAFT)
+        await post_in(query, session, t, post_id, PostStatus.DRAFT)
         return
-    await query.answer(t.plain("review.submitted_short", post_id=post.id))
+    await query.answer(t.plain("review.submitted_short", post_id=post_id))
 
 
 async def on_schedule(

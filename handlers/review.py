@@ -87,22 +87,21 @@ async def submit_draft(
     """Submit a draft for review instead of scheduling it (`when` None: to go out as soon as
     it is approved): the author's preview says so and the review cards go out. Raises
     `lifecycle.NoTargets`; False when the draft moved on meanwhile."""
+    post_id = post.id  # a lost race rolls back, which expires the loaded post
     brand = await teams.get_brand(session, post.brand_id)
     assert brand is not None  # a post's brand is a foreign key
+    tz, required = zone(brand, default_tz), brand.approvals_required
     await teams.remember_name(session, by, name)
     due = now + timedelta(minutes=brand.review_timeout_minutes)
     if not await lifecycle.submit_for_review(session, post, when, by=by, due=due):
         return False
-    fresh = await repo.get_post(session, post.id)
+    fresh = await repo.get_post(session, post_id)
     assert fresh is not None
     notice = t(
-        "review.submitted",
-        post_id=post.id,
-        required=brand.approvals_required,
-        when=ui.when_text(t, when, zone(brand, default_tz)),
+        "review.submitted", post_id=post_id, required=required, when=ui.when_text(t, when, tz)
     )
     await show(bot, session, fresh, notice, None, chat_id=by)
-    await send_cards(bot, session, post.id, default_tz)
+    await send_cards(bot, session, post_id, default_tz)
     return True
 
 

@@ -81,6 +81,7 @@ async def _set_time(
     if post.status == PostStatus.DRAFT and await review.waits_for_review(
         session, post.brand_id, by.id
     ):
+        post_id = post.id  # a lost race rolls back, which expires the loaded post
         try:
             submitted = await review.submit_draft(
                 bot,
@@ -95,7 +96,7 @@ async def _set_time(
             )
         except lifecycle.NoTargets:
             return t.plain("publish.no_targets")
-        return None if submitted else t.plain("draft.stale", post_id=post.id)
+        return None if submitted else t.plain("draft.stale", post_id=post_id)
     if post.status == PostStatus.DRAFT:
         try:
             done = await lifecycle.schedule_post(session, post, when, decided_at=utcnow())
