@@ -473,6 +473,7 @@ async def on_edited(
 async def on_review(
     message: Message,
     command: CommandObject,
+    bot: Bot,
     session: AsyncSession,
     seat: teams.Seat,
     t: Texts,
@@ -487,7 +488,8 @@ async def on_review(
             await message.answer(t("review.here.private"))
             return
         markup = ui.settings_keyboard(t, brand) if owner else None
-        await message.answer(ui.settings(t, brand, owner=owner), reply_markup=markup)
+        text = ui.settings(t, brand, owner=owner, group_title=await _group_title(bot, brand))
+        await message.answer(text, reply_markup=markup)
         return
     if not here:
         await message.answer(t("review.here.hint", brand=brand.name))
@@ -513,6 +515,7 @@ async def on_setting(
     query: CallbackQuery,
     callback_data: ReviewSetCb,
     message: Message,
+    bot: Bot,
     session: AsyncSession,
     t: Texts,
 ) -> None:
@@ -542,9 +545,18 @@ async def on_setting(
     await session.commit()
     await session.refresh(brand)
     await query.answer(t.plain("review.settings.saved"))
-    await message.edit_text(
-        ui.settings(t, brand, owner=True), reply_markup=ui.settings_keyboard(t, brand)
-    )
+    text = ui.settings(t, brand, owner=True, group_title=await _group_title(bot, brand))
+    await message.edit_text(text, reply_markup=ui.settings_keyboard(t, brand))
+
+
+async def _group_title(bot: Bot, brand: Brand) -> str | None:
+    """The review group's name as Telegram knows it (None: no group, or it can't be read)."""
+    if brand.review_chat_id is None:
+        return None
+    try:
+        return (await bot.get_chat(brand.review_chat_id)).title
+    except TelegramAPIError:
+        return None
 
 
 async def in_group(message: Message) -> None:

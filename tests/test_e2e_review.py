@@ -465,6 +465,15 @@ async def test_a_group_reviews_one_brand(tg: FakeTelegram, nexus: Nexus) -> None
         main = await session.get(Brand, 1)
         assert main is not None and main.review_chat_id is None
 
+    # Other's owner lets the group go; then it can review Main
+    await tg.user_sends(STRANGER, "/review")
+    settings = await tg.wait_message(STRANGER, lambda m: "Review in Other" in m.text)
+    assert "Review group: “Shared”" in settings.text
+    await tg.user_taps(STRANGER, settings.message_id, button(settings, "Unbind"))
+    await tg.wait_message(STRANGER, lambda m: "none: cards go to the reviewers'" in m.text)
+    await tg.user_sends(OWNER, "/review here", in_chat=shared)
+    await tg.wait_message(shared, lambda m: "now reviews the drafts of Main" in m.text)
+
 
 async def test_cards_go_to_reviewers_when_the_bot_left_the_group(
     tg: FakeTelegram, nexus: Nexus

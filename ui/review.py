@@ -87,9 +87,11 @@ def card_keyboard(t: Texts, post_id: int, version: int) -> InlineKeyboardMarkup:
     )
 
 
-def settings(t: Texts, brand: Brand, *, owner: bool) -> str:
+def settings(t: Texts, brand: Brand, *, owner: bool, group_title: str | None = None) -> str:
+    """/review: the brand's review settings (`group_title`: its review group's name, when
+    Telegram told it)."""
     group = (
-        t.plain("review.settings.group", chat_id=brand.review_chat_id)
+        t.plain("review.settings.group", title=group_title or brand.review_chat_id)
         if brand.review_chat_id is not None
         else t.plain("review.settings.no_group")
     )
