@@ -186,57 +186,79 @@ async def _decide(
     fresh = await repo.get_post(session, post_id)
     assert fresh is not None
     tz = zone(brand, default_tz)
+    note = reason or ""
     if decision == lifecycle.APPROVED:
         wake()
         votes = await teams.votes(session, post_id, version)
         names = ", ".join(await display_names(session, [v.reviewer_id for v in votes]))
         when = None if fresh.immediate else fresh.scheduled_at
 
-        def approved(tt: Texts) -> str:
+        def outcome(tt: Texts) -> str:
             return tt("review.outcome.approved", names=names, when=ui.when_text(tt, when, tz))
 
-        await refresh_cards(bot, session, post_id, default_tz, approved)
-        await tell_author(
-            bot,
-            session,
-            fresh,
-            lambda tt: tt(
-                "review.told.approved",
-                post_id=post_id,
-                names=names,
-                when=ui.when_text(tt, when, tz),
-            ),
-        )
-        return t.plain("review.done.approved", post_id=post_id)
-    if decision == lifecycle.CHANGES:
-        note = reason or ""
-        await refresh_cards(
-            bot,
-            session,
-            post_id,
-            default_tz,
-            lambda tt: tt("review.outcome.changes", name=name, reason=note),
-        )
-        await tell_author(
-            bot,
-            session,
-            fresh,
-            lambda tt: tt("review.told.changes", post_id=post_id, name=name, reason=note),
-        )
+        def told(tt: Texts) -> str:
+            when_text = ui.when_text(tt, when, tz)
+            return tt("review.told.approved", post_id=post_id, names=names, when=when_text)
+
+    elif decision == lifecycle.CHANGES:
+
+        def outcome(tt: Texts) -> str:
+            return tt("review.outcome.changes", name=name, reason=note)
+
+        def told(tt: Texts) -> str:
+            return tt("review.told.changes", post_id=post_id, name=name, reason=note)
+
+    else:
+
+        def outcome(tt: Texts) -> str:
+            return tt("review.outcome.rejected", name=name)
+
+        def told(tt: Texts) -> str:
+            return tt("review.told.rejected", post_id=post_id, name=name)
+
+    await refresh_cards(bot, session, post_id, default_tz, outcome)
+    await tell_author(bot, session, fresh, told)
+    if decision == lifecycle.CHANGES:  # back in the author's drafts: a preview to work on
         author = fresh.submitted_by or fresh.author_id
-        author_t = await texts_of(session, author)
         try:
-            await send_new_preview(bot, session, author_t, fresh, chat_id=author)
+            await send_new_preview(
+                bot, session, await texts_of(session, author), fresh, chat_id=author
+            )
         except TelegramAPIError as exc:
             log.warning("no preview of post %s for %s: %s", post_id, author, exc)
-        return t.plain("review.done.changes", post_id=post_id)
-    await refresh_cards(
-        bot, session, post_id, default_tz, lambda tt: tt("review.outcome.rejected", name=name)
+    return t.plain(f"review.done.{decision}", post_id=post_id)
+
+
+async def _answer_card(
+    query: CallbackQuery,
+    callback_data: ReviewCb,
+    bot: Bot,
+    session: AsyncSession,
+    clock: Clock,
+    wake: Callable[[], None],
+    settings: Settings,
+    t: Texts,
+    decision: str,
+) -> None:
+    """✅ Approve or 🗑 Reject on a card: the answer is recorded at once."""
+    found = await _reviewable(query, session, t, callback_data)
+    if found is None:
+        return
+    post, brand = found
+    answer = await _decide(
+        bot,
+        session,
+        t,
+        post,
+        brand,
+        query.from_user.id,
+        query.from_user.full_name,
+        decision,
+        now=clock.now(),
+        default_tz=settings.timezone,
+        wake=wake,
     )
-    await tell_author(
-        bot, session, fresh, lambda tt: tt("review.told.rejected", post_id=post_id, name=name)
-    )
-    return t.plain("review.done.rejected", post_id=post_id)
+    await query.answer(answer)
 
 
 async def on_card_approve(
@@ -249,24 +271,9 @@ async def on_card_approve(
     settings: Settings,
     t: Texts,
 ) -> None:
-    found = await _reviewable(query, session, t, callback_data)
-    if found is None:
-        return
-    post, brand = found
-    answer = await _decide(
-        bot,
-        session,
-        t,
-        post,
-        brand,
-        query.from_user.id,
-        query.from_user.full_name,
-        lifecycle.APPROVED,
-        now=clock.now(),
-        default_tz=settings.timezone,
-        wake=wake,
+    await _answer_card(
+        query, callback_data, bot, session, clock, wake, settings, t, lifecycle.APPROVED
     )
-    await query.answer(answer)
 
 
 async def on_card_reject(
@@ -279,24 +286,9 @@ async def on_card_reject(
     settings: Settings,
     t: Texts,
 ) -> None:
-    found = await _reviewable(query, session, t, callback_data)
-    if found is None:
-        return
-    post, brand = found
-    answer = await _decide(
-        bot,
-        session,
-        t,
-        post,
-        brand,
-        query.from_user.id,
-        query.from_user.full_name,
-        lifecycle.REJECTED,
-        now=clock.now(),
-        default_tz=settings.timezone,
-        wake=wake,
+    await _answer_card(
+        query, callback_data, bot, session, clock, wake, settings, t, lifecycle.REJECTED
     )
-    await query.answer(answer)
 
 
 async def on_card_changes(
