@@ -27,7 +27,7 @@ from publishers.registry import PLATFORMS
 from storage import draft_jobs, learning
 from storage import repositories as repo
 from storage.files import write_media
-from storage.models import FIRST_BRAND_ID, Account, DecisionKind, Post
+from storage.models import FIRST_BRAND_ID, Account, DecisionKind, Post, PostStatus
 
 #: How many of the best-performing approved posts the prompt shows as examples of the voice.
 BEST_POSTS_IN_PROMPT = 3
@@ -275,11 +275,19 @@ async def regenerate_variant(
 
 
 async def edit_draft(
-    session: AsyncSession, post: Post, text: str, *, offline: bool | None = None
+    session: AsyncSession,
+    post: Post,
+    text: str,
+    *,
+    offline: bool | None = None,
+    status: str = PostStatus.DRAFT,
 ) -> Post:
-    """Replace a draft's main text, if nobody changed the draft since `post` was read; the
-    variants the owner did not edit by hand follow it. The edit is recorded as a lesson."""
-    if not await repo.replace_draft_text(session, post.id, post.version, text, offline=offline):
+    """Replace a draft's main text (a draft under review's, with ``status``: a reviewer's edit
+    before approving), if nobody changed the draft since `post` was read; the variants the
+    owner did not edit by hand follow it. The edit is recorded as a lesson."""
+    if not await repo.replace_draft_text(
+        session, post.id, post.version, text, offline=offline, status=status
+    ):
         await _changed(session, post)
     await learning.record_decision(session, post, DecisionKind.EDITED, after=text)
     for variant in await repo.unedited_variants(session, post.id):

@@ -46,7 +46,7 @@ import socket
 import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import or_, select, update
@@ -66,7 +66,7 @@ from automation.rules import (
 )
 from publishers.text import TELEGRAM_TEXT_LIMIT
 from scheduler.clock import Clock
-from scheduler.lifecycle import NoTargets, schedule_post
+from scheduler.lifecycle import NoTargets, schedule_post, submit_for_review
 from scheduler.notify import Notifier
 from storage import repositories as repo
 from storage import teams
@@ -426,12 +426,16 @@ class AutomationEngine:
             return "notified"
         if isinstance(action, DraftAction):
             post = await self._draft(key, brand_id, text, origin, ai=True)
+            if await self._reviewed(key, post, None):
+                return f"draft #{post.id} for review"
             await self._draft_ready(key, post.id)
             return f"draft #{post.id}"
         post = await self._draft(key, brand_id, text, origin, ai=action.ai)
+        when = self.clock.now() + timedelta(minutes=action.delay)
+        if await self._reviewed(key, post, when):
+            return f"post #{post.id} for review, to go out {when.isoformat(timespec='minutes')}"
         if post.status != PostStatus.DRAFT:  # a re-run after the post was scheduled
             return f"post #{post.id} {post.status}"
-        when = self.clock.now() + timedelta(minutes=action.delay)
         async with self.sessions() as session:
             try:
                 scheduled = await schedule_post(session, post, when, targets=action.targets)
@@ -446,6 +450,28 @@ class AutomationEngine:
             raise ActionFailed(f"post #{post.id} changed before it could be scheduled")
         self.wake()
         return f"post #{post.id} scheduled for {when.isoformat(timespec='minutes')}"
+
+    async def _reviewed(self, key: str, post: Post, when: datetime | None) -> bool:
+        """In a brand that reviews (`storage.teams.review_wanted`), the action's draft waits for
+        a reviewer instead of its owner's approval or its own schedule: it is submitted, to go
+        out at `when` (None: once approved), and its card is posted once. False: the brand
+        does not review, nothing was done."""
+        async with self.sessions() as session:
+            brand = await teams.get_brand(session, post.brand_id)
+            if brand is None or not await teams.review_wanted(session, brand):
+                return False
+            if post.status == PostStatus.DRAFT:
+                due = self.clock.now() + timedelta(minutes=brand.review_timeout_minutes)
+                try:
+                    await submit_for_review(session, post, when, by=None, due=due)
+                except NoTargets:
+                    await session.rollback()
+                    raise ActionFailed(
+                        f"no enabled account to publish to; post #{post.id} stays a draft"
+                    ) from None
+        if await self._once(f"{key}:review"):
+            await self.notifier.review_requested(post.id)
+        return True
 
     async def _draft_ready(self, key: str, post_id: int) -> None:
         if await self._once(f"{key}:ready"):
@@ -525,13 +551,15 @@ class AutomationEngine:
             post = await self._draft(
                 key, source.brand_id, feed_brief(item), f"rss:{source.id}", ai=True
             )
+            reviewed = await self._reviewed(key, post, None)
         except (ActionFailed, AIError) as exc:
             reason = exc.user_message if isinstance(exc, AIError) else str(exc)
             await self._report(
                 source.brand_id, f"feed {source.name}", f"summary draft failed: {reason}"
             )
             return False
-        await self._draft_ready(key, post.id)
+        if not reviewed:
+            await self._draft_ready(key, post.id)
         return True
 
     async def _report(self, brand_id: int, name: str, reason: str) -> None:

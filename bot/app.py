@@ -64,6 +64,7 @@ from publishers.outbound import GuardedClient, OutboundPolicy
 from publishers.telegram_limits import TelegramLimits
 from scheduler.clock import Clock, SystemClock
 from scheduler.dispatcher import DispatchConfig, PublicationDispatcher
+from scheduler.review_timeouts import REVIEW_EVERY_S, run_review_timeouts
 from scheduler.runtime import SchedulerRuntime
 from scheduler.series import recycle_evergreen_everywhere
 from scheduler.tokens import RENEW_EVERY, TokenKeeper
@@ -112,6 +113,7 @@ MENU_COMMANDS = (
     "sources",
     "team",
     "log",
+    "review",
     "cancel",
     "help",
 )
@@ -505,6 +507,10 @@ def build_app(
                 "feeds": (settings.feed_poll_minutes * 60, feeds.poll_all),
                 "events": (EVENTS_CATCH_UP_S, automation.catch_up),
                 "learn": (LEARN_CHECK_EVERY_S, lambda: learn_due(sessions, drafter, clock.now())),
+                "reviews": (
+                    REVIEW_EVERY_S,
+                    lambda: run_review_timeouts(sessions, notifier, clock, wake),
+                ),
             },
         )
     listeners: list[Callable[[int], None]] = [automation.drain_soon]

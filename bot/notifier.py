@@ -22,12 +22,14 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handlers import review_cards
 from handlers.previews import show_preview
 from metrics.alerts import MUTE_DAYS
 from scheduler.notify import OwnerReport, PublishReport, TargetMoved
 from storage import repositories as repo
 from storage import teams
-from storage.models import Brand, Post, PostStatus, Publication, Role, User
+from storage.models import Brand, Post, PostStatus, Publication, ReviewFallback, Role, User
+from ui import review as review_ui
 from ui import views
 from ui.fit import CAPTION_LIMIT, visible_len
 from ui.keyboards import (
@@ -237,6 +239,43 @@ class BotNotifier:
             people = await teams.member_ids(session, brand_id, ACTING)
         for person in people:
             await self._send(person, text, None, html=False)
+
+    # --- review ------------------------------------------------------------------------------
+
+    async def review_requested(self, post_id: int) -> None:
+        """Automation's draft waits for review: its card goes where the brand reviews."""
+        async with self.sessions() as session:
+            await review_cards.send_cards(self.bot, session, post_id, self.default_tz)
+
+    async def review_lapsed(self, post_id: int, fallback: str) -> None:
+        """The brand's fallback was applied to a draft nobody reviewed in time."""
+        async with self.sessions() as session:
+            if fallback == ReviewFallback.REMIND:
+                await review_cards.remind(self.bot, session, post_id, self.default_tz)
+                return
+            post = await repo.get_post(session, post_id)
+            brand = await teams.get_brand(session, post.brand_id) if post else None
+            if post is None or brand is None:
+                return
+            tz = review_cards.zone(brand, self.default_tz)
+            when = None if post.immediate else post.scheduled_at
+
+            def outcome(t: Texts) -> str:
+                if fallback == ReviewFallback.SKIP:
+                    return t("review.outcome.skipped")
+                return t("review.outcome.published", when=review_ui.when_text(t, when, tz))
+
+            def told(t: Texts) -> str:
+                if fallback == ReviewFallback.SKIP:
+                    return t("review.told.skipped", post_id=post_id)
+                return t(
+                    "review.told.published",
+                    post_id=post_id,
+                    when=review_ui.when_text(t, when, tz),
+                )
+
+            await review_cards.refresh_cards(self.bot, session, post_id, self.default_tz, outcome)
+            await review_cards.tell_author(self.bot, session, post, told)
 
 
 def _looking_at_preview(post: Post, readers: list[Reader]) -> Reader:

@@ -27,6 +27,7 @@ from handlers import (
     learning,
     media,
     plan,
+    review,
     rules,
     schedule,
     slots,
@@ -46,6 +47,7 @@ def build_routers() -> list[Router]:
         team.router(),  # before common: its /start takes invite links
         common.router(),
         brands.router(),
+        review.router(),  # second: in a group, only review acts (nothing there is a brief)
         timezone.router(),
         slots.router(),
         stats.router(),

@@ -22,6 +22,8 @@ from ai.service import (
     DraftChanged,
     edit_draft,
 )
+from config.settings import Settings
+from handlers import review
 from handlers.drafting import Drafting
 from handlers.images import show_images
 from handlers.previews import (
@@ -152,11 +154,47 @@ async def on_approve(
     session: AsyncSession,
     clock: Clock,
     wake: Callable[[], None],
+    settings: Settings,
     t: Texts,
 ) -> None:
     post = await current_draft(query, bot, session, t, callback_data.post, callback_data.v)
-    if post is not None:
-        await _approve(query, bot, session, clock, wake, t, post)
+    if post is None:
+        return
+    if await review.waits_for_review(session, post.brand_id, query.from_user.id):
+        await _submit(query, bot, session, clock, settings, t, post)
+        return
+    await _approve(query, bot, session, clock, wake, t, post)
+
+
+async def _submit(
+    query: CallbackQuery,
+    bot: Bot,
+    session: AsyncSession,
+    clock: Clock,
+    settings: Settings,
+    t: Texts,
+    post: Post,
+) -> None:
+    """An editor's Approve & publish: the draft goes to review, to go out once approved."""
+    post_id = post.id  # a lost race rolls back, which expires the loaded post
+    try:
+        submitted = await review.submit_draft(
+            bot,
+            session,
+            t,
+            post,
+            None,
+            by=query.from_user.id,
+            now=clock.now(),
+            default_tz=settings.timezone,
+        )
+    except NoTargets:
+        await query.answer(t.plain("publish.no_targets"), show_alert=True)
+        return
+    if not submitted:
+        await post_in(query, session, t, post_id, PostStatus.DRAFT)
+        return
+    await query.answer(t.plain("review.submitted_short", post_id=post_id))
 
 
 async def on_schedule(

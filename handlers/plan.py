@@ -35,11 +35,13 @@ from ai.plans import (
 )
 from ai.pricing import estimate_cost
 from ai.service import load_voice
+from config.settings import Settings
+from handlers import review
 from handlers.previews import show_preview
 from handlers.routing import TYPING, TappedMessage, needs
 from metrics.best_time import slot_fallback
 from publishers.registry import PLATFORMS
-from scheduler import campaigns
+from scheduler import campaigns, lifecycle
 from scheduler.campaigns import PlannedDraft
 from scheduler.clock import Clock
 from storage import repositories as repo
@@ -217,9 +219,11 @@ async def on_approve_all(
     query: CallbackQuery,
     callback_data: PlanCb,
     message: Message,
+    bot: Bot,
     session: AsyncSession,
     clock: Clock,
     wake: Callable[[], None],
+    settings: Settings,
     t: Texts,
     tz: ZoneInfo,
     seat: Seat,
@@ -228,6 +232,12 @@ async def on_approve_all(
     if found is None:
         return
     campaign_id, plan = found
+    campaign = await repo.get_campaign(session, campaign_id)
+    if campaign is not None and await review.waits_for_review(
+        session, campaign.brand_id, query.from_user.id
+    ):
+        await _submit_all(query, message, bot, session, clock, settings, t, tz, campaign_id, plan)
+        return
     subject = f"campaign:{campaign_id}"
     actor = query.from_user.id
     await teams.record(session, seat.brand.id, actor, "plan.approve", subject, plan.title)
@@ -248,6 +258,48 @@ async def on_approve_all(
         + t.n("plan.approved", len(outcome.post_ids), title=plan.title)
     )
     wake()
+
+
+async def _submit_all(
+    query: CallbackQuery,
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    clock: Clock,
+    settings: Settings,
+    t: Texts,
+    tz: ZoneInfo,
+    campaign_id: int,
+    plan: Plan,
+) -> None:
+    """✅ Approve all by a member whose approvals wait for review (an editor): every post is
+    drafted and submitted for review, each to go out at its planned slot once approved."""
+    author = query.from_user
+    outcome = await campaigns.review(
+        session, campaign_id, _drafts(plan), variant_texts, author_id=author.id
+    )
+    if await _refused(query, message, t, tz, plan, campaign_id, outcome):
+        return
+    await query.answer()
+    await message.edit_text(t("review.plan_submitted", title=plan.title))
+    for post_id in outcome.post_ids:
+        post = await repo.get_post(session, post_id)
+        if post is None:
+            continue
+        try:
+            await review.submit_draft(
+                bot,
+                session,
+                t,
+                post,
+                post.planned_at,
+                by=author.id,
+                now=clock.now(),
+                default_tz=settings.timezone,
+            )
+        except lifecycle.NoTargets:
+            await bot.send_message(author.id, t("publish.no_targets"))
+            return
 
 
 async def on_review(

@@ -205,19 +205,29 @@ async def show_preview(
             t.plain("btn.restore"), DraftCb(act=DraftAct.RESTORE, post=post.id, v=post.version)
         )
     else:
-        several = shows_variants(post)
-        names = (
-            [account_label(v.account) for v in post.variants if v.enabled]
-            if post.variants
-            else await targets(session)
+        text = await preview_text(session, t, post, changes=changes)
+        markup = draft_keyboard(
+            t, post.id, post.version, variants=shows_variants(post), images=len(post.media)
         )
-        lines = await target_lines(session, t, post) if several else None
-        text = fit_html(
-            branded(session, t, views.preview(t, post, names, lines, changes=changes))
-            + await _forecast(session, t, post)
-        )
-        markup = draft_keyboard(t, post.id, post.version, variants=several, images=len(post.media))
     await show(bot, session, post, text, markup, chat_id=chat_id, new_message=new_message)
+
+
+async def preview_text(
+    session: AsyncSession, t: Texts, post: Post, *, changes: str | None = None
+) -> str:
+    """The draft as it will appear on each target, with the forecast (a preview's and a review
+    card's body)."""
+    several = shows_variants(post)
+    names = (
+        [account_label(v.account) for v in post.variants if v.enabled]
+        if post.variants
+        else await targets(session)
+    )
+    lines = await target_lines(session, t, post) if several else None
+    return fit_html(
+        branded(session, t, views.preview(t, post, names, lines, changes=changes))
+        + await _forecast(session, t, post)
+    )
 
 
 async def _forecast(session: AsyncSession, t: Texts, post: Post) -> str:

@@ -11,9 +11,11 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from config.settings import Settings
+from handlers import review
 from handlers.previews import (
     branded,
     post_in,
@@ -71,14 +73,35 @@ async def _set_time(
     when: datetime,
     wake: Callable[[], None],
     *,
-    actor: int,
     fresh_message: bool,
+    by: User,
+    default_tz: str,
+    now: datetime,
 ) -> str | None:
-    """Schedule a draft or move a scheduled post to `when` (the ``actor``'s decision, logged),
-    then show its card. Returns why not when it could not (as plain text for a tap's answer),
-    None when done."""
+    """Schedule a draft or move a scheduled post to `when` (``by``'s decision, logged), then
+    show its card; a draft whose scheduling waits for a reviewer (an editor's) is submitted for
+    review instead. Returns why not when it could not (as plain text for a tap's answer), None
+    when done."""
+    if post.status == PostStatus.DRAFT and await review.waits_for_review(
+        session, post.brand_id, by.id
+    ):
+        post_id = post.id  # a lost race rolls back, which expires the loaded post
+        try:
+            submitted = await review.submit_draft(
+                bot,
+                session,
+                t,
+                post,
+                when,
+                by=by.id,
+                now=now,
+                default_tz=default_tz,
+            )
+        except lifecycle.NoTargets:
+            return t.plain("publish.no_targets")
+        return None if submitted else t.plain("draft.stale", post_id=post_id)
     action = "post.schedule" if post.status == PostStatus.DRAFT else "post.reschedule"
-    await teams.record_post(session, post.id, actor, action, logged_time(when, tz))
+    await teams.record_post(session, post.id, by.id, action, logged_time(when, tz))
     if post.status == PostStatus.DRAFT:
         try:
             done = await lifecycle.schedule_post(session, post, when, decided_at=utcnow())
@@ -121,6 +144,7 @@ async def on_pick(
     t: Texts,
     tz: ZoneInfo,
     state: FSMContext,
+    settings: Settings,
 ) -> None:
     post = await post_in(
         query, session, t, callback_data.post, PostStatus.DRAFT, PostStatus.SCHEDULED
@@ -147,7 +171,17 @@ async def on_pick(
         t.plain("draft.stale", post_id=post.id)
         if when is None
         else await _set_time(
-            bot, session, t, tz, post, when, wake, actor=query.from_user.id, fresh_message=False
+            bot,
+            session,
+            t,
+            tz,
+            post,
+            when,
+            wake,
+            fresh_message=False,
+            by=query.from_user,
+            default_tz=settings.timezone,
+            now=clock.now(),
         )
     )
     await query.answer(why_not, show_alert=why_not is not None)
@@ -162,6 +196,7 @@ async def on_time_typed(
     t: Texts,
     tz: ZoneInfo,
     state: FSMContext,
+    settings: Settings,
 ) -> None:
     text = visible(message.text)
     now = clock.now()
@@ -183,9 +218,18 @@ async def on_time_typed(
         )
         return
     assert message.from_user is not None
-    actor = message.from_user.id
     why_not = await _set_time(
-        bot, session, t, tz, post, when, wake, actor=actor, fresh_message=True
+        bot,
+        session,
+        t,
+        tz,
+        post,
+        when,
+        wake,
+        fresh_message=True,
+        by=message.from_user,
+        default_tz=settings.timezone,
+        now=now,
     )
     if why_not is not None:
         await message.answer(why_not, parse_mode=None)

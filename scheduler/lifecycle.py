@@ -43,9 +43,18 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from publishers.registry import account_label
-from storage import learning
+from storage import learning, teams
 from storage import repositories as repo
-from storage.models import DecisionKind, Post, PostStatus, Publication, PublicationStatus, utcnow
+from storage.models import (
+    Brand,
+    DecisionKind,
+    Post,
+    PostStatus,
+    Publication,
+    PublicationStatus,
+    ReviewFallback,
+    utcnow,
+)
 
 #: Publication states the owner may still move in time (nothing has been sent for them).
 _NOT_STARTED = (PublicationStatus.PENDING, PublicationStatus.HELD)
@@ -128,9 +137,11 @@ async def schedule_post(
     targets: Sequence[int | str] = (),
     decided_at: datetime | None = None,
     commit: bool = True,
+    expected: str = PostStatus.DRAFT,
 ) -> bool:
     """draft → scheduled at `when`, with one pending publication per enabled account (only those
-    named in `targets` by account id or platform, when given: a rule's autopublish).
+    named in `targets` by account id or platform, when given: a rule's autopublish). A draft
+    under review (``expected`` review) is scheduled the same way once it is approved.
 
     `decided_at` marks the owner's approval (not a rule's or the evergreen recycler's): it is
     recorded as a decision in the same transaction, for learning. With ``commit=False`` the
@@ -147,11 +158,12 @@ async def schedule_post(
     if not await repo.transition_post(
         session,
         post.id,
-        [PostStatus.DRAFT],
+        [expected],
         PostStatus.SCHEDULED,
         at_version=post.version,
         scheduled_at=when,
         immediate=immediate,
+        review_due_at=None,
     ):
         await session.rollback()
         return False
@@ -629,3 +641,221 @@ async def note_delete_failed(session: AsyncSession, pub_id: int, reason: str) ->
         PublicationStatus.PUBLISHED,
         last_error=f"could not delete: {reason}",
     )
+
+
+# --- review: draft ─submit→ review ─enough approvals→ scheduled ---------------------------------
+#
+# A draft that needs a reviewer's approval (an editor's, or automation's in a brand that reviews)
+# is submitted instead of scheduled: it keeps the time it is meant to go out at (`scheduled_at`,
+# None with `immediate` for "right after approval"), who submitted it, and when the brand's
+# fallback applies (`review_due_at`). Reviewers answer one version of it (`storage.teams.votes`);
+# an edit during review makes a new version, so approvals of the old text no longer count.
+
+#: A reviewer's answers (`ReviewVote.decision`).
+APPROVED, CHANGES, REJECTED = "approved", "changes", "rejected"
+
+
+async def submit_for_review(
+    session: AsyncSession,
+    post: Post,
+    when: datetime | None,
+    *,
+    by: int | None,
+    due: datetime,
+) -> bool:
+    """draft → review, to go out at `when` (None: as soon as it is approved) once approved;
+    submitted `by` a member (None: by automation); the brand's fallback applies at `due`.
+    Raises `NoTargets` with nothing to publish to; False when the draft moved on meanwhile."""
+    if not await repo.enabled_accounts(session):
+        raise NoTargets
+    done = await repo.transition_post(
+        session,
+        post.id,
+        [PostStatus.DRAFT],
+        PostStatus.REVIEW,
+        at_version=post.version,
+        scheduled_at=when,
+        immediate=when is None,
+        submitted_by=by,
+        review_due_at=due,
+    )
+    if done:
+        await teams.record(session, post.brand_id, by, "review.submit", subject=f"post:{post.id}")
+        await session.commit()
+    else:
+        await session.rollback()
+    return done
+
+
+@dataclass(frozen=True)
+class Ballot:
+    """What a reviewer's answer did, or why it did nothing."""
+
+    #: The answer was recorded (False: already answered this version, or the draft moved on).
+    counted: bool
+    #: The post's status now (None: the post is gone).
+    found: str | None
+    #: The answer ended the review: scheduled, back to the drafts, or rejected.
+    decided: bool = False
+    #: The draft changed since the card the reviewer answered was shown.
+    stale: bool = False
+
+
+async def _schedule_reviewed(
+    session: AsyncSession, post: Post, now: datetime, *, decided_at: datetime | None
+) -> bool:
+    """review → scheduled at the time it was meant for, or now when that has passed (or it
+    was meant to go out right away); joins the caller's transaction."""
+    meant = post.scheduled_at
+    when = meant if meant is not None and not post.immediate and meant > now else now
+    return await schedule_post(
+        session,
+        post,
+        when,
+        immediate=when == now,
+        decided_at=decided_at,
+        commit=False,
+        expected=PostStatus.REVIEW,
+    )
+
+
+async def answer_review(
+    session: AsyncSession,
+    post_id: int,
+    version: int,
+    reviewer: int,
+    decision: str,
+    *,
+    required: int,
+    now: datetime,
+    reason: str | None = None,
+) -> Ballot:
+    """A reviewer's answer to `version` of a draft under review, with what it leads to, in one
+    transaction: the ``required``-th distinct approval schedules it, a request for changes sends
+    it back to the drafts, a rejection rejects it (both recorded for learning). Raises
+    `NoTargets` when the approved draft has nothing left to publish to (nothing is stored).
+
+    The post's row is locked first (PostgreSQL; SQLite serializes writers anyway), so two
+    reviewers approving at the same moment both see each other's vote: the last one needed
+    schedules it, once."""
+    await session.execute(select(Post.id).where(Post.id == post_id).with_for_update())
+    post = await repo.get_post(session, post_id)
+    if post is None:
+        return Ballot(False, None)
+    if post.status != PostStatus.REVIEW or post.version != version:
+        return Ballot(False, post.status, stale=post.status == PostStatus.REVIEW)
+    if not await teams.cast_vote(session, post_id, version, reviewer, decision, reason):
+        await session.rollback()
+        return Ballot(False, PostStatus.REVIEW)
+    action = {APPROVED: "review.approve", CHANGES: "review.changes", REJECTED: "review.reject"}
+    await teams.record(
+        session, post.brand_id, reviewer, action[decision], f"post:{post_id}", reason or ""
+    )
+    if decision == APPROVED:
+        answers = await teams.votes(session, post_id, version)
+        if sum(v.decision == APPROVED for v in answers) < required:
+            await session.commit()
+            return Ballot(True, PostStatus.REVIEW)
+        try:
+            done = await _schedule_reviewed(session, post, now, decided_at=now)
+        except NoTargets:
+            await session.rollback()  # the approval is not kept either: it can be given again
+            raise
+    else:
+        new = PostStatus.DRAFT if decision == CHANGES else PostStatus.REJECTED
+        done = await repo.transition_post(
+            session,
+            post_id,
+            [PostStatus.REVIEW],
+            new,
+            at_version=version,
+            review_due_at=None,
+            scheduled_at=None,
+            immediate=False,
+        )
+        if done and decision == REJECTED:
+            await learning.record_decision(session, post, DecisionKind.REJECTED)
+    if not done:
+        await session.rollback()
+        fresh = await repo.get_post(session, post_id)
+        return Ballot(False, fresh.status if fresh else None, stale=True)
+    await session.commit()
+    fresh = await repo.get_post(session, post_id)
+    return Ballot(True, fresh.status if fresh else None, decided=True)
+
+
+@dataclass(frozen=True)
+class Lapse:
+    """A draft that waited longer than its brand's review timeout, and what became of it."""
+
+    post_id: int
+    #: The brand's `ReviewFallback` that applied.
+    fallback: str
+    #: The post's status after it (a publish that found no target stays under review).
+    status: str
+
+
+async def lapse_reviews(session: AsyncSession, now: datetime) -> list[Lapse]:
+    """Apply each brand's fallback to its drafts whose review is overdue, one transaction per
+    draft: remind (due again one timeout later), skip (back to the drafts) or publish (scheduled
+    at its time, or now). A draft edited or answered meanwhile, or whose fallback another worker
+    applied first, is left alone."""
+    due = list(
+        await session.scalars(
+            select(Post.id)
+            .where(Post.status == PostStatus.REVIEW, Post.review_due_at <= now)
+            .order_by(Post.review_due_at, Post.id)
+        )
+    )
+    lapses = []
+    for post_id in due:
+        # locked and checked again: another worker may have applied the fallback meanwhile
+        still_due = await session.scalar(
+            select(Post.id)
+            .where(Post.id == post_id, Post.status == PostStatus.REVIEW, Post.review_due_at <= now)
+            .with_for_update()
+        )
+        if still_due is None:
+            await session.rollback()
+            continue
+        post = await repo.get_post(session, post_id)
+        brand = await session.get(Brand, post.brand_id) if post else None
+        if post is None or brand is None or post.status != PostStatus.REVIEW:
+            continue
+        fallback, version, brand_id = brand.review_fallback, post.version, brand.id
+        later = now + timedelta(minutes=brand.review_timeout_minutes)
+        if fallback == ReviewFallback.PUBLISH:
+            try:
+                done = await _schedule_reviewed(session, post, now, decided_at=None)
+            except NoTargets:  # nothing to publish to: the reviewers are reminded instead
+                fallback, done = ReviewFallback.REMIND, False
+        elif fallback == ReviewFallback.SKIP:
+            done = await repo.transition_post(
+                session,
+                post_id,
+                [PostStatus.REVIEW],
+                PostStatus.DRAFT,
+                at_version=version,
+                review_due_at=None,
+                scheduled_at=None,
+                immediate=False,
+            )
+        else:
+            done = False
+        if fallback == ReviewFallback.REMIND:
+            done = await repo.transition_post(
+                session,
+                post_id,
+                [PostStatus.REVIEW],
+                PostStatus.REVIEW,
+                at_version=version,
+                review_due_at=later,
+            )
+        if not done:
+            await session.rollback()
+            continue
+        await teams.record(session, brand_id, None, "review.timeout", f"post:{post_id}", fallback)
+        await session.commit()
+        fresh = await repo.get_post(session, post_id)
+        lapses.append(Lapse(post_id, fallback, fresh.status if fresh else PostStatus.REVIEW))
+    return lapses

@@ -138,6 +138,15 @@ class Notifier(Protocol):
         """A plain-text message to a brand's owners and editors (a rule's notify action); not
         parsed as HTML."""
 
+    async def review_requested(self, post_id: int) -> None:
+        """A draft made without anyone (a rule, a feed) waits for the brand's reviewers: post
+        its review card."""
+
+    async def review_lapsed(self, post_id: int, fallback: str) -> None:
+        """A draft waited longer than its brand's review timeout and its ``fallback`` (remind,
+        skip, publish) was applied: remind the reviewers, or say so on its cards and to its
+        author."""
+
 
 class SilentNotifier:
     """For runs with nobody to tell (benchmarks)."""
@@ -161,6 +170,12 @@ class SilentNotifier:
         return None
 
     async def tell_brand(self, brand_id: int, text: str) -> None:
+        return None
+
+    async def review_requested(self, post_id: int) -> None:
+        return None
+
+    async def review_lapsed(self, post_id: int, fallback: str) -> None:
         return None
 
 

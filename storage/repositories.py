@@ -285,15 +285,20 @@ async def count_posts(session: AsyncSession, statuses: Iterable[str]) -> int:
 
 
 async def replace_draft_text(
-    session: AsyncSession, post_id: int, version: int, text: str, *, offline: bool | None = None
+    session: AsyncSession,
+    post_id: int,
+    version: int,
+    text: str,
+    *,
+    offline: bool | None = None,
+    status: str = PostStatus.DRAFT,
 ) -> bool:
-    """Set a draft's text if it is still a draft at the version the caller saw."""
+    """Set a draft's text if it is still a draft (or under review, with ``status``) at the
+    version the caller saw."""
     values: dict[str, Any] = {"text": text, "version": version + 1}
     if offline is not None:
         values["offline"] = offline
-    return await transition_post(
-        session, post_id, [PostStatus.DRAFT], PostStatus.DRAFT, at_version=version, **values
-    )
+    return await transition_post(session, post_id, [status], status, at_version=version, **values)
 
 
 async def set_preview(session: AsyncSession, post_id: int, chat_id: int, message_id: int) -> None:

@@ -432,3 +432,57 @@ async def brand_to_name(session: AsyncSession, user_id: int, brand_id: int) -> B
     if len(await seats_of(session, user_id)) < 2:
         return None
     return await get_brand(session, brand_id)
+
+
+async def names_of(session: AsyncSession, user_ids: Iterable[int]) -> dict[int, str]:
+    """Each user's remembered name (users who never told theirs are left out)."""
+    ids = list(user_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(select(User.id, User.name).where(User.id.in_(ids)))
+    return {user_id: name for user_id, name in rows if name}
+
+
+async def review_wanted(session: AsyncSession, brand: Brand) -> bool:
+    """Whether drafts that nobody approved by hand (automation's) wait for a reviewer: the
+    brand has a review group, or someone in the reviewer role. A brand with neither (a single
+    owner's) keeps approving its own drafts."""
+    if brand.review_chat_id is not None:
+        return True
+    return bool(await member_ids(session, brand.id, [Role.REVIEWER]))
+
+
+async def review_audience(session: AsyncSession, brand_id: int, submitter: int | None) -> list[int]:
+    """Whose private chats get a draft's review card when the brand has no review group: its
+    reviewers (never the submitter), or, with none, its owners."""
+    for roles in ([Role.REVIEWER], [Role.OWNER]):
+        found = [u for u in await member_ids(session, brand_id, roles) if u != submitter]
+        if found:
+            return found
+    return []
+
+
+async def brand_reviewing_in(session: AsyncSession, chat_id: int) -> Brand | None:
+    """The brand whose review group ``chat_id`` is."""
+    return await session.scalar(select(Brand).where(Brand.review_chat_id == chat_id))
+
+
+async def bind_review_group(session: AsyncSession, brand_id: int, chat_id: int | None) -> bool:
+    """Make ``chat_id`` the brand's review group (None unbinds); False (no change) when the
+    group already reviews another brand. No commit."""
+    if chat_id is not None:
+        other = await brand_reviewing_in(session, chat_id)
+        if other is not None and other.id != brand_id:
+            return False
+    await session.execute(update(Brand).where(Brand.id == brand_id).values(review_chat_id=chat_id))
+    return True
+
+
+async def votes_before(session: AsyncSession, post_id: int, version: int) -> bool:
+    """Whether an earlier version of the draft was answered (an edit has voided those)."""
+    found = await session.scalar(
+        select(ReviewVote.id)
+        .where(ReviewVote.post_id == post_id, ReviewVote.version < version)
+        .limit(1)
+    )
+    return found is not None

@@ -136,6 +136,36 @@ async def test_channels_edits_and_deletes(tg: FakeTelegram, api: httpx.AsyncClie
     assert r.json()["description"] == "Bad Request: message to delete not found"
 
 
+async def test_groups_have_members_and_see_the_bot_only_while_it_is_in(
+    tg: FakeTelegram, api: httpx.AsyncClient
+) -> None:
+    tg.add_user(2002, "Rita")
+    tg.add_user(3003, "Outsider")
+    group = tg.add_group("Reviews", [OWNER, 2002])
+    card = (await api.post("sendMessage", json={"chat_id": group, "text": "card"})).json()
+    button = {"text": "ok", "callback_data": "ok"}
+    markup = {"inline_keyboard": [[button]]}
+    edit = {"chat_id": group, "message_id": card["result"]["message_id"], "reply_markup": markup}
+    assert (await api.post("editMessageReplyMarkup", json=edit)).status_code == 200
+    sent = await tg.user_sends(2002, "hello all", in_chat=group)
+    assert (sent["chat"]["type"], sent["from"]["id"]) == ("supergroup", 2002)
+    reply = await tg.user_sends(OWNER, "yes", in_chat=group, reply_to=sent["message_id"])
+    assert reply["reply_to_message"]["text"] == "hello all"
+    await tg.user_taps(2002, card["result"]["message_id"], "ok", in_chat=group)
+    with pytest.raises(ValueError, match="not in group"):
+        await tg.user_taps(3003, card["result"]["message_id"], "ok", in_chat=group)
+    member = {"chat_id": group, "user_id": 2002}
+    assert (await api.post("getChatMember", json=member)).json()["result"]["status"] == "member"
+
+    tg.set_bot_member(group, False)  # removed: it can't write there, nor hear anything
+    r = await api.post("sendMessage", json={"chat_id": group, "text": "card"})
+    assert r.status_code == 403
+    assert r.json()["description"] == "Forbidden: bot is not a member of the supergroup chat"
+    queued = len(tg._updates)
+    await tg.user_sends(2002, "anyone?", in_chat=group)
+    assert len(tg._updates) == queued
+
+
 async def test_photo_upload_and_media_group(tg: FakeTelegram, api: httpx.AsyncClient) -> None:
     r = await api.post(
         "sendPhoto",

@@ -360,3 +360,35 @@ class LogPageCb(CallbackData, prefix="lg"):
 
     brand: DbId
     page: Int32
+
+
+class ReviewAct(StrEnum):
+    APPROVE = "a"
+    CHANGES = "c"
+    REJECT = "x"
+    EDIT = "e"
+
+
+class ReviewCb(CallbackData, prefix="rv"):
+    """A button on a review card: answer (or edit) version `v` of draft `post`."""
+
+    act: ReviewAct
+    post: DbId
+    v: Int32
+
+
+class ReviewSet(StrEnum):
+    APPROVALS = "n"
+    TIMEOUT = "t"
+    FALLBACK = "f"
+    EDITORS = "e"
+    UNBIND = "u"
+
+
+class ReviewSetCb(CallbackData, prefix="rs"):
+    """A review setting of brand `brand` (/review): `value` is the number of approvals, the
+    timeout in hours, or the index of the fallback in `ReviewFallback`."""
+
+    set: ReviewSet
+    brand: DbId
+    value: Int32 = 0

@@ -277,6 +277,7 @@ class FakeTelegram(LosesAnswers):
         """Channel id → what ``getChatMemberCount`` answers (1 when not set)."""
         self._chats: dict[int, dict] = {}
         self._admin: dict[int, bool] = {}
+        self._members: dict[int, set[int]] = {}  # group id -> the users in it
         self._users: dict[int, dict] = {}
         self._msgs: dict[int, list[FakeMessage]] = {}
         self._raw: dict[tuple[int, int], dict] = {}  # (chat, message_id) -> Message dict
@@ -360,6 +361,22 @@ class FakeTelegram(LosesAnswers):
     def set_bot_admin(self, chat_id: int, is_admin: bool) -> None:
         self._admin[chat_id] = is_admin
 
+    def add_group(
+        self, title: str, members: list[int], *, chat_id: int | None = None, bot_member: bool = True
+    ) -> int:
+        """A (super)group with these users in it (add them with ``add_user`` first) and, with
+        ``bot_member``, the bot: a bot that is not in the group can neither read nor write it."""
+        if chat_id is None:
+            chat_id = -1002000000000 - len(self._chats)
+        self._chats[chat_id] = {"id": chat_id, "type": "supergroup", "title": title}
+        self._members[chat_id] = set(members)
+        self._admin[chat_id] = bot_member  # for a group: whether the bot is in it
+        return chat_id
+
+    def set_bot_member(self, chat_id: int, member: bool) -> None:
+        """The bot added to (or removed from) a group."""
+        self._admin[chat_id] = member
+
     def fail_next(
         self,
         method: str,
@@ -421,12 +438,15 @@ class FakeTelegram(LosesAnswers):
         reply_to: int | None = None,
         forward_origin: dict | None = None,
         entities: list[dict] | None = None,
+        in_chat: int | None = None,
     ) -> dict:
         """A text message from the user; ``reply_to`` makes it a reply to that message of the
         chat (as Telegram does, the replied message comes along, without its own reply),
         ``forward_origin`` a forward (see :meth:`channel_origin`), ``entities`` its formatting
-        (a ``text_link`` hides its URL behind words, as forwarded posts often do)."""
-        message = self._user_message(user_id)
+        (a ``text_link`` hides its URL behind words, as forwarded posts often do); ``in_chat``
+        sends it in a group the user is in (the bot must be in it to see it)."""
+        chat_id = user_id if in_chat is None else in_chat
+        message = self._user_message(user_id, in_chat)
         message["text"] = text
         m = re.match(r"/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]+)?", text)
         if m and forward_origin is None:
@@ -434,13 +454,14 @@ class FakeTelegram(LosesAnswers):
         if entities:
             message["entities"] = entities
         if reply_to is not None:
-            original = self._raw[(user_id, reply_to)]
+            original = self._raw[(chat_id, reply_to)]
             message["reply_to_message"] = {
                 k: v for k, v in original.items() if k != "reply_to_message"
             }
         if forward_origin is not None:
             message["forward_origin"] = forward_origin
-        self._queue({"message": message})
+        if in_chat is None or self._admin.get(in_chat):  # a bot outside the group sees nothing
+            self._queue({"message": message})
         return message
 
     def channel_origin(self, username: str, message_id: int, title: str = "") -> dict:
@@ -511,25 +532,30 @@ class FakeTelegram(LosesAnswers):
         *,
         force: bool = False,
         inaccessible: bool = False,
+        in_chat: int | None = None,
     ) -> str:
         """Queue a button tap. Raises ValueError if no such button (unless ``force``).
         ``inaccessible``: the message comes as Telegram sends one the bot can no longer see
-        (an InaccessibleMessage: chat, id and date 0)."""
-        found = [m for m in self._msgs.get(user_id, []) if m.message_id == message_id]
+        (an InaccessibleMessage: chat, id and date 0); ``in_chat``: a button under a message
+        in a group the user is in."""
+        chat_id = user_id if in_chat is None else in_chat
+        if in_chat is not None and user_id not in self._members.get(in_chat, set()):
+            raise ValueError(f"user {user_id} is not in group {in_chat}")
+        found = [m for m in self._msgs.get(chat_id, []) if m.message_id == message_id]
         if not found or found[0].deleted:
-            raise ValueError(f"no bot message {message_id} in chat {user_id}")
+            raise ValueError(f"no bot message {message_id} in chat {chat_id}")
         if not force and callback_data not in [d for _, d in found[0].buttons()]:
             raise ValueError(f"message {message_id} has no button {callback_data!r}: {found[0]}")
         query_id = str(next(self._query_ids))
         self._queries[query_id] = False
-        raw = self._raw[(user_id, message_id)]
+        raw = self._raw[(chat_id, message_id)]
         query = {
             "id": query_id,
             "from": self._users[user_id],
             "message": {"chat": raw["chat"], "message_id": message_id, "date": 0}
             if inaccessible
             else raw,
-            "chat_instance": f"ci{user_id}",
+            "chat_instance": f"ci{chat_id}",
             "data": callback_data,
         }
         self._queue({"callback_query": query})
@@ -621,17 +647,20 @@ class FakeTelegram(LosesAnswers):
         self._updates.append({"update_id": next(self._update_ids), **update})
         self._notify()
 
-    def _user_message(self, user_id: int) -> dict:
+    def _user_message(self, user_id: int, in_chat: int | None = None) -> dict:
         if user_id not in self._users:
             raise ValueError(f"unknown user {user_id}: call add_user first")
-        msg_id = self._new_id(user_id)
+        chat_id = user_id if in_chat is None else in_chat
+        if in_chat is not None and user_id not in self._members.get(in_chat, set()):
+            raise ValueError(f"user {user_id} is not in group {in_chat}")
+        msg_id = self._new_id(chat_id)
         message = {
             "message_id": msg_id,
             "date": int(time.time()),
-            "chat": self._chats[user_id],
+            "chat": self._chats[chat_id],
             "from": self._users[user_id],
         }
-        self._raw[(user_id, msg_id)] = message
+        self._raw[(chat_id, msg_id)] = message
         return message
 
     def _new_id(self, chat_id: int) -> int:
@@ -672,6 +701,8 @@ class FakeTelegram(LosesAnswers):
         chat = self._resolve(chat_id)
         if chat["type"] == "channel" and not self._admin.get(chat["id"]):
             raise ApiError(403, "Forbidden: bot is not a member of the channel chat")
+        if chat["type"] == "supergroup" and not self._admin.get(chat["id"]):
+            raise ApiError(403, "Forbidden: bot is not a member of the supergroup chat")
         return chat
 
     async def _read_params(self, request: web.Request) -> tuple[dict, dict[str, bytes]]:
@@ -927,6 +958,8 @@ class FakeTelegram(LosesAnswers):
             rights = dict.fromkeys(no.split(), False) | dict.fromkeys(yes.split(), True)
             return {"status": "administrator", "user": self._bot_user(), **rights}
         if user_id in self._users and chat["id"] == user_id:
+            return {"status": "member", "user": self._users[user_id]}
+        if user_id in self._users and user_id in self._members.get(chat["id"], set()):
             return {"status": "member", "user": self._users[user_id]}
         raise _bad("user not found")
 
