@@ -50,7 +50,7 @@ from publishers.blank import visible
 from scheduler import lifecycle
 from scheduler.clock import Clock
 from storage import repositories as repo
-from storage import teams
+from storage import scope, teams
 from storage.models import Brand, Post, PostStatus, ReviewFallback, Role
 from storage.roles import Can, can, needs_review
 from ui import review as ui
@@ -95,9 +95,7 @@ async def submit_draft(
         return False
     fresh = await repo.get_post(session, post_id)
     assert fresh is not None
-    notice = t(
-        "review.submitted", post_id=post_id, required=required, when=ui.when_text(t, when, tz)
-    )
+    notice = t.n("review.submitted", required, post_id=post_id, when=ui.when_text(t, when, tz))
     await show(bot, session, fresh, notice, None, chat_id=by)
     await send_cards(bot, session, post_id, default_tz)
     return True
@@ -114,11 +112,24 @@ async def waits_for_review(session: AsyncSession, brand_id: int, user_id: int) -
 # --- the card's buttons ----------------------------------------------------------------------
 
 
+async def _in_brand_of(session: AsyncSession, post_id: int) -> None:
+    """Act in the brand of the draft a card names: a reviewer's own chat is in the brand they
+    work in, which may be another of theirs. Their role in the draft's brand is checked next,
+    before anything of it is shown or changed."""
+    brand_id = await scope.post_brand(session, post_id)
+    if brand_id is None or brand_id == scope.brand_of(session):
+        return
+    brand = await teams.get_brand(session, brand_id)
+    if brand is not None:
+        scope.enter(session, brand.id, brand.name if scope.shown_name(session) else None)
+
+
 async def _reviewable(
     query: CallbackQuery, session: AsyncSession, t: Texts, cb: ReviewCb
 ) -> tuple[Post, Brand] | None:
     """The draft a card's button names, if the tapper reviews its brand and the card shows
     its current version; otherwise the tap is answered with why not."""
+    await _in_brand_of(session, cb.post)
     post = await repo.get_post(session, cb.post)
     brand = await teams.get_brand(session, post.brand_id) if post else None
     if post is None or brand is None:
@@ -341,6 +352,7 @@ async def on_reason(
         return
     await state.clear()
     assert message.from_user is not None
+    await _in_brand_of(session, int(data["post"]))
     post = await repo.get_post(session, int(data["post"]))
     brand = await teams.get_brand(session, post.brand_id) if post else None
     if post is None or brand is None:
@@ -433,6 +445,7 @@ async def on_edited(
     data = await state.get_data()
     await state.clear()
     assert message.from_user is not None
+    await _in_brand_of(session, int(data["post"]))
     post = await repo.get_post(session, int(data["post"]))
     if post is None:
         await message.answer(t("post.gone"))
@@ -495,9 +508,7 @@ async def on_review(
         session, brand.id, message.from_user.id, "review.group", subject=f"chat:{message.chat.id}"
     )
     await session.commit()
-    await message.answer(
-        t("review.here.bound", brand=brand.name, required=brand.approvals_required)
-    )
+    await message.answer(t.n("review.here.bound", brand.approvals_required, brand=brand.name))
 
 
 async def on_setting(

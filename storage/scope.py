@@ -153,3 +153,11 @@ def _stamp_new_rows(session: Session, _context: Any, _instances: Any) -> None:
     for row in session.new:
         if isinstance(row, STAMPED) and row.brand_id is None:
             row.brand_id = brand_id
+
+
+async def post_brand(session: AsyncSession, post_id: int) -> int | None:
+    """The brand of post ``post_id``, whichever brand ``session`` is in (None: no such post): a
+    button that names a post of another of the member's brands (a review card in their own
+    chat) is answered in that post's brand, once their role there allows it."""
+    query = select(Post.brand_id).where(Post.id == post_id).execution_options(**EVERY_BRAND)
+    return await session.scalar(query)

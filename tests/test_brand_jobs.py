@@ -60,9 +60,11 @@ BETA_CHANNEL = "@beta_channel"
 EVERYONE = (OWNER, *BETA_PEOPLE)
 
 
-async def beta_brand(app: Nexus, tg: FakeTelegram) -> int:
+async def beta_brand(app: Nexus, tg: FakeTelegram, *, reviews: bool = True) -> int:
     """Brand "Beta" (Tokyo time, digest at 18:00) with its four people and its channel; OWNER
-    is in the first brand only. Everyone has talked to the bot (a user row and a chat)."""
+    is in the first brand only. Everyone has talked to the bot (a user row and a chat). With
+    ``reviews`` off, BETA_REVIEWER is no member: a brand without reviewers approves its
+    automation drafts itself (with one, they go the review way, `tests/test_e2e_review.py`)."""
     tg.add_channel(BETA_CHANNEL.lstrip("@"))
     for person in BETA_PEOPLE:
         tg.add_user(person, f"Person {person}")
@@ -75,6 +77,8 @@ async def beta_brand(app: Nexus, tg: FakeTelegram) -> int:
             (BETA_REVIEWER, Role.REVIEWER),
             (BETA_VIEWER, Role.VIEWER),
         ):
+            if person == BETA_REVIEWER and not reviews:
+                continue
             session.add(Membership(brand_id=brand.id, user_id=person, role=role))
         for person in EVERYONE:
             if await session.get(User, person) is None:
@@ -382,7 +386,7 @@ RELEASE = {"action": "published", "release": {"tag_name": "v9", "name": "Rockets
 async def test_a_sources_events_run_its_brands_rules_and_reach_its_owners_and_editors(
     tg: FakeTelegram, nexus: Nexus
 ) -> None:
-    beta = await beta_brand(nexus, tg)
+    beta = await beta_brand(nexus, tg, reviews=False)
     async with nexus.sessions() as session:
         await rulebook.import_rules(session, MAIN_RULE)
     async with nexus.sessions() as session:
@@ -419,7 +423,7 @@ async def test_a_sources_events_run_its_brands_rules_and_reach_its_owners_and_ed
 async def test_an_automation_draft_shown_to_several_is_decided_on_the_tapped_copy(
     tg: FakeTelegram, nexus: Nexus
 ) -> None:
-    beta = await beta_brand(nexus, tg)
+    beta = await beta_brand(nexus, tg, reviews=False)
     async with nexus.sessions() as session:
         await rulebook.import_rules(session, BETA_RULES)
         rule = await session.scalar(select(Rule).where(Rule.name == "beta-release"))
@@ -551,7 +555,7 @@ async def test_claude_drafts_for_a_brand_in_its_own_voice_and_preferences(
     tg: FakeTelegram, ai: FakeAnthropic, nexus_factory: StartNexus, clock: FakeClock
 ) -> None:
     app = await nexus_factory(ANTHROPIC_API_KEY=ai.api_key, ANTHROPIC_BASE_URL=ai.base_url)
-    beta = await beta_brand(app, tg)
+    beta = await beta_brand(app, tg, reviews=False)
     async with app.sessions() as session:
         session.add(BrandVoice(id=FIRST_BRAND_ID, tone="formal banking tone"))
         session.add(BrandVoice(id=beta, tone="playful rocket tone"))
