@@ -131,7 +131,10 @@ class ReviewFallback(StrEnum):
 
 
 def _brand_fk() -> Any:
-    """The brand a row belongs to: existing rows were moved into the first brand (0012)."""
+    """The brand a row belongs to. Existing rows were moved into the first brand (0012); a row
+    created without one is the first brand's too (what start-up makes for NEXUS_CHANNEL, a
+    single-brand install's everything). A chat update's session stamps its brand on what it
+    creates (`storage.scope`), and jobs working for a brand pass it."""
     return mapped_column(ForeignKey("brands.id"), index=True, default=FIRST_BRAND_ID)
 
 
