@@ -96,7 +96,7 @@ async def _request(
     **regeneration: str | None,
 ) -> tuple[DraftRequest, Sequence[Account]]:
     """What the drafter is asked, with the brand's enabled accounts (one variant each)."""
-    accounts = [a for a in await repo.enabled_accounts(session) if a.brand_id == brand_id]
+    accounts = await repo.enabled_accounts(session, brand_id)
     texts = await learning.prompt_texts(session, BEST_POSTS_IN_PROMPT, brand_id)
     request = DraftRequest(
         brief=brief,

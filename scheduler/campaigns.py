@@ -90,7 +90,7 @@ async def propose(session: AsyncSession, title: str, plan_json: str, brand_id: i
 
 async def _accounts(session: AsyncSession, brand_id: int) -> list[Account]:
     """The brand's enabled accounts: a campaign plans, drafts and publishes for its own brand."""
-    return [a for a in await repo.enabled_accounts(session) if a.brand_id == brand_id]
+    return list(await repo.enabled_accounts(session, brand_id))
 
 
 async def _draft_all(

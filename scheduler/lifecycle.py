@@ -148,7 +148,7 @@ async def schedule_post(
     change joins the caller's transaction (a campaign schedules all its posts or none); a failure
     still rolls the whole transaction back."""
     # the post's brand's accounts alone: a brand never publishes to another's channel
-    accounts = [a for a in await repo.enabled_accounts(session) if a.brand_id == post.brand_id]
+    accounts = list(await repo.enabled_accounts(session, post.brand_id))
     if targets:
         wanted = {str(t).lower() for t in targets}
         accounts = [a for a in accounts if str(a.id) in wanted or a.platform in wanted]
@@ -666,7 +666,7 @@ async def submit_for_review(
     """draft → review, to go out at `when` (None: as soon as it is approved) once approved;
     submitted `by` a member (None: by automation); the brand's fallback applies at `due`.
     Raises `NoTargets` with nothing to publish to; False when the draft moved on meanwhile."""
-    if not await repo.enabled_accounts(session):
+    if not await repo.enabled_accounts(session, post.brand_id):
         raise NoTargets
     done = await repo.transition_post(
         session,

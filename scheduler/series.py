@@ -78,7 +78,7 @@ async def recycle_evergreen(
     repeat; ``tz`` is the brand's zone."""
     now = clock.now()
     async with sessions() as session:
-        accounts = [a.id for a in await repo.enabled_accounts(session) if a.brand_id == brand_id]
+        accounts = [a.id for a in await repo.enabled_accounts(session, brand_id)]
         slot = await next_free_slot(session, accounts, now=now, tz=tz) if accounts else None
         if slot is None or slot - now > EVERGREEN_HORIZON:
             return None

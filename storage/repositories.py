@@ -178,10 +178,13 @@ async def disconnect_account(session: AsyncSession, account_id: int) -> Account 
     return account
 
 
-async def enabled_accounts(session: AsyncSession) -> Sequence[Account]:
-    return (
-        await session.scalars(select(Account).where(Account.enabled).order_by(Account.id))
-    ).all()
+async def enabled_accounts(session: AsyncSession, brand_id: int | None = None) -> Sequence[Account]:
+    """The enabled accounts: of ``brand_id`` when given (a job's unscoped session sees every
+    brand's, and a brand never publishes to another's channel), else of the session's brand."""
+    query = select(Account).where(Account.enabled).order_by(Account.id)
+    if brand_id is not None:
+        query = query.where(Account.brand_id == brand_id)
+    return (await session.scalars(query)).all()
 
 
 async def all_accounts(session: AsyncSession) -> Sequence[Account]:

@@ -220,3 +220,19 @@ async def test_two_workers_apply_a_fallback_once(sessions: Sessions) -> None:
 
     first, second = await asyncio.gather(worker(), worker())
     assert first + second == [lifecycle.Lapse(post_id, "remind", PostStatus.REVIEW)]
+
+
+async def test_a_brand_without_accounts_cannot_submit_on_another_brands(sessions: Sessions) -> None:
+    """Only the draft's own brand's accounts count: brand 1's channel does not make a draft of
+    a brand with none reviewable (it could never go out)."""
+    async with sessions() as session:
+        bare = await teams.create_brand(session, "Bare", EDITOR)
+        assert bare is not None
+        post = await repo.create_draft(
+            session, author_id=EDITOR, brief="b", text="t", offline=False, brand_id=bare.id
+        )
+        await session.commit()
+        with pytest.raises(lifecycle.NoTargets):
+            await lifecycle.submit_for_review(session, post, None, by=EDITOR, due=NOW)
+    async with sessions() as session:
+        assert (await session.get(Post, post.id)).status == PostStatus.DRAFT  # type: ignore[union-attr]
