@@ -91,7 +91,9 @@ async def _seat(session: AsyncSession, user_id: int, event: TelegramObject) -> S
     if brand is None:
         return await teams.current_seat(session, user_id)
     role = await teams.role_in(session, brand.id, user_id)
-    return Seat(brand, role) if role is not None else None
+    if role is None:
+        return None
+    return Seat(brand, role, len(await teams.seats_of(session, user_id)) > 1)
 
 
 def _joining(event: Update) -> bool:
@@ -147,8 +149,7 @@ class SessionMiddleware(BaseMiddleware):
                     return None
                 await repo.upsert_user(session, user.id, language, user.full_name)
                 if seat is not None:
-                    several = len(await teams.seats_of(session, user.id)) > 1
-                    scope.enter(session, seat.brand.id, seat.brand.name if several else None)
+                    scope.enter(session, seat.brand.id, seat.brand.name if seat.several else None)
                 await session.commit()  # hands the connection back while the handler talks
             zone = seat.brand.timezone if seat is not None else None
             data["tz"] = session.info["tz"] = ZoneInfo(zone or self.default_tz)

@@ -269,7 +269,11 @@ async def _answer_card(
     await query.answer(answer)
 
 
-async def on_card_approve(
+#: What ✅ and 🗑 on a card answer (✏️ and 📝 ask for text first: handlers of their own).
+_VERDICTS = {ReviewAct.APPROVE: lifecycle.APPROVED, ReviewAct.REJECT: lifecycle.REJECTED}
+
+
+async def on_card_verdict(
     query: CallbackQuery,
     callback_data: ReviewCb,
     bot: Bot,
@@ -279,24 +283,8 @@ async def on_card_approve(
     settings: Settings,
     t: Texts,
 ) -> None:
-    await _answer_card(
-        query, callback_data, bot, session, clock, wake, settings, t, lifecycle.APPROVED
-    )
-
-
-async def on_card_reject(
-    query: CallbackQuery,
-    callback_data: ReviewCb,
-    bot: Bot,
-    session: AsyncSession,
-    clock: Clock,
-    wake: Callable[[], None],
-    settings: Settings,
-    t: Texts,
-) -> None:
-    await _answer_card(
-        query, callback_data, bot, session, clock, wake, settings, t, lifecycle.REJECTED
-    )
+    decision = _VERDICTS[callback_data.act]
+    await _answer_card(query, callback_data, bot, session, clock, wake, settings, t, decision)
 
 
 async def on_card_changes(
@@ -574,12 +562,9 @@ def router() -> Router:
     )
     r.message.register(in_group, F.chat.type != "private", flags=anyone_in)
     r.callback_query.filter(TappedMessage())
-    for handler, act in (
-        (on_card_approve, ReviewAct.APPROVE),
-        (on_card_changes, ReviewAct.CHANGES),
-        (on_card_reject, ReviewAct.REJECT),
-        (on_card_edit, ReviewAct.EDIT),
-    ):
+    verdicts = ReviewCb.filter(F.act.in_(_VERDICTS))
+    r.callback_query.register(on_card_verdict, verdicts, flags=anyone_in)
+    for handler, act in ((on_card_changes, ReviewAct.CHANGES), (on_card_edit, ReviewAct.EDIT)):
         r.callback_query.register(handler, ReviewCb.filter(F.act == act), flags=anyone_in)
     r.callback_query.register(on_setting, ReviewSetCb.filter(), flags=anyone_in)
     return r

@@ -39,10 +39,12 @@ INVITE_TTL = timedelta(hours=24)
 
 @dataclass(frozen=True)
 class Seat:
-    """A user's place in a brand: the brand and their role in it."""
+    """A user's place in a brand: the brand and their role in it; ``several``: they belong to
+    more than one brand (so what they are shown names the brand)."""
 
     brand: Brand
     role: Role
+    several: bool = False
 
 
 # --- brands ------------------------------------------------------------------------------------
@@ -115,7 +117,8 @@ async def seats_of(session: AsyncSession, user_id: int) -> list[Seat]:
         .where(Membership.user_id == user_id)
         .order_by(Brand.id)
     )
-    return [Seat(brand, Role(role)) for brand, role in rows]
+    found = rows.all()
+    return [Seat(brand, Role(role), len(found) > 1) for brand, role in found]
 
 
 async def current_seat(session: AsyncSession, user_id: int) -> Seat | None:
