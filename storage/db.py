@@ -1,8 +1,9 @@
 """Engine and session factory for SQLite (default) and PostgreSQL.
 
-SQLite gets WAL mode, foreign keys on, a busy timeout (for other processes, such as `nexus
-migrate`), aiosqlite with one trip to its thread per statement (`storage.sqlite_link`), and a
-pool of one connection: sessions queue for it in asyncio. Code must therefore
+SQLite gets WAL mode, foreign keys on, a busy timeout of 30 s (for other processes, such as
+`nexus migrate`), aiosqlite with statements run on the event loop's thread (`storage.sqlite_link`,
+which waits for another process's lock in aiosqlite's thread instead), and a pool of one
+connection: sessions queue for it in asyncio. Code must therefore
 never hold a session open while it opens a second one, and should end its transaction before a
 slow network call.
 """
@@ -50,7 +51,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "do_connect")
     def _one_trip_per_statement(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
-        # aiosqlite, with cursors that cost one trip to its thread, not four (storage.sqlite_link)
+        # aiosqlite, with statements run on the loop's thread (storage.sqlite_link); the connect
+        # args' timeout is how long a statement waits for another process's lock
         return dialect.loaded_dbapi.connect(*cargs, async_creator_fn=sqlite_link.connect, **cparams)
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -58,7 +60,6 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 

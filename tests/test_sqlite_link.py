@@ -1,16 +1,19 @@
-"""SQLite through `storage.db`'s engine, whose statements each make one trip to aiosqlite's
-thread (`storage.sqlite_link`): what the rest of Nexus relies on still holds. A race is decided
-by a conditional UPDATE's row count, a transaction that fails halfway leaves nothing, every row
-of a query arrives, and a transaction that only read leaves the database free for the next
-writer (a `nexus` command in another process), which sees what was committed; a write whose
-caller is cancelled while SQLite still runs it is rolled back, never committed by the next."""
+"""SQLite through `storage.db`'s engine, whose statements run on the event loop's thread
+(`storage.sqlite_link`): what the rest of Nexus relies on still holds. A race is decided by a
+conditional UPDATE's row count, a transaction that fails halfway leaves nothing, every row of a
+query arrives, and a transaction that only read leaves the database free for the next writer (a
+`nexus` command in another process), which sees what was committed. A write that finds another
+process holding the database waits for it without stalling the loop; one whose caller is
+cancelled meanwhile is rolled back, never committed by the next user of the connection. The
+write-ahead log still reaches the database file, though SQLite's own checkpoints are off."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import repositories as repo
+from storage import sqlite_link
 from storage.db import create_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.models import Post, PostStatus, User
@@ -103,31 +107,93 @@ async def test_a_read_only_transaction_leaves_the_database_free_to_write(
     assert post.text == "changed elsewhere"
 
 
-#: ~300,000 users in one statement: long enough to be cancelled while SQLite runs it.
-SLOW_INSERT = text(
-    "INSERT INTO users (id, language, digest_enabled, created_at) "
-    "WITH RECURSIVE n(x) AS (SELECT 100 UNION ALL SELECT x + 1 FROM n LIMIT 300000) "
-    "SELECT x, 'en', 1, '2026-12-03 00:00:00' FROM n"
-)
+@contextlib.contextmanager
+def another_process_writing(database: Path) -> Iterator[sqlite3.Connection]:
+    """Another process in the middle of a write transaction: it holds SQLite's write lock
+    until the block ends (and then rolls back)."""
+    other = sqlite3.connect(database, timeout=0, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        yield other
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
 
 
-async def test_a_write_cancelled_while_sqlite_runs_it_is_never_committed(
-    sessions: Sessions,
+async def test_statements_run_on_the_event_loops_thread(sessions: Sessions) -> None:
+    async with sessions() as session:
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        await raw.driver_connection.create_function("thread_id", 0, threading.get_ident)
+        ran_on = await session.scalar(text("SELECT thread_id()"))
+    assert ran_on == threading.get_ident()
+
+
+async def test_a_write_waits_for_another_process_without_stalling_the_loop(
+    sessions: Sessions, tmp_path: Path
 ) -> None:
-    async def slow_write() -> None:
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    async def write() -> int:
         async with sessions() as session:
-            await session.execute(SLOW_INSERT)
+            post = await _draft(session)
+            await session.commit()
+            return post.id
+
+    ticking = asyncio.create_task(tick())
+    try:
+        with another_process_writing(tmp_path / "nexus.db"):
+            writing = asyncio.create_task(write())
+            await asyncio.sleep(0.3)  # the write waits for the lock (in aiosqlite's thread)
+            assert not writing.done() and ticks >= 10  # and the loop went on meanwhile
+        post_id = await asyncio.wait_for(writing, 10)  # the lock is free: it goes through
+    finally:
+        ticking.cancel()
+    async with sessions() as session:
+        assert await session.scalar(select(Post.id)) == post_id
+
+
+async def test_a_write_cancelled_while_it_waits_for_the_lock_is_never_committed(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    async def write() -> None:
+        async with sessions() as session:
+            await _draft(session, key="cancelled")
             await session.commit()
 
-    task = asyncio.create_task(slow_write())
-    await asyncio.sleep(0.02)  # the statement is in SQLite's hands
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    async with sessions() as session:  # the next user of the one connection commits
-        await _draft(session)
+    with another_process_writing(tmp_path / "nexus.db"):
+        task = asyncio.create_task(write())
+        await asyncio.sleep(0.2)  # the INSERT waits in aiosqlite's thread
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    # the lock is free: the cancelled INSERT now runs in the thread, and is rolled back
+    async with sessions() as session:  # before the next user of the one connection commits
+        await _draft(session, key="next")
         await session.commit()
     async with sessions() as session:
-        users = await session.scalar(select(func.count()).select_from(User))
-        posts = await session.scalar(select(func.count()).select_from(Post))
-    assert (users, posts) == (1, 1)
+        keys = (await session.scalars(select(Post.origin_key))).all()
+    assert keys == ["next"]
+
+
+async def test_the_write_ahead_log_reaches_the_database_file(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    database = tmp_path / "nexus.db"
+    before = database.stat().st_size
+    for n in range(sqlite_link.CHECKPOINT_EVERY + 1):
+        async with sessions() as session:
+            await repo.create_draft(
+                session, author_id=OWNER, brief="b", text=f"{n} " + "x" * 4000, offline=True
+            )
+            await session.commit()
+    async with sessions() as session:  # waits its turn behind the checkpoint
+        assert await session.scalar(select(func.count()).select_from(Post)) == n + 1
+    # ~100 posts of 4 kB each: in the file itself, not only in the log
+    assert database.stat().st_size > before + 300_000

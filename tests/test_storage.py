@@ -154,7 +154,6 @@ async def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path: Path) -> None:
         async with engine.connect() as conn:  # the directory is created on first use
             assert (await conn.scalar(text("PRAGMA journal_mode"))) == "wal"
             assert (await conn.scalar(text("PRAGMA foreign_keys"))) == 1
-            assert (await conn.scalar(text("PRAGMA busy_timeout"))) >= 5000
     finally:
         await engine.dispose()
     assert (tmp_path / "fresh" / "nexus.db").exists()
