@@ -38,6 +38,7 @@ from scheduler.clock import Clock, SystemClock
 from scheduler.dispatcher import PublisherFor
 from storage import repositories as repo
 from storage import scope, teams
+from storage.models import User as DbUser
 from storage.roles import Can, can
 from storage.teams import Seat
 from ui.texts import Texts, language_for
@@ -83,17 +84,20 @@ def _in_group(event: Update) -> bool:
     return _group_id(event) is not None
 
 
-async def _seat(session: AsyncSession, user_id: int, event: TelegramObject) -> Seat | None:
+async def _seat(
+    session: AsyncSession, user_id: int, event: TelegramObject
+) -> tuple[DbUser | None, Seat | None]:
     """Where the update acts: in a brand's review group, in that brand (None for someone with no
-    role in it, whatever their own current brand); anywhere else, in the member's current brand."""
+    role in it, whatever their own current brand); anywhere else, in the member's current brand.
+    With it, the member's row when it was read on the way (see `teams.member_and_seat`)."""
     group = _group_id(event)
     brand = await teams.reviewing_in(session, group) if group is not None else None
     if brand is None:
-        return await teams.current_seat(session, user_id)
+        return await teams.member_and_seat(session, user_id)
     role = await teams.role_in(session, brand.id, user_id)
     if role is None:
-        return None
-    return Seat(brand, role, len(await teams.seats_of(session, user_id)) > 1)
+        return None, None
+    return None, Seat(brand, role, len(await teams.seats_of(session, user_id)) > 1)
 
 
 def _joining(event: Update) -> bool:
@@ -141,7 +145,9 @@ class SessionMiddleware(BaseMiddleware):
             session.info["clock"] = self.clock
             seat = None
             if user is not None:
-                seat = await _seat(session, user.id, event)
+                # the member's row stays in the session while `known` holds it: upsert_user
+                # below finds it there instead of reading it again
+                known, seat = await _seat(session, user.id, event)
                 if seat is None and isinstance(event, Update) and not _joining(event):
                     await session.rollback()
                     if not _in_group(event) or event.callback_query:

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import scope
 from storage.models import Post, PostMedia, PostStatus, Publication, PublicationStatus
 
 MIN_HISTORY = 20
@@ -129,6 +130,7 @@ def _history_statement() -> Select[str, datetime, int, int]:
         .group_by(Post.id, Post.text, Post.published_at)
         .order_by(Post.published_at.desc(), Post.id.desc())
         .limit(HISTORY_LIMIT)
+        .execution_options(**scope.bound_to("brand_id"))  # its posts', and what hangs off them
     )
 
 

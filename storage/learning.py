@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import scope
 from storage.models import (
     FIRST_BRAND_ID,
     DecisionKind,
@@ -335,7 +336,7 @@ def _prompt_statement(limit: int) -> CompoundSelect[str, str, int]:
             select(literal(kind, String), part.c[0], part.c[1])
             for kind, part in zip(_PROMPT_PARTS, (p.subquery() for p in parts), strict=True)
         )
-    )
+    ).execution_options(**scope.bound_to("brand_id"))  # each part filters by the brand
 
 
 async def prompt_texts(session: AsyncSession, limit: int, brand_id: int) -> PromptTexts:

@@ -10,12 +10,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import delete, func, select, true, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Row,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage import scope
 from storage.models import (
@@ -35,6 +49,8 @@ from storage.models import (
     User,
     utcnow,
 )
+
+T = TypeVar("T")
 
 
 async def _conditional_update(
@@ -84,23 +100,52 @@ async def upsert_user(
 # --- brand voice -------------------------------------------------------------------------------
 
 
-def _voice_id(session: AsyncSession, brand_id: int | None = None) -> int:
-    """The voice row of ``brand_id``, else of the session's brand (its id is the brand's;
-    unscoped: the first brand's)."""
+def _brand(session: AsyncSession, brand_id: int | None = None) -> int:
+    """``brand_id``, else the session's brand (unscoped: the first brand)."""
     if brand_id is not None:
         return brand_id
     scoped = scope.brand_of(session)
     return FIRST_BRAND_ID if scoped is None else scoped
 
 
+#: Statements every draft runs, built once (with bound parameters) rather than per call: building
+#: and keying a statement costs more than SQLite takes to run it (bench/bot_loop.py).
+#: They filter by their brand themselves (`scope.bound_to`).
+_BRAND = bindparam("brand_id", type_=Integer)
+_VOICE = (
+    select(BrandVoice)
+    .where(BrandVoice.id == _BRAND)  # a brand's voice row has the brand's id
+    .execution_options(**scope.bound_to("brand_id"))
+)
+_ENABLED_ACCOUNTS = (
+    select(Account)
+    .where(Account.enabled, Account.brand_id == _BRAND)
+    .order_by(Account.id)
+    .execution_options(**scope.bound_to("brand_id"))
+)
+_SET_PREVIEW = (
+    update(Post)
+    .where(
+        Post.id == bindparam("post_id", type_=Integer),
+        Post.brand_id == bindparam("post_brand", type_=Integer),  # a column's name is taken
+    )
+    .values(
+        preview_chat_id=bindparam("chat_id", type_=BigInteger),
+        preview_message_id=bindparam("message_id", type_=BigInteger),
+    )
+    .execution_options(synchronize_session=False, **scope.bound_to("post_brand"))
+)
+
+
 async def get_voice(session: AsyncSession, brand_id: int | None = None) -> BrandVoice | None:
-    return await session.get(BrandVoice, _voice_id(session, brand_id))
+    found = await session.scalars(_VOICE, {"brand_id": _brand(session, brand_id)})
+    return found.first()
 
 
 async def save_voice(session: AsyncSession, **fields: str) -> BrandVoice:
     voice = await get_voice(session)
     if voice is None:
-        voice = BrandVoice(id=_voice_id(session))
+        voice = BrandVoice(id=_brand(session))
         session.add(voice)
     for name, value in fields.items():
         setattr(voice, name, value)
@@ -181,9 +226,9 @@ async def disconnect_account(session: AsyncSession, account_id: int) -> Account 
 async def enabled_accounts(session: AsyncSession, brand_id: int | None = None) -> Sequence[Account]:
     """The enabled accounts: of ``brand_id`` when given (a job's unscoped session sees every
     brand's, and a brand never publishes to another's channel), else of the session's brand."""
-    query = select(Account).where(Account.enabled).order_by(Account.id)
     if brand_id is not None:
-        query = query.where(Account.brand_id == brand_id)
+        return (await session.scalars(_ENABLED_ACCOUNTS, {"brand_id": brand_id})).all()
+    query = select(Account).where(Account.enabled).order_by(Account.id)
     return (await session.scalars(query)).all()
 
 
@@ -192,6 +237,22 @@ async def all_accounts(session: AsyncSession) -> Sequence[Account]:
 
 
 # --- posts -------------------------------------------------------------------------------------
+
+
+#: On the tables, not the mapped classes: an ORM-enabled INSERT goes through the ORM's bulk
+#: machinery, whose work `_as_loaded` does here for one row.
+_POSTS = cast(Table, Post.__table__)
+_VARIANTS = cast(Table, PostVariant.__table__)
+_INSERT_POST = insert(_POSTS).returning(*_POSTS.c)
+_INSERT_VARIANTS = insert(_VARIANTS).returning(*_VARIANTS.c)
+
+
+def _as_loaded(session: AsyncSession, model: type[T], row: Row[Any]) -> T:
+    """The row of ``model`` as a query would have loaded it: in the session, unchanged."""
+    instance = model(**row._mapping)
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
 
 
 async def create_draft(
@@ -210,27 +271,47 @@ async def create_draft(
 ) -> Post:
     """A new draft of ``brand_id`` (None: the session's brand). Given its ``variants`` (target
     account, text), they are inserted with it and the post comes back whole (its variants, no
-    media, no publications), as `get_post` would load it, without reading it back."""
-    post = Post(
-        brand_id=brand_id,
-        author_id=author_id,
-        brief=brief,
-        text=text,
-        offline=offline,
-        origin=origin,
-        origin_key=origin_key,
-        campaign_id=campaign_id,
-        planned_at=planned_at,
-    )
-    if variants is not None:
-        post.media, post.publications = [], []
-        post.variants = [
-            PostVariant(account=account, text=text)
-            for account, text in sorted(variants, key=lambda pair: pair[0].id)
-        ]
-    session.add(post)
-    await session.flush()
+    media, no publications), as `get_post` would load it, without reading it back.
+
+    Two INSERT … RETURNING statements, each row made an object as a query would load it: the
+    unit of work's flush of the same objects costs three times as much, and every brief makes
+    a draft."""
+    row = (
+        await session.execute(
+            _INSERT_POST,
+            {
+                "brand_id": _brand(session, brand_id),
+                "author_id": author_id,
+                "brief": brief,
+                "text": text,
+                "offline": offline,
+                "origin": origin,
+                "origin_key": origin_key,
+                "campaign_id": campaign_id,
+                "planned_at": planned_at,
+            },
+        )
+    ).one()
+    post = _as_loaded(session, Post, row)
+    if variants is None:
+        return post
+    accounts = {account.id: account for account, _ in variants}
+    rows: Sequence[Row[Any]] = ()
+    if variants:
+        params = [{"post_id": post.id, "account_id": a.id, "text": text} for a, text in variants]
+        rows = (await session.execute(_INSERT_VARIANTS, params)).all()
+    loaded = sorted((_as_loaded(session, PostVariant, r) for r in rows), key=_by_account)
+    for variant in loaded:
+        set_committed_value(variant, "account", accounts[variant.account_id])
+        set_committed_value(variant, "post", post)
+    set_committed_value(post, "variants", loaded)
+    set_committed_value(post, "media", [])
+    set_committed_value(post, "publications", [])
     return post
+
+
+def _by_account(variant: PostVariant) -> int:
+    return variant.account_id
 
 
 async def latest_draft(session: AsyncSession, author_id: int) -> Post | None:
@@ -304,13 +385,10 @@ async def replace_draft_text(
     return await transition_post(session, post_id, [status], status, at_version=version, **values)
 
 
-async def set_preview(session: AsyncSession, post_id: int, chat_id: int, message_id: int) -> None:
-    await session.execute(
-        update(Post)
-        .where(Post.id == post_id)
-        .values(preview_chat_id=chat_id, preview_message_id=message_id)
-        .execution_options(synchronize_session=False)
-    )
+async def set_preview(session: AsyncSession, post: Post, chat_id: int, message_id: int) -> None:
+    """Make (chat_id, message_id) the post's preview message."""
+    params = {"post_id": post.id, "post_brand": post.brand_id, "chat_id": chat_id}
+    await session.execute(_SET_PREVIEW, {**params, "message_id": message_id})
 
 
 async def transition_post(

@@ -12,6 +12,12 @@ whatever the ids in a (forged) button say: another brand's row is simply "not th
 Relationship loads of a row already in scope are left alone (they are its brand's by
 construction).
 
+A statement built once for speed (the ones every brief runs) may filter by its brand itself,
+through a bound parameter, and say so (`bound_to`): the session's brand is then checked against
+that parameter, and a statement run for another brand raises `OtherBrand` instead of running;
+no criteria are added to it (keying eighteen criteria anew on every run cost a third of such a
+statement).
+
 Sessions that no update scoped (the scheduler's, automation's, start-up's) see every brand; the
 jobs that run per brand say which brand they work for themselves.
 """
@@ -19,6 +25,7 @@ jobs that run per brand say which brand they work for themselves.
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -77,6 +84,19 @@ STAMPED: tuple[type[Any], ...] = (*BRAND_OWNED, AiUsage)
 _KEY = "brand_id"
 _SHOWN = "brand_shown"
 _EVERY_BRAND = "every_brand"
+
+_BOUND = "brand_bound"
+
+
+class OtherBrand(Exception):
+    """A statement bound to one brand (`bound_to`) ran in a session scoped to another."""
+
+
+def bound_to(parameter: str) -> dict[str, str]:
+    """Execution options of a statement that filters every brand-owned table it reads or
+    changes by the brand in its bound ``parameter``: see the module's docstring."""
+    return {_BOUND: parameter}
+
 
 #: Execution options of a query that must look past the session's brand: only to tell whether a
 #: name that is unique across brands is taken (a webhook's URL, an account), never to show a row.
@@ -141,8 +161,34 @@ def _only_the_brand(state: ORMExecuteState) -> None:
         return
     if state.execution_options.get(_EVERY_BRAND):
         return
+    bound = state.execution_options.get(_BOUND)
+    if bound is not None:
+        given = state.parameters.get(bound) if isinstance(state.parameters, dict) else None
+        if given != brand_id:
+            raise OtherBrand(f"a statement of brand {given} in a session of brand {brand_id}")
+        return
     if state.is_select or state.is_update or state.is_delete:
-        state.statement = state.statement.options(*_criteria(brand_id))
+        state.statement = _scoped(state.statement, brand_id)
+
+
+#: statement → brand → the statement with the brand's criteria (`_scoped`).
+_SCOPED: weakref.WeakKeyDictionary[Any, dict[int, Any]] = weakref.WeakKeyDictionary()
+
+
+def _scoped(statement: Any, brand_id: int) -> Any:
+    """``statement`` with the brand's criteria, made once per statement object and brand.
+
+    A statement built once at import (with bound parameters) then stays one object per brand,
+    and SQLAlchemy keeps its cache key on it: generating the key walks the whole statement with
+    its eighteen criteria, most of what a scoped query costs. Statements built per call are
+    scoped per call as before, and their entries go with them (weak keys)."""
+    per_brand = _SCOPED.get(statement)
+    if per_brand is None:
+        per_brand = _SCOPED[statement] = {}
+    scoped = per_brand.get(brand_id)
+    if scoped is None:
+        scoped = per_brand[brand_id] = statement.options(*_criteria(brand_id))
+    return scoped
 
 
 @event.listens_for(Session, "before_flush")

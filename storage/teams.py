@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Integer, bindparam, delete, func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -109,28 +109,46 @@ async def role_in(session: AsyncSession, brand_id: int, user_id: int) -> Role | 
     return Role(role) if role is not None else None
 
 
+#: The user's brands with their role in each, oldest brand first, and (on every row) the user's
+#: own row, for `member_and_seat`: one statement where the session middleware used to take three.
+_SEATS = (
+    select(Brand, Membership.role, User)
+    .select_from(Membership)
+    .join(Brand, Brand.id == Membership.brand_id)
+    .outerjoin(User, User.id == Membership.user_id)
+    .where(Membership.user_id == bindparam("user_id", type_=Integer))
+    .order_by(Brand.id)
+)
+
+
+async def _seats_and_user(session: AsyncSession, user_id: int) -> tuple[list[Seat], User | None]:
+    found = (await session.execute(_SEATS, {"user_id": user_id})).all()
+    seats = [Seat(brand, Role(role), len(found) > 1) for brand, role, _ in found]
+    return seats, found[0][2] if found else None
+
+
 async def seats_of(session: AsyncSession, user_id: int) -> list[Seat]:
     """Every brand the user is a member of, oldest brand first."""
-    rows = await session.execute(
-        select(Brand, Membership.role)
-        .join(Membership, Membership.brand_id == Brand.id)
-        .where(Membership.user_id == user_id)
-        .order_by(Brand.id)
-    )
-    found = rows.all()
-    return [Seat(brand, Role(role), len(found) > 1) for brand, role in found]
+    return (await _seats_and_user(session, user_id))[0]
 
 
-async def current_seat(session: AsyncSession, user_id: int) -> Seat | None:
-    """The brand the user's commands act in: the one they switched to while still a member of
-    it, else their first brand; None for someone who belongs to no brand."""
-    user = await session.get(User, user_id)
-    seats = await seats_of(session, user_id)
+async def member_and_seat(session: AsyncSession, user_id: int) -> tuple[User | None, Seat | None]:
+    """The user's row (None for someone who belongs to no brand, or before their first message)
+    and the brand their commands act in: the one they switched to while still a member of it,
+    else their first brand (None: they belong to no brand). One statement: every update reads
+    it. The row stays in the session as long as the caller holds it, so reading it again by id
+    (`repositories.upsert_user`) costs nothing."""
+    seats, user = await _seats_and_user(session, user_id)
     if user is not None and user.current_brand_id is not None:
         for seat in seats:
             if seat.brand.id == user.current_brand_id:
-                return seat
-    return seats[0] if seats else None
+                return user, seat
+    return user, seats[0] if seats else None
+
+
+async def current_seat(session: AsyncSession, user_id: int) -> Seat | None:
+    """The brand the user's commands act in (`member_and_seat`)."""
+    return (await member_and_seat(session, user_id))[1]
 
 
 async def switch_brand(session: AsyncSession, user_id: int, brand_id: int) -> Seat | None:

@@ -111,3 +111,23 @@ async def test_an_account_belongs_to_one_brand(sessions: Sessions) -> None:
         assert await repo.account_brand(session, "telegram", "@main") == main
         assert await repo.account_brand(session, "telegram", "@beta") == beta
         assert await repo.account_brand(session, "telegram", "@nobody") is None
+
+
+async def test_a_statement_bound_to_another_brand_does_not_run(sessions: Sessions) -> None:
+    """The statements every brief runs filter by their brand themselves (`scope.bound_to`): in a
+    session of another brand they raise instead of reading or changing anything."""
+    main, beta, main_post, _beta_post = await two_brands(sessions)
+    async with sessions() as session:  # a job's session: any brand's post
+        post = await repo.get_post(session, main_post)
+        assert post is not None
+    async with sessions() as session:
+        scope.enter(session, beta)
+        assert [a.handle for a in await repo.enabled_accounts(session, beta)] == ["@beta"]
+        with pytest.raises(scope.OtherBrand):
+            await repo.enabled_accounts(session, main)
+        with pytest.raises(scope.OtherBrand):
+            await repo.set_preview(session, post, chat_id=OTHER, message_id=99)
+        await session.rollback()
+    async with sessions() as session:
+        post = await repo.get_post(session, main_post)
+        assert post is not None and post.preview_message_id is None
