@@ -139,7 +139,7 @@ async def remember_preview(
     session: AsyncSession, post: Post, chat_id: int, message_id: int
 ) -> None:
     """Make (chat_id, message_id) the post's preview message, committed."""
-    await repo.set_preview(session, post.id, chat_id, message_id)
+    await repo.set_preview(session, post, chat_id, message_id)
     await session.commit()
     # keep the loaded post in step without marking it dirty (no second UPDATE)
     set_committed_value(post, "preview_chat_id", chat_id)
@@ -205,11 +205,27 @@ async def show_preview(
             t.plain("btn.restore"), DraftCb(act=DraftAct.RESTORE, post=post.id, v=post.version)
         )
     else:
+        at_rest = _at_rest(session)
         text = await preview_text(session, t, post, changes=changes)
+        await _end_reads(session, at_rest)
         markup = draft_keyboard(
             t, post.id, post.version, variants=shows_variants(post), images=len(post.media)
         )
     await show(bot, session, post, text, markup, chat_id=chat_id, new_message=new_message)
+
+
+def _at_rest(session: AsyncSession) -> bool:
+    """No transaction open and nothing waiting to be written: a transaction that rendering a
+    view opens from here on only reads."""
+    return not session.in_transaction() and not (session.new or session.dirty or session.deleted)
+
+
+async def _end_reads(session: AsyncSession, at_rest: bool) -> None:
+    """End the transaction that rendering a view opened to read (``at_rest``: `_at_rest` before
+    it), so the connection goes back to the pool before Telegram is called: SQLite's pool holds
+    one connection, and every other chat would wait for this one's network call."""
+    if at_rest and session.in_transaction():
+        await session.commit()
 
 
 async def preview_text(
@@ -267,8 +283,10 @@ async def show_scheduled(
     chat_id: int,
     new_message: bool = False,
 ) -> None:
+    at_rest = _at_rest(session)
     progress = await lifecycle.progress(session, post.id)
     text = branded(session, t, views.scheduled(t, post, await targets(session), tz, progress))
+    await _end_reads(session, at_rest)
     markup = scheduled_keyboard(
         t, post.id, evergreen=post.evergreen, waiting=progress.waiting > 0, asking=progress.asking
     )
