@@ -1,6 +1,6 @@
 """Routing helpers shared by the routers: the filter that hands a callback handler the message
-its button sits under, and the flags a handler is registered with (the capability it needs,
-the typing indicator).
+its button sits under, the filter that keeps plain messages out of the commands and dialogues,
+and the flags a handler is registered with (the capability it needs, the typing indicator).
 
 A callback query's `message` is a `Message` only while the bot can still see it; a message that
 is too old (or deleted) arrives as an `InaccessibleMessage`. `TappedMessage` is set on each
@@ -26,6 +26,18 @@ class TappedMessage(Filter):
         if isinstance(query.message, Message):
             return {"message": query.message}
         return False
+
+
+class CommandOrDialogue(Filter):
+    """Passes a command (a text or caption starting with "/"), a message of a chat in the
+    middle of a dialogue (any FSM state) and anything said in a group: the only messages the
+    command-and-dialogue routers take. A plain message in a private chat with no dialogue open
+    (a brief, a forward, a link, a photo, a reply to a preview) skips all of them in one check,
+    on its way to the routers that take it (`handlers.build_routers`)."""
+
+    async def __call__(self, message: Message, raw_state: str | None = None) -> bool:
+        said = message.text or message.caption or ""
+        return said.startswith("/") or raw_state is not None or message.chat.type != "private"
 
 
 #: Handler flags for a handler that may take seconds (an AI call): the chat shows "typing…"

@@ -134,7 +134,7 @@ TAPS: list[tuple[CallbackData, Can]] = [
 
 def test_every_handler_says_which_capability_it_needs() -> None:
     """No handler relies on the owners-only default by accident: each names its capability."""
-    for router in build_routers():
+    for router in (each for top in build_routers() for each in top.chain_tail):
         for observer in (router.message, router.callback_query):
             for handler in observer.handlers:
                 assert "can" in handler.flags, (router.name, handler.callback.__name__)
