@@ -87,6 +87,7 @@ _TAG_RE = re.compile(
     r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[a-zA-Z-]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>\"']+))?)*)\s*>"
 )
 _ATTR_RE = re.compile(r"([a-zA-Z-]+)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>\"']+)))?")
+_PLAIN_RE = re.compile(r"[^<&]+")  # text up to the next tag or entity
 _ENTITY_RE = re.compile(r"&(lt|gt|amp|quot|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});")
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _TAGS = dict(
@@ -140,9 +141,11 @@ def parse_html(source: str) -> tuple[str, list[dict]]:
             i = m.end()
             continue
         if ch != "<":
-            out.append(ch)
-            pos += utf16_len(ch)
-            i += 1
+            plain = _PLAIN_RE.match(source, i)
+            assert plain is not None  # ch is neither "<" nor "&"
+            out.append(plain.group())
+            pos += utf16_len(plain.group())
+            i = plain.end()
             continue
         m = _TAG_RE.match(source, i)
         if not m:
