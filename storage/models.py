@@ -331,7 +331,11 @@ class Post(Base):
     """One idea, from brief to published; `version` grows with every change of its text."""
 
     __tablename__ = "posts"
-    __table_args__ = (Index("ix_posts_preview", "preview_chat_id", "preview_message_id"),)
+    __table_args__ = (
+        Index("ix_posts_preview", "preview_chat_id", "preview_message_id"),
+        # a brand's latest published posts, which every draft's prompt reads
+        Index("ix_posts_brand_status_published", "brand_id", "status", "published_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     brand_id: Mapped[int] = _brand_fk()
