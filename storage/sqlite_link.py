@@ -19,6 +19,10 @@ only appends to the write-ahead log; what syncs the disk is copying the log into
 file (a checkpoint), which SQLite would do in whichever commit finds the log long: here it is
 done in the thread instead, every `CHECKPOINT_EVERY` commits. The rest is aiosqlite's own.
 
+The price: a statement holds the loop for as long as SQLite takes to run it. Nexus's statements
+are indexed and small (the slowest of a brief, inserting the post, takes ~0.15 ms); the
+migrations run before the bot starts.
+
 A cursor is only a place for results on the loop's side: all rows of a statement are fetched
 at once (so are they with SQLAlchemy's buffered results, which is what the project uses; a
 "server side" cursor here is buffered too).
