@@ -182,6 +182,10 @@ class Nexus:
         )
 
     async def start_scheduler(self) -> None:
+        """Take over what this process's previous incarnation left when it died: its token
+        renewals first (a publish may need one at once), then, with the embedded scheduler,
+        its claims (`SchedulerRuntime.start`)."""
+        await self.publishers.recover()
         if self.runtime is not None:
             await self.runtime.start()
 
@@ -424,15 +428,24 @@ def build_app(
     allow_private = settings.allow_private_urls
     outbound = GuardedClient(OutboundPolicy(allow_private=allow_private))
     servers = GuardedClient(OutboundPolicy(allow_private=allow_private, require_https=True))
+    run_lock = RunLock.acquire(settings.data_dir)  # a restore in progress stops us here
+    # one live process per name: the host and the slot whose lock it holds (or the owner's)
+    worker_name = settings.worker_name or f"{socket.gethostname()}-{run_lock.slot}"
     publishers = TargetPublishers(
-        settings, http, limits, vault, sessions, clock, servers=servers.http
+        settings,
+        http,
+        limits,
+        vault,
+        sessions,
+        clock,
+        servers=servers.http,
+        worker_name=worker_name,
     )
     notifier = BotNotifier(bot, sessions, settings.timezone)
 
     async def auth_refused(account_id: int, reason: str) -> None:
         await alerts.account_refused(account_id, reason)  # `alerts` is bound below, before use
 
-    run_lock = RunLock.acquire(settings.data_dir)  # a restore in progress stops us here
     dispatcher = PublicationDispatcher(
         sessions,
         publishers.for_account,
@@ -443,7 +456,7 @@ def build_app(
             misfire_grace=timedelta(minutes=settings.misfire_grace_minutes),
             media_dir=settings.data_dir,
             default_tz=settings.timezone,
-            worker_name=settings.worker_name or f"{socket.gethostname()}-{run_lock.slot}",
+            worker_name=worker_name,
         ),
         on_auth_refused=auth_refused,
         observe=observability.observe_publication,

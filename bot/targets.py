@@ -10,13 +10,19 @@ disconnect drops it (`forget`).
 Token renewal runs under a database lease per account ("refresh:<account id>"), taken by every
 process that uses the same database, so a single-use refresh token is spent once: the process
 that waited re-reads the credentials the winner stored and uses those (`Renewal` in
-publishers/base.py).
+publishers/base.py). A lease names its holder, ``<worker name>#<incarnation>`` like the
+dispatcher's claims: a process killed mid-renewal (a Bluesky login is one, the first call of a
+fresh process) would otherwise block the account's renewals, and so its publishing, for the
+whole `RENEWAL_LEASE` after it restarts; `recover()`, on start, releases at once the leases of
+its own earlier incarnations, dead since the restarted process holds their name.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
+import secrets
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -37,7 +43,11 @@ from storage import repositories as repo
 from storage.crypto import Vault
 from storage.models import Account
 
+log = logging.getLogger(__name__)
+
 TELEGRAM_API = "https://api.telegram.org"
+#: The keys of the renewal leases ("refresh:<account id>").
+RENEWAL_KEY = "refresh:"
 
 #: A renewal lease runs out after this long (its holder died mid-renewal): then another process
 #: may renew. A renewal is one HTTP call and one write, far shorter.
@@ -76,9 +86,13 @@ class TargetPublishers:
         clock: Clock | None = None,
         *,
         servers: httpx.AsyncClient | None = None,
+        worker_name: str = "",
     ) -> None:
         """``servers``: the hardened client for the servers the owner names (Mastodon, Bluesky,
-        Discord); tests that point those at loopback fakes may leave it to ``http``."""
+        Discord); tests that point those at loopback fakes may leave it to ``http``.
+        ``worker_name``: this process's name among those sharing the database, the one its
+        dispatcher claims under (one live process per name); without one, leases name no
+        holder and only run out."""
         token = settings.telegram_bot_token
         self.context = Context(
             http=http,
@@ -94,6 +108,9 @@ class TargetPublishers:
         self.sessions = sessions
         self.clock = clock or SystemClock()
         self._kept: dict[int, _Kept] = {}
+        self.worker_name = worker_name
+        #: This incarnation, named in the leases it takes.
+        self.holder = f"{worker_name}#{secrets.token_hex(4)}" if worker_name else None
 
     def for_account(self, account: Account) -> Publisher:
         """The account's publisher: the kept one while its credentials are unchanged."""
@@ -141,10 +158,26 @@ class TargetPublishers:
         context = replace(self.context, save_credentials=remember)
         return build_publisher(context, platform, handle, credentials)
 
+    async def recover(self) -> int:
+        """On start: release the renewal leases this process's earlier incarnations held when
+        they died (killed mid-renewal), rather than wait `RENEWAL_LEASE` for them to run out.
+        Whatever the dead one may have sent meanwhile is what the lease running out would
+        have left too: the stored credentials are the truth. Returns how many."""
+        if self.holder is None:
+            return 0
+        async with self.sessions() as session:
+            keys = await repo.release_leases_of_earlier(
+                session, RENEWAL_KEY, self.worker_name, self.holder
+            )
+            await session.commit()
+        for key in keys:
+            log.warning("released %s, held by this process before it was stopped", key)
+        return len(keys)
+
     @asynccontextmanager
     async def _renewal(self, account_id: int) -> AsyncIterator[Mapping[str, Any] | None]:
         """Hold the account's renewal lease; yield its credentials as stored now."""
-        key = f"refresh:{account_id}"
+        key = f"{RENEWAL_KEY}{account_id}"
         taken_at = await self._take_lease(key)
         try:
             async with self.sessions() as session:
@@ -163,7 +196,7 @@ class TargetPublishers:
         while True:
             now = self.clock.now()
             async with self.sessions() as session:
-                taken = await repo.take_lease(session, key, now, RENEWAL_LEASE)
+                taken = await repo.take_lease(session, key, now, RENEWAL_LEASE, holder=self.holder)
                 await session.commit()
             if taken:
                 return now

@@ -486,12 +486,15 @@ class PeriodLock(Base):
     """Claims a once-per-period job run (e.g. "digest:2026-11-22"): the unique key is the guard
     that lets several workers and restarts agree on who runs it. Also holds short leases
     (``repositories.take_lease``, e.g. "refresh:3" while an account's token is renewed), whose
-    row is deleted when released and overtaken once ``created_at`` is older than the lease."""
+    row is deleted when released and overtaken once ``created_at`` is older than the lease. A
+    lease may name its holder (``<worker name>#<incarnation>``, as publication claims do), so a
+    restarted process can release at once what its killed incarnation held."""
 
     __tablename__ = "period_locks"
 
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    holder: Mapped[str | None] = mapped_column(String(96))
 
 
 class MetricSnapshot(Base):

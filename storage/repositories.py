@@ -569,22 +569,47 @@ async def claim_period(session: AsyncSession, key: str) -> bool:
     return True
 
 
-async def take_lease(session: AsyncSession, key: str, now: datetime, ttl: timedelta) -> bool:
+async def take_lease(
+    session: AsyncSession, key: str, now: datetime, ttl: timedelta, *, holder: str | None = None
+) -> bool:
     """Take the lease ``key`` (e.g. "refresh:3") unless another holder took it less than ``ttl``
-    ago; a holder that died is overtaken once its lease has run out. Commit at once, and
-    :func:`release_lease` with the same ``now`` when done."""
+    ago; a holder that died is overtaken once its lease has run out. ``holder`` names the taker
+    (``<worker name>#<incarnation>``: see :func:`release_leases_of_earlier`). Commit at once,
+    and :func:`release_lease` with the same ``now`` when done."""
     try:
         async with session.begin_nested():
-            session.add(PeriodLock(key=key, created_at=now))
+            session.add(PeriodLock(key=key, created_at=now, holder=holder))
         return True
     except IntegrityError:
         pass
     overtaken: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
         update(PeriodLock)
         .where(PeriodLock.key == key, PeriodLock.created_at < now - ttl)
-        .values(created_at=now)
+        .values(created_at=now, holder=holder)
     )
     return overtaken.rowcount == 1
+
+
+async def release_leases_of_earlier(
+    session: AsyncSession, key_prefix: str, name: str, current: str
+) -> list[str]:
+    """Release at once the leases (keys starting with ``key_prefix``) held by earlier
+    incarnations of the worker ``name`` (holders ``<name>#…`` other than ``current``), and
+    return their keys. Only for a process that knows those incarnations are dead: one that
+    holds its name's slot (`storage.backup.RunLock`), as at start-up."""
+    held_by_earlier = (
+        PeriodLock.key.startswith(key_prefix, autoescape=True),
+        PeriodLock.holder.startswith(f"{name}#", autoescape=True),
+        PeriodLock.holder != current,
+    )
+    keys = list(await session.scalars(select(PeriodLock.key).where(*held_by_earlier)))
+    if keys:
+        await session.execute(
+            delete(PeriodLock)
+            .where(PeriodLock.key.in_(keys), *held_by_earlier)
+            .execution_options(synchronize_session=False)
+        )
+    return keys
 
 
 async def release_lease(session: AsyncSession, key: str, taken_at: datetime) -> None:

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Nexus, prepare_database
-from bot.targets import TargetPublishers
+from bot.targets import RENEWAL_LEASE, TargetPublishers
 from config.settings import Settings
 from metrics.sync import STAGES
 from publishers.bluesky import BlueskyPublisher
@@ -290,6 +290,83 @@ async def test_a_renewal_lease_has_one_holder_and_a_dead_one_is_overtaken(
         assert await take("refresh:1", later)
     finally:
         await engine.dispose()
+
+
+async def test_a_restart_releases_only_the_renewal_leases_its_earlier_incarnations_held(
+    database_url: str, clock: FakeClock
+) -> None:
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    sessions = make_session_factory(engine)
+    now = clock.now()
+    held = {
+        "refresh:1": "box#dead",  # this name's process, killed mid-renewal
+        "refresh:2": "box#live",  # this very incarnation
+        "refresh:3": "other#1",  # another process's renewal in progress
+        "refresh:4": "boxer#1",  # a name that merely starts alike
+        "refresh:5": None,  # taken by a version that named no holder
+        "learn:1": "box#dead",  # not a renewal
+    }
+    try:
+        async with sessions() as session:
+            for key, holder in held.items():
+                assert await repo.take_lease(session, key, now, RENEWAL_LEASE, holder=holder)
+            await session.commit()
+            released = await repo.release_leases_of_earlier(session, "refresh:", "box", "box#live")
+            await session.commit()
+            assert released == ["refresh:1"]
+            for key in held:  # the rest still hold, well inside the lease
+                taken = await repo.take_lease(
+                    session, key, now + timedelta(seconds=1), RENEWAL_LEASE
+                )
+                assert taken == (key == "refresh:1"), key
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+async def test_a_bluesky_login_cut_off_by_a_kill_does_not_hold_up_publishing_after_a_restart(
+    tg: FakeTelegram,
+    bluesky: FakeBluesky,
+    nexus_factory: StartNexus,
+    clock: FakeClock,
+) -> None:
+    """A fresh process logs in to Bluesky with its first publish, under the account's renewal
+    lease; killed meanwhile, it leaves the lease behind. Restarted under its name, it publishes
+    in its first pass rather than wait the lease out (two minutes: every post with a Bluesky
+    target reported that much later)."""
+    app = await nexus_factory(NEXUS_WORKER_NAME="box")
+    credentials = {
+        "handle": bluesky.handle,
+        "app_password": bluesky.app_password,
+        "service": bluesky.base_url,
+    }
+    async with app.sessions() as session:
+        account = await repo.save_account(
+            session, "bluesky", bluesky.handle, "@nexus", app.vault.encrypt(credentials)
+        )
+        await session.commit()
+        # killed mid-login: the lease stays behind, named after that incarnation; another
+        # process's renewal is under way meanwhile
+        assert await repo.take_lease(
+            session, f"refresh:{account.id}", clock.now(), RENEWAL_LEASE, holder="box#dead"
+        )
+        assert await repo.take_lease(
+            session, "refresh:999", clock.now(), RENEWAL_LEASE, holder="other#live"
+        )
+        await session.commit()
+    await app.dp.stop_polling()
+    await app.aclose()
+
+    clock.advance(seconds=10)  # back well inside the lease
+    app = await nexus_factory(NEXUS_WORKER_NAME="box")
+    _post, report = await publish(tg, "after the restart")
+
+    assert "Bluesky" in report.text
+    assert len(bluesky.posts) == 1 and len(bluesky.calls_to(LOGIN)) == 1
+    async with app.sessions() as session:  # the other process's lease is left to it
+        assert not await repo.take_lease(session, "refresh:999", clock.now(), RENEWAL_LEASE)
+        await session.commit()
 
 
 async def test_a_token_refused_while_reading_metrics_alerts_the_owner(
