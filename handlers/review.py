@@ -237,38 +237,6 @@ async def _decide(
     return t.plain(f"review.done.{decision}", post_id=post_id)
 
 
-async def _answer_card(
-    query: CallbackQuery,
-    callback_data: ReviewCb,
-    bot: Bot,
-    session: AsyncSession,
-    clock: Clock,
-    wake: Callable[[], None],
-    settings: Settings,
-    t: Texts,
-    decision: str,
-) -> None:
-    """✅ Approve or 🗑 Reject on a card: the answer is recorded at once."""
-    found = await _reviewable(query, session, t, callback_data)
-    if found is None:
-        return
-    post, brand = found
-    answer = await _decide(
-        bot,
-        session,
-        t,
-        post,
-        brand,
-        query.from_user.id,
-        query.from_user.full_name,
-        decision,
-        now=clock.now(),
-        default_tz=settings.timezone,
-        wake=wake,
-    )
-    await query.answer(answer)
-
-
 #: What ✅ and 🗑 on a card answer (✏️ and 📝 ask for text first: handlers of their own).
 _VERDICTS = {ReviewAct.APPROVE: lifecycle.APPROVED, ReviewAct.REJECT: lifecycle.REJECTED}
 
@@ -283,8 +251,25 @@ async def on_card_verdict(
     settings: Settings,
     t: Texts,
 ) -> None:
-    decision = _VERDICTS[callback_data.act]
-    await _answer_card(query, callback_data, bot, session, clock, wake, settings, t, decision)
+    """✅ Approve or 🗑 Reject on a card: the answer is recorded at once."""
+    found = await _reviewable(query, session, t, callback_data)
+    if found is None:
+        return
+    post, brand = found
+    answer = await _decide(
+        bot,
+        session,
+        t,
+        post,
+        brand,
+        query.from_user.id,
+        query.from_user.full_name,
+        _VERDICTS[callback_data.act],
+        now=clock.now(),
+        default_tz=settings.timezone,
+        wake=wake,
+    )
+    await query.answer(answer)
 
 
 async def on_card_changes(
